@@ -1,0 +1,239 @@
+"""The parsed form of OWNERS.yaml and the inputs and outputs of an evaluation.
+
+Everything here is immutable and free of I/O so that a verdict is a pure function of a
+config and a change: the CLI, the webhook and the tests all build the same objects.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+ROOT = "root"
+CONFIG_PATH = "OWNERS.yaml"
+
+
+class Mode(enum.StrEnum):
+    ENFORCE = "enforce"
+    ADVISORY = "advisory"
+
+
+class Verdict(enum.StrEnum):
+    APPROVED = "APPROVED"
+    PENDING = "PENDING"
+    BLOCKED = "BLOCKED"
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A 1-based line and column in a named file, for messages an editor can jump to."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    location: Location
+    severity: Severity
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity is Severity.ERROR else "warning: "
+        text = f"{self.location}: {prefix}{self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+@dataclass(frozen=True)
+class Policy:
+    label: str = "Code-Review"
+    approve: int = 2
+    veto: int = -2
+    self_approval: bool = False
+    root_veto: bool = True
+
+
+@dataclass(frozen=True)
+class PathRule:
+    """One entry of a subsystem's `paths`, as written, with where it was written."""
+
+    pattern: str
+    location: Location
+
+    @property
+    def negated(self) -> bool:
+        return self.pattern.startswith("!")
+
+    @property
+    def glob(self) -> str:
+        return self.pattern[1:] if self.negated else self.pattern
+
+
+@dataclass(frozen=True)
+class Subsystem:
+    """A node of the ownership tree; root is the subsystem named `root` with no paths."""
+
+    name: str
+    owners: tuple[str, ...]
+    approvals: int = 1
+    paths: tuple[PathRule, ...] = ()
+    description: str = ""
+    parent: str | None = ROOT
+    noparent: bool = False
+    mode: Mode = Mode.ENFORCE
+    location: Location | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.name == ROOT
+
+
+@dataclass(frozen=True)
+class OwnersConfig:
+    policy: Policy
+    groups: dict[str, tuple[str, ...]]
+    root: Subsystem
+    subsystems: tuple[Subsystem, ...]
+    source: str = CONFIG_PATH
+
+    def subsystem(self, name: str) -> Subsystem:
+        return self.by_name[name]
+
+    @property
+    def all_subsystems(self) -> tuple[Subsystem, ...]:
+        """Root first, then the subsystems in file order."""
+        return (self.root, *self.subsystems)
+
+    @cached_property
+    def by_name(self) -> dict[str, Subsystem]:
+        return {s.name: s for s in self.all_subsystems}
+
+
+@dataclass(frozen=True)
+class Account:
+    """A Gerrit account as far as ownership cares: any of its names may appear in OWNERS.yaml."""
+
+    username: str | None = None
+    email: str | None = None
+    account_id: int | None = None
+
+    @property
+    def identities(self) -> frozenset[str]:
+        """The strings an owners entry may use for this account; emails compare case-blind."""
+        names = set()
+        if self.username:
+            names.add(self.username)
+        if self.email:
+            names.add(self.email.lower())
+        return frozenset(names)
+
+    @property
+    def key(self) -> str:
+        """A stable identity for counting distinct approvers."""
+        if self.account_id is not None:
+            return f"#{self.account_id}"
+        return self.username or (self.email or "").lower()
+
+    @property
+    def display(self) -> str:
+        return self.username or self.email or f"#{self.account_id}"
+
+    def same_as(self, other: Account | None) -> bool:
+        if other is None:
+            return False
+        if self.account_id is not None and other.account_id is not None:
+            return self.account_id == other.account_id
+        return bool(self.identities & other.identities)
+
+
+@dataclass(frozen=True)
+class Vote:
+    account: Account
+    value: int
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """A file of a change; a rename carries its old path so both sides are owned."""
+
+    path: str
+    old_path: str | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        if self.old_path and self.old_path != self.path:
+            return (self.path, self.old_path)
+        return (self.path,)
+
+
+@dataclass(frozen=True)
+class Change:
+    files: tuple[ChangedFile, ...]
+    votes: tuple[Vote, ...] = ()
+    owner: Account | None = None
+    uploader: Account | None = None
+    number: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        files: Iterable[str | ChangedFile],
+        votes: Iterable[Vote] = (),
+        owner: Account | None = None,
+        uploader: Account | None = None,
+        number: int = 0,
+    ) -> Change:
+        changed = tuple(f if isinstance(f, ChangedFile) else ChangedFile(f) for f in files)
+        return cls(changed, tuple(votes), owner, uploader, number)
+
+    def is_author(self, account: Account) -> bool:
+        return account.same_as(self.owner) or account.same_as(self.uploader)
+
+
+@dataclass(frozen=True)
+class RequirementResult:
+    """How one subsystem's requirement stands on a change."""
+
+    subsystem: str
+    mode: Mode
+    approvals: int
+    eligible: tuple[str, ...]
+    files: tuple[str, ...]
+    approved_by: tuple[str, ...] = ()
+    vetoed_by: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.approvals - len(self.approved_by))
+
+    @property
+    def met(self) -> bool:
+        return self.missing == 0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    verdict: Verdict
+    requirements: tuple[RequirementResult, ...]
+    suggested_reviewers: tuple[str, ...] = ()
+    unresolved_groups: tuple[str, ...] = field(default=())
+
+    @property
+    def vetoed_by(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for req in self.requirements:
+            if req.mode is Mode.ENFORCE:
+                seen.update(dict.fromkeys(req.vetoed_by))
+        return tuple(seen)

@@ -1,0 +1,250 @@
+"""CODEOWNERS-style path patterns, compiled once and indexed.
+
+A pattern is split into a *core* that must match a whole leading run of path segments and a
+*reach* that says whether the core may match the file itself, one of its directories, or
+both.  Matching a directory covers every file below it, so the indexed matcher can remember
+per directory which patterns already cover everything inside it and only look at a file's
+own name afterwards.  That is what makes resolving a large change or a whole tree cheap.
+
+The rules are GitHub's: a leading `/` or a `/` inside the pattern anchors it at the root, a
+pattern without one matches at any depth, a trailing `/` (or `/**`) means "everything in
+this directory", a last segment of a lone `*` matches direct children only, `*` and `?`
+never cross a `/`, `**` spans whole segments and `\\` escapes the next character.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+WILDCARDS = "*?"
+_AFFIX_KEY = 3  # index affixes by up to this many characters
+
+
+class PatternError(ValueError):
+    """A pattern that cannot be compiled; `offset` points into the pattern text."""
+
+    def __init__(self, message: str, offset: int = 0, hint: str = ""):
+        super().__init__(message)
+        self.offset = offset
+        self.hint = hint
+
+
+class Reach(enum.Enum):
+    SELF_OR_DESCENDANTS = "self-or-descendants"
+    DESCENDANTS = "descendants"
+    SELF = "self"
+
+
+@dataclass(frozen=True)
+class Glob:
+    """A compiled pattern; `core` must fully match the path or one of its directories."""
+
+    text: str
+    core: re.Pattern[str]
+    reach: Reach
+    segments: tuple[str, ...]
+    anchored: bool
+
+    @property
+    def is_literal(self) -> bool:
+        return not any(_has_wildcard(seg) for seg in self.segments)
+
+    def matches(self, path: str) -> bool:
+        """Try the core on every prefix the reach allows: the slow, obviously right way."""
+        parts = path.split("/")
+        last = len(parts)
+        first = last if self.reach is Reach.SELF else 1
+        stop = last - 1 if self.reach is Reach.DESCENDANTS else last
+        return any(self.core.fullmatch("/".join(parts[:i])) for i in range(first, stop + 1))
+
+
+def compile_glob(text: str) -> Glob:
+    """Compile one pattern (without its leading `!`)."""
+    if not text:
+        raise PatternError("empty pattern")
+    if "***" in text:
+        raise PatternError("'***' is not a wildcard", text.index("***"), "use '**' for any depth")
+    _check_escapes(text)
+    anchored = text.startswith("/")
+    body = text[1:] if anchored else text
+    reach = Reach.SELF_OR_DESCENDANTS
+    if body.endswith("/"):
+        body = body[:-1]
+        reach = Reach.DESCENDANTS
+    if not body:
+        raise PatternError("'/' alone matches nothing", 0, "use '**' to match every file")
+    segments = body.split("/")
+    if "" in segments:
+        raise PatternError("empty path segment ('//')", text.index("//"))
+    anchored = anchored or len(segments) > 1
+    while len(segments) > 1 and segments[-1] == "**":
+        segments.pop()
+        reach = Reach.DESCENDANTS
+    if not anchored and segments[0] != "**":
+        segments.insert(0, "**")
+    if segments[-1] == "*" and reach is Reach.SELF_OR_DESCENDANTS:
+        reach = Reach.SELF
+    for seg in segments:
+        if "**" in seg and seg != "**":
+            raise PatternError(
+                "'**' must be a whole path segment", text.index(seg), "write 'a/**/b', not 'a**b'"
+            )
+    return Glob(text, re.compile(_core_regex(segments)), reach, tuple(segments), anchored)
+
+
+def _check_escapes(text: str) -> None:
+    escaped = False
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch in "[]":
+            raise PatternError(
+                "character ranges are not supported", i, f"write '\\{ch}' to match a literal '{ch}'"
+            )
+    if escaped:
+        raise PatternError("pattern ends with a lone '\\'", len(text) - 1, "escape it as '\\\\'")
+
+
+def _core_regex(segments: Sequence[str]) -> str:
+    if list(segments) == ["**"]:
+        return ".+"
+    out: list[str] = []
+    for i, seg in enumerate(segments):
+        if seg == "**":
+            # leading: any run of whole segments before the rest; middle: zero or more segments
+            out.append("(?:.+/)?" if i == 0 else "(?:/.+)?")
+            continue
+        if i > 0 and not (i == 1 and segments[0] == "**"):
+            out.append("/")
+        out.append("[^/]+" if seg == "*" else _segment_regex(seg))
+    return "".join(out)
+
+
+def _tokens(seg: str) -> list[tuple[str, bool]]:
+    """A segment as (character, is_wildcard) pairs, escapes resolved."""
+    tokens: list[tuple[str, bool]] = []
+    escaped = False
+    for ch in seg:
+        if escaped:
+            tokens.append((ch, False))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        else:
+            tokens.append((ch, ch in WILDCARDS))
+    return tokens
+
+
+def _segment_regex(seg: str) -> str:
+    wild = {"*": "[^/]*", "?": "[^/]"}
+    return "".join(wild[ch] if is_wild else re.escape(ch) for ch, is_wild in _tokens(seg))
+
+
+def _has_wildcard(seg: str) -> bool:
+    return any(is_wild for _, is_wild in _tokens(seg))
+
+
+def _unescape(seg: str) -> str:
+    return "".join(ch for ch, _ in _tokens(seg))
+
+
+def _literal_affixes(seg: str) -> tuple[str, str]:
+    """The literal text before the first and after the last wildcard of a segment."""
+    tokens = _tokens(seg)
+    wild = [i for i, (_, is_wild) in enumerate(tokens) if is_wild]
+    head = "".join(ch for ch, _ in tokens[: wild[0]])
+    tail = "".join(ch for ch, _ in tokens[wild[-1] + 1 :])
+    return head, tail
+
+
+class NaiveMatcher:
+    """Every glob against every path: the oracle the index is tested against and the
+    baseline its benchmarks are measured against."""
+
+    def __init__(self, globs: Sequence[Glob]):
+        self.globs = tuple(globs)
+
+    def match(self, path: str) -> tuple[int, ...]:
+        return tuple(i for i, g in enumerate(self.globs) if g.matches(path))
+
+
+class IndexedMatcher:
+    """Finds the globs matching a path by looking only at globs that could match it.
+
+    Each glob is filed under what its core's last segment must be: an exact name, a literal
+    suffix or prefix of the name, or (for anchored globs whose last segment is all wildcard)
+    its literal parent directory.  Only globs with none of these go in `_anywhere` and are
+    tried on every prefix.  Directory results are memoised, since the files of a change or a
+    tree share their directories.
+    """
+
+    def __init__(self, globs: Sequence[Glob]):
+        self.globs = tuple(globs)
+        self._by_name: dict[str, list[int]] = defaultdict(list)
+        self._by_suffix: dict[str, list[int]] = defaultdict(list)
+        self._by_prefix: dict[str, list[int]] = defaultdict(list)
+        self._by_parent: dict[str, list[int]] = defaultdict(list)
+        self._anywhere: list[int] = []
+        for i, glob in enumerate(self.globs):
+            self._file(i, glob)
+        self._dir_cache: dict[str, tuple[int, ...]] = {"": ()}
+
+    def _file(self, i: int, glob: Glob) -> None:
+        last = glob.segments[-1]
+        if last != "**" and not _has_wildcard(last):
+            self._by_name[_unescape(last)].append(i)
+            return
+        head, tail = _literal_affixes(last) if last != "**" else ("", "")
+        if tail:
+            self._by_suffix[tail[-_AFFIX_KEY:]].append(i)
+        elif head:
+            self._by_prefix[head[:_AFFIX_KEY]].append(i)
+        elif glob.anchored and all(
+            s != "**" and not _has_wildcard(s) for s in glob.segments[:-1]
+        ):
+            self._by_parent["/".join(_unescape(s) for s in glob.segments[:-1])].append(i)
+        else:
+            self._anywhere.append(i)
+
+    def _candidates(self, parent: str, name: str) -> Iterable[int]:
+        yield from self._by_name.get(name, ())
+        keys = {name[-k:] for k in range(1, _AFFIX_KEY + 1)}
+        for key in keys:
+            yield from self._by_suffix.get(key, ())
+        keys = {name[:k] for k in range(1, _AFFIX_KEY + 1)}
+        for key in keys:
+            yield from self._by_prefix.get(key, ())
+        yield from self._by_parent.get(parent, ())
+        yield from self._anywhere
+
+    def _covering(self, directory: str) -> tuple[int, ...]:
+        """Globs that cover every file below `directory`."""
+        cached = self._dir_cache.get(directory)
+        if cached is not None:
+            return cached
+        parent, _, name = directory.rpartition("/")
+        found = list(self._covering(parent))
+        globs = self.globs
+        for i in self._candidates(parent, name):
+            glob = globs[i]
+            if glob.reach is not Reach.SELF and glob.core.fullmatch(directory):
+                found.append(i)
+        result = tuple(found)
+        self._dir_cache[directory] = result
+        return result
+
+    def match(self, path: str) -> tuple[int, ...]:
+        parent, _, name = path.rpartition("/")
+        found = set(self._covering(parent))
+        globs = self.globs
+        for i in self._candidates(parent, name):
+            glob = globs[i]
+            if glob.reach is not Reach.DESCENDANTS and glob.core.fullmatch(path):
+                found.add(i)
+        return tuple(sorted(found))
