@@ -13,6 +13,13 @@ from functools import cached_property
 
 ROOT = "root"
 CONFIG_PATH = "OWNERS.yaml"
+GERRIT_PREFIX = "gerrit:"  # an owners entry naming a Gerrit group
+USER_PREFIX = "user:"  # an owners entry that is a username even if an alias has that name
+
+
+def normalize_identity(identity: str) -> str:
+    """Emails compare case-blind, usernames exactly, as Gerrit does."""
+    return identity.lower() if "@" in identity else identity
 
 
 class Mode(enum.StrEnum):
@@ -132,12 +139,7 @@ class Account:
     @property
     def identities(self) -> frozenset[str]:
         """The strings an owners entry may use for this account; emails compare case-blind."""
-        names = set()
-        if self.username:
-            names.add(self.username)
-        if self.email:
-            names.add(self.email.lower())
-        return frozenset(names)
+        return frozenset(normalize_identity(n) for n in (self.username, self.email) if n)
 
     @property
     def key(self) -> str:

@@ -205,9 +205,7 @@ class IndexedMatcher:
             self._by_suffix[tail[-_AFFIX_KEY:]].append(i)
         elif head:
             self._by_prefix[head[:_AFFIX_KEY]].append(i)
-        elif glob.anchored and all(
-            s != "**" and not _has_wildcard(s) for s in glob.segments[:-1]
-        ):
+        elif glob.anchored and all(s != "**" and not _has_wildcard(s) for s in glob.segments[:-1]):
             self._by_parent["/".join(_unescape(s) for s in glob.segments[:-1])].append(i)
         else:
             self._anywhere.append(i)

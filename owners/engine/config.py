@@ -1,0 +1,698 @@
+"""Reading OWNERS.yaml: from bytes to a validated `OwnersConfig`, or to located diagnostics.
+
+The file is untrusted (anyone can propose a change to it), so parsing is defensive: a size
+cap, no anchors, aliases, merge keys or tags, bounded nesting and counts.  The YAML is
+composed into nodes rather than loaded into Python objects so that every message can name
+the line and column it is about, and so that duplicate keys are seen instead of silently
+overwritten.  Every problem found is reported; nothing is dropped or guessed at.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from owners.engine.model import (
+    CONFIG_PATH,
+    GERRIT_PREFIX,
+    ROOT,
+    USER_PREFIX,
+    Diagnostic,
+    Location,
+    Mode,
+    OwnersConfig,
+    PathRule,
+    Policy,
+    Severity,
+    Subsystem,
+)
+from owners.engine.patterns import PatternError, compile_glob
+from owners.engine.resolution import Ownership
+
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 8
+MAX_SUBSYSTEMS = 50_000
+MAX_PATTERNS = 200_000
+MAX_PATTERN_LENGTH = 1024
+SUPPORTED_VERSION = 1
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
+_LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
+
+
+class ConfigError(ValueError):
+    """An OWNERS.yaml that cannot be used; carries every diagnostic, errors and warnings."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+        super().__init__("\n".join(str(d) for d in errors))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+
+def load_config(data: bytes | str, filename: str = CONFIG_PATH) -> OwnersConfig:
+    """Parse and validate; raise `ConfigError` on any error (warnings alone do not raise)."""
+    config, diagnostics = parse_config(data, filename)
+    if config is None:
+        raise ConfigError(diagnostics)
+    return config
+
+
+def parse_config(
+    data: bytes | str, filename: str = CONFIG_PATH
+) -> tuple[OwnersConfig | None, list[Diagnostic]]:
+    """Parse and validate; the config is None when any diagnostic is an error."""
+    reader = _Reader(filename)
+    config = reader.read(data)
+    diagnostics = sorted(reader.diagnostics, key=lambda d: (d.location, d.message))
+    if any(d.severity is Severity.ERROR for d in diagnostics):
+        return None, diagnostics
+    return config, diagnostics
+
+
+@dataclass
+class _Reader:
+    filename: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _pattern_count: int = 0
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def at(self, node: Node | None, line: int = 0, column: int = 0) -> Location:
+        if node is not None:
+            line, column = node.start_mark.line, node.start_mark.column
+        return Location(self.filename, line + 1, column + 1)
+
+    def error(self, node: Node | None, message: str, hint: str = "") -> None:
+        self.diagnostics.append(Diagnostic(self.at(node), Severity.ERROR, message, hint))
+
+    def warning(self, node: Node | None, message: str, hint: str = "") -> None:
+        self.diagnostics.append(Diagnostic(self.at(node), Severity.WARNING, message, hint))
+
+    # -- syntax ------------------------------------------------------------------------
+
+    def read(self, data: bytes | str) -> OwnersConfig | None:
+        raw = data.encode() if isinstance(data, str) else data
+        if len(raw) > MAX_BYTES:
+            self.error(
+                None,
+                f"file is {len(raw)} bytes, over the {MAX_BYTES} byte limit",
+                "split ownership into fewer, broader patterns",
+            )
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n")
+            self.diagnostics.append(
+                Diagnostic(
+                    Location(self.filename, line + 1, 1),
+                    Severity.ERROR,
+                    f"not valid UTF-8 (byte {exc.start})",
+                    "save the file as UTF-8",
+                )
+            )
+            return None
+        try:
+            if not self._safe_structure(text):
+                return None
+            node = yaml.compose(text, Loader=_Loader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, column = (mark.line, mark.column) if mark else (0, 0)
+            self.diagnostics.append(
+                Diagnostic(
+                    Location(self.filename, line + 1, column + 1),
+                    Severity.ERROR,
+                    f"YAML syntax error: {exc.problem or exc.context}",
+                    "check indentation and quoting",
+                )
+            )
+            return None
+        except yaml.YAMLError as exc:
+            self.error(None, f"YAML error: {exc}")
+            return None
+        if node is None:
+            self.error(None, "file is empty", "start with 'version: 1'")
+            return None
+        return self._config(node)
+
+    def _safe_structure(self, text: str) -> bool:
+        """Reject what YAML allows but an ownership file never needs, before composing."""
+        depth = 0
+        for event in yaml.parse(text, Loader=_Loader):
+            mark = event.start_mark
+            where = Location(self.filename, mark.line + 1, mark.column + 1)
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                self.diagnostics.append(
+                    Diagnostic(
+                        where,
+                        Severity.ERROR,
+                        "YAML anchors and aliases are not allowed",
+                        "write the values out, or use a group alias under 'groups'",
+                    )
+                )
+                return False
+            tag = getattr(event, "tag", None)
+            if tag and not (isinstance(event, yaml.ScalarEvent) and tag == "!"):
+                self.diagnostics.append(
+                    Diagnostic(
+                        where,
+                        Severity.ERROR,
+                        f"YAML tags are not allowed ({tag})",
+                        "remove the tag",
+                    )
+                )
+                return False
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    self.diagnostics.append(
+                        Diagnostic(
+                            where,
+                            Severity.ERROR,
+                            f"nesting deeper than {MAX_DEPTH} levels",
+                            "OWNERS.yaml needs at most four levels",
+                        )
+                    )
+                    return False
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return True
+
+    # -- typed access to nodes -----------------------------------------------------------
+
+    def mapping(self, node: Node, allowed: Iterable[str], what: str) -> dict[str, Node]:
+        """The keys of a mapping, reporting unknown and duplicate ones."""
+        if not isinstance(node, MappingNode):
+            self.error(node, f"{what} must be a mapping")
+            return {}
+        allowed = tuple(allowed)
+        seen: dict[str, Node] = {}
+        key_nodes: dict[str, Node] = {}
+        for key, value in node.value:
+            if key.tag == _TAG + "merge":
+                self.error(key, "YAML merge keys ('<<') are not allowed", "write the keys out")
+                continue
+            name = self.string(key, f"a key of {what}")
+            if name is None:
+                continue
+            if name in key_nodes:
+                self.error(
+                    key,
+                    f"duplicate key '{name}' in {what}",
+                    f"first given at line {key_nodes[name].start_mark.line + 1}",
+                )
+                continue
+            key_nodes[name] = key
+            if name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
+                self.error(key, f"unknown key '{name}' in {what}", hint)
+                continue
+            seen[name] = value
+        return seen
+
+    def string(self, node: Node, what: str) -> str | None:
+        if isinstance(node, ScalarNode) and node.tag == _TAG + "str":
+            return node.value
+        self.error(node, f"{what} must be a string", "quote it")
+        return None
+
+    def integer(self, node: Node, what: str, minimum: int | None = None) -> int | None:
+        if not (isinstance(node, ScalarNode) and node.tag == _TAG + "int"):
+            self.error(node, f"{what} must be an integer")
+            return None
+        value = yaml.constructor.SafeConstructor().construct_yaml_int(node)
+        if minimum is not None and value < minimum:
+            self.error(node, f"{what} must be at least {minimum}, not {value}")
+            return None
+        return value
+
+    def boolean(self, node: Node, what: str) -> bool | None:
+        if isinstance(node, ScalarNode) and node.tag == _TAG + "bool":
+            return yaml.constructor.SafeConstructor().construct_yaml_bool(node)
+        self.error(node, f"{what} must be true or false")
+        return None
+
+    def strings(self, node: Node, what: str) -> list[tuple[str, Node]]:
+        if not isinstance(node, SequenceNode):
+            self.error(node, f"{what} must be a list", f"write {what}: [a, b]")
+            return []
+        items = []
+        for item in node.value:
+            value = self.string(item, f"each entry of {what}")
+            if value is not None and value.strip() == "":
+                self.error(item, f"empty entry in {what}")
+            elif value is not None:
+                items.append((value, item))
+        return items
+
+    # -- the schema ------------------------------------------------------------------------
+
+    def _config(self, node: Node) -> OwnersConfig | None:
+        top = self.mapping(
+            node, ("version", "policy", "groups", "root", "subsystems"), "the top level"
+        )
+        if not top and not isinstance(node, MappingNode):
+            return None
+        if "version" not in top:
+            self.error(node, "missing 'version'", "start the file with 'version: 1'")
+        else:
+            version = self.integer(top["version"], "version")
+            if version is not None and version != SUPPORTED_VERSION:
+                self.error(
+                    top["version"],
+                    f"unsupported version {version}",
+                    f"this tool reads version {SUPPORTED_VERSION}",
+                )
+        policy = self._policy(top["policy"]) if "policy" in top else Policy()
+        groups = self._groups(top.get("groups"))
+        if "root" not in top:
+            self.error(node, "missing 'root'", "add 'root: {owners: [...]}' naming the core team")
+            root = None
+        else:
+            root = self._subsystem(top["root"], is_root=True)
+        subsystems = self._subsystems(top.get("subsystems"))
+        if root is None or policy is None:
+            return None
+        config = OwnersConfig(
+            policy,
+            {k: v for k, (v, _) in groups.items()},
+            root,
+            tuple(s for s in subsystems),
+            self.filename,
+        )
+        _Checker(self, config, groups).run()
+        return config
+
+    def _policy(self, node: Node) -> Policy | None:
+        keys = self.mapping(
+            node, ("label", "approve", "veto", "self_approval", "root_veto"), "policy"
+        )
+        values: dict[str, object] = {}
+        if "label" in keys:
+            label = self.string(keys["label"], "policy.label")
+            if label is not None and not _LABEL_RE.match(label):
+                self.error(
+                    keys["label"],
+                    f"'{label}' is not a Gerrit label name",
+                    "letters, digits and '-' only, e.g. Code-Review",
+                )
+            values["label"] = label
+        for name in ("approve", "veto"):
+            if name in keys:
+                values[name] = self.integer(keys[name], f"policy.{name}")
+        for name in ("self_approval", "root_veto"):
+            if name in keys:
+                values[name] = self.boolean(keys[name], f"policy.{name}")
+        if any(v is None for v in values.values()):
+            return None
+        policy = Policy(**values)  # type: ignore[arg-type]
+        if policy.approve <= 0:
+            self.error(
+                keys.get("approve", node),
+                "policy.approve must be a positive vote",
+                "Code-Review approval is 2",
+            )
+        if policy.veto >= 0:
+            self.error(
+                keys.get("veto", node),
+                "policy.veto must be a negative vote",
+                "Code-Review veto is -2",
+            )
+        return policy
+
+    def _groups(self, node: Node | None) -> dict[str, tuple[tuple[str, ...], Node]]:
+        if node is None:
+            return {}
+        groups: dict[str, tuple[tuple[str, ...], Node]] = {}
+        if not isinstance(node, MappingNode):
+            self.error(node, "groups must be a mapping of alias name to members")
+            return groups
+        for key, value in node.value:
+            name = self.string(key, "a group name")
+            if name is None:
+                continue
+            if name in groups:
+                self.error(
+                    key,
+                    f"duplicate group '{name}'",
+                    f"first defined at line {groups[name][1].start_mark.line + 1}",
+                )
+                continue
+            if not _NAME_RE.match(name) or name == ROOT:
+                self.error(
+                    key,
+                    f"'{name}' is not a valid group name",
+                    "letters, digits, '.', '_', '+' and '-'; not 'root'",
+                )
+                continue
+            members = self.strings(value, f"group '{name}'")
+            groups[name] = (tuple(m for m, _ in members), key)
+            for member, member_node in members:
+                self.owner_entry(member, member_node)
+        return groups
+
+    def owner_entry(self, entry: str, node: Node) -> None:
+        if entry.startswith(GERRIT_PREFIX) and not entry[len(GERRIT_PREFIX) :].strip():
+            self.error(node, "'gerrit:' needs a group name", "write gerrit:<Group Name>")
+        elif entry.startswith(USER_PREFIX) and not entry[len(USER_PREFIX) :].strip():
+            self.error(node, "'user:' needs a username")
+        elif any(c.isspace() for c in entry) and not entry.startswith(GERRIT_PREFIX):
+            self.error(
+                node,
+                f"'{entry}' is not a username, email or alias",
+                "only gerrit:<Group Name> may contain spaces",
+            )
+
+    def _subsystems(self, node: Node | None) -> list[Subsystem]:
+        if node is None:
+            return []
+        if not isinstance(node, SequenceNode):
+            self.error(node, "subsystems must be a list")
+            return []
+        if len(node.value) > MAX_SUBSYSTEMS:
+            self.error(node, f"{len(node.value)} subsystems, over the limit of {MAX_SUBSYSTEMS}")
+            return []
+        result = []
+        for item in node.value:
+            subsystem = self._subsystem(item, is_root=False)
+            if subsystem is not None:
+                result.append(subsystem)
+        return result
+
+    def _subsystem(self, node: Node, is_root: bool) -> Subsystem | None:
+        allowed = (
+            ("owners", "approvals", "description")
+            if is_root
+            else (
+                "name",
+                "description",
+                "paths",
+                "owners",
+                "approvals",
+                "parent",
+                "noparent",
+                "mode",
+            )
+        )
+        what = "root" if is_root else "a subsystem"
+        keys = self.mapping(node, allowed, what)
+        if not keys and not isinstance(node, MappingNode):
+            return None
+        ok = True
+        if is_root:
+            name = ROOT
+        elif "name" not in keys:
+            self.error(node, "subsystem without a 'name'")
+            return None
+        else:
+            name = self.string(keys["name"], "name")
+            if name is None:
+                return None
+            if name == ROOT:
+                self.error(
+                    keys["name"], "'root' is reserved for the root section", "choose another name"
+                )
+                ok = False
+            elif not _NAME_RE.match(name):
+                self.error(
+                    keys["name"],
+                    f"'{name}' is not a valid subsystem name",
+                    "letters, digits, '.', '_', '+' and '-'",
+                )
+                ok = False
+            what = f"subsystem '{name}'"
+        owners: tuple[str, ...] = ()
+        if "owners" not in keys:
+            self.error(
+                node, f"{what} has no 'owners'", "list who may approve, e.g. owners: [alice]"
+            )
+            ok = False
+        else:
+            entries = self.strings(keys["owners"], f"{what} owners")
+            for entry, entry_node in entries:
+                self.owner_entry(entry, entry_node)
+            owners = tuple(e for e, _ in entries)
+            if not entries and isinstance(keys["owners"], SequenceNode):
+                self.error(keys["owners"], f"{what} has an empty owners list")
+                ok = False
+        approvals = 1
+        if "approvals" in keys:
+            approvals = self.integer(keys["approvals"], f"{what} approvals", minimum=1) or 0
+            ok = ok and approvals > 0
+        description = ""
+        if "description" in keys:
+            description = self.string(keys["description"], "description") or ""
+        if is_root:
+            return (
+                Subsystem(ROOT, owners, approvals, (), description, None, location=self.at(node))
+                if ok
+                else None
+            )
+        rules = self._paths(keys.get("paths"), node, what)
+        parent = ROOT
+        if "parent" in keys:
+            parent = self.string(keys["parent"], "parent")
+            ok = ok and parent is not None
+        noparent = False
+        if "noparent" in keys:
+            flag = self.boolean(keys["noparent"], "noparent")
+            ok = ok and flag is not None
+            noparent = bool(flag)
+        mode = Mode.ENFORCE
+        if "mode" in keys:
+            text = self.string(keys["mode"], "mode")
+            if text not in (Mode.ENFORCE, Mode.ADVISORY):
+                self.error(keys["mode"], f"mode must be 'enforce' or 'advisory', not '{text}'")
+                ok = False
+            else:
+                mode = Mode(text)
+        if not ok or rules is None:
+            return None
+        return Subsystem(
+            name,
+            owners,
+            approvals,
+            rules,
+            description,
+            parent,
+            noparent,
+            mode,
+            self.at(keys["name"]),
+        )
+
+    def _paths(self, node: Node | None, owner: Node, what: str) -> tuple[PathRule, ...] | None:
+        if node is None:
+            self.error(owner, f"{what} has no 'paths'", "list the paths it owns, e.g. [src/x/]")
+            return None
+        entries = self.strings(node, f"{what} paths")
+        self._pattern_count += len(entries)
+        if self._pattern_count > MAX_PATTERNS:
+            self.error(node, f"more than {MAX_PATTERNS} patterns in the file")
+            return None
+        rules = []
+        ok = True
+        for text, item in entries:
+            location = self.at(item)
+            if len(text) > MAX_PATTERN_LENGTH:
+                self.error(item, f"pattern longer than {MAX_PATTERN_LENGTH} characters")
+                ok = False
+                continue
+            rule = PathRule(text, location)
+            try:
+                compile_glob(rule.glob)
+            except PatternError as exc:
+                self.error(item, f"malformed pattern '{text}': {exc}", exc.hint)
+                ok = False
+                continue
+            rules.append(rule)
+        if entries and not any(not r.negated for r in rules) and ok:
+            self.error(
+                node,
+                f"{what} has only '!' patterns, so it owns nothing",
+                "add the paths it owns before the exclusions",
+            )
+            ok = False
+        if not entries and isinstance(node, SequenceNode):
+            self.error(node, f"{what} has an empty paths list")
+            ok = False
+        return tuple(rules) if ok else None
+
+
+class _Checker:
+    """Checks that need the whole file: references, cycles, and requirements' feasibility."""
+
+    def __init__(
+        self, reader: _Reader, config: OwnersConfig, groups: dict[str, tuple[tuple[str, ...], Node]]
+    ):
+        self.reader = reader
+        self.config = config
+        self.group_nodes = {name: node for name, (_, node) in groups.items()}
+
+    def run(self) -> None:
+        self._duplicate_names()
+        self._aliases()
+        self._group_cycles()
+        parents_ok = self._parents()
+        if parents_ok and not self._errors():
+            self._feasibility()
+
+    def _errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.reader.diagnostics)
+
+    def _report(
+        self,
+        location: Location | None,
+        message: str,
+        hint: str = "",
+        severity: Severity = Severity.ERROR,
+    ) -> None:
+        self.reader.diagnostics.append(
+            Diagnostic(location or Location(self.reader.filename, 1, 1), severity, message, hint)
+        )
+
+    def _duplicate_names(self) -> None:
+        first: dict[str, Subsystem] = {}
+        for sub in self.config.subsystems:
+            if sub.name in first:
+                self._report(
+                    sub.location,
+                    f"duplicate subsystem name '{sub.name}'",
+                    f"first defined at {first[sub.name].location}",
+                )
+            else:
+                first[sub.name] = sub
+
+    def _aliases(self) -> None:
+        """A bare name that is no alias is a username, unless it looks like a mistyped alias."""
+        aliases = list(self.config.groups)
+
+        def check(entry: str, where: Location | None) -> None:
+            if entry in self.config.groups or "@" in entry or ":" in entry:
+                return
+            close = difflib.get_close_matches(entry, aliases, n=1, cutoff=0.8)
+            if close:
+                self._report(
+                    where,
+                    f"undefined alias '{entry}'",
+                    f"did you mean '{close[0]}'? write 'user:{entry}' if it is a username",
+                )
+
+        for name, members in self.config.groups.items():
+            where = self.reader.at(self.group_nodes[name])
+            for member in members:
+                check(member, where)
+        for sub in self.config.all_subsystems:
+            for owner in sub.owners:
+                check(owner, sub.location)
+
+    def _group_cycles(self) -> None:
+        groups = self.config.groups
+        state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+        def visit(name: str, path: list[str]) -> None:
+            state[name] = 1
+            for member in groups[name]:
+                if member not in groups:
+                    continue
+                if state.get(member) == 1:
+                    cycle = [*path[path.index(member) :], member]
+                    self._report(
+                        self.reader.at(self.group_nodes[name]),
+                        "group cycle: " + " -> ".join(cycle),
+                        "a group may not contain itself",
+                    )
+                elif member not in state:
+                    visit(member, [*path, member])
+            state[name] = 2
+
+        for name in groups:
+            if name not in state:
+                visit(name, [name])
+
+    def _parents(self) -> bool:
+        names = {s.name for s in self.config.all_subsystems}
+        ok = True
+        for sub in self.config.subsystems:
+            if sub.parent not in names:
+                close = difflib.get_close_matches(sub.parent or "", sorted(names), n=1)
+                self._report(
+                    sub.location,
+                    f"subsystem '{sub.name}' has unknown parent '{sub.parent}'",
+                    f"did you mean '{close[0]}'?" if close else "",
+                )
+                ok = False
+            elif sub.parent == sub.name:
+                self._report(sub.location, f"subsystem '{sub.name}' is its own parent")
+                ok = False
+        if not ok:
+            return False
+        parent_of = {s.name: s.parent for s in self.config.subsystems}
+        reported: set[str] = set()
+        for sub in self.config.subsystems:
+            chain = [sub.name]
+            node = sub.parent
+            while node and node != ROOT and node not in chain:
+                chain.append(node)
+                node = parent_of[node]
+            if node in chain and node not in reported:
+                cycle = [*chain[chain.index(node) :], node]
+                reported.update(cycle)
+                self._report(
+                    sub.location,
+                    "parent cycle: " + " -> ".join(cycle),
+                    "every chain of parents must end at root",
+                )
+                ok = False
+        return ok
+
+    def _feasibility(self) -> None:
+        ownership = Ownership(self.config)
+        for sub in self.config.all_subsystems:
+            eligible = ownership.eligible(sub.name)
+            if any(e.startswith(GERRIT_PREFIX) for e in eligible):
+                continue  # its size is only known to Gerrit; the service checks it
+            if len(eligible) < sub.approvals:
+                self._report(
+                    sub.location,
+                    f"requirement of '{sub.name}' can never be met: it needs {sub.approvals} "
+                    f"approvals but has {len(eligible)} eligible approvers",
+                    "add owners or lower 'approvals'",
+                )
+            elif len(eligible) == sub.approvals and not self.config.policy.self_approval:
+                self._report(
+                    sub.location,
+                    f"'{sub.name}' needs every one of its {len(eligible)} eligible approvers, so "
+                    "a change by one of them can never be approved",
+                    "add another owner",
+                    Severity.WARNING,
+                )
+
+
+def tree_warnings(config: OwnersConfig, tree: Iterable[str]) -> list[Diagnostic]:
+    """Patterns that match no file of the tree: almost always a typo or a moved directory."""
+    ownership = Ownership(config)
+    used = ownership.used_rules(tree)
+    return [
+        Diagnostic(
+            rule.location,
+            Severity.WARNING,
+            f"pattern '{rule.pattern}' of '{sub.name}' matches no file in the tree",
+            "fix the path or remove the pattern",
+        )
+        for sub, rule in ownership.rules
+        if (sub.name, rule.location) not in used
+    ]

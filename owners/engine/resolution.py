@@ -1,0 +1,237 @@
+"""From paths to requirements and eligible approvers (sentences 2, 3 and 7 of the format).
+
+`Ownership` is a config compiled for questions: its patterns are compiled and indexed once,
+the parent chains are walked once, and every answer is a pure function of a path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from owners.engine.model import (
+    CONFIG_PATH,
+    GERRIT_PREFIX,
+    ROOT,
+    USER_PREFIX,
+    Location,
+    Mode,
+    OwnersConfig,
+    PathRule,
+    Subsystem,
+)
+from owners.engine.patterns import Glob, IndexedMatcher, NaiveMatcher, compile_glob
+
+GroupResolver = Callable[[str], Iterable[str]]
+"""Maps a Gerrit group name to its members' usernames and emails (injected: no I/O here)."""
+
+Matcher = type[IndexedMatcher] | type[NaiveMatcher]
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    subsystem: str
+    pattern: str
+    location: Location
+    decisive: bool  # the last matching rule of its subsystem decides in or out
+
+
+@dataclass(frozen=True)
+class Approver:
+    """An eligible approver and how they got there: the subsystem and the aliases followed."""
+
+    identity: str
+    subsystem: str
+    via: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RequirementExplanation:
+    subsystem: str
+    mode: Mode
+    approvals: int
+    chain: tuple[str, ...]
+    stopped_by_noparent: str | None
+    approvers: tuple[Approver, ...]
+    enforces_for: str | None  # the advisory subsystem this one stands in for
+
+
+@dataclass(frozen=True)
+class PathExplanation:
+    path: str
+    matches: tuple[RuleMatch, ...]
+    superseded: tuple[tuple[str, str], ...]  # (ancestor dropped, nearer subsystem that won)
+    requirements: tuple[RequirementExplanation, ...]
+
+
+class Ownership:
+    def __init__(self, config: OwnersConfig, matcher: Matcher = IndexedMatcher):
+        self.config = config
+        self.rules: tuple[tuple[Subsystem, PathRule], ...] = tuple(
+            (sub, rule) for sub in config.subsystems for rule in sub.paths
+        )
+        self._globs: tuple[Glob, ...] = tuple(compile_glob(rule.glob) for _, rule in self.rules)
+        self._matcher = matcher(self._globs)
+        self._ancestors = {sub.name: self._walk_up(sub.name) for sub in config.all_subsystems}
+        self._chains = {sub.name: self._approval_chain(sub.name) for sub in config.all_subsystems}
+
+    # -- the tree of subsystems -------------------------------------------------------------
+
+    def _walk_up(self, name: str) -> tuple[str, ...]:
+        """Proper ancestors, nearest first, ending at root."""
+        chain: list[str] = []
+        parent = self.config.subsystem(name).parent
+        while parent is not None and parent not in chain:
+            chain.append(parent)
+            parent = self.config.subsystem(parent).parent
+        return tuple(chain)
+
+    def _approval_chain(self, name: str) -> tuple[str, ...]:
+        """The subsystem and the ancestors whose owners may approve for it (sentence 3)."""
+        chain = [name]
+        for ancestor in self._ancestors[name]:
+            if self.config.subsystem(chain[-1]).noparent:
+                break
+            chain.append(ancestor)
+        return tuple(chain)
+
+    def ancestors(self, name: str) -> tuple[str, ...]:
+        return self._ancestors[name]
+
+    def chain(self, name: str) -> tuple[str, ...]:
+        return self._chains[name]
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def _decisive_matches(self, path: str) -> dict[Subsystem, int]:
+        """Per subsystem, the index of its last rule matching the path (gitignore order)."""
+        last: dict[Subsystem, int] = {}
+        for i in self._matcher.match(path):
+            last[self.rules[i][0]] = i
+        return last
+
+    def matching(self, path: str) -> tuple[str, ...]:
+        """Subsystems whose paths include the file, in file order."""
+        found = [
+            sub.name
+            for sub, i in self._decisive_matches(path).items()
+            if not self.rules[i][1].negated
+        ]
+        if path == CONFIG_PATH:
+            found = [name for name in found if self._claims_explicitly(name, path)]
+        return tuple(found)
+
+    def _claims_explicitly(self, name: str, path: str) -> bool:
+        return any(
+            sub.name == name and not rule.negated and glob.is_literal and glob.matches(path)
+            for (sub, rule), glob in zip(self.rules, self._globs, strict=True)
+        )
+
+    def owning(self, path: str) -> tuple[str, ...]:
+        """Matching subsystems minus ancestors of other matches; root when none match."""
+        matched = self.matching(path)
+        covered = {a for name in matched for a in self._ancestors[name]}
+        owners = tuple(name for name in matched if name not in covered)
+        return owners or (ROOT,)
+
+    def requirements(self, path: str) -> tuple[str, ...]:
+        """The subsystems that must approve the file: each owner, plus for an advisory owner
+        the nearest enforcing ancestor that stands in for it."""
+        result: dict[str, None] = {}
+        for name in self.owning(path):
+            result[name] = None
+            enforcer = self.enforcer(name)
+            if enforcer != name:
+                result[enforcer] = None
+        return tuple(result)
+
+    def enforcer(self, name: str) -> str:
+        """The subsystem whose approval is enforced for files owned by `name`."""
+        for candidate in (name, *self._ancestors[name]):
+            if self.config.subsystem(candidate).mode is Mode.ENFORCE:
+                return candidate
+        return ROOT
+
+    # -- people --------------------------------------------------------------------------------
+
+    def _expand(
+        self, entry: str, via: tuple[str, ...] = ()
+    ) -> Iterator[tuple[str, tuple[str, ...]]]:
+        groups = self.config.groups
+        if entry in groups and entry not in via:
+            for member in groups[entry]:
+                yield from self._expand(member, (*via, entry))
+        elif entry.startswith(USER_PREFIX):
+            yield entry[len(USER_PREFIX) :], via
+        elif entry not in groups:
+            yield entry, via
+
+    def approvers(self, name: str) -> tuple[Approver, ...]:
+        """Everyone eligible to approve for `name`, each once, nearest subsystem first."""
+        seen: dict[str, Approver] = {}
+        for sub_name in self._chains[name]:
+            for owner in self.config.subsystem(sub_name).owners:
+                for identity, via in self._expand(owner):
+                    key = identity.lower() if "@" in identity else identity
+                    seen.setdefault(key, Approver(identity, sub_name, via))
+        return tuple(seen.values())
+
+    def eligible(self, name: str) -> tuple[str, ...]:
+        """Usernames and emails as written, aliases expanded, `gerrit:` groups as written."""
+        return tuple(a.identity for a in self.approvers(name))
+
+    def own_owners(self, name: str) -> tuple[str, ...]:
+        """The subsystem's own owners, expanded: whom to ask first."""
+        found: dict[str, None] = {}
+        for owner in self.config.subsystem(name).owners:
+            found.update((identity, None) for identity, _ in self._expand(owner))
+        return tuple(found)
+
+    def root_owners(self) -> tuple[str, ...]:
+        return self.own_owners(ROOT)
+
+    # -- explanations and trees -----------------------------------------------------------------
+
+    def explain(self, path: str) -> PathExplanation:
+        decisive = set(self._decisive_matches(path).values())
+        matches = tuple(
+            RuleMatch(
+                self.rules[i][0].name,
+                self.rules[i][1].pattern,
+                self.rules[i][1].location,
+                i in decisive,
+            )
+            for i in self._matcher.match(path)
+        )
+        matched = self.matching(path)
+        owning = self.owning(path)
+        superseded = tuple(
+            (name, nearer)
+            for name in matched
+            if name not in owning
+            for nearer in owning
+            if name in self._ancestors[nearer]
+        )
+        requirements = []
+        for name in self.requirements(path):
+            sub = self.config.subsystem(name)
+            chain = self._chains[name]
+            stopper = chain[-1] if self.config.subsystem(chain[-1]).noparent else None
+            stands_in = next((o for o in owning if o != name and self.enforcer(o) == name), None)
+            requirements.append(
+                RequirementExplanation(
+                    name, sub.mode, sub.approvals, chain, stopper, self.approvers(name), stands_in
+                )
+            )
+        return PathExplanation(path, matches, superseded, tuple(requirements))
+
+    def used_rules(self, tree: Iterable[str]) -> set[tuple[str, Location]]:
+        """Which rules match at least one path of the tree, as (subsystem, location)."""
+        used: set[int] = set()
+        for path in tree:
+            used.update(self._matcher.match(path))
+        return {(self.rules[i][0].name, self.rules[i][1].location) for i in used}
+
+
+def is_group(identity: str) -> bool:
+    return identity.startswith(GERRIT_PREFIX)

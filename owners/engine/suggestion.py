@@ -1,0 +1,72 @@
+"""Whom to ask: the fewest owners that cover every unmet requirement.
+
+Like Prow's approvers, the subsystem's own owners are asked before its ancestors', so the
+core team is not pulled into every driver change just because it may approve everywhere.
+A greedy set cover picks whoever covers most remaining requirements; ties are broken by a
+hash seeded with the change number, so one change always gets the same names while the load
+spreads across changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+
+from owners.engine.model import Change, Mode, RequirementResult, normalize_identity
+from owners.engine.resolution import Ownership, is_group
+
+
+def suggest_reviewers(
+    ownership: Ownership,
+    results: Sequence[RequirementResult],
+    change: Change,
+    group_members: Callable[[str], Iterable[str]],
+    limit: int | None = None,
+) -> tuple[str, ...]:
+    """Suggest reviewers for the unmet requirements of `results` (enforced ones first).
+
+    Never suggests the change owner or uploader, nor anyone who already voted.  A Gerrit group
+    whose members are unknown is suggested as the group itself.
+    """
+    voted = {identity for vote in change.votes for identity in vote.account.identities}
+    authors = {i for a in (change.owner, change.uploader) if a for i in a.identities}
+    skip = voted | authors
+
+    def people(entries: Iterable[str]) -> list[str]:
+        found: dict[str, None] = {}
+        for entry in entries:
+            members = list(group_members(entry)) if is_group(entry) else []
+            for person in members or [entry]:
+                if normalize_identity(person) not in skip:
+                    found[person] = None
+        return list(found)
+
+    needs: dict[str, int] = {}
+    pools: dict[str, set[str]] = {}
+    unmet = sorted((r for r in results if not r.met), key=lambda r: r.mode is not Mode.ENFORCE)
+    for result in unmet:
+        pool: list[str] = []
+        for tier in ownership.chain(result.subsystem):
+            if len(pool) >= result.missing:
+                break
+            pool.extend(p for p in people(ownership.own_owners(tier)) if p not in pool)
+        needs[result.subsystem] = result.missing
+        pools[result.subsystem] = set(pool)
+
+    def rank(person: str) -> tuple[int, str]:
+        covers = sum(1 for req, need in needs.items() if need and person in pools[req])
+        digest = hashlib.sha256(f"{change.number}:{person}".encode()).hexdigest()
+        return (-covers, digest)
+
+    chosen: list[str] = []
+    candidates = {p for pool in pools.values() for p in pool}
+    while candidates and any(needs.values()) and (limit is None or len(chosen) < limit):
+        best = min(candidates, key=rank)
+        if rank(best)[0] == 0:
+            break
+        chosen.append(best)
+        candidates.discard(best)
+        for req in needs:
+            if needs[req] and best in pools[req]:
+                needs[req] -= 1
+    return tuple(chosen)
