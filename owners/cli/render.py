@@ -1,0 +1,197 @@
+"""What the CLI prints: the stable JSON shapes scripts rely on, and short aligned text.
+
+Kept apart from the commands so the contract is in one place and the text can be tested
+without running a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from owners.engine import Diagnostic, Evaluation, Mode, Ownership, RequirementResult
+from owners.engine.coverage import Coverage
+from owners.engine.resolution import PathExplanation
+
+Json = dict[str, object]
+
+
+def who_json(ownership: Ownership, paths: Iterable[str]) -> list[Json]:
+    return [
+        {
+            "path": path,
+            "requirements": [
+                {
+                    "subsystem": name,
+                    "mode": str(ownership.config.subsystem(name).mode),
+                    "approvals": ownership.config.subsystem(name).approvals,
+                    "eligible": list(ownership.eligible(name)),
+                }
+                for name in ownership.requirements(path)
+            ],
+        }
+        for path in paths
+    ]
+
+
+def who_text(ownership: Ownership, paths: Iterable[str]) -> str:
+    rows = []
+    for path in paths:
+        for i, name in enumerate(ownership.requirements(path)):
+            sub = ownership.config.subsystem(name)
+            mode = "" if sub.mode is Mode.ENFORCE else " (advisory)"
+            rows.append(
+                (
+                    path if i == 0 else "",
+                    f"{name}{mode}",
+                    f"{sub.approvals} of",
+                    ", ".join(ownership.eligible(name)),
+                )
+            )
+    return _table(rows)
+
+
+def _requirement_json(req: RequirementResult) -> Json:
+    return {
+        "subsystem": req.subsystem,
+        "mode": str(req.mode),
+        "met": req.met,
+        "approved_by": list(req.approved_by),
+        "missing": req.missing,
+        "vetoed_by": list(req.vetoed_by),
+        "files": list(req.files),
+    }
+
+
+def check_json(evaluation: Evaluation) -> Json:
+    data: Json = {
+        "verdict": str(evaluation.verdict),
+        "requirements": [_requirement_json(r) for r in evaluation.requirements],
+        "suggested_reviewers": list(evaluation.suggested_reviewers),
+    }
+    if evaluation.unresolved_groups:
+        data["unresolved_groups"] = list(evaluation.unresolved_groups)
+    return data
+
+
+def check_text(evaluation: Evaluation) -> str:
+    rows = []
+    for req in evaluation.requirements:
+        mark = "ok" if req.met and not req.vetoed_by else "--"
+        status = f"{len(req.approved_by)}/{req.approvals}"
+        detail = []
+        if req.approved_by:
+            detail.append("approved by " + ", ".join(req.approved_by))
+        if req.missing:
+            detail.append(f"needs {req.missing} more")
+        if req.vetoed_by:
+            detail.append("vetoed by " + ", ".join(req.vetoed_by))
+        mode = "" if req.mode is Mode.ENFORCE else " (advisory)"
+        files = f"{len(req.files)} file" + ("s" if len(req.files) != 1 else "")
+        rows.append((mark, f"{req.subsystem}{mode}", status, files, "; ".join(detail)))
+    lines = [str(evaluation.verdict), _table(rows)]
+    if evaluation.suggested_reviewers:
+        lines.append("suggested reviewers: " + ", ".join(evaluation.suggested_reviewers))
+    if evaluation.unresolved_groups:
+        lines.append("not resolved without Gerrit: " + ", ".join(evaluation.unresolved_groups))
+    return "\n".join(lines)
+
+
+def explain_json(explanation: PathExplanation) -> Json:
+    return {
+        "path": explanation.path,
+        "matches": [
+            {
+                "subsystem": m.subsystem,
+                "pattern": m.pattern,
+                "location": str(m.location),
+                "decisive": m.decisive,
+            }
+            for m in explanation.matches
+        ],
+        "superseded": [{"subsystem": a, "by": b} for a, b in explanation.superseded],
+        "requirements": [
+            {
+                "subsystem": r.subsystem,
+                "mode": str(r.mode),
+                "approvals": r.approvals,
+                "chain": list(r.chain),
+                "stopped_by_noparent": r.stopped_by_noparent,
+                "enforces_for": r.enforces_for,
+                "approvers": [
+                    {"identity": a.identity, "subsystem": a.subsystem, "via": list(a.via)}
+                    for a in r.approvers
+                ],
+            }
+            for r in explanation.requirements
+        ],
+    }
+
+
+def explain_text(explanation: PathExplanation) -> str:
+    lines = [explanation.path]
+    if not explanation.matches:
+        lines.append("  no pattern matches: the file belongs to root")
+    for m in explanation.matches:
+        verdict = "decides" if m.decisive else "overridden by a later pattern"
+        lines.append(f"  {m.location}: '{m.pattern}' of {m.subsystem} ({verdict})")
+    for ancestor, nearer in explanation.superseded:
+        lines.append(f"  {ancestor} is an ancestor of {nearer}: the nearer subsystem wins")
+    for r in explanation.requirements:
+        mode = "" if r.mode is Mode.ENFORCE else ", advisory: reported, never blocks"
+        stands_in = f", enforcing for advisory {r.enforces_for}" if r.enforces_for else ""
+        lines.append(f"requirement {r.subsystem}: {r.approvals} approval(s){mode}{stands_in}")
+        chain = " -> ".join(r.chain)
+        stop = f" (stops: {r.stopped_by_noparent} has noparent)" if r.stopped_by_noparent else ""
+        lines.append(f"  approval chain: {chain}{stop}")
+        rows = []
+        for a in r.approvers:
+            why = "owner" if a.subsystem == r.subsystem else "ancestor owner"
+            via = " via " + " > ".join(a.via) if a.via else ""
+            rows.append(("   ", a.identity, f"{why} of {a.subsystem}{via}"))
+        lines.append(_table(rows))
+    return "\n".join(lines)
+
+
+def diagnostics_json(diagnostics: Sequence[Diagnostic]) -> list[Json]:
+    return [
+        {
+            "file": d.location.file,
+            "line": d.location.line,
+            "column": d.location.column,
+            "severity": str(d.severity),
+            "message": d.message,
+            "hint": d.hint,
+        }
+        for d in diagnostics
+    ]
+
+
+def coverage_json(result: Coverage) -> Json:
+    return {
+        "total_files": result.total_files,
+        "subsystems": [
+            {"subsystem": name, "files": count} for name, count in result.files_by_subsystem.items()
+        ],
+        "root_only": list(result.root_only),
+    }
+
+
+def coverage_text(result: Coverage) -> str:
+    rows = [(name, str(count)) for name, count in result.files_by_subsystem.items()]
+    lines = [f"{result.total_files} files", _table(rows)]
+    only = result.root_only
+    lines.append(f"{len(only)} files only root owns" + (":" if only else ""))
+    lines.extend(f"  {path}" for path in only)
+    return "\n".join(lines)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    if not rows:
+        return ""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(
+            [*(str(c).ljust(w) for c, w in zip(row, widths, strict=False)), str(row[-1])]
+        ).rstrip()
+        for row in rows
+    )

@@ -1,0 +1,83 @@
+"""The local git checkout, as the CLI needs it: its root, its files and a change's files.
+
+Paths come from git NUL-separated and are decoded like the OS decodes file names, so odd
+bytes survive a round trip instead of breaking the command.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from owners.engine import ChangedFile
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message is git's own first line, fit for a one-line error."""
+
+
+def _git(args: list[str], cwd: Path) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed") from exc
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(lines[0] if lines else f"git {args[0]} failed")
+    return done.stdout
+
+
+def repo_root(start: Path) -> Path | None:
+    try:
+        out = _git(["rev-parse", "--show-toplevel"], start)
+    except GitError:
+        return None
+    return Path(os.fsdecode(out.strip()))
+
+
+def tracked_files(root: Path) -> list[str]:
+    out = _git(["ls-files", "-z"], root)
+    return [os.fsdecode(p) for p in out.split(b"\0") if p]
+
+
+def changed_files(root: Path, revrange: str | None) -> list[ChangedFile]:
+    """Files of a revision range, renames with their old path.
+
+    No range means the commits on HEAD that its upstream branch lacks, which is what a
+    `git push origin HEAD:refs/for/<branch>` would upload.  A single commit means that commit.
+    """
+    command = ["diff"]
+    if revrange is None:
+        try:
+            upstream = (
+                _git(["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"], root)
+                .decode()
+                .strip()
+            )
+        except GitError as exc:
+            raise GitError(
+                "the current branch has no upstream; pass a range such as origin/master..HEAD"
+            ) from exc
+        spec = [f"{upstream}...HEAD"]
+    elif ".." in revrange:
+        spec = [revrange]
+    else:  # one commit, against its first parent; diff-tree also handles a root commit
+        spec = [revrange]
+        command = ["diff-tree", "-r", "--root", "--no-commit-id", "-m", "--first-parent"]
+    out = _git([*command, "--name-status", "-z", "-M", "--no-color", *spec, "--"], root)
+    fields = [os.fsdecode(f) for f in out.split(b"\0")]
+    files: list[ChangedFile] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i]
+        if status[0] == "R":
+            files.append(ChangedFile(fields[i + 2], old_path=fields[i + 1]))
+            i += 3
+        elif status[0] == "C":
+            files.append(ChangedFile(fields[i + 2]))
+            i += 3
+        else:
+            files.append(ChangedFile(fields[i + 1]))
+            i += 2
+    return files
