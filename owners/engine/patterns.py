@@ -17,11 +17,10 @@ from __future__ import annotations
 import enum
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 WILDCARDS = "*?"
-_AFFIX_KEY = 3  # index affixes by up to this many characters
 
 
 class PatternError(ValueError):
@@ -174,75 +173,118 @@ class NaiveMatcher:
         return tuple(i for i, g in enumerate(self.globs) if g.matches(path))
 
 
-class IndexedMatcher:
-    """Finds the globs matching a path by looking only at globs that could match it.
+class _Buckets:
+    """Globs filed under what their core demands of a path, most selective first.
 
-    Each glob is filed under what its core's last segment must be: an exact name, a literal
-    suffix or prefix of the name, or (for anchored globs whose last segment is all wildcard)
-    its literal parent directory.  Only globs with none of these go in `_anywhere` and are
-    tried on every prefix.  Directory results are memoised, since the files of a change or a
-    tree share their directories.
+    Anchored globs with literal directories are filed under their whole path (when all
+    literal) or their parent directory; others under their exact last name, else a literal
+    suffix or prefix of it (looked up once per distinct affix length).  Only globs with
+    none of these land in `anywhere` and are tried on every name.
+    """
+
+    def __init__(self) -> None:
+        self.by_path: dict[str, list[int]] = defaultdict(list)
+        self.by_name: dict[str, list[int]] = defaultdict(list)
+        self.by_suffix: dict[str, list[int]] = defaultdict(list)
+        self.by_prefix: dict[str, list[int]] = defaultdict(list)
+        self.by_parent: dict[str, list[int]] = defaultdict(list)
+        self.anywhere: list[int] = []
+        self.suffix_lengths: tuple[int, ...] = ()
+        self.prefix_lengths: tuple[int, ...] = ()
+
+    def add(self, i: int, glob: Glob) -> None:
+        last = glob.segments[-1]
+        literal_dirs = glob.anchored and all(
+            s != "**" and not _has_wildcard(s) for s in glob.segments[:-1]
+        )
+        if literal_dirs and glob.is_literal:
+            self.by_path["/".join(_unescape(s) for s in glob.segments)].append(i)
+            return
+        if literal_dirs:
+            self.by_parent["/".join(_unescape(s) for s in glob.segments[:-1])].append(i)
+            return
+        if last != "**" and not _has_wildcard(last):
+            self.by_name[_unescape(last)].append(i)
+            return
+        head, tail = _literal_affixes(last) if last != "**" else ("", "")
+        if tail and len(tail) >= len(head):
+            self.by_suffix[tail].append(i)
+            self.suffix_lengths = tuple(sorted({*self.suffix_lengths, len(tail)}))
+        elif head:
+            self.by_prefix[head].append(i)
+            self.prefix_lengths = tuple(sorted({*self.prefix_lengths, len(head)}))
+        else:
+            self.anywhere.append(i)
+
+    def candidates(self, path: str, parent: str, name: str) -> list[int]:
+        found: list[int] = []
+        for bucket, key in ((self.by_path, path), (self.by_parent, parent), (self.by_name, name)):
+            hit = bucket.get(key)
+            if hit:
+                found += hit
+        if self.anywhere:
+            found += self.anywhere
+        size = len(name)
+        for length in self.suffix_lengths:
+            if length > size:
+                break
+            hit = self.by_suffix.get(name[-length:])
+            if hit:
+                found += hit
+        for length in self.prefix_lengths:
+            if length > size:
+                break
+            hit = self.by_prefix.get(name[:length])
+            if hit:
+                found += hit
+        return found
+
+
+class IndexedMatcher:
+    """Finds the globs matching a path by trying only globs that could match it.
+
+    Globs that may match a directory (and so everything below it) and globs that may match
+    a file are filed separately.  What covers a directory is memoised, since the files of a
+    change or of a tree share their directories; a file then costs a few dictionary lookups
+    for its own name.
     """
 
     def __init__(self, globs: Sequence[Glob]):
         self.globs = tuple(globs)
-        self._by_name: dict[str, list[int]] = defaultdict(list)
-        self._by_suffix: dict[str, list[int]] = defaultdict(list)
-        self._by_prefix: dict[str, list[int]] = defaultdict(list)
-        self._by_parent: dict[str, list[int]] = defaultdict(list)
-        self._anywhere: list[int] = []
+        self._for_dirs = _Buckets()
+        self._for_files = _Buckets()
         for i, glob in enumerate(self.globs):
-            self._file(i, glob)
+            if glob.reach is not Reach.SELF:
+                self._for_dirs.add(i, glob)
+            if glob.reach is not Reach.DESCENDANTS:
+                self._for_files.add(i, glob)
         self._dir_cache: dict[str, tuple[int, ...]] = {"": ()}
 
-    def _file(self, i: int, glob: Glob) -> None:
-        last = glob.segments[-1]
-        if last != "**" and not _has_wildcard(last):
-            self._by_name[_unescape(last)].append(i)
-            return
-        head, tail = _literal_affixes(last) if last != "**" else ("", "")
-        if tail:
-            self._by_suffix[tail[-_AFFIX_KEY:]].append(i)
-        elif head:
-            self._by_prefix[head[:_AFFIX_KEY]].append(i)
-        elif glob.anchored and all(s != "**" and not _has_wildcard(s) for s in glob.segments[:-1]):
-            self._by_parent["/".join(_unescape(s) for s in glob.segments[:-1])].append(i)
-        else:
-            self._anywhere.append(i)
-
-    def _candidates(self, parent: str, name: str) -> Iterable[int]:
-        yield from self._by_name.get(name, ())
-        keys = {name[-k:] for k in range(1, _AFFIX_KEY + 1)}
-        for key in keys:
-            yield from self._by_suffix.get(key, ())
-        keys = {name[:k] for k in range(1, _AFFIX_KEY + 1)}
-        for key in keys:
-            yield from self._by_prefix.get(key, ())
-        yield from self._by_parent.get(parent, ())
-        yield from self._anywhere
-
     def _covering(self, directory: str) -> tuple[int, ...]:
-        """Globs that cover every file below `directory`."""
+        """Globs that cover every file below `directory`, sorted."""
         cached = self._dir_cache.get(directory)
         if cached is not None:
             return cached
         parent, _, name = directory.rpartition("/")
-        found = list(self._covering(parent))
+        inherited = self._covering(parent)
         globs = self.globs
-        for i in self._candidates(parent, name):
-            glob = globs[i]
-            if glob.reach is not Reach.SELF and glob.core.fullmatch(directory):
-                found.append(i)
-        result = tuple(found)
+        own = [
+            i
+            for i in self._for_dirs.candidates(directory, parent, name)
+            if globs[i].core.fullmatch(directory)
+        ]
+        result = tuple(sorted({*inherited, *own})) if own else inherited
         self._dir_cache[directory] = result
         return result
 
     def match(self, path: str) -> tuple[int, ...]:
+        """Indexes of the globs matching `path`, ascending."""
         parent, _, name = path.rpartition("/")
-        found = set(self._covering(parent))
+        covering = self._covering(parent)
         globs = self.globs
-        for i in self._candidates(parent, name):
-            glob = globs[i]
-            if glob.reach is not Reach.DESCENDANTS and glob.core.fullmatch(path):
-                found.add(i)
-        return tuple(sorted(found))
+        own = [
+            i
+            for i in self._for_files.candidates(path, parent, name)
+            if globs[i].core.fullmatch(path)
+        ]
+        return tuple(sorted({*covering, *own})) if own else covering

@@ -71,9 +71,13 @@ class Ownership:
             (sub, rule) for sub in config.subsystems for rule in sub.paths
         )
         self._globs: tuple[Glob, ...] = tuple(compile_glob(rule.glob) for _, rule in self.rules)
+        self._rule_subsystem = tuple(sub.name for sub, _ in self.rules)
+        self._rule_negated = tuple(rule.negated for _, rule in self.rules)
+        self._requirements_cache: dict[tuple[int, ...], tuple[str, ...]] = {}
         self._matcher = matcher(self._globs)
         self._ancestors = {sub.name: self._walk_up(sub.name) for sub in config.all_subsystems}
         self._chains = {sub.name: self._approval_chain(sub.name) for sub in config.all_subsystems}
+        self._enforcers = {s.name: self._nearest_enforcing(s.name) for s in config.all_subsystems}
 
     # -- the tree of subsystems -------------------------------------------------------------
 
@@ -103,23 +107,22 @@ class Ownership:
 
     # -- paths ---------------------------------------------------------------------------------
 
-    def _decisive_matches(self, path: str) -> dict[Subsystem, int]:
-        """Per subsystem, the index of its last rule matching the path (gitignore order)."""
-        last: dict[Subsystem, int] = {}
-        for i in self._matcher.match(path):
-            last[self.rules[i][0]] = i
+    def _decisive(self, ids: tuple[int, ...]) -> dict[str, int]:
+        """Per subsystem, the index of its last rule among `ids` (gitignore order)."""
+        last: dict[str, int] = {}
+        for i in ids:
+            last[self._rule_subsystem[i]] = i
         return last
 
-    def matching(self, path: str) -> tuple[str, ...]:
-        """Subsystems whose paths include the file, in file order."""
-        found = [
-            sub.name
-            for sub, i in self._decisive_matches(path).items()
-            if not self.rules[i][1].negated
-        ]
+    def _matching(self, ids: tuple[int, ...], path: str) -> tuple[str, ...]:
+        found = [name for name, i in self._decisive(ids).items() if not self._rule_negated[i]]
         if path == CONFIG_PATH:
             found = [name for name in found if self._claims_explicitly(name, path)]
         return tuple(found)
+
+    def matching(self, path: str) -> tuple[str, ...]:
+        """Subsystems whose paths include the file, in file order."""
+        return self._matching(self._matcher.match(path), path)
 
     def _claims_explicitly(self, name: str, path: str) -> bool:
         return any(
@@ -129,24 +132,36 @@ class Ownership:
 
     def owning(self, path: str) -> tuple[str, ...]:
         """Matching subsystems minus ancestors of other matches; root when none match."""
-        matched = self.matching(path)
+        return self._nearest(self.matching(path))
+
+    def _nearest(self, matched: tuple[str, ...]) -> tuple[str, ...]:
         covered = {a for name in matched for a in self._ancestors[name]}
-        owners = tuple(name for name in matched if name not in covered)
-        return owners or (ROOT,)
+        return tuple(name for name in matched if name not in covered) or (ROOT,)
 
     def requirements(self, path: str) -> tuple[str, ...]:
         """The subsystems that must approve the file: each owner, plus for an advisory owner
         the nearest enforcing ancestor that stands in for it."""
+        ids = self._matcher.match(path)
+        if path == CONFIG_PATH:
+            return self._requirements_of(ids, path)
+        # files matched by the same rules have the same requirements: work them out once
+        cached = self._requirements_cache.get(ids)
+        if cached is None:
+            cached = self._requirements_cache[ids] = self._requirements_of(ids, path)
+        return cached
+
+    def _requirements_of(self, ids: tuple[int, ...], path: str) -> tuple[str, ...]:
         result: dict[str, None] = {}
-        for name in self.owning(path):
+        for name in self._nearest(self._matching(ids, path)):
             result[name] = None
-            enforcer = self.enforcer(name)
-            if enforcer != name:
-                result[enforcer] = None
+            result[self.enforcer(name)] = None
         return tuple(result)
 
     def enforcer(self, name: str) -> str:
         """The subsystem whose approval is enforced for files owned by `name`."""
+        return self._enforcers[name]
+
+    def _nearest_enforcing(self, name: str) -> str:
         for candidate in (name, *self._ancestors[name]):
             if self.config.subsystem(candidate).mode is Mode.ENFORCE:
                 return candidate
@@ -193,7 +208,7 @@ class Ownership:
     # -- explanations and trees -----------------------------------------------------------------
 
     def explain(self, path: str) -> PathExplanation:
-        decisive = set(self._decisive_matches(path).values())
+        decisive = set(self._decisive(self._matcher.match(path)).values())
         matches = tuple(
             RuleMatch(
                 self.rules[i][0].name,

@@ -53,20 +53,22 @@ def suggest_reviewers(
         needs[result.subsystem] = result.missing
         pools[result.subsystem] = set(pool)
 
+    serves: dict[str, list[str]] = {}  # person -> the requirements they may approve
+    for req, pool in pools.items():
+        for person in pool:
+            serves.setdefault(person, []).append(req)
+    tie_break = {p: hashlib.sha256(f"{change.number}:{p}".encode()).hexdigest() for p in serves}
+
     def rank(person: str) -> tuple[int, str]:
-        covers = sum(1 for req, need in needs.items() if need and person in pools[req])
-        digest = hashlib.sha256(f"{change.number}:{person}".encode()).hexdigest()
-        return (-covers, digest)
+        return (-sum(1 for req in serves[person] if needs[req]), tie_break[person])
 
     chosen: list[str] = []
-    candidates = {p for pool in pools.values() for p in pool}
-    while candidates and any(needs.values()) and (limit is None or len(chosen) < limit):
-        best = min(candidates, key=rank)
+    while serves and (limit is None or len(chosen) < limit):
+        best = min(serves, key=rank)
         if rank(best)[0] == 0:
             break
         chosen.append(best)
-        candidates.discard(best)
-        for req in needs:
-            if needs[req] and best in pools[req]:
+        for req in serves.pop(best):
+            if needs[req]:
                 needs[req] -= 1
     return tuple(chosen)
