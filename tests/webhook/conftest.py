@@ -1,0 +1,325 @@
+"""A Gerrit in memory for the service tests: the REST calls the service makes, answered from
+dicts shaped like Gerrit's JSON, with a review applied to the change as Gerrit would apply it
+(the vote replaces the bot's vote, the message is appended, reviewers are added).
+
+It stands where pygerrit2's `GerritRestAPI` stands, so `GerritConnection` is exercised for
+real: its paths, its parsing, its caches and its call counter.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+import requests
+
+from webhook.settings import Settings
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+BOT = "owners-bot"
+TOKEN = "t0ken-0123456789abcdef"
+
+
+def account(username: str, account_id: int | None = None) -> dict[str, Any]:
+    number = account_id or 1_000_000 + sum(map(ord, username))
+    return {
+        "_account_id": number,
+        "name": username.title(),
+        "email": f"{username}@example.org",
+        "username": username,
+    }
+
+
+def settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "gerrit_url": "http://gerrit.invalid",
+        "user": BOT,
+        "password": "s3cret-password",
+        "webhook_token": TOKEN,
+        "fallback_owners": ("root-admin",),
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def change_info(
+    number: int = 1,
+    files: dict[str, dict[str, Any]] | None = None,
+    votes: dict[str, int] | None = None,
+    owner: str = "alice",
+    project: str = "nova",
+    branch: str = "master",
+    status: str = "NEW",
+    bot_label: str | None = "Owner-Approval",
+    policy_label: str = "Code-Review",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A ChangeInfo as `GET /changes/{id}?o=CURRENT_REVISION&o=...` returns it."""
+    revision = f"{number:040x}"
+    labels: dict[str, Any] = {
+        policy_label: {
+            "all": [dict(account(u), value=v) for u, v in (votes or {}).items()],
+            "values": {"-2": "", "-1": "", " 0": "", "+1": "", "+2": ""},
+        }
+    }
+    if bot_label:
+        labels[bot_label] = {"all": [], "values": {"-1": "", " 0": "", "+1": ""}}
+    info = {
+        "id": f"{project}~{branch}~I{number:040x}",
+        "project": project,
+        "branch": branch,
+        "change_id": f"I{number:040x}",
+        "status": status,
+        "_number": number,
+        "owner": account(owner),
+        "labels": labels,
+        "reviewers": {"REVIEWER": [account(u) for u in (votes or {})]},
+        "current_revision": revision,
+        "revisions": {
+            revision: {
+                "_number": 1,
+                "uploader": account(owner),
+                "commit": {"parents": [{"commit": "f" * 40}]},
+                "files": {"/COMMIT_MSG": {"status": "A"}, **(files or {})},
+            }
+        },
+        "messages": [],
+    }
+    info.update(extra)
+    return info
+
+
+class HTTPStatus(requests.HTTPError):
+    def __init__(self, status: int, text: str = ""):
+        response = requests.Response()
+        response.status_code = status
+        response._content = text.encode()
+        super().__init__(f"HTTP {status}", response=response)
+
+
+@dataclass
+class FakeGerrit:
+    """Answers pygerrit2-style `get/put/post(path, ...)`; records every call."""
+
+    changes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    branches: dict[tuple[str, str], str] = field(default_factory=dict)
+    trees: dict[tuple[str, str], dict[str, bytes]] = field(default_factory=dict)  # commit files
+    groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    labels: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    submit_requirements: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    access: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    group_members: dict[str, list[str]] = field(default_factory=dict)  # for setup's groups
+    log: list[tuple[str, str]] = field(default_factory=list)
+    fail_reviewers: bool = False
+
+    # -- set-up helpers ------------------------------------------------------------------
+
+    def add_change(self, info: dict[str, Any], proposed: bytes | None = None) -> None:
+        self.changes[info["_number"]] = info
+        if proposed is not None:
+            self.trees[(info["project"], info["current_revision"])] = {"OWNERS.yaml": proposed}
+
+    def set_branch(self, project: str, branch: str, commit: str, config: bytes | None) -> None:
+        self.branches[(project, branch)] = commit
+        self.trees[(project, commit)] = {} if config is None else {"OWNERS.yaml": config}
+
+    def reviews(self) -> list[dict[str, Any]]:
+        return [body for method, path, body in self._bodies if path.endswith("/review")]
+
+    # -- the REST surface ----------------------------------------------------------------
+
+    def __post_init__(self) -> None:
+        self._bodies: list[tuple[str, str, Any]] = []
+
+    def get(self, path: str, params: dict[str, Any] | None = None, **_: Any) -> Any:
+        self.log.append(("GET", path))
+        return self._route("GET", path, params or {}, None)
+
+    def put(self, path: str, json: Any = None, **_: Any) -> Any:
+        self.log.append(("PUT", path))
+        self._bodies.append(("PUT", path, json))
+        return self._route("PUT", path, {}, json)
+
+    def post(self, path: str, json: Any = None, **_: Any) -> Any:
+        self.log.append(("POST", path))
+        self._bodies.append(("POST", path, json))
+        return self._route("POST", path, {}, json)
+
+    def _route(self, method: str, path: str, params: dict[str, Any], body: Any) -> Any:
+        path, _, query = path.partition("?")
+        for pattern, handler in self._routes():
+            match = re.fullmatch(pattern, path)
+            if match and handler[0] == method:
+                args = [unquote(g) for g in match.groups()]
+                return handler[1](*args, params=params, body=body, query=query)
+        raise HTTPStatus(404, f"Not found: {path}")
+
+    def _routes(self) -> list[tuple[str, tuple[str, Any]]]:
+        return [
+            (r"changes/([^/]+)~(\d+)", ("GET", self._get_change)),
+            (r"changes/(\d+)", ("GET", lambda n, **kw: self._get_change(None, n, **kw))),
+            (r"changes/", ("GET", self._query)),
+            (
+                r"changes/([^/]+)~(\d+)/revisions/(\w+)/files/([^/]+)/content",
+                ("GET", self._rev_file),
+            ),
+            (r"changes/([^/]+)~(\d+)/revisions/(\w+)/review", ("POST", self._review)),
+            (r"projects/([^/]+)/branches/([^/]+)", ("GET", self._branch)),
+            (r"projects/([^/]+)/commits/(\w+)/files/([^/]+)/content", ("GET", self._commit_file)),
+            (r"groups/([^/]+)/members/", ("GET", self._members)),
+            (r"projects/([^/]+)/labels/([^/]+)", ("GET", self._get_label)),
+            (r"projects/([^/]+)/labels/([^/]+)", ("PUT", self._put_label)),
+            (r"projects/([^/]+)/submit-requirements/([^/]+)", ("GET", self._get_sr)),
+            (r"projects/([^/]+)/submit-requirements/([^/]+)", ("PUT", self._put_sr)),
+            (r"projects/([^/]+)/access", ("GET", self._get_access)),
+            (r"projects/([^/]+)/access", ("POST", self._post_access)),
+            (r"accounts/([^/]+)", ("GET", self._get_account)),
+            (r"groups/([^/]+)", ("GET", self._get_group)),
+            (r"groups/([^/]+)", ("PUT", self._put_group)),
+            (r"groups/([^/]+)/members/([^/]+)", ("GET", self._get_member)),
+            (r"groups/([^/]+)/members/([^/]+)", ("PUT", self._put_member)),
+        ]
+
+    def _get_change(self, project: str | None, number: str, **_: Any) -> Any:
+        info = self.changes.get(int(number))
+        if info is None or (project and info["project"] != project):
+            raise HTTPStatus(404)
+        return copy.deepcopy(info)
+
+    def _query(self, params: dict[str, Any], **_: Any) -> Any:
+        project = re.search(r'project:"([^"]+)"', params["q"]).group(1)
+        branch = re.search(r'branch:"([^"]+)"', params["q"])
+        found = [
+            {"_number": n}
+            for n, c in sorted(self.changes.items())
+            if c["status"] == "NEW"
+            and c["project"] == project
+            and (branch is None or c["branch"] == branch.group(1))
+        ]
+        return found[params["S"] : params["S"] + params["n"]]
+
+    def _rev_file(self, project: str, number: str, revision: str, path: str, **_: Any) -> Any:
+        return self._content(project, revision, path)
+
+    def _commit_file(self, project: str, commit: str, path: str, **_: Any) -> Any:
+        return self._content(project, commit, path)
+
+    def _content(self, project: str, commit: str, path: str) -> str:
+        data = self.trees.get((project, commit), {}).get(path)
+        if data is None:
+            raise HTTPStatus(404, "File not found")
+        return base64.b64encode(data).decode()
+
+    def _branch(self, project: str, branch: str, **_: Any) -> Any:
+        if (project, branch) not in self.branches:
+            raise HTTPStatus(404)
+        return {"ref": f"refs/heads/{branch}", "revision": self.branches[(project, branch)]}
+
+    def _members(self, name: str, query: str, **_: Any) -> Any:
+        assert query == "recursive"
+        if name not in self.groups:
+            raise HTTPStatus(404)
+        return self.groups[name]
+
+    def _review(self, project: str, number: str, revision: str, body: Any, **_: Any) -> Any:
+        info = self.changes[int(number)]
+        if self.fail_reviewers and body.get("reviewers"):
+            raise HTTPStatus(400, "Account 'ghost' not found")
+        if info["status"] != "NEW":
+            raise HTTPStatus(409, "change is closed")
+        bot = account(BOT)
+        patchset = info["revisions"][revision]["_number"]
+        text = f"Patch Set {patchset}:"
+        for label, value in (body.get("labels") or {}).items():
+            votes = info["labels"][label]["all"]
+            votes[:] = [v for v in votes if v["username"] != BOT]
+            if value:
+                votes.append(dict(bot, value=value))
+            text += f" {label}{value:+d}" if value else f" -{label}"
+        if body.get("message"):
+            text += "\n\n" + body["message"]
+        info["messages"].append({"author": bot, "tag": body.get("tag"), "message": text})
+        reviewers = info.setdefault("reviewers", {}).setdefault("REVIEWER", [])
+        for entry in body.get("reviewers") or ():
+            reviewers.append(account(entry["reviewer"]))
+        return {"labels": body.get("labels", {})}
+
+    # -- the project configuration surface (setup) ---------------------------------------
+
+    def _get_label(self, project: str, name: str, **_: Any) -> Any:
+        if (project, name) not in self.labels:
+            raise HTTPStatus(404)
+        return copy.deepcopy(self.labels[(project, name)])
+
+    def _put_label(self, project: str, name: str, body: Any, **_: Any) -> Any:
+        label = self.labels.setdefault((project, name), {"name": name, "project": project})
+        for key, value in body.items():
+            if key == "unset_copy_condition":
+                label.pop("copy_condition", None)
+            elif key != "commit_message":
+                label[key] = value
+        return label
+
+    def _get_sr(self, project: str, name: str, **_: Any) -> Any:
+        if (project, name) not in self.submit_requirements:
+            raise HTTPStatus(404)
+        return copy.deepcopy(self.submit_requirements[(project, name)])
+
+    def _put_sr(self, project: str, name: str, body: Any, **_: Any) -> Any:
+        self.submit_requirements[(project, name)] = dict(body)
+        return body
+
+    def _get_access(self, project: str, **_: Any) -> Any:
+        return copy.deepcopy(self.access.setdefault(project, {"local": {}, "groups": {}}))
+
+    def _post_access(self, project: str, body: Any, **_: Any) -> Any:
+        local = self.access.setdefault(project, {"local": {}, "groups": {}})["local"]
+        for ref, section in (body.get("remove") or {}).items():
+            for permission in section.get("permissions", {}):
+                local.get(ref, {}).get("permissions", {}).pop(permission, None)
+        for ref, section in (body.get("add") or {}).items():
+            target = local.setdefault(ref, {}).setdefault("permissions", {})
+            for permission, value in section["permissions"].items():
+                target[permission] = copy.deepcopy(value)
+        return self._get_access(project)
+
+    def _get_account(self, name: str, **_: Any) -> Any:
+        if name not in self.accounts:
+            raise HTTPStatus(404)
+        return self.accounts[name]
+
+    def _get_group(self, name: str, **_: Any) -> Any:
+        if name not in self.group_members:
+            raise HTTPStatus(404)
+        return {"id": f"uuid-{name}", "name": name}
+
+    def _put_group(self, name: str, body: Any, **_: Any) -> Any:
+        self.group_members[name] = list(body.get("members") or ())
+        return self._get_group(name)
+
+    def _get_member(self, group: str, member: str, **_: Any) -> Any:
+        name = group.removeprefix("uuid-")
+        if member not in self.group_members.get(name, ()):
+            raise HTTPStatus(404)
+        return self.accounts.get(member, {"username": member})
+
+    def _put_member(self, group: str, member: str, **_: Any) -> Any:
+        self.group_members[group.removeprefix("uuid-")].append(member)
+        return {"username": member}
+
+
+@pytest.fixture
+def gerrit() -> FakeGerrit:
+    return FakeGerrit()
+
+
+@pytest.fixture
+def nova_config() -> bytes:
+    return (FIXTURES / "nova-OWNERS.yaml").read_bytes()

@@ -1,0 +1,254 @@
+"""From a change snapshot and its branch's OWNERS.yaml to what the bot should say.
+
+Two pure steps, both without I/O (Gerrit groups are resolved by an injected lookup):
+
+* `assess` answers "what do the owners say": an `Outcome` with the verdict and its reasons,
+  using the branch's OWNERS.yaml, or the fallback owners when it is missing or invalid, and
+  blocking a change whose proposed OWNERS.yaml does not parse.
+* `plan` compares that with what the bot already said on the change and returns a `Report`
+  holding only what must change: the vote, a new status comment, reviewers to add.  Replaying
+  an event therefore changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from owners.engine import (
+    CONFIG_PATH,
+    ROOT,
+    Change,
+    Diagnostic,
+    Evaluation,
+    OwnersConfig,
+    Ownership,
+    Policy,
+    Severity,
+    Subsystem,
+    Verdict,
+    evaluate,
+    parse_config,
+)
+from webhook import report
+from webhook.model import BOT_TAG, ChangeSnapshot
+from webhook.settings import Settings
+
+GroupLookup = Callable[[str], Iterable[str] | None]
+"""Members (usernames and emails) of a Gerrit group; None when the group cannot be seen."""
+
+VOTES = {Verdict.APPROVED: 1, Verdict.PENDING: 0, Verdict.BLOCKED: -1}
+MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict on a change and every reason for it, before comparing with the bot's past."""
+
+    verdict: Verdict
+    evaluation: Evaluation
+    branch: str
+    fallback: str | None = None  # why the fallback owners decide; None: the branch's file does
+    fallback_owners: tuple[str, ...] = ()
+    config_problems: tuple[str, ...] = ()  # the branch's OWNERS.yaml, when it is invalid
+    proposal_problems: tuple[str, ...] = ()  # the OWNERS.yaml this change proposes
+    proposal_invalid: bool = False
+    notes: tuple[str, ...] = ()
+    unresolved_groups: tuple[str, ...] = ()
+
+    @property
+    def vote(self) -> int:
+        return VOTES[self.verdict]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the bot must post on a change; all empty when it already said all of it."""
+
+    outcome: Outcome
+    vote: int | None  # None: leave the bot's vote as it is
+    message: str | None  # None: the last status comment still holds
+    reviewers: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.vote is None and self.message is None and not self.reviewers
+
+
+def decide(
+    snapshot: ChangeSnapshot,
+    config: bytes | None,
+    settings: Settings,
+    lookup: GroupLookup | None = None,
+    proposed: bytes | None = None,
+) -> Report | None:
+    """The report for an open change; None for a merged or abandoned one (no action)."""
+    if not snapshot.is_open:
+        return None
+    return plan(snapshot, assess(snapshot, config, settings, lookup, proposed), settings)
+
+
+def assess(
+    snapshot: ChangeSnapshot,
+    config: bytes | None,
+    settings: Settings,
+    lookup: GroupLookup | None = None,
+    proposed: bytes | None = None,
+) -> Outcome:
+    """What the owners say about the change.
+
+    `config` is the branch's OWNERS.yaml (None: missing); `proposed` is the OWNERS.yaml of the
+    change's current patch set, needed when `snapshot.edits_config`.
+    """
+    ownership, diagnostics = compile_config(config) if config is not None else (None, ())
+    fallback = None
+    problems: tuple[str, ...] = ()
+    if ownership is None:
+        if config is None:
+            fallback = f"there is no {CONFIG_PATH} on branch {snapshot.branch}"
+        else:
+            fallback = f"the {CONFIG_PATH} on branch {snapshot.branch} is invalid"
+            problems = _lines(d for d in diagnostics if d.severity is Severity.ERROR)
+        ownership = fallback_ownership(settings.fallback_owners)
+
+    notes: list[str] = []
+    proposal: tuple[str, ...] = ()
+    proposal_invalid = False
+    if snapshot.edits_config:
+        if proposed is None:
+            proposal, proposal_invalid = (f"{CONFIG_PATH}: could not be read",), True
+        else:
+            _, found = parse_config(proposed, CONFIG_PATH)
+            proposal = _lines(found)
+            proposal_invalid = any(d.severity is Severity.ERROR for d in found)
+    elif snapshot.deletes_config:
+        notes.append(
+            f"This change removes {CONFIG_PATH}: once merged, the fallback owners decide "
+            "every change on this branch."
+        )
+
+    recorder = _RecordingLookup(lookup)
+    if ownership is None:  # no usable file and no fallback owners: nobody can approve
+        evaluation = Evaluation(Verdict.BLOCKED, ())
+        notes.append("No fallback owners are configured (OWNERS_FALLBACK_OWNERS).")
+    else:
+        policy = ownership.config.policy
+        if policy.label not in snapshot.labels:
+            notes.append(f"The label {policy.label} does not apply to this change.")
+        change = Change.of(
+            files=snapshot.files,
+            votes=snapshot.votes(policy.label),
+            owner=snapshot.owner,
+            uploader=snapshot.uploader,
+            number=snapshot.number,
+        )
+        evaluation = evaluate(ownership, change, recorder, suggestions=settings.max_reviewers)
+
+    verdict = evaluation.verdict
+    if proposal_invalid:
+        verdict = Verdict.BLOCKED
+    return Outcome(
+        verdict=verdict,
+        evaluation=evaluation,
+        branch=snapshot.branch,
+        fallback=fallback,
+        fallback_owners=settings.fallback_owners if fallback else (),
+        config_problems=problems,
+        proposal_problems=proposal,
+        proposal_invalid=proposal_invalid,
+        notes=tuple(notes),
+        unresolved_groups=tuple(dict.fromkeys((*recorder.missing, *evaluation.unresolved_groups))),
+    )
+
+
+def plan(snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings) -> Report:
+    """Only what differs from what the bot already said on the change."""
+    vote: int | None = outcome.vote
+    if (
+        settings.label not in snapshot.labels
+        or snapshot.vote_of(settings.label, settings.user) == outcome.vote
+    ):
+        vote = None  # the label is not configured here, or the bot already votes so
+    fingerprint = report.fingerprint(outcome)
+    message = None
+    if last_fingerprint(snapshot, settings.user) != fingerprint:
+        message = report.render(outcome, fingerprint)
+    return Report(outcome, vote, message, reviewers_to_add(snapshot, outcome, settings))
+
+
+def last_fingerprint(snapshot: ChangeSnapshot, bot: str) -> str | None:
+    """The fingerprint of the bot's last status comment (by the bot and tagged as its own)."""
+    for message in reversed(snapshot.messages):
+        if message.tag == BOT_TAG and message.author.username == bot:
+            found = report.find_fingerprint(message.text)
+            if found:
+                return found
+    return None
+
+
+def reviewers_to_add(
+    snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings
+) -> tuple[str, ...]:
+    """Suggested owners not yet on the change (nor removed from it), unless the change is not
+    ready for review: a work-in-progress or private change is left alone."""
+    if (
+        not settings.add_reviewers
+        or snapshot.work_in_progress
+        or snapshot.private
+        or outcome.verdict is Verdict.APPROVED
+    ):
+        return ()
+    present = snapshot.reviewers | snapshot.owner.identities | snapshot.uploader.identities
+    return tuple(
+        person
+        for person in outcome.evaluation.suggested_reviewers
+        if not person.startswith("gerrit:")
+        and person != settings.user
+        and (person.lower() if "@" in person else person) not in present
+    )
+
+
+def check_outcome(outcome: Outcome) -> Evaluation:
+    """The evaluation carrying the verdict the bot casts (an invalid proposal blocks)."""
+    return replace(outcome.evaluation, verdict=outcome.verdict)
+
+
+@lru_cache(maxsize=32)
+def compile_config(content: bytes) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
+    """Parse and compile once per distinct file content: large files are costly to compile."""
+    config, diagnostics = parse_config(content, CONFIG_PATH)
+    return (Ownership(config) if config is not None else None), tuple(diagnostics)
+
+
+@lru_cache(maxsize=8)
+def fallback_ownership(owners: tuple[str, ...]) -> Ownership | None:
+    """A config whose root is the fallback owners, so they must approve every file.  None
+    when there are none: a branch without a usable OWNERS.yaml is never approved by default."""
+    if not owners:
+        return None
+    root = Subsystem(ROOT, owners, approvals=1, parent=None)
+    return Ownership(OwnersConfig(Policy(), {}, root, (), "fallback owners"))
+
+
+class _RecordingLookup:
+    """Adapts a lookup to the engine's resolver, remembering groups that could not be seen."""
+
+    def __init__(self, lookup: GroupLookup | None):
+        self.lookup = lookup
+        self.missing: list[str] = []
+
+    def __call__(self, group: str) -> Iterable[str]:
+        members = self.lookup(group) if self.lookup is not None else None
+        if members is None:
+            self.missing.append(f"gerrit:{group}")
+            return ()
+        return members
+
+
+def _lines(diagnostics: Iterable[Diagnostic]) -> tuple[str, ...]:
+    lines = [str(d) for d in diagnostics]
+    if len(lines) > MAX_PROBLEMS:
+        more = len(lines) - MAX_PROBLEMS + 1
+        lines[MAX_PROBLEMS - 1 :] = [f"... and {more} more (run `owners validate`)"]
+    return tuple(lines)

@@ -1,0 +1,150 @@
+"""Gerrit webhooks-plugin payloads turned into small typed events.
+
+The payload is the JSON that `gerrit stream-events` prints.  Only which change or branch it
+is about, and who acted, is taken from it: everything that decides a verdict is re-read from
+Gerrit's REST API, because a webhook can be late, replayed or forged by whoever has the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ZERO_REV = "0" * 40
+
+# Each handled change event and the attribute that names who caused it.
+CHANGE_EVENTS: Mapping[str, str] = {
+    "patchset-created": "uploader",
+    "comment-added": "author",
+    "vote-deleted": "remover",
+    "change-restored": "restorer",
+    "wip-state-changed": "changer",
+    "private-state-changed": "changer",
+    "reviewer-added": "adder",
+}
+REF_UPDATED = "ref-updated"
+HANDLED = (*CHANGE_EVENTS, REF_UPDATED)
+
+
+class MalformedEvent(ValueError):
+    """A payload that is not a well-formed Gerrit event; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str | None = None
+    email: str | None = None
+
+    def is_user(self, username: str) -> bool:
+        return self.username is not None and self.username == username
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    type: str
+    project: str
+    branch: str
+    change_number: int
+    change_id: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class RefUpdated:
+    project: str
+    ref: str
+    old_rev: str
+    new_rev: str
+    actor: Actor
+
+    @property
+    def branch(self) -> str | None:
+        """The branch a `refs/heads/` ref names; None for any other ref."""
+        return self.ref[len("refs/heads/") :] if self.ref.startswith("refs/heads/") else None
+
+    @property
+    def deleted(self) -> bool:
+        return self.new_rev == ZERO_REV
+
+
+Event = ChangeEvent | RefUpdated
+
+
+def parse_event(payload: object) -> Event | None:
+    """The typed event, or None for a well-formed event of a type the service ignores.
+
+    Raises `MalformedEvent` with a one-line reason for anything that is not a Gerrit event.
+    """
+    body = _mapping(payload, "event")
+    kind = _string(body, "type", "event")
+    if kind == REF_UPDATED:
+        return _ref_updated(body)
+    if kind not in CHANGE_EVENTS:
+        return None
+    change = _mapping(body.get("change"), "change")
+    number = change.get("number")
+    if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+        raise MalformedEvent("change.number must be a positive integer")
+    return ChangeEvent(
+        type=kind,
+        project=_string(change, "project", "change"),
+        branch=_branch(_string(change, "branch", "change")),
+        change_number=number,
+        change_id=_string(change, "id", "change"),
+        actor=_actor(body.get(CHANGE_EVENTS[kind]), CHANGE_EVENTS[kind]),
+    )
+
+
+def _ref_updated(body: Mapping[str, Any]) -> RefUpdated:
+    update = _mapping(body.get("refUpdate"), "refUpdate")
+    ref = _string(update, "refName", "refUpdate")
+    if not ref.startswith("refs/"):
+        ref = "refs/heads/" + ref  # Gerrit before 2.13 sent short branch names
+    return RefUpdated(
+        project=_string(update, "project", "refUpdate"),
+        ref=ref,
+        old_rev=_revision(update, "oldRev"),
+        new_rev=_revision(update, "newRev"),
+        actor=_actor(body.get("submitter"), "submitter"),
+    )
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MalformedEvent(f"{what} must be a JSON object")
+    return value
+
+
+def _string(body: Mapping[str, Any], key: str, what: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value or len(value) > 4096:
+        raise MalformedEvent(f"{what}.{key} must be a non-empty string")
+    if any(c in value for c in "\x00\r\n"):
+        raise MalformedEvent(f"{what}.{key} contains control characters")
+    return value
+
+
+def _branch(name: str) -> str:
+    return name[len("refs/heads/") :] if name.startswith("refs/heads/") else name
+
+
+def _revision(update: Mapping[str, Any], key: str) -> str:
+    value = _string(update, key, "refUpdate")
+    if len(value) not in (40, 64) or any(c not in "0123456789abcdef" for c in value):
+        raise MalformedEvent(f"refUpdate.{key} must be a hex commit id")
+    return value
+
+
+def _actor(value: object, what: str) -> Actor:
+    """Who acted; absent for events Gerrit raises itself (e.g. a submit by the server)."""
+    if value is None:
+        return Actor()
+    account = _mapping(value, what)
+    fields = {}
+    for key in ("username", "email"):
+        item = account.get(key)
+        if item is not None and not isinstance(item, str):
+            raise MalformedEvent(f"{what}.{key} must be a string")
+        fields[key] = item or None
+    return Actor(**fields)

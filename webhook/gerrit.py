@@ -1,0 +1,274 @@
+"""Every byte the service exchanges with Gerrit goes through `GerritConnection`.
+
+It speaks REST with pygerrit2 over HTTP basic auth, turns responses into the typed values of
+`webhook.model`, caches what is safe to cache (OWNERS.yaml by commit, which never changes;
+group members for a short TTL), and counts its calls so that the cost of one evaluation can
+be logged and tested.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from pygerrit2 import GerritRestAPI
+from requests.auth import HTTPBasicAuth
+
+from owners.engine import CONFIG_PATH
+from webhook.model import (
+    BOT_TAG,
+    CHANGE_OPTIONS,
+    BranchConfig,
+    ChangeSnapshot,
+    UnexpectedResponse,
+    parse_files,
+)
+from webhook.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GROUP_TTL_SECONDS = 300.0
+CONFIG_CACHE_SIZE = 256
+PAGE_SIZE = 500
+TIMEOUT_SECONDS = 30
+
+
+class GerritError(RuntimeError):
+    """A REST call failed; the message names the call and status, never credentials."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+def encode(name: str) -> str:
+    """A project, branch, group or file name as one URL path segment."""
+    return quote(name, safe="")
+
+
+def change_ref(project: str | None, number: int) -> str:
+    """`project~number` identifies a change unambiguously; a bare number also works."""
+    return f"{encode(project)}~{number}" if project else str(number)
+
+
+class GerritConnection:
+    """The service's only door to Gerrit.  `calls` counts REST requests since creation."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rest: Any | None = None,
+        group_ttl: float = GROUP_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = settings
+        self.rest = rest or GerritRestAPI(
+            url=settings.gerrit_url, auth=HTTPBasicAuth(settings.user, settings.password)
+        )
+        self.calls = 0
+        self._group_ttl = group_ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._groups: dict[str, tuple[float, tuple[str, ...] | None]] = {}
+        self._configs: OrderedDict[tuple[str, str], bytes | None] = OrderedDict()
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _call(
+        self, method: str, path: str, body: Any = None, *, missing_ok: bool = False, **kw: Any
+    ) -> Any:
+        with self._lock:
+            self.calls += 1
+        if body is not None:
+            kw["json"] = body
+        try:
+            return getattr(self.rest, method)(path, timeout=TIMEOUT_SECONDS, **kw)
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if missing_ok and status == 404:
+                return None
+            detail = (exc.response.text if exc.response is not None else "").strip()
+            detail = detail.splitlines()[0][:200] if detail else ""
+            raise GerritError(
+                f"{method.upper()} {path}: HTTP {status}" + (f": {detail}" if detail else ""),
+                status,
+            ) from None
+        except requests.RequestException as exc:
+            raise GerritError(f"{method.upper()} {path}: {type(exc).__name__}") from None
+
+    def get(self, path: str, *, missing_ok: bool = False, **kw: Any) -> Any:
+        return self._call("get", path, missing_ok=missing_ok, **kw)
+
+    def put(self, path: str, body: Any = None) -> Any:
+        return self._call("put", path, body)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self._call("post", path, body)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def change(self, number: int, project: str | None = None) -> ChangeSnapshot:
+        """One GET for the whole truth of a change; a merge costs one more for its files.
+
+        Gerrit lists a merge's files against the auto-merge (only the conflict resolutions),
+        so for a merge the files are re-read against its first parent, the target branch:
+        everything a merge brings in needs its owners.
+        """
+        ref = change_ref(project, number)
+        info = self.get(f"changes/{ref}", params={"o": list(CHANGE_OPTIONS)})
+        snapshot = ChangeSnapshot.from_change_info(_mapping(info))
+        if snapshot.merge:
+            files = self.get(
+                f"changes/{ref}/revisions/{snapshot.revision}/files", params={"parent": 1}
+            )
+            changed, deleted = parse_files(_mapping(files))
+            snapshot = replace(snapshot, files=changed, deleted_files=deleted)
+        return snapshot
+
+    def file_in_revision(self, snapshot: ChangeSnapshot, path: str = CONFIG_PATH) -> bytes | None:
+        """A file as the change's current patch set has it (None if the patch set lacks it)."""
+        ref = change_ref(snapshot.project, snapshot.number)
+        data = self.get(
+            f"changes/{ref}/revisions/{snapshot.revision}/files/{encode(path)}/content",
+            missing_ok=True,
+        )
+        return None if data is None else _base64(data)
+
+    def open_changes(self, project: str, branch: str | None = None) -> list[int]:
+        """Numbers of the open changes of a project, or of one of its branches."""
+        query = f'status:open project:"{project}"' + (f' branch:"{branch}"' if branch else "")
+        numbers: list[int] = []
+        while True:
+            page = self.get("changes/", params={"q": query, "n": PAGE_SIZE, "S": len(numbers)})
+            if not isinstance(page, list):
+                raise UnexpectedResponse("change query did not return a list")
+            numbers.extend(int(c["_number"]) for c in page)
+            if not page or not page[-1].get("_more_changes"):
+                return numbers
+
+    def review(
+        self,
+        snapshot: ChangeSnapshot,
+        *,
+        label: str,
+        vote: int | None,
+        message: str | None,
+        reviewers: Sequence[str] = (),
+    ) -> None:
+        """Post one review on the evaluated patch set (not `current`: a patch set uploaded
+        since the evaluation must not receive a vote computed for another one)."""
+        body: dict[str, Any] = {
+            "tag": BOT_TAG,
+            "notify": "OWNER_REVIEWERS" if reviewers else ("OWNER" if message else "NONE"),
+            "ignore_automatic_attention_set_rules": True,
+        }
+        if vote is not None:
+            body["labels"] = {label: vote}
+        if message:
+            body["message"] = message
+        if reviewers:
+            body["reviewers"] = [{"reviewer": r} for r in reviewers]
+        path = (
+            f"changes/{change_ref(snapshot.project, snapshot.number)}"
+            f"/revisions/{snapshot.revision}/review"
+        )
+        try:
+            self.post(path, body)
+        except GerritError as exc:
+            if exc.status == 400 and reviewers:
+                # One unknown or inactive reviewer fails the whole review: post without them.
+                log.warning(
+                    "change %s: could not add reviewers %s: %s",
+                    snapshot.number,
+                    ", ".join(reviewers),
+                    exc,
+                )
+                body.pop("reviewers")
+                body["notify"] = "OWNER" if message else "NONE"
+                self.post(path, body)
+            elif exc.status == 409:
+                log.info("change %s closed before the review was posted: %s", snapshot.number, exc)
+            else:
+                raise
+
+    # -- branches and OWNERS.yaml ----------------------------------------------------------
+
+    def branch_head(self, project: str, branch: str) -> str | None:
+        info = self.get(f"projects/{encode(project)}/branches/{encode(branch)}", missing_ok=True)
+        return None if info is None else str(_mapping(info)["revision"])
+
+    def config_at(self, project: str, commit: str) -> bytes | None:
+        """OWNERS.yaml at a commit, None when absent; cached forever since commits are fixed."""
+        key = (project, commit)
+        with self._lock:
+            if key in self._configs:
+                self._configs.move_to_end(key)
+                return self._configs[key]
+        data = self.get(
+            f"projects/{encode(project)}/commits/{commit}/files/{encode(CONFIG_PATH)}/content",
+            missing_ok=True,
+        )
+        content = None if data is None else _base64(data)
+        with self._lock:
+            self._configs[key] = content
+            while len(self._configs) > CONFIG_CACHE_SIZE:
+                self._configs.popitem(last=False)
+        return content
+
+    def branch_config(self, project: str, branch: str) -> BranchConfig:
+        """The branch's OWNERS.yaml at its head: one call, two when the head is new to us."""
+        head = self.branch_head(project, branch)
+        if head is None:
+            return BranchConfig(project, branch, "", None)
+        return BranchConfig(project, branch, head, self.config_at(project, head))
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def group_members(self, name: str) -> tuple[str, ...] | None:
+        """Usernames and emails of a group's members, recursively; None if the bot cannot see
+        the group.  Cached for `group_ttl` seconds: Gerrit sends no event when groups change."""
+        now = self._clock()
+        with self._lock:
+            cached = self._groups.get(name)
+            if cached and cached[0] > now:
+                return cached[1]
+        data = self.get(f"groups/{encode(name)}/members/?recursive", missing_ok=True)
+        members = None if data is None else tuple(_identities(data))
+        if members is None:
+            log.warning(
+                "Gerrit group '%s' not found or not visible to %s", name, self.settings.user
+            )
+        with self._lock:
+            self._groups[name] = (now + self._group_ttl, members)
+        return members
+
+
+def _identities(accounts: Any) -> Iterator[str]:
+    if not isinstance(accounts, list):
+        raise UnexpectedResponse("group members did not return a list")
+    for account in accounts:
+        for key in ("username", "email"):
+            if account.get(key):
+                yield account[key]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise UnexpectedResponse(f"expected a JSON object from Gerrit, got {type(value).__name__}")
+    return value
+
+
+def _base64(data: str | bytes) -> bytes:
+    try:
+        return base64.b64decode(data, validate=False)
+    except (ValueError, TypeError) as exc:
+        raise UnexpectedResponse(f"file content is not base64: {exc}") from None

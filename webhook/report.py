@@ -1,0 +1,129 @@
+"""The bot's status comment, rendered from an `Outcome` and kept apart from deciding it.
+
+The comment ends with a fingerprint of the verdict and its reasons.  The service compares it
+with the fingerprint of its last comment and posts again only when it differs, so a replayed
+event, or a new patch set that changes nothing, adds no noise.  Suggested reviewers are shown
+but not fingerprinted: they are advice, not a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from owners.engine import Mode, RequirementResult, Verdict
+
+if TYPE_CHECKING:
+    from webhook.decide import Outcome
+
+FINGERPRINT_PREFIX = "owners-fingerprint:"
+_FINGERPRINT_RE = re.compile(re.escape(FINGERPRINT_PREFIX) + r" ([0-9a-f]{12})\b")
+
+_HEADLINES = {
+    Verdict.APPROVED: "Owners: APPROVED",
+    Verdict.PENDING: "Owners: PENDING",
+    Verdict.BLOCKED: "Owners: BLOCKED",
+}
+
+
+def fingerprint(outcome: Outcome) -> str:
+    """A stable digest of the verdict and its reasons (not of advice such as suggestions)."""
+    reasons = {
+        "v": 1,
+        "verdict": outcome.verdict.value,
+        "fallback": outcome.fallback,
+        "fallback_owners": list(outcome.fallback_owners),
+        "config_problems": list(outcome.config_problems),
+        "proposal_problems": list(outcome.proposal_problems),
+        "notes": list(outcome.notes),
+        "unresolved": sorted(outcome.unresolved_groups),
+        "requirements": [
+            [
+                r.subsystem,
+                r.mode.value,
+                r.missing,
+                sorted(r.approved_by),
+                sorted(r.vetoed_by),
+            ]
+            for r in outcome.evaluation.requirements
+        ],
+    }
+    text = json.dumps(reasons, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def find_fingerprint(message: str) -> str | None:
+    """The last fingerprint in a change message, if it has one."""
+    found = _FINGERPRINT_RE.findall(message)
+    return found[-1] if found else None
+
+
+def render(outcome: Outcome, digest: str | None = None) -> str:
+    """One short comment: the verdict, each requirement, what is wrong and whom to ask."""
+    requirements = outcome.evaluation.requirements
+    blocks = [_headline(outcome)]
+    if outcome.fallback:
+        owners = ", ".join(outcome.fallback_owners) or "none configured"
+        blocks.append(
+            f"Because {outcome.fallback}, the fallback owners ({owners}) must approve every file."
+        )
+    if outcome.config_problems:
+        blocks.append(_bullets(outcome.config_problems))
+    if outcome.proposal_problems:
+        proposal = _bullets(outcome.proposal_problems)
+        blocks.append(f"The OWNERS.yaml proposed by this change:\n{proposal}")
+    if requirements:
+        blocks.append(_bullets(_requirement(r) for r in requirements))
+    if outcome.unresolved_groups:
+        blocks.append(
+            "Could not read the members of "
+            + ", ".join(outcome.unresolved_groups)
+            + ", so their votes do not count."
+        )
+    blocks.extend(outcome.notes)
+    suggested = outcome.evaluation.suggested_reviewers
+    if suggested and outcome.verdict is not Verdict.APPROVED:
+        blocks.append("Suggested reviewers: " + ", ".join(suggested))
+    blocks.append(f"{FINGERPRINT_PREFIX} {digest or fingerprint(outcome)}")
+    return "\n\n".join(blocks)
+
+
+def _headline(outcome: Outcome) -> str:
+    enforced = [r for r in outcome.evaluation.requirements if r.mode is Mode.ENFORCE]
+    head = _HEADLINES[outcome.verdict]
+    if outcome.verdict is Verdict.APPROVED:
+        return f"{head}: every owning subsystem approved."
+    if outcome.verdict is Verdict.PENDING:
+        waiting = sum(1 for r in enforced if not r.met)
+        total = len(enforced)
+        return f"{head}: {waiting} of {total} {_plural(total, 'requirement')} not yet met."
+    if outcome.proposal_invalid:
+        return f"{head}: the OWNERS.yaml proposed by this change is invalid."
+    vetoes = outcome.evaluation.vetoed_by
+    if vetoes:
+        return f"{head}: vetoed by {', '.join(vetoes)}."
+    return f"{head}: no one may approve this change."
+
+
+def _requirement(result: RequirementResult) -> str:
+    mark = "✔" if result.met and not result.vetoed_by else "✘"
+    name = result.subsystem + (" (advisory)" if result.mode is Mode.ADVISORY else "")
+    parts = []
+    if result.vetoed_by:
+        parts.append("vetoed by " + ", ".join(result.vetoed_by))
+    if result.missing:
+        parts.append(f"needs {result.missing} more {_plural(result.missing, 'approval')}")
+    if result.approved_by:
+        parts.append("approved by " + ", ".join(result.approved_by))
+    return f"{mark} {name}: " + "; ".join(parts)
+
+
+def _bullets(lines: Iterable[str]) -> str:
+    return "\n".join(f"* {line}" for line in lines)
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"

@@ -1,0 +1,166 @@
+"""Processing a change or a branch: query Gerrit, decide, report.
+
+The HTTP handler only validates an event and names what to re-evaluate; `process_change` and
+`process_branch` do the work, so a queue can call them later without touching the handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from dataclasses import dataclass
+
+from owners.engine import Evaluation, Verdict
+from webhook.decide import Outcome, Report, assess, check_outcome, plan
+from webhook.events import ZERO_REV, ChangeEvent, Event, RefUpdated
+from webhook.gerrit import GerritConnection
+from webhook.model import BranchConfig, ChangeSnapshot
+from webhook.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_STRIPES = 64
+
+
+@dataclass(frozen=True)
+class Result:
+    """What processing one change did, for logs and for the HTTP response."""
+
+    project: str
+    number: int
+    verdict: Verdict | None  # None: the change is closed, nothing was done
+    voted: int | None = None
+    commented: bool = False
+    reviewers: tuple[str, ...] = ()
+    calls: int = 0
+
+    def __str__(self) -> str:
+        if self.verdict is None:
+            return f"{self.project}~{self.number}: closed, no action ({self.calls} REST calls)"
+        done = [
+            f"vote {self.voted:+d}" if self.voted is not None else "",
+            "comment" if self.commented else "",
+            f"reviewers {', '.join(self.reviewers)}" if self.reviewers else "",
+        ]
+        posted = ", ".join(d for d in done if d) or "nothing new to post"
+        change = f"{self.project}~{self.number}"
+        return f"{change}: {self.verdict.value}; {posted} ({self.calls} REST calls)"
+
+
+class OwnersService:
+    def __init__(self, settings: Settings, gerrit: GerritConnection | None = None):
+        self.settings = settings
+        self.gerrit = gerrit if gerrit is not None else GerritConnection(settings)
+        # Two evaluations of one change must not interleave: an older one posting last would
+        # leave a stale vote.  Striped locks serialize per change within this process.
+        self._locks = [threading.Lock() for _ in range(_STRIPES)]
+
+    # -- events ----------------------------------------------------------------------------
+
+    def ignores(self, event: Event) -> str | None:
+        """Why an event needs no work, or None when it does."""
+        if not self.settings.watches(event.project):
+            return f"project {event.project} is not watched"
+        if event.actor.is_user(self.settings.user):
+            return "the event was caused by the bot itself"
+        return None
+
+    def handle(self, event: Event) -> list[Result]:
+        """Re-evaluate what an event may have changed (call `ignores` first)."""
+        if isinstance(event, ChangeEvent):
+            return [self.process_change(event.project, event.change_number)]
+        return self.process_ref_update(event)
+
+    def process_ref_update(self, event: RefUpdated) -> list[Result]:
+        """Open changes are re-evaluated when their branch's OWNERS.yaml or the project's
+        config (labels, access) changed."""
+        if event.ref == "refs/meta/config":
+            return self.process_project(event.project)
+        if event.branch is None or event.deleted:
+            return []
+        if event.old_rev != ZERO_REV and self.gerrit.config_at(
+            event.project, event.old_rev
+        ) == self.gerrit.config_at(event.project, event.new_rev):
+            return []
+        return self.process_branch(event.project, event.branch)
+
+    # -- work ------------------------------------------------------------------------------
+
+    def process_change(
+        self, project: str, number: int, branch: BranchConfig | None = None
+    ) -> Result:
+        """Evaluate one change and post whatever differs from what the bot already said."""
+        with self._locks[zlib.crc32(f"{project}~{number}".encode()) % _STRIPES]:
+            before = self.gerrit.calls
+            snapshot = self.gerrit.change(number, project)
+            if not snapshot.is_open:
+                return self._done(Result(project, number, None, calls=self.gerrit.calls - before))
+            outcome = self._assess(snapshot, branch)
+            report = plan(snapshot, outcome, self.settings)
+            if self.settings.label not in snapshot.labels:
+                log.warning(
+                    "label %s does not apply to %s~%s: run `owners gerrit-setup --project %s`",
+                    self.settings.label,
+                    project,
+                    number,
+                    project,
+                )
+            self._post(snapshot, report)
+            return self._done(
+                Result(
+                    project,
+                    number,
+                    outcome.verdict,
+                    report.vote,
+                    report.message is not None,
+                    report.reviewers,
+                    self.gerrit.calls - before,
+                )
+            )
+
+    def process_branch(self, project: str, branch: str) -> list[Result]:
+        """Re-evaluate every open change of a branch against the branch's current config."""
+        config = self.gerrit.branch_config(project, branch)
+        numbers = self.gerrit.open_changes(project, branch)
+        return [self.process_change(project, n, config) for n in numbers]
+
+    def process_project(self, project: str) -> list[Result]:
+        return [self.process_change(project, n) for n in self.gerrit.open_changes(project)]
+
+    def assess_change(
+        self, number: int, project: str | None = None
+    ) -> tuple[ChangeSnapshot, Outcome]:
+        """The snapshot and outcome of a change, without posting anything."""
+        snapshot = self.gerrit.change(number, project)
+        return snapshot, self._assess(snapshot)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _assess(self, snapshot: ChangeSnapshot, branch: BranchConfig | None = None) -> Outcome:
+        if branch is None or branch.branch != snapshot.branch:
+            branch = self.gerrit.branch_config(snapshot.project, snapshot.branch)
+        proposed = self.gerrit.file_in_revision(snapshot) if snapshot.edits_config else None
+        return assess(snapshot, branch.content, self.settings, self.gerrit.group_members, proposed)
+
+    def _post(self, snapshot: ChangeSnapshot, report: Report) -> None:
+        if report.empty:
+            return
+        self.gerrit.review(
+            snapshot,
+            label=self.settings.label,
+            vote=report.vote,
+            message=report.message,
+            reviewers=report.reviewers,
+        )
+
+    @staticmethod
+    def _done(result: Result) -> Result:
+        log.info("%s", result)
+        return result
+
+
+def check_change(settings: Settings, number: int) -> Evaluation:
+    """The verdict the bot would cast on change `number` now, for `owners check --change N`."""
+    _, outcome = OwnersService(settings).assess_change(number)
+    return check_outcome(outcome)

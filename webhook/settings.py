@@ -1,0 +1,148 @@
+"""The service's configuration, read once from `OWNERS_*` environment variables.
+
+Every problem is reported as one line naming the variable, so a unit that fails to start says
+why in its journal.  The password and the webhook token are secrets: they are kept out of
+`repr`, logs and every error message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PREFIX = "OWNERS_"
+DEFAULT_LABEL = "Owner-Approval"
+DEFAULT_MAX_REVIEWERS = 3
+MIN_TOKEN_LENGTH = 16
+
+_TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]+\Z")
+_LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+class SettingsError(ValueError):
+    """A missing or invalid setting; the message is one line and never contains a secret."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    gerrit_url: str
+    user: str
+    password: str = field(repr=False)
+    webhook_token: str | None = field(default=None, repr=False)
+    label: str = DEFAULT_LABEL
+    projects: frozenset[str] = frozenset()  # empty: every project
+    fallback_owners: tuple[str, ...] = ()
+    add_reviewers: bool = True
+    max_reviewers: int = DEFAULT_MAX_REVIEWERS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings; raise `SettingsError` naming the first bad variable."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str:
+            return env.get(PREFIX + name, "").strip()
+
+        url = get("GERRIT_URL")
+        if not url:
+            raise SettingsError("OWNERS_GERRIT_URL is required (e.g. https://review.example.org)")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError("OWNERS_GERRIT_URL must be an http:// or https:// URL")
+        if parts.username or parts.password:
+            raise SettingsError(
+                "OWNERS_GERRIT_URL must not contain credentials; use OWNERS_GERRIT_USER and "
+                "OWNERS_GERRIT_PASSWORD_FILE"
+            )
+        user = get("GERRIT_USER")
+        if not user:
+            raise SettingsError("OWNERS_GERRIT_USER is required (the bot's Gerrit username)")
+        token = get("WEBHOOK_TOKEN") or None
+        if token is not None and (len(token) < MIN_TOKEN_LENGTH or not _TOKEN_RE.match(token)):
+            raise SettingsError(
+                f"OWNERS_WEBHOOK_TOKEN must be at least {MIN_TOKEN_LENGTH} characters of "
+                "A-Z a-z 0-9 . _ ~ - (e.g. from `openssl rand -hex 32`)"
+            )
+        label = get("LABEL") or DEFAULT_LABEL
+        if not _LABEL_RE.match(label):
+            raise SettingsError(f"OWNERS_LABEL '{label}' is not a Gerrit label name")
+        return cls(
+            gerrit_url=url.rstrip("/"),
+            user=user,
+            password=_password(env),
+            webhook_token=token,
+            label=label,
+            projects=frozenset(_list(get("PROJECTS"))),
+            fallback_owners=_fallback_owners(get("FALLBACK_OWNERS")),
+            add_reviewers=_boolean("OWNERS_ADD_REVIEWERS", get("ADD_REVIEWERS"), default=True),
+            max_reviewers=_count(
+                "OWNERS_MAX_REVIEWERS", get("MAX_REVIEWERS"), DEFAULT_MAX_REVIEWERS
+            ),
+        )
+
+    def watches(self, project: str) -> bool:
+        return not self.projects or project in self.projects
+
+
+def _password(env: Mapping[str, str]) -> str:
+    inline = env.get(PREFIX + "GERRIT_PASSWORD", "")
+    path = env.get(PREFIX + "GERRIT_PASSWORD_FILE", "").strip()
+    if inline and path:
+        raise SettingsError("set OWNERS_GERRIT_PASSWORD or OWNERS_GERRIT_PASSWORD_FILE, not both")
+    if path:
+        try:
+            inline = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(
+                f"cannot read OWNERS_GERRIT_PASSWORD_FILE {path}: {exc.strerror or 'error'}"
+            ) from None
+        except UnicodeDecodeError:
+            raise SettingsError(f"OWNERS_GERRIT_PASSWORD_FILE {path} is not UTF-8") from None
+    password = inline.strip()
+    if not password:
+        raise SettingsError(
+            "OWNERS_GERRIT_PASSWORD_FILE (or OWNERS_GERRIT_PASSWORD) is required: the bot's "
+            "HTTP password"
+        )
+    return password
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
+
+
+def _fallback_owners(value: str) -> tuple[str, ...]:
+    owners = _list(value)
+    for owner in owners:
+        if owner.startswith("gerrit:"):
+            if not owner[len("gerrit:") :].strip():
+                raise SettingsError("OWNERS_FALLBACK_OWNERS: 'gerrit:' needs a group name")
+        elif any(c.isspace() for c in owner):
+            raise SettingsError(
+                f"OWNERS_FALLBACK_OWNERS: '{owner}' is not a username, email or gerrit:<Group>"
+            )
+    return owners
+
+
+def _boolean(name: str, value: str, default: bool) -> bool:
+    if not value:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, not '{value}'")
+
+
+def _count(name: str, value: str, default: int) -> int:
+    if not value:
+        return default
+    if not value.isdigit():
+        raise SettingsError(f"{name} must be a whole number, not '{value}'")
+    return int(value)
