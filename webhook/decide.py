@@ -31,6 +31,7 @@ from owners.engine import (
     evaluate,
     parse_config,
 )
+from owners.engine.model import normalize_identity
 from webhook import report
 from webhook.model import BOT_TAG, ChangeSnapshot
 from webhook.settings import Settings
@@ -56,6 +57,7 @@ class Outcome:
     proposal_invalid: bool = False
     notes: tuple[str, ...] = ()
     unresolved_groups: tuple[str, ...] = ()
+    unstaffed: tuple[str, ...] = ()  # unmet requirements with too few eligible reviewers
 
     @property
     def vote(self) -> int:
@@ -129,9 +131,9 @@ def assess(
         )
 
     recorder = _RecordingLookup(lookup)
+    unstaffed: tuple[str, ...] = ()
     if ownership is None:  # no usable file and no fallback owners: nobody can approve
         evaluation = Evaluation(Verdict.BLOCKED, ())
-        notes.append("No fallback owners are configured (OWNERS_FALLBACK_OWNERS).")
     else:
         policy = ownership.config.policy
         if policy.label not in snapshot.labels:
@@ -144,6 +146,7 @@ def assess(
             number=snapshot.number,
         )
         evaluation = evaluate(ownership, change, recorder, suggestions=settings.max_reviewers)
+        unstaffed = _unstaffed(evaluation, snapshot, settings.user, recorder)
 
     verdict = evaluation.verdict
     if proposal_invalid:
@@ -159,6 +162,7 @@ def assess(
         proposal_invalid=proposal_invalid,
         notes=tuple(notes),
         unresolved_groups=tuple(dict.fromkeys((*recorder.missing, *evaluation.unresolved_groups))),
+        unstaffed=unstaffed,
     )
 
 
@@ -190,16 +194,22 @@ def last_fingerprint(snapshot: ChangeSnapshot, bot: str) -> str | None:
 def reviewers_to_add(
     snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings
 ) -> tuple[str, ...]:
-    """Suggested owners not yet on the change (nor removed from it), unless the change is not
-    ready for review: a work-in-progress or private change is left alone."""
+    """Suggested owners not yet on the change (nor removed from it), when some unmet
+    requirement has fewer eligible reviewers than approvals missing.
+
+    Without that condition every vote would shift the suggestions (the engine skips whoever
+    voted) and each +1 would pull in one more owner.  A work-in-progress or private change
+    is left alone.
+    """
     if (
         not settings.add_reviewers
+        or not outcome.unstaffed
         or snapshot.work_in_progress
         or snapshot.private
         or outcome.verdict is Verdict.APPROVED
     ):
         return ()
-    present = snapshot.reviewers | snapshot.owner.identities | snapshot.uploader.identities
+    present = snapshot.known_identities
     return tuple(
         person
         for person in outcome.evaluation.suggested_reviewers
@@ -229,6 +239,33 @@ def fallback_ownership(owners: tuple[str, ...]) -> Ownership | None:
         return None
     root = Subsystem(ROOT, owners, approvals=1, parent=None)
     return Ownership(OwnersConfig(Policy(), {}, root, (), "fallback owners"))
+
+
+def _unstaffed(
+    evaluation: Evaluation, snapshot: ChangeSnapshot, bot: str, members: GroupLookup
+) -> tuple[str, ...]:
+    """Unmet requirements with fewer reviewers who may still approve than approvals missing."""
+    candidates = [
+        r
+        for r in snapshot.reviewers
+        if r.username != bot and not snapshot.owner.same_as(r) and not snapshot.uploader.same_as(r)
+    ]
+    found = []
+    for result in evaluation.requirements:
+        if result.met:
+            continue
+        eligible: set[str] = set()
+        for entry in result.eligible:
+            if entry.startswith("gerrit:"):
+                eligible.update(normalize_identity(m) for m in members(entry[7:]) or ())
+            else:
+                eligible.add(normalize_identity(entry))
+        waiting = [
+            r for r in candidates if r.identities & eligible and r.display not in result.approved_by
+        ]
+        if len(waiting) < result.missing:
+            found.append(result.subsystem)
+    return tuple(found)
 
 
 class _RecordingLookup:

@@ -54,7 +54,8 @@ class ChangeSnapshot:
     uploader: Account
     files: tuple[ChangedFile, ...]
     labels: Mapping[str, tuple[Vote, ...]]  # every label that applies, with its non-zero votes
-    reviewers: frozenset[str] = frozenset()  # identities of reviewers, CCs and removed reviewers
+    reviewers: tuple[Account, ...] = ()  # in state REVIEWER
+    bystanders: tuple[Account, ...] = ()  # in state CC or REMOVED: never added back by the bot
     messages: tuple[Message, ...] = ()
     work_in_progress: bool = False
     private: bool = False
@@ -75,6 +76,12 @@ class ChangeSnapshot:
     @property
     def deletes_config(self) -> bool:
         return CONFIG_PATH in self.deleted_files
+
+    @property
+    def known_identities(self) -> frozenset[str]:
+        """Everyone the change already names: owner, uploader, reviewers, CCs, removed."""
+        people = (self.owner, self.uploader, *self.reviewers, *self.bystanders)
+        return frozenset(i for a in people for i in a.identities)
 
     def votes(self, label: str) -> tuple[Vote, ...]:
         return self.labels.get(label, ())
@@ -104,12 +111,8 @@ class ChangeSnapshot:
                     name: _votes(detail.get("all") or ())
                     for name, detail in (info.get("labels") or {}).items()
                 },
-                reviewers=frozenset(
-                    identity
-                    for accounts in (info.get("reviewers") or {}).values()
-                    for a in accounts
-                    for identity in account(a).identities
-                ),
+                reviewers=_accounts(info, "REVIEWER"),
+                bystanders=_accounts(info, "CC", "REMOVED"),
                 messages=tuple(
                     Message(account(m.get("author") or {}), m.get("tag"), m.get("message", ""))
                     for m in info.get("messages") or ()
@@ -151,6 +154,11 @@ def account(info: Mapping[str, Any]) -> Account:
         email=info.get("email") or None,
         account_id=info.get("_account_id"),
     )
+
+
+def _accounts(info: Mapping[str, Any], *states: str) -> tuple[Account, ...]:
+    reviewers = info.get("reviewers") or {}
+    return tuple(account(a) for state in states for a in reviewers.get(state) or ())
 
 
 def _votes(approvals: Iterable[Mapping[str, Any]]) -> tuple[Vote, ...]:

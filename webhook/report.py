@@ -66,12 +66,7 @@ def render(outcome: Outcome, digest: str | None = None) -> str:
     requirements = outcome.evaluation.requirements
     blocks = [_headline(outcome)]
     if outcome.fallback:
-        owners = ", ".join(outcome.fallback_owners) or "none configured"
-        blocks.append(
-            f"Because {outcome.fallback}, the fallback owners ({owners}) must approve every file."
-        )
-    if outcome.config_problems:
-        blocks.append(_bullets(outcome.config_problems))
+        blocks.append(_fallback(outcome))
     if outcome.proposal_problems:
         proposal = _bullets(outcome.proposal_problems)
         blocks.append(f"The OWNERS.yaml proposed by this change:\n{proposal}")
@@ -106,6 +101,22 @@ def _headline(outcome: Outcome) -> str:
     if vetoes:
         return f"{head}: vetoed by {', '.join(vetoes)}."
     return f"{head}: no one may approve this change."
+
+
+def _fallback(outcome: Outcome) -> str:
+    reason = outcome.fallback or ""
+    reason = reason[:1].upper() + reason[1:]
+    if outcome.fallback_owners:
+        owners = ", ".join(outcome.fallback_owners)
+        text = f"{reason}, so the fallback owners ({owners}) must approve every file."
+    else:
+        text = (
+            f"{reason} and no fallback owners are configured (OWNERS_FALLBACK_OWNERS), "
+            "so nobody can approve this change."
+        )
+    if outcome.config_problems:
+        text = text[:-1] + ":\n" + _bullets(outcome.config_problems)
+    return text
 
 
 def _requirement(result: RequirementResult) -> str:

@@ -1,0 +1,274 @@
+"""Deciding, table-driven over the Nova-shaped ownership map (tests/fixtures/nova-OWNERS.yaml):
+nova-core (carol, dave, erin; 2 approvals) owns everything; virt (lena, victor); hyperv
+(alice, bob@example.org) under virt; vmware (victor, wendy) with noparent; libvirt (lena, luke;
+2 approvals); xenapi (xavier, yuri) advisory."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from owners.engine import Account, Verdict, Vote
+from tests.webhook.conftest import BOT, account, change_info, settings
+from webhook.decide import assess, check_outcome, decide, plan
+from webhook.model import BOT_TAG, ChangeSnapshot, Message
+from webhook.report import render
+
+HYPERV = {"nova/virt/hyperv/vmops.py": {}}
+VMWARE = {"nova/virt/vmwareapi/vm_util.py": {}}
+LIBVIRT = {"nova/virt/libvirt/driver.py": {}}
+XENAPI = {"nova/virt/xenapi/vm_utils.py": {}}
+CONFIG = {"OWNERS.yaml": {}}
+
+
+def person(username: str) -> Account:
+    info = account(username)
+    return Account(info["username"], info["email"], info["_account_id"])
+
+
+def snap(files: dict[str, Any], votes: dict[str, int] | None = None, **kw: Any) -> ChangeSnapshot:
+    return ChangeSnapshot.from_change_info(change_info(7, files, votes, **kw))
+
+
+@pytest.mark.parametrize(
+    ("files", "votes", "owner", "verdict"),
+    [
+        pytest.param(HYPERV, {"bob": 2}, "uma", Verdict.APPROVED, id="subsystem-owner-approves"),
+        pytest.param(HYPERV, {"lena": 2}, "uma", Verdict.APPROVED, id="parent-owner-approves"),
+        pytest.param(HYPERV, {}, "uma", Verdict.PENDING, id="nobody-voted"),
+        pytest.param(HYPERV, {"bob": 1}, "uma", Verdict.PENDING, id="plus-one-is-not-approval"),
+        pytest.param(HYPERV, {"xavier": 2}, "uma", Verdict.PENDING, id="non-owner-plus-two"),
+        pytest.param(HYPERV, {"alice": 2}, "alice", Verdict.PENDING, id="no-self-approval"),
+        pytest.param(HYPERV, {"bob": 2, "victor": -2}, "uma", Verdict.BLOCKED, id="parent-veto"),
+        pytest.param(VMWARE, {"lena": 2}, "uma", Verdict.PENDING, id="noparent-stops-virt"),
+        pytest.param(VMWARE, {"wendy": 2, "carol": -2}, "uma", Verdict.BLOCKED, id="root-veto"),
+        pytest.param(LIBVIRT, {"lena": 2}, "uma", Verdict.PENDING, id="two-approvals-needed"),
+        pytest.param(LIBVIRT, {"lena": 2, "luke": 2}, "uma", Verdict.APPROVED, id="two-given"),
+        pytest.param(XENAPI, {"xavier": 2}, "uma", Verdict.PENDING, id="advisory-needs-virt"),
+        pytest.param(XENAPI, {"victor": 2}, "uma", Verdict.APPROVED, id="virt-stands-in"),
+        pytest.param({**HYPERV, **VMWARE}, {"bob": 2}, "uma", Verdict.PENDING, id="two-subsystems"),
+    ],
+)
+def test_verdicts_and_votes(
+    nova_config: bytes, files: dict, votes: dict, owner: str, verdict: Verdict
+) -> None:
+    report = decide(snap(files, votes, owner=owner), nova_config, settings())
+    assert report is not None
+    assert report.outcome.verdict is verdict
+    expected = {Verdict.APPROVED: 1, Verdict.PENDING: 0, Verdict.BLOCKED: -1}[verdict]
+    assert report.outcome.vote == expected
+    assert report.vote == (expected or None)  # the bot has no vote yet, which is a 0
+    assert report.message
+
+
+def test_renames_need_the_owners_of_both_sides(nova_config: bytes) -> None:
+    moved = {
+        "nova/virt/hyperv/volumeops.py": {"status": "R", "old_path": "nova/virt/vmwareapi/x.py"}
+    }
+    outcome = assess(snap(moved, {"bob": 2}, owner="uma"), nova_config, settings())
+    assert outcome.verdict is Verdict.PENDING
+    assert [r.subsystem for r in outcome.evaluation.requirements] == ["hyperv", "vmware"]
+
+
+def test_closed_changes_get_no_action(nova_config: bytes) -> None:
+    for status in ("MERGED", "ABANDONED"):
+        assert decide(snap(HYPERV, status=status), nova_config, settings()) is None
+
+
+# -- OWNERS.yaml itself ---------------------------------------------------------------------
+
+
+def test_an_invalid_proposed_owners_file_blocks_with_located_errors(nova_config: bytes) -> None:
+    proposed = b"version: 1\nroot:\n  owners: [carol]\nsubsystems:\n  - name: x\n    owners: [a]\n"
+    outcome = assess(snap(CONFIG, {"carol": 2, "dave": 2}), nova_config, settings(), None, proposed)
+    assert outcome.verdict is Verdict.BLOCKED
+    assert outcome.vote == -1
+    assert outcome.proposal_invalid
+    assert any(
+        p.startswith("OWNERS.yaml:5:5: subsystem 'x' has no 'paths'")
+        for p in outcome.proposal_problems
+    )
+    assert check_outcome(outcome).verdict is Verdict.BLOCKED  # `owners check` agrees with the bot
+
+
+def test_a_valid_proposed_owners_file_needs_the_root_owners(nova_config: bytes) -> None:
+    change = snap(CONFIG, {"carol": 2}, owner="uma")
+    pending = assess(change, nova_config, settings(), None, nova_config)
+    assert pending.verdict is Verdict.PENDING and not pending.proposal_invalid
+    assert [r.subsystem for r in pending.evaluation.requirements] == ["root"]
+    approved = assess(
+        snap(CONFIG, {"carol": 2, "dave": 2}), nova_config, settings(), None, nova_config
+    )
+    assert approved.verdict is Verdict.APPROVED
+
+
+def test_an_unreadable_proposal_blocks(nova_config: bytes) -> None:
+    outcome = assess(snap(CONFIG, {"carol": 2, "dave": 2}), nova_config, settings(), None, None)
+    assert outcome.verdict is Verdict.BLOCKED
+    assert outcome.proposal_problems == ("OWNERS.yaml: could not be read",)
+
+
+def test_deleting_owners_yaml_is_noted(nova_config: bytes) -> None:
+    outcome = assess(snap({"OWNERS.yaml": {"status": "D"}}), nova_config, settings())
+    assert any("removes OWNERS.yaml" in note for note in outcome.notes)
+
+
+# -- no usable OWNERS.yaml on the branch: the fallback owners decide -------------------------
+
+
+def test_missing_config_falls_back_to_the_fallback_owners() -> None:
+    pending = assess(snap(HYPERV, {"bob": 2}), None, settings(fallback_owners=("root-admin",)))
+    assert pending.verdict is Verdict.PENDING
+    assert pending.fallback == "there is no OWNERS.yaml on branch master"
+    assert pending.fallback_owners == ("root-admin",)
+    approved = assess(snap(HYPERV, {"root-admin": 2}), None, settings())
+    assert approved.verdict is Verdict.APPROVED
+
+
+def test_missing_config_without_fallback_owners_never_approves() -> None:
+    outcome = assess(snap(HYPERV, {"bob": 2, "carol": 2}), None, settings(fallback_owners=()))
+    assert outcome.verdict is Verdict.BLOCKED
+    assert outcome.evaluation.requirements == ()
+    assert outcome.fallback_owners == ()
+
+
+def test_an_invalid_branch_config_falls_back_and_says_why() -> None:
+    broken = b"version: 1\nroot:\n  owners: carol\n"
+    outcome = assess(snap(HYPERV, {"root-admin": 2}), broken, settings())
+    assert outcome.verdict is Verdict.APPROVED
+    assert outcome.fallback == "the OWNERS.yaml on branch master is invalid"
+    assert outcome.config_problems == (
+        "OWNERS.yaml:3:11: root owners must be a list (hint: write root owners: [a, b])",
+    )
+
+
+def test_fallback_groups_resolve_through_the_lookup() -> None:
+    lookup = {"Admins": ["root-admin", "zed@example.org"]}.get
+    config = settings(fallback_owners=("gerrit:Admins",))
+    outcome = assess(snap(HYPERV, {"zed": 2}), None, config, lookup)
+    assert outcome.verdict is Verdict.APPROVED
+    assert outcome.unresolved_groups == ()
+
+
+def test_invisible_groups_are_reported(nova_config: bytes) -> None:
+    config = settings(fallback_owners=("gerrit:Hidden",))
+    outcome = assess(snap(HYPERV, {"zed": 2}), None, config, lambda group: None)
+    assert outcome.verdict is Verdict.PENDING
+    assert outcome.unresolved_groups == ("gerrit:Hidden",)
+
+
+def test_a_policy_label_that_does_not_apply_is_noted(nova_config: bytes) -> None:
+    outcome = assess(snap(HYPERV, {"bob": 2}, policy_label="Review"), nova_config, settings())
+    assert outcome.verdict is Verdict.PENDING
+    assert "The label Code-Review does not apply to this change." in outcome.notes
+
+
+# -- planning: only what differs from what the bot already said -----------------------------
+
+
+def said(change: ChangeSnapshot, vote: int, text: str) -> ChangeSnapshot:
+    """The change as it is after the bot voted `vote` and posted `text`."""
+    info_votes = dict(change.labels)
+    bot = account(BOT)
+    bot_account = Account(bot["username"], bot["email"], bot["_account_id"])
+    info_votes["Owner-Approval"] = (Vote(bot_account, vote),) if vote else ()
+    message = Message(bot_account, BOT_TAG, f"Patch Set 1: Owner-Approval{vote:+d}\n\n{text}")
+    return dataclasses.replace(change, labels=info_votes, messages=(*change.messages, message))
+
+
+def test_replaying_changes_nothing(nova_config: bytes) -> None:
+    change = snap(HYPERV, {"bob": 2}, owner="uma")
+    first = decide(change, nova_config, settings())
+    assert first is not None and first.vote == 1 and first.message
+    again = decide(said(change, 1, first.message), nova_config, settings())
+    assert again is not None and again.empty
+
+
+def test_the_vote_is_posted_alone_when_the_reasons_did_not_change(nova_config: bytes) -> None:
+    change = snap(HYPERV, {"bob": 2}, owner="uma")
+    first = decide(change, nova_config, settings())
+    assert first is not None and first.message
+    reset = said(change, 0, first.message)  # a new patch set dropped the bot's vote
+    report = decide(reset, nova_config, settings())
+    assert report is not None
+    assert (report.vote, report.message) == (1, None)
+
+
+def test_a_comment_is_posted_when_the_reasons_change(nova_config: bytes) -> None:
+    change = snap(LIBVIRT, {"lena": 2}, owner="uma")
+    first = decide(change, nova_config, settings())
+    assert first is not None and first.vote is None and first.message  # pending: 0 already
+    later = said(snap(LIBVIRT, {"lena": 2, "luke": 1}, owner="uma"), 0, first.message)
+    assert decide(later, nova_config, settings()).empty  # a +1 is no reason
+    approved = said(snap(LIBVIRT, {"lena": 2, "luke": 2}, owner="uma"), 0, first.message)
+    report = decide(approved, nova_config, settings())
+    assert report is not None and report.vote == 1 and report.message
+
+
+def test_fingerprints_by_others_are_not_the_bot_s(nova_config: bytes) -> None:
+    change = snap(HYPERV, {"bob": 2}, owner="uma")
+    first = decide(change, nova_config, settings())
+    assert first is not None and first.message
+    forged = Message(Account("mallory"), BOT_TAG, first.message)
+    report = decide(dataclasses.replace(change, messages=(forged,)), nova_config, settings())
+    assert report is not None and report.message == first.message
+
+
+def test_no_vote_when_the_bot_label_does_not_apply(nova_config: bytes) -> None:
+    report = decide(snap(HYPERV, {"bob": 2}, bot_label=None), nova_config, settings())
+    assert report is not None and report.vote is None and report.message
+
+
+# -- reviewers ------------------------------------------------------------------------------
+
+
+def test_suggested_owners_are_added_as_reviewers(nova_config: bytes) -> None:
+    report = decide(snap(LIBVIRT, owner="uma"), nova_config, settings())
+    assert report is not None
+    assert set(report.reviewers) == {"lena", "luke"}
+
+
+def test_reviewers_already_on_the_change_or_removed_are_not_added(nova_config: bytes) -> None:
+    change = snap(LIBVIRT, owner="uma")
+    for present in (("lena", "luke"), ("lena", "victor")):
+        on_change = dataclasses.replace(change, reviewers=tuple(map(person, present)))
+        report = decide(on_change, nova_config, settings())
+        assert report is not None and report.reviewers == ()
+
+
+def test_a_vote_short_of_approval_does_not_pull_in_more_owners(nova_config: bytes) -> None:
+    change = snap(LIBVIRT, {"lena": 2, "luke": 1}, owner="uma")  # both are reviewers now
+    report = decide(change, nova_config, settings())
+    assert report is not None and report.outcome.unstaffed == () and report.reviewers == ()
+
+
+def test_owners_are_added_when_too_few_reviewers_may_approve(nova_config: bytes) -> None:
+    change = dataclasses.replace(snap(LIBVIRT, {"lena": 2}, owner="uma"), reviewers=())
+    report = decide(change, nova_config, settings())
+    assert report is not None and report.outcome.unstaffed == ("libvirt",)
+    assert report.reviewers and "lena" not in report.reviewers
+
+
+@pytest.mark.parametrize(
+    ("change_fields", "setting_fields"),
+    [
+        ({"work_in_progress": True}, {}),
+        ({"private": True}, {}),
+        ({}, {"add_reviewers": False}),
+        ({}, {"max_reviewers": 0}),
+    ],
+)
+def test_no_reviewers_for_changes_not_ready_or_when_disabled(
+    nova_config: bytes, change_fields: dict, setting_fields: dict
+) -> None:
+    change = dataclasses.replace(snap(LIBVIRT, owner="uma"), **change_fields)
+    report = decide(change, nova_config, settings(**setting_fields))
+    assert report is not None and report.reviewers == ()
+
+
+def test_plan_renders_the_outcome(nova_config: bytes) -> None:
+    change = snap(HYPERV, {"bob": 2}, owner="uma")
+    outcome = assess(change, nova_config, settings())
+    assert plan(change, outcome, settings()).message == render(outcome)
