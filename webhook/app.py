@@ -44,8 +44,8 @@ def _service() -> OwnersService:
     return current_app.extensions[EXTENSION]
 
 
-def _reply(status: int, **body: object) -> tuple[Response, int]:
-    return jsonify(body), status
+def _reply(code: int, **body: object) -> tuple[Response, int]:
+    return jsonify(body), code
 
 
 @bp.get("/healthz")

@@ -116,6 +116,7 @@ class FakeGerrit:
     access: dict[str, dict[str, Any]] = field(default_factory=dict)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     group_members: dict[str, list[str]] = field(default_factory=dict)  # for setup's groups
+    parent_files: dict[int, dict[str, Any]] = field(default_factory=dict)  # a merge's files
     log: list[tuple[str, str]] = field(default_factory=list)
     fail_reviewers: bool = False
 
@@ -166,6 +167,7 @@ class FakeGerrit:
             (r"changes/([^/]+)~(\d+)", ("GET", self._get_change)),
             (r"changes/(\d+)", ("GET", lambda n, **kw: self._get_change(None, n, **kw))),
             (r"changes/", ("GET", self._query)),
+            (r"changes/([^/]+)~(\d+)/revisions/(\w+)/files", ("GET", self._parent_files)),
             (
                 r"changes/([^/]+)~(\d+)/revisions/(\w+)/files/([^/]+)/content",
                 ("GET", self._rev_file),
@@ -192,6 +194,10 @@ class FakeGerrit:
         if info is None or (project and info["project"] != project):
             raise HTTPStatus(404)
         return copy.deepcopy(info)
+
+    def _parent_files(self, project: str, number: str, revision: str, params: Any, **_: Any) -> Any:
+        assert params == {"parent": 1}
+        return self.parent_files[int(number)]
 
     def _query(self, params: dict[str, Any], **_: Any) -> Any:
         project = re.search(r'project:"([^"]+)"', params["q"]).group(1)

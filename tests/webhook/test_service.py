@@ -1,0 +1,197 @@
+"""The service over the in-memory Gerrit: what it reads, what it posts, and how many calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from owners.engine import Verdict
+from tests.webhook.conftest import BOT, FakeGerrit, account, change_info, settings
+from webhook.events import Actor, ChangeEvent, RefUpdated
+from webhook.gerrit import GerritConnection, GerritError
+from webhook.model import BOT_TAG
+from webhook.report import find_fingerprint
+from webhook.service import OwnersService
+
+HEAD = "a" * 40
+HYPERV = {"nova/virt/hyperv/vmops.py": {}}
+LIBVIRT = {"nova/virt/libvirt/driver.py": {}}
+
+
+@pytest.fixture
+def service(gerrit: FakeGerrit, nova_config: bytes) -> OwnersService:
+    gerrit.set_branch("nova", "master", HEAD, nova_config)
+    return OwnersService(settings(), GerritConnection(settings(), rest=gerrit))
+
+
+def test_an_approved_change_gets_plus_one_and_one_comment(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    gerrit.add_change(change_info(1, HYPERV, {"bob": 2}, owner="uma"))
+    result = service.process_change("nova", 1)
+    assert result.verdict is Verdict.APPROVED
+    assert (result.voted, result.commented, result.reviewers) == (1, True, ())
+    (review,) = gerrit.reviews()
+    assert review["labels"] == {"Owner-Approval": 1}
+    assert review["tag"] == BOT_TAG
+    assert review["notify"] == "OWNER"
+    assert find_fingerprint(review["message"])
+    # the change, the branch head, OWNERS.yaml at the head (then cached), the review
+    assert result.calls == 4
+    assert [m for m, _ in gerrit.log] == ["GET", "GET", "GET", "POST"]
+
+
+def test_steady_state_costs_two_reads_and_posts_nothing(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    gerrit.add_change(change_info(1, HYPERV, {"bob": 2}, owner="uma"))
+    service.process_change("nova", 1)
+    again = service.process_change("nova", 1)  # a replayed or duplicate event
+    assert again.calls == 2
+    assert (again.voted, again.commented, again.reviewers) == (None, False, ())
+    assert len(gerrit.reviews()) == 1
+
+
+def test_a_vote_change_updates_the_label_and_the_comment(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    gerrit.add_change(change_info(1, HYPERV, {"bob": 2}, owner="uma"))
+    service.process_change("nova", 1)
+    votes = gerrit.changes[1]["labels"]["Code-Review"]["all"]
+    votes.append(dict(account("victor"), value=-2))
+    result = service.process_change("nova", 1)
+    assert result.verdict is Verdict.BLOCKED
+    assert result.voted == -1 and result.commented
+    assert gerrit.changes[1]["labels"]["Owner-Approval"]["all"][0]["value"] == -1
+
+
+def test_reviewers_are_added_once(service: OwnersService, gerrit: FakeGerrit) -> None:
+    gerrit.add_change(change_info(1, LIBVIRT, owner="uma"))
+    first = service.process_change("nova", 1)
+    assert set(first.reviewers) == {"lena", "luke"}
+    assert gerrit.reviews()[0]["notify"] == "OWNER_REVIEWERS"
+    second = service.process_change("nova", 1)
+    assert second.reviewers == () and not second.commented and second.voted is None
+
+
+def test_an_unknown_reviewer_does_not_lose_the_vote(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    gerrit.fail_reviewers = True
+    gerrit.add_change(change_info(1, LIBVIRT, owner="uma"))
+    service.process_change("nova", 1)
+    posted = gerrit.reviews()
+    assert len(posted) == 2 and "reviewers" not in posted[1]
+    assert gerrit.changes[1]["messages"]  # the comment made it
+
+
+def test_closed_changes_cost_one_call_and_get_nothing(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    gerrit.add_change(change_info(1, HYPERV, {"bob": 2}, status="MERGED"))
+    result = service.process_change("nova", 1)
+    assert result.verdict is None and result.calls == 1
+    assert gerrit.reviews() == []
+
+
+def test_a_change_to_owners_yaml_is_validated_at_its_revision(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    info = change_info(1, {"OWNERS.yaml": {}}, {"carol": 2, "dave": 2}, owner="uma")
+    gerrit.add_change(info, proposed=b"version: 1\nroot:\n  owners: carol\n")
+    result = service.process_change("nova", 1)
+    assert result.verdict is Verdict.BLOCKED and result.voted == -1
+    message = gerrit.reviews()[0]["message"]
+    assert "OWNERS.yaml:3:11: root owners must be a list" in message
+    path = f"changes/nova~1/revisions/{info['current_revision']}/files/OWNERS.yaml/content"
+    assert ("GET", path) in gerrit.log
+
+
+def test_merges_are_judged_on_everything_they_bring_in(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    info = change_info(1, {}, {"bob": 2}, owner="uma")
+    info["revisions"][info["current_revision"]]["commit"]["parents"].append({"commit": "e" * 40})
+    gerrit.add_change(info)
+    gerrit.parent_files[1] = {"/COMMIT_MSG": {}, "/MERGE_LIST": {}, **HYPERV, **LIBVIRT}
+    result = service.process_change("nova", 1)
+    assert result.verdict is Verdict.PENDING  # libvirt came in with the merge
+    assert result.calls == 5
+
+
+def test_the_group_cache_saves_calls(gerrit: FakeGerrit) -> None:
+    gerrit.set_branch("nova", "master", HEAD, None)
+    gerrit.groups["Admins"] = [account("root-admin")]
+    config = settings(fallback_owners=("gerrit:Admins",))
+    now = [0.0]
+    connection = GerritConnection(config, rest=gerrit, clock=lambda: now[0], group_ttl=60)
+    service = OwnersService(config, connection)
+    gerrit.add_change(change_info(1, HYPERV, {"root-admin": 2}, owner="uma"))
+    assert service.process_change("nova", 1).verdict is Verdict.APPROVED
+    members = [p for _, p in gerrit.log if p.startswith("groups/")]
+    service.process_change("nova", 1)
+    assert [p for _, p in gerrit.log if p.startswith("groups/")] == members
+    now[0] = 61
+    service.process_change("nova", 1)
+    assert len([p for _, p in gerrit.log if p.startswith("groups/")]) == 2 * len(members)
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def event(number: int, actor: str = "alice", project: str = "nova") -> ChangeEvent:
+    return ChangeEvent("comment-added", project, "master", number, "I1", Actor(actor))
+
+
+def test_events_by_the_bot_and_unwatched_projects_are_ignored(gerrit: FakeGerrit) -> None:
+    service = OwnersService(
+        settings(projects=frozenset({"nova"})), GerritConnection(settings(), rest=gerrit)
+    )
+    assert service.ignores(event(1, actor=BOT)) == "the event was caused by the bot itself"
+    assert service.ignores(event(1, project="glance")) == "project glance is not watched"
+    assert service.ignores(event(1)) is None
+
+
+def test_owners_yaml_changing_on_a_branch_re_evaluates_its_open_changes(
+    service: OwnersService, gerrit: FakeGerrit, nova_config: bytes
+) -> None:
+    gerrit.add_change(change_info(1, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.add_change(change_info(2, LIBVIRT, {"lena": 2, "luke": 2}, owner="uma"))
+    gerrit.add_change(change_info(3, HYPERV, {"bob": 2}, owner="uma", branch="stable"))
+    gerrit.add_change(change_info(4, HYPERV, {"bob": 2}, owner="uma", status="ABANDONED"))
+    stricter = nova_config.replace(
+        b"owners: [hyperv-core]", b"owners: [hyperv-core]\n    noparent: true\n    approvals: 2"
+    )
+    gerrit.set_branch("nova", "master", "b" * 40, stricter)
+    results = service.handle(
+        RefUpdated("nova", "refs/heads/master", HEAD, "b" * 40, Actor("carol"))
+    )
+    assert [(r.number, r.verdict) for r in results] == [(1, Verdict.PENDING), (2, Verdict.APPROVED)]
+
+
+def test_a_branch_update_that_keeps_owners_yaml_re_evaluates_nothing(
+    service: OwnersService, gerrit: FakeGerrit, nova_config: bytes
+) -> None:
+    gerrit.add_change(change_info(1, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.set_branch("nova", "master", "b" * 40, nova_config)
+    assert service.handle(RefUpdated("nova", "refs/heads/master", HEAD, "b" * 40, Actor())) == []
+    assert gerrit.reviews() == []
+
+
+def test_meta_config_updates_re_evaluate_the_whole_project(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    gerrit.add_change(change_info(1, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.add_change(change_info(2, HYPERV, {"bob": 2}, owner="uma", branch="stable"))
+    gerrit.set_branch("nova", "stable", "c" * 40, None)
+    results = service.handle(RefUpdated("nova", "refs/meta/config", HEAD, "b" * 40, Actor()))
+    assert [r.number for r in results] == [1, 2]
+
+
+def test_other_refs_and_deletions_are_ignored(service: OwnersService) -> None:
+    assert service.handle(RefUpdated("nova", "refs/changes/01/1/1", HEAD, "b" * 40, Actor())) == []
+    assert service.handle(RefUpdated("nova", "refs/heads/x", HEAD, "0" * 40, Actor())) == []
+
+
+def test_gerrit_failures_surface_as_gerrit_errors(service: OwnersService) -> None:
+    with pytest.raises(GerritError, match=r"GET changes/nova~99: HTTP 404"):
+        service.process_change("nova", 99)
