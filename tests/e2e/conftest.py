@@ -1,0 +1,52 @@
+"""Fixtures running a real Gerrit (see deploy/devgerrit.py) for end-to-end tests.
+
+The site is built once per test session (``init`` takes seconds) and copied for every test
+module, so each module gets a pristine Gerrit of its own while paying only for a copy and a
+daemon start. Tests using these fixtures should carry ``pytest.mark.e2e``; deselect them with
+``-m "not e2e"``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import devgerrit
+import pytest
+
+
+@pytest.fixture(scope="session")
+def gerrit_dist() -> devgerrit.GerritDist:
+    """Gerrit's jars and the webhooks plugin, from the shared cache (downloaded on first use)."""
+    missing = [tool for tool in ("java", "javac", "jar", "mvn", "git") if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"end-to-end tests need {', '.join(missing)} on PATH")
+    return devgerrit.ensure_gerrit()
+
+
+@pytest.fixture(scope="session")
+def gerrit_site_template(
+    gerrit_dist: devgerrit.GerritDist, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A built, never started site that :func:`gerrit` copies."""
+    return devgerrit.build_site(tmp_path_factory.mktemp("gerrit-template") / "site", gerrit_dist)
+
+
+@pytest.fixture(scope="module")
+def gerrit(
+    gerrit_dist: devgerrit.GerritDist,
+    gerrit_site_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[devgerrit.GerritServer]:
+    """A running Gerrit for the test module, stopped (and its copy left in tmp) afterwards."""
+    site = devgerrit.clone_site(gerrit_site_template, tmp_path_factory.mktemp("gerrit") / "site")
+    with devgerrit.GerritServer(site, dist=gerrit_dist) as server:
+        yield server
+
+
+@pytest.fixture
+def event_receiver() -> Iterator[devgerrit.EventReceiver]:
+    """A loopback endpoint recording what the webhooks plugin posts to it."""
+    with devgerrit.EventReceiver() as receiver:
+        yield receiver
