@@ -9,8 +9,10 @@ real: its paths, its parsing, its caches and its call counter.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from urllib.parse import unquote
 import pytest
 import requests
 
+from webhook.gerrit import GerritConnection
 from webhook.settings import Settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -117,6 +120,8 @@ class FakeGerrit:
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     group_members: dict[str, list[str]] = field(default_factory=dict)  # for setup's groups
     parent_files: dict[int, dict[str, Any]] = field(default_factory=dict)  # a merge's files
+    projects: set[str] = field(default_factory=lambda: {"nova"})
+    meta_files: dict[tuple[str, str], bytes] = field(default_factory=dict)  # refs/meta/config
     log: list[tuple[str, str]] = field(default_factory=list)
     fail_reviewers: bool = False
 
@@ -183,6 +188,7 @@ class FakeGerrit:
             (r"projects/([^/]+)/access", ("GET", self._get_access)),
             (r"projects/([^/]+)/access", ("POST", self._post_access)),
             (r"accounts/([^/]+)", ("GET", self._get_account)),
+            (r"projects/([^/]+)", ("GET", self._get_project)),
             (r"groups/([^/]+)", ("GET", self._get_group)),
             (r"groups/([^/]+)", ("PUT", self._put_group)),
             (r"groups/([^/]+)/members/([^/]+)", ("GET", self._get_member)),
@@ -296,6 +302,11 @@ class FakeGerrit:
                 target[permission] = copy.deepcopy(value)
         return self._get_access(project)
 
+    def _get_project(self, name: str, **_: Any) -> Any:
+        if name not in self.projects:
+            raise HTTPStatus(404)
+        return {"id": name, "name": name}
+
     def _get_account(self, name: str, **_: Any) -> Any:
         if name not in self.accounts:
             raise HTTPStatus(404)
@@ -319,6 +330,34 @@ class FakeGerrit:
     def _put_member(self, group: str, member: str, **_: Any) -> Any:
         self.group_members[group.removeprefix("uuid-")].append(member)
         return {"username": member}
+
+
+class FakeMeta:
+    """refs/meta/config of the fake Gerrit, as `GerritConnection.meta_config` yields it."""
+
+    def __init__(self, gerrit: FakeGerrit, project: str):
+        self.gerrit, self.project = gerrit, project
+        self.messages: list[str] = []
+
+    def read(self, name: str) -> bytes | None:
+        return self.gerrit.meta_files.get((self.project, name))
+
+    def write(self, name: str, content: bytes, message: str) -> None:
+        self.gerrit.meta_files[(self.project, name)] = content
+        self.gerrit.log.append(("PUSH", f"{self.project}:refs/meta/config:{name}"))
+
+
+class FakeConnection(GerritConnection):
+    """The real connection over the fake REST, with refs/meta/config kept in memory."""
+
+    @contextlib.contextmanager
+    def meta_config(self, project: str) -> Iterator[Any]:
+        self.gerrit_fake.log.append(("FETCH", f"{project}:refs/meta/config"))
+        yield FakeMeta(self.gerrit_fake, project)
+
+    @property
+    def gerrit_fake(self) -> FakeGerrit:
+        return self.rest
 
 
 @pytest.fixture

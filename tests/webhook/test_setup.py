@@ -1,0 +1,146 @@
+"""`owners gerrit-setup`: what it configures, and that a second run changes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.webhook.conftest import BOT, TOKEN, FakeConnection, FakeGerrit, account, settings
+from webhook.events import HANDLED
+from webhook.setup import SetupError, configure_project, set_remote, submittability
+
+SERVICE = "https://owners.example.org"
+
+
+@pytest.fixture
+def connection(gerrit: FakeGerrit) -> FakeConnection:
+    gerrit.accounts[BOT] = account(BOT)
+    return FakeConnection(settings(), rest=gerrit)
+
+
+def setup(connection: FakeConnection, **kw: object) -> list[str]:
+    return configure_project(settings(), "nova", SERVICE, gerrit=connection, **kw)  # type: ignore[arg-type]
+
+
+def test_first_run_configures_everything(connection: FakeConnection, gerrit: FakeGerrit) -> None:
+    changes = setup(connection)
+    assert changes == [
+        f"created group 'Owners Bot' with member {BOT}",
+        "created label Owner-Approval on nova (NoBlock, -1..+1)",
+        "granted label-Owner-Approval -1..+1 on refs/heads/* of nova to 'Owners Bot' only "
+        "(exclusive)",
+        "created submit requirement Owner-Approval on nova: "
+        f"label:Owner-Approval=MAX,user={BOT} AND -label:Owner-Approval=MIN",
+        'set remote "owners" in webhooks.config of nova to '
+        f"{SERVICE}/gerrit/events/<OWNERS_WEBHOOK_TOKEN> (8 event types)",
+    ]
+    label = gerrit.labels[("nova", "Owner-Approval")]
+    assert label["function"] == "NoBlock"
+    assert label["values"] == {
+        "-1": "Blocked or invalid OWNERS.yaml",
+        " 0": "Pending",
+        "+1": "Approved by owners",
+    }
+    permission = gerrit.access["nova"]["local"]["refs/heads/*"]["permissions"]
+    assert permission["label-Owner-Approval"] == {
+        "exclusive": True,
+        "rules": {"uuid-Owners Bot": {"action": "ALLOW", "min": -1, "max": 1}},
+    }
+    requirement = gerrit.submit_requirements[("nova", "Owner-Approval")]
+    assert requirement["allow_override_in_child_projects"] is False
+    webhooks = gerrit.meta_files[("nova", "webhooks.config")].decode()
+    assert f"url = {SERVICE}/gerrit/events/{TOKEN}" in webhooks
+    assert [line.split("= ")[1] for line in webhooks.splitlines() if "event =" in line] == list(
+        HANDLED
+    )
+
+
+def test_secrets_are_not_in_what_is_printed(connection: FakeConnection) -> None:
+    assert not any(TOKEN in line or "s3cret" in line for line in setup(connection))
+
+
+def test_second_run_changes_nothing(connection: FakeConnection, gerrit: FakeGerrit) -> None:
+    setup(connection)
+    writes = [entry for entry in gerrit.log if entry[0] in ("PUT", "POST", "PUSH")]
+    assert setup(connection) == []
+    assert [entry for entry in gerrit.log if entry[0] in ("PUT", "POST", "PUSH")] == writes
+
+
+def test_drift_is_repaired(connection: FakeConnection, gerrit: FakeGerrit) -> None:
+    setup(connection)
+    gerrit.labels[("nova", "Owner-Approval")].update(
+        function="MaxWithBlock", copy_condition="is:ANY"
+    )
+    rules = gerrit.access["nova"]["local"]["refs/heads/*"]["permissions"]["label-Owner-Approval"]
+    rules["rules"]["uuid-Registered Users"] = {"action": "ALLOW", "min": -1, "max": 1}
+    gerrit.submit_requirements[("nova", "Owner-Approval")]["submittability_expression"] = "is:true"
+    gerrit.group_members["Owners Bot"].remove(BOT)
+    gerrit.meta_files[("nova", "webhooks.config")] = (
+        b'[remote "other"]\n\turl = https://x.example.org/\n[remote "owners"]\n\turl = http://old/\n'
+    )
+    assert setup(connection) == [
+        f"added {BOT} to group 'Owners Bot'",
+        "updated label Owner-Approval on nova (function, copy_condition)",
+        "granted label-Owner-Approval -1..+1 on refs/heads/* of nova to 'Owners Bot' only "
+        "(exclusive)",
+        "updated submit requirement Owner-Approval on nova: "
+        f"label:Owner-Approval=MAX,user={BOT} AND -label:Owner-Approval=MIN",
+        'set remote "owners" in webhooks.config of nova to '
+        f"{SERVICE}/gerrit/events/<OWNERS_WEBHOOK_TOKEN> (8 event types)",
+    ]
+    assert "copy_condition" not in gerrit.labels[("nova", "Owner-Approval")]
+    permission = gerrit.access["nova"]["local"]["refs/heads/*"]["permissions"]
+    assert set(permission["label-Owner-Approval"]["rules"]) == {"uuid-Owners Bot"}
+    webhooks = gerrit.meta_files[("nova", "webhooks.config")].decode()
+    assert "url = https://x.example.org/" in webhooks and "http://old/" not in webhooks
+    assert setup(connection) == []
+
+
+def test_an_administrator_can_set_up_another_bot(
+    connection: FakeConnection, gerrit: FakeGerrit
+) -> None:
+    gerrit.accounts["robot"] = account("robot")
+    changes = setup(connection, bot="robot", bot_group="Robots")
+    assert changes[0] == "created group 'Robots' with member robot"
+    assert gerrit.submit_requirements[("nova", "Owner-Approval")][
+        "submittability_expression"
+    ] == submittability("Owner-Approval", "robot")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bot": "ghost"}, "there is no Gerrit account 'ghost'"),
+        ({"project": "glance"}, "there is no Gerrit project 'glance'"),
+        ({"service_url": "owners.example.org"}, "must be http:// or https://"),
+    ],
+)
+def test_errors(connection: FakeConnection, kwargs: dict, message: str) -> None:
+    project = kwargs.pop("project", "nova")
+    url = kwargs.pop("service_url", SERVICE)
+    with pytest.raises(SetupError, match=message):
+        configure_project(settings(), project, url, gerrit=connection, **kwargs)
+
+
+def test_a_token_is_required(connection: FakeConnection) -> None:
+    with pytest.raises(SetupError, match="OWNERS_WEBHOOK_TOKEN is required"):
+        configure_project(settings(webhook_token=None), "nova", SERVICE, gerrit=connection)
+
+
+def test_set_remote_keeps_other_sections_and_is_read_back_by_git(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    original = b'[remote "ci"]\n\turl = https://ci.example.org/hook\n\tevent = patchset-created\n'
+    updated = set_remote(original, "owners", "https://o.example.org/e/T", ("a", "b"))
+    assert set_remote(updated, "owners", "https://o.example.org/e/T", ("a", "b")) == updated
+    path = tmp_path / "webhooks.config"
+    path.write_bytes(updated)
+    listed = subprocess.run(
+        ["git", "config", "-f", str(path), "--list"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert listed == [
+        "remote.ci.url=https://ci.example.org/hook",
+        "remote.ci.event=patchset-created",
+        "remote.owners.url=https://o.example.org/e/T",
+        "remote.owners.event=a",
+        "remote.owners.event=b",
+    ]

@@ -1,0 +1,241 @@
+"""`owners gerrit-setup --project P`: make a project enforce what the bot says, idempotently.
+
+Five things, each read first and written only when it differs, each reported in one line:
+
+1. a group holding the bot account (only its members may vote on the owners label);
+2. the label (function NoBlock: the label alone blocks nothing, the submit requirement does);
+3. the permission to vote on it, exclusive to that group on refs/heads/*;
+4. the submit requirement, pinned to the bot's vote, so no other account's vote can satisfy it;
+5. the webhooks plugin's remote in webhooks.config on refs/meta/config, written with git since
+   no REST endpoint writes a plugin's file there.
+
+Run it with an account that owns the project and may create groups (an administrator); the
+bot itself only needs to read changes, vote on the label and read the groups OWNERS.yaml names.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from webhook.events import HANDLED
+from webhook.gerrit import GerritConnection, encode
+from webhook.settings import Settings
+
+DEFAULT_BOT_GROUP = "Owners Bot"
+WEBHOOK_REMOTE = "owners"
+WEBHOOKS_FILE = "webhooks.config"
+REFS = "refs/heads/*"
+LABEL_VALUES = {-1: "Blocked or invalid OWNERS.yaml", 0: "Pending", 1: "Approved by owners"}
+
+
+class SetupError(RuntimeError):
+    """The project cannot be configured as asked; the message says what to fix."""
+
+
+def configure_project(
+    settings: Settings,
+    project: str,
+    service_url: str,
+    *,
+    bot: str | None = None,
+    bot_group: str = DEFAULT_BOT_GROUP,
+    gerrit: GerritConnection | None = None,
+) -> list[str]:
+    """Configure `project` for the bot reachable at `service_url`; return what changed.
+
+    `bot` is the bot's username (default: the settings' user, when the bot sets itself up).
+    An empty list means the project was already configured.
+    """
+    if not settings.webhook_token:
+        raise SetupError("OWNERS_WEBHOOK_TOKEN is required: it is part of the webhook URL")
+    parts = urlsplit(service_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SetupError(f"the service URL must be http:// or https://, not '{service_url}'")
+    gerrit = gerrit if gerrit is not None else GerritConnection(settings)
+    bot = bot or settings.user
+    label = settings.label
+    if gerrit.get(f"accounts/{encode(bot)}", missing_ok=True) is None:
+        raise SetupError(f"there is no Gerrit account '{bot}' for the bot")
+    if gerrit.get(f"projects/{encode(project)}", missing_ok=True) is None:
+        raise SetupError(f"there is no Gerrit project '{project}'")
+
+    changes: list[str] = []
+    group_id = _group(gerrit, bot_group, bot, changes)
+    _label(gerrit, project, label, changes)
+    _access(gerrit, project, label, group_id, bot_group, changes)
+    _submit_requirement(gerrit, project, label, bot, changes)
+    url = f"{service_url.rstrip('/')}/gerrit/events/{settings.webhook_token}"
+    shown = f"{service_url.rstrip('/')}/gerrit/events/<OWNERS_WEBHOOK_TOKEN>"
+    with gerrit.meta_config(project) as meta:
+        current = meta.read(WEBHOOKS_FILE)
+        updated = set_remote(current or b"", WEBHOOK_REMOTE, url, HANDLED)
+        if updated != current and not (current is None and updated == b""):
+            meta.write(WEBHOOKS_FILE, updated, f"owners: post events to {shown}")
+            changes.append(
+                f'set remote "{WEBHOOK_REMOTE}" in {WEBHOOKS_FILE} of {project} to {shown} '
+                f"({len(HANDLED)} event types)"
+            )
+    return changes
+
+
+def submittability(label: str, bot: str) -> str:
+    """Approved by the bot, and not blocked (no one else can vote; pinned all the same)."""
+    return f"label:{label}=MAX,user={bot} AND -label:{label}=MIN"
+
+
+def _group(gerrit: GerritConnection, name: str, bot: str, changes: list[str]) -> str:
+    info = gerrit.get(f"groups/{encode(name)}", missing_ok=True)
+    if info is None:
+        info = gerrit.put(
+            f"groups/{encode(name)}",
+            {
+                "description": "Accounts of the owners bot: the only voters on the owners label",
+                "members": [bot],
+                "visible_to_all": False,
+            },
+        )
+        changes.append(f"created group '{name}' with member {bot}")
+        return str(info["id"])
+    group_id = str(info["id"])
+    if gerrit.get(f"groups/{encode(group_id)}/members/{encode(bot)}", missing_ok=True) is None:
+        gerrit.put(f"groups/{encode(group_id)}/members/{encode(bot)}")
+        changes.append(f"added {bot} to group '{name}'")
+    return group_id
+
+
+def _label(gerrit: GerritConnection, project: str, label: str, changes: list[str]) -> None:
+    path = f"projects/{encode(project)}/labels/{encode(label)}"
+    current = gerrit.get(path, missing_ok=True)
+    wanted: dict[str, Any] = {
+        "function": "NoBlock",
+        "values": {_value_key(v): text for v, text in LABEL_VALUES.items()},
+        "default_value": 0,
+    }
+    if current is None:
+        gerrit.put(path, {"commit_message": f"owners: create label {label}", **wanted})
+        changes.append(f"created label {label} on {project} (NoBlock, -1..+1)")
+        return
+    differs = [
+        key
+        for key, ok in (
+            ("function", current.get("function") == "NoBlock"),
+            ("values", _values(current.get("values")) == LABEL_VALUES),
+            ("default_value", current.get("default_value", 0) == 0),
+            ("copy_condition", not current.get("copy_condition")),
+            ("branches", not current.get("branches")),
+        )
+        if not ok
+    ]
+    if not differs:
+        return
+    update = {"commit_message": f"owners: update label {label}", **wanted}
+    if "copy_condition" in differs:
+        update["unset_copy_condition"] = True  # a vote of the bot is for one patch set only
+    if "branches" in differs:
+        update["branches"] = []
+    gerrit.put(path, update)
+    changes.append(f"updated label {label} on {project} ({', '.join(differs)})")
+
+
+def _access(
+    gerrit: GerritConnection,
+    project: str,
+    label: str,
+    group_id: str,
+    group_name: str,
+    changes: list[str],
+) -> None:
+    permission = f"label-{label}"
+    access = gerrit.get(f"projects/{encode(project)}/access")
+    current = ((access.get("local") or {}).get(REFS) or {}).get("permissions", {}).get(permission)
+    rule = {"action": "ALLOW", "min": -1, "max": 1}
+    if current is not None:
+        rules = current.get("rules") or {}
+        if (
+            current.get("exclusive")
+            and set(rules) == {group_id}
+            and {k: rules[group_id].get(k) for k in rule} == rule
+        ):
+            return
+    body: dict[str, Any] = {
+        "message": f"owners: only '{group_name}' votes on {label}",
+        "add": {
+            REFS: {"permissions": {permission: {"exclusive": True, "rules": {group_id: rule}}}}
+        },
+    }
+    if current is not None:
+        body["remove"] = {REFS: {"permissions": {permission: {}}}}
+    gerrit.post(f"projects/{encode(project)}/access", body)
+    changes.append(
+        f"granted {permission} -1..+1 on {REFS} of {project} to '{group_name}' only (exclusive)"
+    )
+
+
+def _submit_requirement(
+    gerrit: GerritConnection, project: str, label: str, bot: str, changes: list[str]
+) -> None:
+    path = f"projects/{encode(project)}/submit-requirements/{encode(label)}"
+    current = gerrit.get(path, missing_ok=True)
+    wanted = {
+        "name": label,
+        "description": "The owners of every changed path approved (voted by the owners bot)",
+        "submittability_expression": submittability(label, bot),
+        "allow_override_in_child_projects": False,
+    }
+    if current is not None and (
+        current.get("submittability_expression") == wanted["submittability_expression"]
+        and not current.get("applicability_expression")
+        and not current.get("override_expression")
+        and not current.get("allow_override_in_child_projects")
+    ):
+        return
+    gerrit.put(path, wanted)
+    verb = "created" if current is None else "updated"
+    changes.append(
+        f"{verb} submit requirement {label} on {project}: {wanted['submittability_expression']}"
+    )
+
+
+def set_remote(config: bytes, remote: str, url: str, events: tuple[str, ...]) -> bytes:
+    """`config` (a git-config file) with `[remote "<remote>"]` posting `events` to `url`, other
+    sections untouched; returned unchanged when it already says exactly that."""
+    with tempfile.TemporaryDirectory(prefix="owners-config-") as scratch:
+        path = Path(scratch) / "webhooks.config"
+        path.write_bytes(config)
+
+        def git_config(*args: str, check: bool = True) -> str:
+            done = subprocess.run(
+                ["git", "config", "-f", str(path), *args],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if check and done.returncode != 0:
+                raise SetupError(f"{WEBHOOKS_FILE}: {done.stderr.strip() or 'git config failed'}")
+            return done.stdout
+
+        section = f"remote.{remote}"
+        found = git_config("--get-regexp", "^" + section.replace(".", r"\.") + r"\.", check=False)
+        wanted = [f"{section}.url {url}", *(f"{section}.event {e}" for e in events)]
+        if sorted(found.splitlines()) == sorted(wanted):
+            return config
+        git_config("--remove-section", section, check=False)
+        git_config("--add", f"{section}.url", url)
+        for event in events:
+            git_config("--add", f"{section}.event", event)
+        return path.read_bytes()
+
+
+def _value_key(value: int) -> str:
+    return f"{value:+d}" if value else " 0"
+
+
+def _values(values: Any) -> dict[int, str]:
+    try:
+        return {int(str(k).strip()): str(v) for k, v in (values or {}).items()}
+    except ValueError:
+        return {}
