@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -233,9 +234,9 @@ def check(
     """What a change needs: by default the commits on HEAD not yet on the upstream branch."""
     if change_number is not None:
         from webhook.service import check_change
-        from webhook.settings import Settings
 
-        evaluation = check_change(Settings.from_env(os.environ), change_number)
+        with _service_errors():
+            evaluation = check_change(_settings(), change_number)
     else:
         ws = Workspace.find(config)
         evaluation = evaluate(ws.ownership, _local_change(ws, args, files_mode, votes_file))
@@ -281,6 +282,58 @@ def coverage(config: str | None, as_json: bool) -> None:
     ws = Workspace.find(config)
     result = compute_coverage(ws.ownership, ws.tree())
     _emit(as_json, render.coverage_json(result), lambda: render.coverage_text(result))
+
+
+def _settings() -> Any:
+    from webhook.settings import Settings
+
+    with _service_errors():
+        return Settings.from_env(os.environ)
+
+
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """Turn the service's own errors (which never carry secrets) into one-line CLI errors."""
+    from webhook.gerrit import GerritError
+    from webhook.settings import SettingsError
+    from webhook.setup import SetupError
+
+    try:
+        yield
+    except (SettingsError, SetupError, GerritError) as exc:
+        raise CliError(str(exc)) from None
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Run the webhook service (development server; use gunicorn in production)."""
+    from webhook.app import create_app
+
+    with _service_errors():
+        app = create_app(_settings())
+    app.run(host=host, port=port)
+
+
+@cli.command("gerrit-setup")
+@click.option(
+    "--project", required=True, metavar="P", help="Project to configure, or All-Projects."
+)
+@click.option(
+    "--service-url",
+    required=True,
+    metavar="URL",
+    help="Where Gerrit reaches the service, e.g. http://owners.internal:8080.",
+)
+@click.option("--bot", metavar="USER", help="The bot's username (default: OWNERS_GERRIT_USER).")
+def gerrit_setup(project: str, service_url: str, bot: str | None) -> None:
+    """Configure a project: the label, its submit requirement, access and the webhook."""
+    from webhook.setup import configure_project
+
+    with _service_errors():
+        changes = configure_project(_settings(), project, service_url, bot=bot)
+    click.echo("\n".join(changes) if changes else f"{project}: already configured, nothing changed")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
