@@ -142,11 +142,7 @@ class GerritConnection:
     def file_in_revision(self, snapshot: ChangeSnapshot, path: str = CONFIG_PATH) -> bytes | None:
         """A file as the change's current patch set has it (None if the patch set lacks it)."""
         ref = change_ref(snapshot.project, snapshot.number)
-        data = self.get(
-            f"changes/{ref}/revisions/{snapshot.revision}/files/{encode(path)}/content",
-            missing_ok=True,
-        )
-        return None if data is None else _base64(data)
+        return self._file(f"changes/{ref}/revisions/{snapshot.revision}/files/{encode(path)}")
 
     def open_changes(self, project: str, branch: str | None = None) -> list[int]:
         """Numbers of the open changes of a project, or of one of its branches."""
@@ -205,6 +201,26 @@ class GerritConnection:
             else:
                 raise
 
+    def _file(self, path: str) -> bytes | None:
+        """A file's bytes from a `.../files/{name}/content` endpoint; None when it is absent.
+
+        Gerrit answers base64 text, except to a client accepting JSON (pygerrit2 always sends
+        `Accept: application/json`), which gets the file as a JSON string instead: ask for
+        text/plain so that the bytes arrive exactly as committed.
+        """
+        got = self.get(
+            f"{path}/content",
+            missing_ok=True,
+            headers={"Accept": "text/plain"},
+            return_response=True,
+        )
+        if got is None:
+            return None
+        data, response = got
+        if response.headers.get("X-FYI-Content-Encoding", "base64") == "json":
+            return str(data).encode()
+        return _base64(data)
+
     # -- branches and OWNERS.yaml ----------------------------------------------------------
 
     def branch_head(self, project: str, branch: str) -> str | None:
@@ -218,11 +234,7 @@ class GerritConnection:
             if key in self._configs:
                 self._configs.move_to_end(key)
                 return self._configs[key]
-        data = self.get(
-            f"projects/{encode(project)}/commits/{commit}/files/{encode(CONFIG_PATH)}/content",
-            missing_ok=True,
-        )
-        content = None if data is None else _base64(data)
+        content = self._file(f"projects/{encode(project)}/commits/{commit}/files/{CONFIG_PATH}")
         with self._lock:
             self._configs[key] = content
             while len(self._configs) > CONFIG_CACHE_SIZE:

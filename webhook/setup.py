@@ -178,7 +178,7 @@ def _access(
 def _submit_requirement(
     gerrit: GerritConnection, project: str, label: str, bot: str, changes: list[str]
 ) -> None:
-    path = f"projects/{encode(project)}/submit-requirements/{encode(label)}"
+    path = f"projects/{encode(project)}/submit_requirements/{encode(label)}"
     current = gerrit.get(path, missing_ok=True)
     wanted = {
         "name": label,

@@ -144,9 +144,20 @@ class FakeGerrit:
     def __post_init__(self) -> None:
         self._bodies: list[tuple[str, str, Any]] = []
 
-    def get(self, path: str, params: dict[str, Any] | None = None, **_: Any) -> Any:
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        return_response: bool = False,
+        **_: Any,
+    ) -> Any:
         self.log.append(("GET", path))
-        return self._route("GET", path, params or {}, None)
+        value = self._route("GET", path, params or {}, None)
+        if return_response:
+            response = requests.Response()
+            response.headers["X-FYI-Content-Encoding"] = "base64"
+            return value, response
+        return value
 
     def put(self, path: str, json: Any = None, **_: Any) -> Any:
         self.log.append(("PUT", path))
@@ -183,8 +194,8 @@ class FakeGerrit:
             (r"groups/([^/]+)/members/", ("GET", self._members)),
             (r"projects/([^/]+)/labels/([^/]+)", ("GET", self._get_label)),
             (r"projects/([^/]+)/labels/([^/]+)", ("PUT", self._put_label)),
-            (r"projects/([^/]+)/submit-requirements/([^/]+)", ("GET", self._get_sr)),
-            (r"projects/([^/]+)/submit-requirements/([^/]+)", ("PUT", self._put_sr)),
+            (r"projects/([^/]+)/submit_requirements/([^/]+)", ("GET", self._get_sr)),
+            (r"projects/([^/]+)/submit_requirements/([^/]+)", ("PUT", self._put_sr)),
             (r"projects/([^/]+)/access", ("GET", self._get_access)),
             (r"projects/([^/]+)/access", ("POST", self._post_access)),
             (r"accounts/([^/]+)", ("GET", self._get_account)),
