@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The demo command (README): installs into .venv, starts a throwaway Gerrit on 127.0.0.1,
+# the owners service and a Nova-shaped project with lieutenants and changes, prints where to
+# look, and runs until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[service,test]'
+export PATH="$PWD/.venv/bin:$PATH"
+exec .venv/bin/python deploy/novademo.py

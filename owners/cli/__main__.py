@@ -1,0 +1,5 @@
+"""`python -m owners.cli` runs the `owners` command."""
+
+from owners.cli import main
+
+main()
