@@ -15,7 +15,6 @@ from werkzeug.exceptions import HTTPException
 
 from webhook.events import MalformedEvent, parse_event
 from webhook.gerrit import GerritError
-from webhook.model import UnexpectedResponse
 from webhook.service import OwnersService
 from webhook.settings import Settings, SettingsError
 
@@ -76,7 +75,7 @@ def receive(token: str) -> tuple[Response, int]:
         return _reply(202, status="ignored", reason=reason)
     try:
         results = service.handle(event)
-    except (GerritError, UnexpectedResponse) as exc:
+    except GerritError as exc:
         log.error("processing %s failed: %s", type(event).__name__, exc)
         return _reply(502, error=f"Gerrit: {exc}")
     return _reply(200, status="processed", results=[str(r) for r in results])

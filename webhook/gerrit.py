@@ -25,7 +25,9 @@ from urllib.parse import quote
 
 import requests
 from pygerrit2 import GerritRestAPI
+from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
+from urllib3.util.retry import Retry
 
 from owners.engine import CONFIG_PATH
 from webhook.model import (
@@ -33,10 +35,13 @@ from webhook.model import (
     CHANGE_OPTIONS,
     BranchConfig,
     ChangeSnapshot,
+    GerritError,
     UnexpectedResponse,
     parse_files,
 )
 from webhook.settings import Settings
+
+__all__ = ["GerritConnection", "GerritError", "MetaConfig", "UnexpectedResponse"]
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +49,9 @@ GROUP_TTL_SECONDS = 300.0
 CONFIG_CACHE_SIZE = 256
 PAGE_SIZE = 500
 TIMEOUT_SECONDS = 30
-
-
-class GerritError(RuntimeError):
-    """A REST call failed; the message names the call and status, never credentials."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
+# Retry connecting and idempotent requests briefly; a webhook that still fails answers 502
+# and the webhooks plugin retries the whole event later.
+RETRY = Retry(total=2, connect=2, read=0, backoff_factor=0.3, status_forcelist=(502, 503, 504))
 
 
 def encode(name: str) -> str:
@@ -77,7 +77,9 @@ class GerritConnection:
     ):
         self.settings = settings
         self.rest = rest or GerritRestAPI(
-            url=settings.gerrit_url, auth=HTTPBasicAuth(settings.user, settings.password)
+            url=settings.gerrit_url,
+            auth=HTTPBasicAuth(settings.user, settings.password),
+            adapter=HTTPAdapter(max_retries=RETRY),
         )
         self.calls = 0
         self._group_ttl = group_ttl
@@ -109,6 +111,8 @@ class GerritConnection:
             ) from None
         except requests.RequestException as exc:
             raise GerritError(f"{method.upper()} {path}: {type(exc).__name__}") from None
+        except ValueError as exc:  # pygerrit2 could not decode what Gerrit called JSON
+            raise UnexpectedResponse(f"{method.upper()} {path}: invalid JSON ({exc})") from None
 
     def get(self, path: str, *, missing_ok: bool = False, **kw: Any) -> Any:
         return self._call("get", path, missing_ok=missing_ok, **kw)

@@ -28,7 +28,15 @@ CHANGE_OPTIONS = (
 )
 
 
-class UnexpectedResponse(ValueError):
+class GerritError(RuntimeError):
+    """Talking to Gerrit failed; the message names the call and status, never credentials."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class UnexpectedResponse(GerritError):
     """Gerrit answered with JSON of an unexpected shape."""
 
 
