@@ -37,7 +37,7 @@ class Result:
 
     def __str__(self) -> str:
         if self.verdict is None:
-            return f"{self.project}~{self.number}: closed, no action ({self.calls} REST calls)"
+            return f"{self.project}~{self.number}: closed, no action ({self._cost})"
         done = [
             f"vote {self.voted:+d}" if self.voted is not None else "",
             "comment" if self.commented else "",
@@ -45,7 +45,11 @@ class Result:
         ]
         posted = ", ".join(d for d in done if d) or "nothing new to post"
         change = f"{self.project}~{self.number}"
-        return f"{change}: {self.verdict.value}; {posted} ({self.calls} REST calls)"
+        return f"{change}: {self.verdict.value}; {posted} ({self._cost})"
+
+    @property
+    def _cost(self) -> str:
+        return f"{self.calls} REST call" + ("" if self.calls == 1 else "s")
 
 
 class OwnersService:
