@@ -2,18 +2,22 @@
 
 Like Prow's approvers, the subsystem's own owners are asked before its ancestors', so the
 core team is not pulled into every driver change just because it may approve everywhere.
-A greedy set cover picks whoever covers most remaining requirements; ties are broken by a
-hash seeded with the change number, so one change always gets the same names while the load
-spreads across changes.
+A greedy set cover picks whoever covers most remaining requirements, then a bounded search
+looks for a smaller cover the greedy choice missed; ties are broken by a hash seeded with the
+change number, so one change always gets the same names while the load spreads across changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import math
 from collections.abc import Callable, Iterable, Sequence
 
 from owners.engine.model import Change, Mode, RequirementResult, normalize_identity
 from owners.engine.resolution import Ownership, is_group
+
+_EXACT_BUDGET = 20_000  # candidate sets to try for a smaller cover than the greedy one
 
 
 def suggest_reviewers(
@@ -62,8 +66,10 @@ def suggest_reviewers(
     def rank(person: str) -> tuple[int, str]:
         return (-sum(1 for req in serves[person] if needs[req]), tie_break[person])
 
+    ranked = sorted(serves, key=rank)  # best first, before any is chosen
+    targets = dict(needs)
     chosen: list[str] = []
-    while serves and (limit is None or len(chosen) < limit):
+    while serves:
         best = min(serves, key=rank)
         if rank(best)[0] == 0:
             break
@@ -71,4 +77,20 @@ def suggest_reviewers(
         for req in serves.pop(best):
             if needs[req]:
                 needs[req] -= 1
-    return tuple(chosen)
+    # The greedy cover can be larger than necessary; when few candidates make it cheap, look
+    # for a smaller one that covers as much, trying the best-ranked people first.
+    covered = {req: targets[req] - needs[req] for req in targets}
+
+    def covers(group: tuple[str, ...]) -> bool:
+        return all(sum(p in pools[req] for p in group) >= n for req, n in covered.items())
+
+    budget = _EXACT_BUDGET
+    for size in range(1, len(chosen)):
+        budget -= math.comb(len(ranked), size)
+        if budget < 0:
+            break
+        smaller = next(filter(covers, itertools.combinations(ranked, size)), None)
+        if smaller is not None:
+            chosen = list(smaller)
+            break
+    return tuple(chosen if limit is None else chosen[:limit])
