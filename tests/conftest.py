@@ -1,0 +1,73 @@
+"""Shared fixtures: the Nova-shaped OWNERS.yaml and a throwaway git checkout."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NOVA_OWNERS = FIXTURES / "nova-OWNERS.yaml"
+
+
+@pytest.fixture
+def nova_bytes() -> bytes:
+    return NOVA_OWNERS.read_bytes()
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git with a fixed identity and no user or system configuration."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "HOME": str(cwd),
+        },
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A Nova-like checkout on branch `topic` tracking `origin/master`, with one change on top:
+    a Hyper-V file renamed into the VMware driver and a libvirt file edited."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    origin = tmp_path / "origin.git"
+    repo = tmp_path / "nova"
+    repo.mkdir()
+    git(tmp_path, "init", "-q", "--bare", "-b", "master", str(origin))
+    git(repo, "init", "-q", "-b", "master")
+    files = {
+        "OWNERS.yaml": NOVA_OWNERS.read_text(),
+        "README.rst": "nova\n",
+        "nova/compute/manager.py": "# compute\n",
+        "nova/virt/driver.py": "# driver api\n",
+        "nova/virt/fake.py": "# fake\n",
+        "nova/virt/hyperv/vmops.py": "# hyperv vm operations\n",
+        "nova/virt/hyperv/README.rst": "hyperv\n",
+        "nova/virt/libvirt/driver.py": "# libvirt\n",
+        "nova/virt/vmwareapi/driver.py": "# vmware\n",
+        "nova/virt/xenapi/vmops.py": "# xenapi\n",
+    }
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "master")
+    git(repo, "checkout", "-q", "-b", "topic", "--track", "origin/master")
+    git(repo, "mv", "nova/virt/hyperv/vmops.py", "nova/virt/vmwareapi/vmops.py")
+    (repo / "nova/virt/libvirt/driver.py").write_text("# libvirt, edited\n")
+    git(repo, "commit", "-q", "-am", "move vmops")
+    return repo
