@@ -1,7 +1,15 @@
-"""The HTTP face of the service: receive a Gerrit webhook, validate it, hand it to the service.
+"""The HTTP face of the service: accept a Gerrit webhook, validate it, queue a job.
 
-`create_app` is used alike by tests (with a fake Gerrit behind the service) and by gunicorn
-(`gunicorn 'webhook.app:create_app()'`, settings from the environment).
+Accept, then process: `POST /gerrit/events/<token>` checks the token, the size and the shape
+of the event, queues a durable job naming the change (or branch), and answers 202 within
+milliseconds; workers (`webhook.jobs`, `webhook.worker`) evaluate later.  Nothing but which
+change or branch the payload names is used.  `/healthz` says the process is up, `/readyz` that
+Gerrit answers with the bot's credentials and the queue takes writes, `/metrics` is for
+Prometheus.
+
+`create_app` is used alike by tests and by gunicorn (`gunicorn 'webhook.app:create_app()'`,
+settings from the environment).  It never starts workers: `owners serve` does, or
+`owners worker` in processes of their own.
 """
 
 from __future__ import annotations
@@ -9,12 +17,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from webhook.events import MalformedEvent, parse_event
 from webhook.gerrit import GerritError
+from webhook.jobs import Jobs, job_for
+from webhook.metrics import CONTENT_TYPE, Metrics
 from webhook.service import OwnersService
 from webhook.settings import Settings, SettingsError
 
@@ -26,20 +37,36 @@ EXTENSION = "owners"
 bp = Blueprint("owners", __name__)
 
 
-def create_app(settings: Settings | None = None, service: OwnersService | None = None) -> Flask:
-    """The Flask app; settings default to `Settings.from_env()`, the service to a real one."""
+@dataclass(frozen=True)
+class State:
+    settings: Settings
+    jobs: Jobs
+    metrics: Metrics
+
+
+def create_app(
+    settings: Settings | None = None,
+    service: OwnersService | None = None,
+    *,
+    jobs: Jobs | None = None,
+) -> Flask:
+    """The Flask app; settings default to `Settings.from_env()`, the queue to the one they
+    name (with `service` running its jobs, a real one by default)."""
     settings = settings if settings is not None else Settings.from_env()
     if not settings.webhook_token:
         raise SettingsError("OWNERS_WEBHOOK_TOKEN is required to serve webhooks")
+    if jobs is None:
+        jobs = Jobs(settings, service)
+        jobs.metrics.watch_queue(jobs.depth, jobs.dead.count)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.extensions[EXTENSION] = service if service is not None else OwnersService(settings)
+    app.extensions[EXTENSION] = State(settings, jobs, jobs.metrics)
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
     return app
 
 
-def _service() -> OwnersService:
+def _state() -> State:
     return current_app.extensions[EXTENSION]
 
 
@@ -47,39 +74,79 @@ def _reply(code: int, **body: object) -> tuple[Response, int]:
     return jsonify(body), code
 
 
+def _reject(code: int, error: str) -> tuple[Response, int]:
+    _state().metrics.rejected.labels(str(code)).inc()
+    return _reply(code, error=error)
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     return _reply(200, status="ok")
 
 
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Ready when Gerrit answers the bot's credentials and the queue takes writes."""
+    state = _state()
+    checks = {"gerrit": "ok", "queue": "ok"}
+    try:
+        state.jobs.service.gerrit.whoami()
+    except GerritError as exc:
+        checks["gerrit"] = str(exc)
+    queue = state.jobs.writable()
+    if queue is not None:
+        checks["queue"] = queue
+    ready = all(value == "ok" for value in checks.values())
+    return _reply(200 if ready else 503, status="ready" if ready else "unready", **checks)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    return Response(_state().metrics.exposition(), content_type=CONTENT_TYPE)
+
+
 @bp.post("/gerrit/events/<token>")
 def receive(token: str) -> tuple[Response, int]:
-    service = _service()
-    expected = (service.settings.webhook_token or "").encode()
-    if not expected or not hmac.compare_digest(token.encode(), expected):
+    state = _state()
+    expected = (state.settings.webhook_token or "").encode()
+    if not expected or not hmac.compare_digest(token.encode(errors="replace"), expected):
         log.warning("rejected a webhook with a wrong token from %s", request.remote_addr)
-        return _reply(401, error="unauthorized")
+        return _reject(401, "unauthorized")
     try:
         payload = json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        return _reply(400, error=f"malformed JSON: {reason}")
+        return _reject(400, f"malformed JSON: {reason}")
+    except RecursionError:
+        return _reject(400, "malformed JSON: nested too deeply")
     try:
         event = parse_event(payload)
     except MalformedEvent as exc:
-        return _reply(400, error=f"malformed event: {exc}")
+        return _reject(400, f"malformed event: {exc}")
+    kind = payload["type"]
     if event is None:
-        return _reply(202, status="ignored", reason=f"event type {payload['type']} is not handled")
-    reason = service.ignores(event)
-    if reason:
+        state.metrics.event(kind, "ignored")
+        return _reply(202, status="ignored", reason=f"event type {kind[:64]} is not handled")
+    reason = state.jobs.service.ignores(event)
+    job = job_for(event)
+    if reason is None and job is None:
+        reason = "the ref update needs no re-evaluation"
+    if reason or job is None:
+        state.metrics.event(kind, "ignored")
         return _reply(202, status="ignored", reason=reason)
     try:
-        results = service.handle(event)
-    except GerritError as exc:
-        log.error("processing %s failed: %s", type(event).__name__, exc)
-        return _reply(502, error=f"Gerrit: {exc}")
-    return _reply(200, status="processed", results=[str(r) for r in results])
+        queued = state.jobs.submit(job)
+    except Exception as exc:  # the backend is down: 503, so the sender retries
+        log.error("cannot queue %s: %s: %s", job, type(exc).__name__, exc, extra=job.fields)
+        return _reject(503, "the queue is unavailable")
+    outcome = "queued" if queued else "coalesced"
+    state.metrics.event(kind, outcome)
+    log.info("%s %s: %s", kind, job, outcome, extra={**job.fields, "event": kind})
+    return _reply(202, status=outcome, job=str(job))
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
-    return _reply(exc.code or 500, error=exc.description or exc.name)
+    code = exc.code or 500
+    if request.path.startswith("/gerrit/events/") and EXTENSION in current_app.extensions:
+        _state().metrics.rejected.labels(str(code)).inc()
+    return _reply(code, error=exc.description or exc.name)

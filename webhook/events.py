@@ -122,7 +122,18 @@ def _string(body: Mapping[str, Any], key: str, what: str) -> str:
         raise MalformedEvent(f"{what}.{key} must be a non-empty string")
     if any(c in value for c in "\x00\r\n"):
         raise MalformedEvent(f"{what}.{key} contains control characters")
+    if not _encodable(value):
+        raise MalformedEvent(f"{what}.{key} is not valid Unicode")
     return value
+
+
+def _encodable(value: str) -> bool:
+    """False for strings JSON allows but UTF-8 does not (lone surrogates like \\ud800)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _branch(name: str) -> str:
@@ -144,7 +155,7 @@ def _actor(value: object, what: str) -> Actor:
     fields = {}
     for key in ("username", "email"):
         item = account.get(key)
-        if item is not None and not isinstance(item, str):
+        if item is not None and (not isinstance(item, str) or not _encodable(item)):
             raise MalformedEvent(f"{what}.{key} must be a string")
         fields[key] = item or None
     return Actor(**fields)

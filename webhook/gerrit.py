@@ -74,6 +74,7 @@ class GerritConnection:
         rest: Any | None = None,
         group_ttl: float = GROUP_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        on_error: Callable[[GerritError], None] | None = None,
     ):
         self.settings = settings
         self.rest = rest or GerritRestAPI(
@@ -82,6 +83,7 @@ class GerritConnection:
             adapter=HTTPAdapter(max_retries=RETRY),
         )
         self.calls = 0
+        self.on_error = on_error  # told of every failed call (metrics)
         self._group_ttl = group_ttl
         self._clock = clock
         self._lock = threading.Lock()
@@ -93,26 +95,40 @@ class GerritConnection:
     def _call(
         self, method: str, path: str, body: Any = None, *, missing_ok: bool = False, **kw: Any
     ) -> Any:
+        try:
+            return self._send(method, path, body, missing_ok=missing_ok, **kw)
+        except GerritError as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            raise
+
+    def _send(
+        self, method: str, path: str, body: Any = None, *, missing_ok: bool = False, **kw: Any
+    ) -> Any:
         with self._lock:
             self.calls += 1
         if body is not None:
             kw["json"] = body
+        call = f"{method.upper()} {path}"
         try:
-            return getattr(self.rest, method)(path, timeout=TIMEOUT_SECONDS, **kw)
+            answer = getattr(self.rest, method)(path, timeout=TIMEOUT_SECONDS, **kw)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else None
             if missing_ok and status == 404:
                 return None
-            detail = (exc.response.text if exc.response is not None else "").strip()
-            detail = detail.splitlines()[0][:200] if detail else ""
+            detail = _first_line(exc.response.text if exc.response is not None else "")
             raise GerritError(
-                f"{method.upper()} {path}: HTTP {status}" + (f": {detail}" if detail else ""),
-                status,
+                f"{call}: HTTP {status}" + (f": {detail}" if detail else ""), status
             ) from None
         except requests.RequestException as exc:
-            raise GerritError(f"{method.upper()} {path}: {type(exc).__name__}") from None
+            raise GerritError(f"{call}: {type(exc).__name__}") from None
         except ValueError as exc:  # pygerrit2 could not decode what Gerrit called JSON
-            raise UnexpectedResponse(f"{method.upper()} {path}: invalid JSON ({exc})") from None
+            raise UnexpectedResponse(f"{call}: invalid JSON ({exc})") from None
+        # pygerrit2 hands back the raw text of an answer that is not application/json: on
+        # a JSON endpoint that is a proxy's error or login page, never Gerrit's answer.
+        if not kw.get("return_response") and isinstance(answer, bytes | str) and answer:
+            raise UnexpectedResponse(f"{call}: not JSON: {_first_line(answer)}")
+        return answer
 
     def get(self, path: str, *, missing_ok: bool = False, **kw: Any) -> Any:
         return self._call("get", path, missing_ok=missing_ok, **kw)
@@ -122,6 +138,10 @@ class GerritConnection:
 
     def post(self, path: str, body: Any = None) -> Any:
         return self._call("post", path, body)
+
+    def whoami(self) -> str:
+        """The bot's username as Gerrit knows it: proves Gerrit answers its credentials."""
+        return str(_mapping(self.get("accounts/self")).get("username") or "")
 
     # -- changes ---------------------------------------------------------------------------
 
@@ -150,15 +170,25 @@ class GerritConnection:
 
     def open_changes(self, project: str, branch: str | None = None) -> list[int]:
         """Numbers of the open changes of a project, or of one of its branches."""
-        query = f'status:open project:"{project}"' + (f' branch:"{branch}"' if branch else "")
-        numbers: list[int] = []
+        query = f'status:open project:"{quoted(project)}"'
+        if branch:
+            query += f' branch:"{quoted(branch)}"'
+        return [_number(info) for info in self.query(query)]
+
+    def query(self, query: str, options: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+        """ChangeInfos matching a query, page by page (`PAGE_SIZE` per call)."""
+        start = 0
         while True:
-            page = self.get("changes/", params={"q": query, "n": PAGE_SIZE, "S": len(numbers)})
-            if not isinstance(page, list):
-                raise UnexpectedResponse("change query did not return a list")
-            numbers.extend(int(c["_number"]) for c in page)
+            params: dict[str, Any] = {"q": query, "n": PAGE_SIZE, "S": start}
+            if options:
+                params["o"] = list(options)
+            page = self.get("changes/", params=params)
+            if not isinstance(page, list) or not all(isinstance(c, dict) for c in page):
+                raise UnexpectedResponse("GET changes/: a change query did not return a list")
+            yield from page
+            start += len(page)
             if not page or not page[-1].get("_more_changes"):
-                return numbers
+                return
 
     def review(
         self,
@@ -221,6 +251,10 @@ class GerritConnection:
         if got is None:
             return None
         data, response = got
+        kind = response.headers.get("Content-Type", "text/plain").split(";")[0].strip()
+        if kind not in ("text/plain", "application/json"):
+            # e.g. a proxy's HTML page: decoding it as base64 would invent a file
+            raise UnexpectedResponse(f"GET {path}/content: answered {kind}, not the file")
         if response.headers.get("X-FYI-Content-Encoding", "base64") == "json":
             return str(data).encode()
         return _base64(data)
@@ -229,7 +263,12 @@ class GerritConnection:
 
     def branch_head(self, project: str, branch: str) -> str | None:
         info = self.get(f"projects/{encode(project)}/branches/{encode(branch)}", missing_ok=True)
-        return None if info is None else str(_mapping(info)["revision"])
+        if info is None:
+            return None
+        revision = _mapping(info).get("revision")
+        if not isinstance(revision, str) or not revision:
+            raise UnexpectedResponse(f"branch {branch} of {project} has no revision")
+        return revision
 
     def config_at(self, project: str, commit: str) -> bytes | None:
         """OWNERS.yaml at a commit, None when absent; cached forever since commits are fixed."""
@@ -254,13 +293,20 @@ class GerritConnection:
 
     # -- groups ----------------------------------------------------------------------------
 
-    def group_members(self, name: str) -> tuple[str, ...] | None:
+    def forget_groups(self) -> None:
+        """Drop cached group members, so the next evaluation reads them afresh (after the
+        reconciler saw a membership change, of which Gerrit sends no event)."""
+        with self._lock:
+            self._groups.clear()
+
+    def group_members(self, name: str, *, fresh: bool = False) -> tuple[str, ...] | None:
         """Usernames and emails of a group's members, recursively; None if the bot cannot see
-        the group.  Cached for `group_ttl` seconds: Gerrit sends no event when groups change."""
+        the group.  Cached for `group_ttl` seconds (unless `fresh`): Gerrit sends no event
+        when groups change."""
         now = self._clock()
         with self._lock:
             cached = self._groups.get(name)
-            if cached and cached[0] > now:
+            if cached and cached[0] > now and not fresh:
                 return cached[1]
         data = self.get(f"groups/{encode(name)}/members/?recursive", missing_ok=True)
         members = None if data is None else tuple(_identities(data))
@@ -368,12 +414,34 @@ class MetaConfig:
 
 
 def _identities(accounts: Any) -> Iterator[str]:
-    if not isinstance(accounts, list):
-        raise UnexpectedResponse("group members did not return a list")
+    if not isinstance(accounts, list) or not all(isinstance(a, dict) for a in accounts):
+        raise UnexpectedResponse("group members did not return a list of accounts")
     for account in accounts:
         for key in ("username", "email"):
-            if account.get(key):
+            if isinstance(account.get(key), str) and account[key]:
                 yield account[key]
+
+
+def _number(info: dict[str, Any]) -> int:
+    number = info.get("_number")
+    if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+        raise UnexpectedResponse("a change in a query answer has no valid _number")
+    return number
+
+
+def quoted(value: str) -> str:
+    """A value inside double quotes of a Gerrit query."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _first_line(text: str | bytes) -> str:
+    """The first line of an answer, short, and never a page of HTML."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = text.strip()
+    if text[:1] == "<":
+        return "an HTML page (a proxy or login page?)"
+    return text.splitlines()[0][:200] if text else ""
 
 
 def _mapping(value: Any) -> dict[str, Any]:

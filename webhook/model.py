@@ -35,9 +35,30 @@ class GerritError(RuntimeError):
         super().__init__(message)
         self.status = status
 
+    @property
+    def retriable(self) -> bool:
+        """Worth trying again later: no answer, a server error, a timeout or rate limit.
+        Any other 4xx (no such change, no permission) will fail the same way next time."""
+        return self.status is None or self.status >= 500 or self.status in (408, 429)
+
+    @property
+    def kind(self) -> str:
+        """A short, bounded label for metrics: the HTTP status or what went wrong."""
+        return str(self.status) if self.status is not None else "connection"
+
 
 class UnexpectedResponse(GerritError):
-    """Gerrit answered with JSON of an unexpected shape."""
+    """Gerrit answered something that is not what its API documents: JSON of another shape,
+    or no JSON at all (an HTML page from a proxy in between).  Retried like a 5xx: such
+    answers come from a Gerrit or proxy in trouble, not from the request."""
+
+    @property
+    def retriable(self) -> bool:
+        return True
+
+    @property
+    def kind(self) -> str:
+        return "unexpected"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Processing a change or a branch: query Gerrit, decide, report.
 
-The HTTP handler only validates an event and names what to re-evaluate; `process_change` and
-`process_branch` do the work, so a queue can call them later without touching the handler.
+The HTTP handler only validates an event and queues a job naming what to re-evaluate; a
+worker (`webhook.jobs`) then calls `process_change`, or `changes_to_revisit` for a ref update.
 """
 
 from __future__ import annotations
@@ -77,17 +77,22 @@ class OwnersService:
         return self.process_ref_update(event)
 
     def process_ref_update(self, event: RefUpdated) -> list[Result]:
-        """Open changes are re-evaluated when their branch's OWNERS.yaml or the project's
-        config (labels, access) changed."""
-        if event.ref == "refs/meta/config":
-            return self.process_project(event.project)
-        if event.branch is None or event.deleted:
+        numbers = self.changes_to_revisit(event.project, event.ref, event.old_rev, event.new_rev)
+        return [self.process_change(event.project, n) for n in numbers]
+
+    def changes_to_revisit(self, project: str, ref: str, old_rev: str, new_rev: str) -> list[int]:
+        """The open changes a ref update may have changed the verdict of: those of a branch
+        whose OWNERS.yaml changed, or all of the project's when its config (labels, access)
+        changed."""
+        if ref == "refs/meta/config":
+            return self.gerrit.open_changes(project)
+        if not ref.startswith("refs/heads/") or new_rev in ("", ZERO_REV):
             return []
-        if event.old_rev != ZERO_REV and self.gerrit.config_at(
-            event.project, event.old_rev
-        ) == self.gerrit.config_at(event.project, event.new_rev):
+        if old_rev not in ("", ZERO_REV) and self.gerrit.config_at(
+            project, old_rev
+        ) == self.gerrit.config_at(project, new_rev):
             return []
-        return self.process_branch(event.project, event.branch)
+        return self.gerrit.open_changes(project, ref[len("refs/heads/") :])
 
     # -- work ------------------------------------------------------------------------------
 
@@ -123,15 +128,6 @@ class OwnersService:
                 )
             )
 
-    def process_branch(self, project: str, branch: str) -> list[Result]:
-        """Re-evaluate every open change of a branch against the branch's current config."""
-        config = self.gerrit.branch_config(project, branch)
-        numbers = self.gerrit.open_changes(project, branch)
-        return [self.process_change(project, n, config) for n in numbers]
-
-    def process_project(self, project: str) -> list[Result]:
-        return [self.process_change(project, n) for n in self.gerrit.open_changes(project)]
-
     def assess_change(
         self, number: int, project: str | None = None
     ) -> tuple[ChangeSnapshot, Outcome]:
@@ -160,7 +156,9 @@ class OwnersService:
 
     @staticmethod
     def _done(result: Result) -> Result:
-        log.info("%s", result)
+        verdict = result.verdict.value if result.verdict else "CLOSED"
+        fields = {"project": result.project, "change": result.number, "verdict": verdict}
+        log.info("%s", result, extra=fields)
         return result
 
 

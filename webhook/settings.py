@@ -18,6 +18,13 @@ PREFIX = "OWNERS_"
 DEFAULT_LABEL = "Owner-Approval"
 DEFAULT_MAX_REVIEWERS = 3
 MIN_TOKEN_LENGTH = 16
+DEFAULT_QUEUE_FILE = "owners-queue.db"
+DEFAULT_RECONCILE_SECONDS = 600.0
+DEFAULT_WORKERS = 4
+DEFAULT_JOB_ATTEMPTS = 10
+DEFAULT_RETRY_MAX_DELAY = 300.0
+MEMORY_QUEUE = ""  # no queue: jobs run at once, in the thread that submits them (tests)
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]+\Z")
 _LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
@@ -40,6 +47,13 @@ class Settings:
     fallback_owners: tuple[str, ...] = ()
     add_reviewers: bool = True
     max_reviewers: int = DEFAULT_MAX_REVIEWERS
+    # Where jobs wait: a SQLite file, or a redis:// URL (which may hold a password: no repr).
+    # Built in code without it, the settings run every job at once (see `webhook.jobs`).
+    queue: str = field(default=MEMORY_QUEUE, repr=False)
+    reconcile_interval: float = 0.0  # seconds between sweeps; 0: never (from_env: 600)
+    workers: int = DEFAULT_WORKERS  # worker threads per process
+    job_attempts: int = DEFAULT_JOB_ATTEMPTS  # tries before a job becomes a dead letter
+    retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY  # cap of the exponential backoff
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,10 +98,43 @@ class Settings:
             max_reviewers=_count(
                 "OWNERS_MAX_REVIEWERS", get("MAX_REVIEWERS"), DEFAULT_MAX_REVIEWERS
             ),
+            queue=_queue(get("QUEUE")),
+            reconcile_interval=_seconds(
+                "OWNERS_RECONCILE_INTERVAL", get("RECONCILE_INTERVAL"), DEFAULT_RECONCILE_SECONDS
+            ),
+            workers=_count("OWNERS_WORKERS", get("WORKERS"), DEFAULT_WORKERS),
+            job_attempts=max(
+                1, _count("OWNERS_JOB_ATTEMPTS", get("JOB_ATTEMPTS"), DEFAULT_JOB_ATTEMPTS)
+            ),
+            retry_max_delay=_seconds(
+                "OWNERS_RETRY_MAX_DELAY", get("RETRY_MAX_DELAY"), DEFAULT_RETRY_MAX_DELAY
+            ),
         )
 
     def watches(self, project: str) -> bool:
         return not self.projects or project in self.projects
+
+    @property
+    def uses_redis(self) -> bool:
+        return urlsplit(self.queue).scheme in REDIS_SCHEMES
+
+    @property
+    def queue_display(self) -> str:
+        """The queue as it may be logged: a Redis URL without its password."""
+        if not self.uses_redis:
+            return self.queue or "memory (jobs run at once)"
+        parts = urlsplit(self.queue)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return parts._replace(netloc=netloc).geturl()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Strings that must never reach a log line, an error or a metric."""
+        found = [self.password, self.webhook_token or ""]
+        if self.uses_redis and urlsplit(self.queue).password:
+            found.append(urlsplit(self.queue).password or "")
+        return tuple(s for s in found if s)
 
 
 def _password(env: Mapping[str, str]) -> str:
@@ -138,6 +185,36 @@ def _boolean(name: str, value: str, default: bool) -> bool:
     if value.lower() in _FALSE:
         return False
     raise SettingsError(f"{name} must be true or false, not '{value}'")
+
+
+def _queue(value: str) -> str:
+    """A redis:// URL as given, or a SQLite file made absolute (default: one in the working
+    folder), whose folder must exist."""
+    if urlsplit(value).scheme in REDIS_SCHEMES:
+        parts = urlsplit(value)
+        if parts.scheme != "unix" and not parts.hostname:
+            raise SettingsError("OWNERS_QUEUE: a redis:// URL needs a host")
+        return value
+    if "://" in value:
+        raise SettingsError("OWNERS_QUEUE must be a file path or a redis:// URL")
+    path = Path(value or DEFAULT_QUEUE_FILE).expanduser().absolute()
+    if not path.parent.is_dir():
+        raise SettingsError(f"OWNERS_QUEUE: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise SettingsError(f"OWNERS_QUEUE: {path} is a folder; name a file")
+    return str(path)
+
+
+def _seconds(name: str, value: str, default: float) -> float:
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 10**7:
+        raise SettingsError(f"{name} must be a number of seconds, not '{value}'")
+    return seconds
 
 
 def _count(name: str, value: str, default: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ import pytest
 import requests
 
 from webhook.gerrit import GerritConnection
+from webhook.jobs import Jobs
+from webhook.service import OwnersService
 from webhook.settings import Settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -124,6 +127,10 @@ class FakeGerrit:
     meta_files: dict[tuple[str, str], bytes] = field(default_factory=dict)  # refs/meta/config
     log: list[tuple[str, str]] = field(default_factory=list)
     fail_reviewers: bool = False
+    # An outage: every call raises this (an HTTPStatus, requests.ConnectionError...) instead.
+    outage: Exception | None = None
+    # What a broken proxy answers in Gerrit's place with status 200: returned as is.
+    garbage: str | None = None
 
     # -- set-up helpers ------------------------------------------------------------------
 
@@ -152,6 +159,13 @@ class FakeGerrit:
         **_: Any,
     ) -> Any:
         self.log.append(("GET", path))
+        self._trouble()
+        if self.garbage is not None:
+            if not return_response:
+                return self.garbage
+            page = requests.Response()
+            page.headers["Content-Type"] = "text/html"
+            return self.garbage, page
         value = self._route("GET", path, params or {}, None)
         if return_response:
             response = requests.Response()
@@ -159,13 +173,19 @@ class FakeGerrit:
             return value, response
         return value
 
+    def _trouble(self) -> None:
+        if self.outage is not None:
+            raise self.outage
+
     def put(self, path: str, json: Any = None, **_: Any) -> Any:
         self.log.append(("PUT", path))
+        self._trouble()
         self._bodies.append(("PUT", path, json))
         return self._route("PUT", path, {}, json)
 
     def post(self, path: str, json: Any = None, **_: Any) -> Any:
         self.log.append(("POST", path))
+        self._trouble()
         self._bodies.append(("POST", path, json))
         return self._route("POST", path, {}, json)
 
@@ -379,3 +399,37 @@ def gerrit() -> FakeGerrit:
 @pytest.fixture
 def nova_config() -> bytes:
     return (FIXTURES / "nova-OWNERS.yaml").read_bytes()
+
+
+# -- the queue -------------------------------------------------------------------------------
+
+LATER = datetime.datetime(2100, 1, 1)  # a moment after every scheduled retry
+
+
+def queued_jobs(gerrit: FakeGerrit, queue: Path, **overrides: Any) -> Jobs:
+    """Jobs on a SQLite queue file, run by a service talking to the fake Gerrit."""
+    config = settings(queue=str(queue), **overrides)
+    return Jobs(config, OwnersService(config, GerritConnection(config, rest=gerrit)))
+
+
+def drain(jobs: Jobs, *, later: bool = True, limit: int = 500) -> int:
+    """Be the worker: run queued jobs, and with `later` the retries scheduled for later as if
+    their time had come, until none is left.  The number of jobs run."""
+    for ran in range(limit):
+        task = jobs.huey.dequeue()
+        if task is None and later:
+            for due in jobs.huey.read_schedule(LATER):
+                jobs.huey.enqueue(due)
+            task = jobs.huey.dequeue()
+        if task is None:
+            return ran
+        jobs.huey.execute(task, LATER if later else None)
+    raise AssertionError(f"the queue still has jobs after {limit}")
+
+
+@pytest.fixture
+def jobs(gerrit: FakeGerrit, nova_config: bytes, tmp_path: Path) -> Jobs:
+    """A queue with change 42 (Hyper-V, approved by bob) on the fake Gerrit's nova."""
+    gerrit.set_branch("nova", "master", "a" * 40, nova_config)
+    gerrit.add_change(change_info(42, {"nova/virt/hyperv/vmops.py": {}}, {"bob": 2}, owner="uma"))
+    return queued_jobs(gerrit, tmp_path / "queue.db")

@@ -1,0 +1,496 @@
+"""Durable jobs: what the web process hands over, and how a worker runs it.
+
+The web process validates an event and `submit`s a `Job` naming a change (or a branch or a
+project, which fan out into change jobs); workers, in this process or in others, run it with
+`OwnersService`.  The queue is huey's: a SQLite file by default, or Redis so that processes on
+several machines share the work (`OWNERS_QUEUE`).  On huey's key-value store this module keeps
+what a queue alone does not give:
+
+* a *pending* marker per job, set with put-if-empty before enqueueing and cleared when a worker
+  starts the job: a burst of events on one change is one job, and an event arriving during an
+  evaluation queues exactly one follow-up;
+* a *lease* per change while a worker evaluates it, so that two workers never evaluate one
+  change at once (the older evaluation posting last would leave a stale vote).  A lease names
+  its worker and holds the job; every worker process writes a heartbeat, and the lease of a
+  worker that stopped beating (killed, machine gone) is taken back and its job queued again;
+* retries with exponential backoff and jitter while Gerrit is unreachable, failing or answering
+  garbage, and a *dead-letter* list for jobs that keep failing (`owners dead-letters`);
+* the reconciler's record of each change's inputs at its last verdict (`webhook.reconcile`).
+
+Every value in the store is JSON, huey's task messages included (`JsonSerializer`): nothing
+read back from a shared Redis is unpickled.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import quote
+
+from huey import MemoryHuey, RedisHuey, SqliteHuey
+from huey.api import Huey
+from huey.constants import EmptyData
+from huey.exceptions import RetryTask
+from huey.registry import Message
+from huey.serializer import Serializer
+from huey.storage import BaseStorage, MemoryStorage, RedisStorage, SqliteStorage
+
+from webhook.events import ChangeEvent, Event, RefUpdated
+from webhook.gerrit import GerritError
+from webhook.metrics import Metrics
+from webhook.service import OwnersService, Result
+from webhook.settings import MEMORY_QUEUE, Settings
+
+log = logging.getLogger(__name__)
+
+CHANGE, BRANCH, PROJECT = "change", "branch", "project"
+QUEUE_NAME = "owners"
+
+HEARTBEAT_SECONDS = 3.0  # how often a worker process says it is alive
+DEAD_AFTER_SECONDS = 15.0  # silent for this long: its leases are taken back
+BUSY_RETRY_SECONDS = 1.0  # a change another worker is evaluating: look again after this
+STALE_PENDING_SECONDS = 600.0  # a pending marker this much past due lost its job: re-enqueue
+BACKOFF_BASE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """Something to re-evaluate: one change, the open changes of a branch whose OWNERS.yaml
+    may have changed (`ref`, `old`, `new`), or every open change of a project."""
+
+    kind: str
+    project: str
+    number: int = 0
+    ref: str = ""
+    old: str = ""
+    new: str = ""
+    inputs: str = ""  # from the reconciler: the change's inputs, recorded after the verdict
+    refresh: bool = False  # read group members afresh (the reconciler saw them change)
+
+    @property
+    def key(self) -> str:
+        """Identity for coalescing: equal keys are the same work."""
+        project = quote(self.project, safe="")
+        if self.kind == CHANGE:
+            return f"change:{project}~{self.number}"
+        if self.kind == BRANCH:
+            return f"branch:{project}:{quote(self.ref, safe='')}:{self.old}:{self.new}"
+        return f"project:{project}"
+
+    def __str__(self) -> str:
+        if self.kind == CHANGE:
+            return f"{self.project}~{self.number}"
+        if self.kind == BRANCH:
+            return f"{self.project} {self.ref} {self.old[:8]}..{self.new[:8]}"
+        return f"project {self.project}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in ("", 0, False)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Job:
+        """The job a stored dict describes; ValueError for anything else."""
+        if not isinstance(data, dict):
+            raise ValueError("a job is a JSON object")
+        fields = {
+            "kind": str,
+            "project": str,
+            "number": int,
+            "ref": str,
+            "old": str,
+            "new": str,
+            "inputs": str,
+            "refresh": bool,
+        }
+        for name, value in data.items():
+            if name not in fields or type(value) is not fields[name]:
+                raise ValueError(f"job field {name!r} is not a {fields.get(name, 'field')}")
+        job = cls(**data)
+        if job.kind not in (CHANGE, BRANCH, PROJECT) or not job.project:
+            raise ValueError("a job needs a kind and a project")
+        if job.kind == CHANGE and job.number <= 0:
+            raise ValueError("a change job needs a change number")
+        return job
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Context for structured log lines."""
+        found: dict[str, Any] = {"job": self.kind, "project": self.project}
+        if self.kind == CHANGE:
+            found["change"] = self.number
+        return found
+
+
+def job_for(event: Event) -> Job | None:
+    """The job an event asks for; None when it needs none (a deleted branch, a tag...)."""
+    if isinstance(event, ChangeEvent):
+        return Job(CHANGE, event.project, event.change_number)
+    assert isinstance(event, RefUpdated)
+    if event.ref == "refs/meta/config":
+        return Job(PROJECT, event.project)
+    if event.branch is None or event.deleted:
+        return None
+    return Job(BRANCH, event.project, ref=event.ref, old=event.old_rev, new=event.new_rev)
+
+
+def backoff(attempt: int, cap: float, rand: Callable[[], float] = random.random) -> float:
+    """Seconds before retry number `attempt + 1`: doubling from one second up to `cap`, with
+    the upper half jittered so that jobs failing together do not retry together."""
+    delay = min(cap, BACKOFF_BASE_SECONDS * 2.0 ** min(attempt, 30))
+    return delay / 2 + rand() * delay / 2
+
+
+# -- storage ---------------------------------------------------------------------------------
+
+
+class JsonSerializer(Serializer):
+    """huey's messages as JSON instead of pickle (datetimes as tagged ISO strings)."""
+
+    def _serialize(self, data: Any) -> bytes:
+        wrapped = {"message": data._asdict()} if isinstance(data, Message) else {"value": data}
+        return json.dumps(wrapped, default=_encode_datetime, separators=(",", ":")).encode()
+
+    def _deserialize(self, data: bytes) -> Any:
+        decoded = json.loads(data, object_hook=_decode_datetime)
+        if "message" in decoded:
+            fields = decoded["message"]
+            fields["args"] = tuple(fields.get("args") or ())
+            return Message(**fields)
+        return decoded["value"]
+
+
+def _encode_datetime(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return {"$datetime": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _decode_datetime(value: dict[str, Any]) -> Any:
+    if set(value) == {"$datetime"}:
+        return datetime.datetime.fromisoformat(value["$datetime"])
+    return value
+
+
+_REDIS_DELETE_IF = """\
+if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then
+    return redis.call('hdel', KEYS[1], ARGV[1])
+end
+return 0"""
+
+
+class Store:
+    """One namespace of the backend's key-value store, holding JSON values."""
+
+    def __init__(self, storage: BaseStorage):
+        self.storage = storage
+        self._lock = threading.Lock()  # compare-and-delete on the in-memory storage
+        if isinstance(storage, RedisStorage):
+            self._redis_delete_if = storage.conn.register_script(_REDIS_DELETE_IF)
+
+    @staticmethod
+    def encode(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+
+    def get(self, key: str) -> Any:
+        raw = self.get_raw(key)
+        return None if raw is None else json.loads(raw)
+
+    def get_raw(self, key: str) -> bytes | None:
+        raw = self.storage.peek_data(key)
+        return None if raw is EmptyData else bytes(raw)
+
+    def put(self, key: str, value: Any) -> None:
+        self.storage.put_data(key, self.encode(value))
+
+    def add(self, key: str, value: Any) -> bytes | None:
+        """Store `value` only if `key` holds nothing; the stored bytes, or None."""
+        raw = self.encode(value)
+        return raw if self.storage.put_if_empty(key, raw) else None
+
+    def delete(self, key: str) -> None:
+        self.storage.delete_data(key)
+
+    def delete_if(self, key: str, raw: bytes) -> bool:
+        """Delete `key` only while it still holds `raw` (what a lease-taker read)."""
+        storage = self.storage
+        if isinstance(storage, SqliteStorage):
+            with storage.db(commit=True) as cursor:
+                cursor.execute(
+                    "delete from kv where queue = ? and key = ? and value = ?",
+                    (storage.name, key, raw),
+                )
+                return cursor.rowcount == 1
+        if isinstance(storage, RedisStorage):
+            return bool(self._redis_delete_if(keys=[storage.result_key], args=[key, raw]))
+        with self._lock:
+            if self.get_raw(key) != raw:
+                return False
+            self.delete(key)
+            return True
+
+    def items(self) -> Iterator[tuple[str, bytes]]:
+        for key, raw in self.storage.result_items().items():
+            yield key, bytes(raw)
+
+    def count(self) -> int:
+        return int(self.storage.result_store_size())
+
+
+def _open(settings: Settings) -> Huey:
+    options: dict[str, Any] = {"results": False, "serializer": JsonSerializer(), "utc": True}
+    if settings.queue == MEMORY_QUEUE:
+        return MemoryHuey(QUEUE_NAME, immediate=True, **options)
+    if settings.uses_redis:
+        return RedisHuey(QUEUE_NAME, url=settings.queue, **options)
+    return SqliteHuey(QUEUE_NAME, filename=settings.queue, **options)
+
+
+def _namespace(huey: Huey, name: str) -> Store:
+    """Another namespace next to the queue's, in the same backend."""
+    storage = huey.storage
+    if isinstance(storage, RedisStorage):
+        return Store(RedisStorage(f"{QUEUE_NAME}_{name}", connection_pool=storage.pool))
+    if isinstance(storage, SqliteStorage):
+        return Store(SqliteStorage(f"{QUEUE_NAME}.{name}", filename=storage.filename))
+    return Store(MemoryStorage(f"{QUEUE_NAME}.{name}"))
+
+
+# -- the jobs --------------------------------------------------------------------------------
+
+
+class Jobs:
+    """The queue of one service: submit jobs, run them, and look after what went wrong."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        service: OwnersService | None = None,
+        metrics: Metrics | None = None,
+        *,
+        huey: Huey | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.service = service if service is not None else OwnersService(settings)
+        self.service.gerrit.on_error = self.metrics.gerrit_error
+        self.huey = huey if huey is not None else _open(settings)
+        self.clock = clock
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.pending = _namespace(self.huey, "pending")
+        self.leases = _namespace(self.huey, "leases")
+        self.workers = _namespace(self.huey, "workers")
+        self.dead = _namespace(self.huey, "dead")
+        self.inputs = _namespace(self.huey, "inputs")
+        self.sweeps = _namespace(self.huey, "sweeps")
+        self._task = self.huey.task(name="owners_job")(self._run)
+
+    # -- the web side ---------------------------------------------------------------------
+
+    def submit(self, job: Job) -> bool:
+        """Queue `job` unless the same job already waits; True when it was queued."""
+        now = self.clock()
+        if self.pending.add(job.key, {"due": now}) is None:
+            marker = self.pending.get(job.key)
+            if marker is not None and _number(marker.get("due")) + STALE_PENDING_SECONDS > now:
+                return False
+            log.warning("re-queueing %s: its pending job was lost", job, extra=job.fields)
+            self.pending.put(job.key, {"due": now})
+        try:
+            self._task(job.to_dict(), 0)
+        except Exception:
+            self.pending.delete(job.key)
+            raise
+        return True
+
+    def depth(self) -> int:
+        """Jobs waiting: queued now, or scheduled for a retry."""
+        return int(self.huey.pending_count()) + int(self.huey.scheduled_count())
+
+    def writable(self) -> str | None:
+        """None when the backend takes writes; otherwise why not, in one line."""
+        try:
+            self.workers.put(f"probe:{self.worker_id}", self.clock())
+            self.workers.delete(f"probe:{self.worker_id}")
+        except Exception as exc:
+            return f"{type(exc).__name__}: {_one_line(exc)}"
+        return None
+
+    # -- dead letters ---------------------------------------------------------------------
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Jobs that failed for good, oldest first: {key, job, attempts, error, at}."""
+        letters = []
+        for key, raw in self.dead.items():
+            letter = json.loads(raw)
+            letters.append({"key": key, **letter})
+        return sorted(letters, key=lambda letter: letter.get("at", 0))
+
+    def replay(self, keys: set[str] | None = None) -> list[Job]:
+        """Queue dead letters again (all, or those with the given keys), with fresh attempts."""
+        replayed = []
+        for letter in self.dead_letters():
+            if keys is not None and letter["key"] not in keys:
+                continue
+            job = Job.from_dict(letter["job"])
+            self.submit(job)
+            self.dead.delete(letter["key"])
+            replayed.append(job)
+        return replayed
+
+    # -- the worker side ------------------------------------------------------------------
+
+    def _run(self, data: dict[str, Any], attempt: int = 0) -> None:
+        """huey's task: run one job, retrying or dead-lettering it when it fails."""
+        try:
+            job = Job.from_dict(data)
+        except ValueError as exc:
+            log.error("dropped a job that is not one: %s", exc)
+            return
+        deadline = time.monotonic() + 60
+        if job.kind != CHANGE:
+            self.pending.delete(job.key)
+            try:
+                for number in self._changes_of(job):
+                    self.submit(Job(CHANGE, job.project, number))
+            except GerritError as exc:
+                self._failed(job, attempt, exc)
+            else:
+                self.metrics.jobs.labels("done").inc()
+            return
+        lease = self._acquire(job)
+        while lease is None and self.huey.immediate and time.monotonic() < deadline:
+            time.sleep(0.05)  # no workers to retry later: wait for the other evaluation
+            lease = self._acquire(job)
+        if lease is None:
+            # Another live worker evaluates this change now; its snapshot may predate the
+            # event behind this job, so look again once it is done.  The pending marker
+            # stays, so further events on the change coalesce into this job meanwhile.
+            self.metrics.jobs.labels("busy").inc()
+            raise RetryTask(delay=BUSY_RETRY_SECONDS)
+        try:
+            self.pending.delete(job.key)  # from now on, an event queues a follow-up
+            self._evaluate(job)
+        except GerritError as exc:
+            self._failed(job, attempt, exc)
+        except Exception as exc:  # a bug: show it among the dead letters, do not loop
+            log.exception("job %s failed", job, extra=job.fields)
+            self._bury(job, attempt, f"{type(exc).__name__}: {_one_line(exc)}")
+        finally:
+            self.leases.delete_if(job.key, lease)
+
+    def _changes_of(self, job: Job) -> list[int]:
+        if job.kind == PROJECT:
+            return self.service.gerrit.open_changes(job.project)
+        return self.service.changes_to_revisit(job.project, job.ref, job.old, job.new)
+
+    def _evaluate(self, job: Job) -> Result:
+        if job.refresh:
+            self.service.gerrit.forget_groups()
+        started = time.monotonic()
+        result = self.service.process_change(job.project, job.number)
+        self.metrics.evaluation.observe(time.monotonic() - started)
+        if result.voted is not None:
+            self.metrics.votes.labels(f"{result.voted:+d}" if result.voted else "0").inc()
+        if result.commented:
+            self.metrics.comments.inc()
+        if job.inputs:
+            self.inputs.put(job.key, job.inputs)
+        self.metrics.jobs.labels("done").inc()
+        return result
+
+    def _failed(self, job: Job, attempt: int, exc: GerritError) -> None:
+        fields = {**job.fields, "attempt": attempt + 1}
+        if not exc.retriable or attempt + 1 >= self.settings.job_attempts:
+            self._bury(job, attempt, str(exc))
+            return
+        delay = backoff(attempt, self.settings.retry_max_delay)
+        if self.pending.add(job.key, {"due": self.clock() + delay}) is None:
+            log.info("%s failed (%s); a queued job takes over", job, exc, extra=fields)
+            return
+        log.warning("%s failed (%s); retry in %.1fs", job, exc, delay, extra=fields)
+        self.metrics.jobs.labels("retried").inc()
+        self._task.schedule(args=(job.to_dict(), attempt + 1), delay=delay)
+
+    def _bury(self, job: Job, attempt: int, error: str) -> None:
+        """Record a job that failed for good; `owners dead-letters --replay` retries it."""
+        letter = {"job": job.to_dict(), "attempts": attempt + 1, "error": error, "at": self.clock()}
+        self.dead.put(job.key, letter)
+        self.metrics.jobs.labels("dead").inc()
+        log.error(
+            "%s: dead letter after %d attempts: %s", job, attempt + 1, error, extra=job.fields
+        )
+
+    # -- leases and heartbeats ------------------------------------------------------------
+
+    def _acquire(self, job: Job) -> bytes | None:
+        """The lease on a change for this worker, or None while a live worker holds it."""
+        lease = {"worker": self.worker_id, "at": self.clock(), "job": job.to_dict()}
+        for _ in range(3):
+            taken = self.leases.add(job.key, lease)
+            if taken is not None:
+                return taken
+            held = self.leases.get_raw(job.key)
+            if held is None:
+                continue  # released in between
+            owner = json.loads(held).get("worker")
+            if self.alive(owner):
+                return None
+            if self.leases.delete_if(job.key, held):
+                log.warning("took over %s from stopped worker %s", job, owner, extra=job.fields)
+        return None
+
+    def alive(self, worker: Any) -> bool:
+        if worker == self.worker_id:
+            return True
+        beat = self.workers.get(str(worker))
+        return beat is not None and self.clock() - _number(beat) < DEAD_AFTER_SECONDS
+
+    def beat(self) -> None:
+        """Tell the other workers this process is alive (a worker calls it every few seconds)."""
+        self.workers.put(self.worker_id, self.clock())
+
+    def recover(self) -> list[Job]:
+        """Queue again the jobs whose worker stopped while holding their lease (kill -9, a
+        machine lost): they may not have posted anything, or may have posted it all; a
+        second evaluation posts only what is missing."""
+        recovered = []
+        for key, held in list(self.leases.items()):
+            lease = json.loads(held)
+            if self.alive(lease.get("worker")) or not self.leases.delete_if(key, held):
+                continue
+            try:
+                job = Job.from_dict(lease.get("job"))
+            except ValueError:
+                continue
+            self.pending.delete(job.key)  # its marker, if any, belonged to the lost run
+            self.submit(job)
+            self.metrics.jobs.labels("recovered").inc()
+            log.warning(
+                "recovered %s from stopped worker %s", job, lease.get("worker"), extra=job.fields
+            )
+            recovered.append(job)
+        now = self.clock()
+        for worker, raw in list(self.workers.items()):
+            if now - _number(json.loads(raw)) > 24 * 3600:
+                self.workers.delete(worker)  # long gone
+        return recovered
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

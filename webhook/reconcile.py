@@ -1,0 +1,171 @@
+"""The reconciler: queue a re-evaluation of every open change whose inputs changed since its
+last verdict.
+
+Events get lost: the webhooks plugin gives up after a few tries, the service may be down, and
+Gerrit sends no event at all when a group's membership changes.  A sweep pages through the
+open changes of the served projects (one query per 500 changes, with the votes) and computes
+each change's *inputs*: its current revision, every vote on it (the policy label's and the
+bot's own among them), its work-in-progress and private flags, its branch's OWNERS.yaml and
+the members of every Gerrit group that file (or the fallback owners) names.  A change whose
+inputs equal those recorded at its last verdict is skipped; the others get a job that records
+the inputs once the verdict is posted.  A sweep therefore costs a few REST calls per 500
+changes, plus one per branch and one per group, and evaluates only what may have changed.
+
+Every worker process runs a sweep every `OWNERS_RECONCILE_INTERVAL` seconds, but only one per
+interval across all of them: the first to claim the interval in the backend runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from owners.engine.model import GERRIT_PREFIX
+from webhook.decide import compile_config
+from webhook.gerrit import quoted
+from webhook.jobs import CHANGE, Job, Jobs
+from webhook.model import UnexpectedResponse
+
+log = logging.getLogger(__name__)
+
+QUERY_OPTIONS = ("CURRENT_REVISION", "DETAILED_LABELS")
+
+
+@dataclass
+class Sweep:
+    """What one sweep saw and did."""
+
+    seen: int = 0
+    skipped: int = 0
+    queued: int = 0
+    forgotten: int = 0  # records of changes no longer open, dropped
+    rest_calls: int = 0
+    _branches: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _groups: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.seen} open changes: {self.queued} queued, {self.skipped} unchanged "
+            f"({self.rest_calls} REST calls)"
+        )
+
+
+class Reconciler:
+    def __init__(self, jobs: Jobs):
+        self.jobs = jobs
+        self.settings = jobs.settings
+        self.gerrit = jobs.service.gerrit
+
+    def claim(self, interval: float) -> str | None:
+        """The current interval's key for the one process that should sweep in it; None for
+        the others.  `release` it when the sweep failed, so that another try comes soon."""
+        slot = int(self.jobs.clock() // interval)
+        if self.jobs.sweeps.add(str(slot), self.jobs.worker_id) is None:
+            return None
+        self.jobs.sweeps.delete(str(slot - 2))
+        return str(slot)
+
+    def release(self, claim: str) -> None:
+        self.jobs.sweeps.delete(claim)
+
+    def sweep(self) -> Sweep:
+        """One pass over the open changes of the served projects."""
+        done = Sweep()
+        before = self.gerrit.calls
+        open_keys = set()
+        projects = sorted(self.settings.projects)
+        queries = [f'status:open project:"{quoted(p)}"' for p in projects] or ["status:open"]
+        for query in queries:
+            for info in self.gerrit.query(query, QUERY_OPTIONS):
+                project, number, branch = _identity(info)
+                if not self.settings.watches(project):
+                    continue
+                done.seen += 1
+                job = Job(CHANGE, project, number)
+                open_keys.add(job.key)
+                inputs = self._inputs(info, project, branch, done)
+                if self.jobs.inputs.get(job.key) == inputs:
+                    done.skipped += 1
+                    self.jobs.metrics.reconciled.labels("skipped").inc()
+                    continue
+                self.jobs.submit(Job(CHANGE, project, number, inputs=inputs, refresh=True))
+                done.queued += 1
+                self.jobs.metrics.reconciled.labels("queued").inc()
+        for key, _ in list(self.jobs.inputs.items()):
+            if key not in open_keys:
+                self.jobs.inputs.delete(key)
+                done.forgotten += 1
+        done.rest_calls = self.gerrit.calls - before
+        log.info("reconciler: %s", done)
+        return done
+
+    def _inputs(self, info: dict[str, Any], project: str, branch: str, done: Sweep) -> str:
+        try:
+            labels = {
+                name: sorted(
+                    [vote.get("_account_id"), vote.get("value")]
+                    for vote in (detail.get("all") or ())
+                    if vote.get("value")
+                )
+                for name, detail in sorted((info.get("labels") or {}).items())
+            }
+            revision = info["current_revision"]
+        except (KeyError, TypeError, AttributeError):
+            raise UnexpectedResponse(
+                "a change in a query answer lacks its revision or votes"
+            ) from None
+        key = (project, branch)
+        if key not in done._branches:
+            done._branches[key] = self._branch_inputs(project, branch, done)
+        facts = [
+            revision,
+            labels,
+            bool(info.get("work_in_progress")),
+            bool(info.get("is_private")),
+            done._branches[key],
+        ]
+        return _digest(facts)
+
+    def _branch_inputs(self, project: str, branch: str, done: Sweep) -> str:
+        """OWNERS.yaml of the branch, and the members of the groups it (or the fallback
+        owners) names."""
+        config = self.gerrit.branch_config(project, branch)
+        names = set(_groups(self.settings.fallback_owners))
+        if config.content is not None:
+            ownership, _ = compile_config(config.content)
+            if ownership is not None:
+                entries = [o for s in ownership.config.all_subsystems for o in s.owners]
+                entries += [o for members in ownership.config.groups.values() for o in members]
+                names.update(_groups(entries))
+        groups = []
+        for name in sorted(names):
+            if name not in done._groups:
+                members = self.gerrit.group_members(name, fresh=True)
+                done._groups[name] = _digest(sorted(members) if members is not None else None)
+            groups.append([name, done._groups[name]])
+        content = None if config.content is None else hashlib.sha256(config.content).hexdigest()
+        return _digest([content, groups])
+
+
+def _identity(info: dict[str, Any]) -> tuple[str, int, str]:
+    project, number, branch = info.get("project"), info.get("_number"), info.get("branch")
+    if (
+        not isinstance(project, str)
+        or not isinstance(branch, str)
+        or isinstance(number, bool)
+        or not isinstance(number, int)
+    ):
+        raise UnexpectedResponse("a change in a query answer lacks its project, branch or number")
+    return project, number, branch
+
+
+def _groups(entries: Any) -> list[str]:
+    return [e[len(GERRIT_PREFIX) :] for e in entries if e.startswith(GERRIT_PREFIX)]
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
