@@ -114,9 +114,12 @@ def receive(token: str) -> tuple[Response, int]:
         return _reject(401, "unauthorized")
     try:
         payload = json.loads(request.get_data(cache=False))
-    except (ValueError, UnicodeDecodeError) as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        return _reject(400, f"malformed JSON: {reason}")
+    except UnicodeDecodeError:
+        return _reject(400, "malformed JSON: not UTF-8")
+    except json.JSONDecodeError as exc:
+        return _reject(400, f"malformed JSON: {exc.msg}")
+    except ValueError:  # e.g. an integer of more digits than Python converts
+        return _reject(400, "malformed JSON: a value out of range")
     except RecursionError:
         return _reject(400, "malformed JSON: nested too deeply")
     try:

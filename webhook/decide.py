@@ -284,8 +284,16 @@ class _RecordingLookup:
 
 
 def _lines(diagnostics: Iterable[Diagnostic]) -> tuple[str, ...]:
-    lines = [str(d) for d in diagnostics]
+    lines = [one_line(str(d)) for d in diagnostics]
     if len(lines) > MAX_PROBLEMS:
         more = len(lines) - MAX_PROBLEMS + 1
         lines[MAX_PROBLEMS - 1 :] = [f"... and {more} more (run `owners validate`)"]
     return tuple(lines)
+
+
+def one_line(text: str) -> str:
+    """`text` as one printable line for the bot's comment: a diagnostic may quote a key or a
+    YAML error spanning lines, and a proposed OWNERS.yaml is written by whoever uploads it, so
+    its newlines and control characters must not shape the comment."""
+    flat = " ".join(text.split())
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in flat)

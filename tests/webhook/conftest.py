@@ -237,16 +237,19 @@ class FakeGerrit:
         return self.parent_files[int(number)]
 
     def _query(self, params: dict[str, Any], **_: Any) -> Any:
-        project = re.search(r'project:"([^"]+)"', params["q"]).group(1)
+        project = re.search(r'project:"([^"]+)"', params["q"])
         branch = re.search(r'branch:"([^"]+)"', params["q"])
         found = [
-            {"_number": n}
+            copy.deepcopy(c) if params.get("o") else {"_number": n}
             for n, c in sorted(self.changes.items())
             if c["status"] == "NEW"
-            and c["project"] == project
+            and (project is None or c["project"] == project.group(1))
             and (branch is None or c["branch"] == branch.group(1))
         ]
-        return found[params["S"] : params["S"] + params["n"]]
+        page = found[params["S"] : params["S"] + params["n"]]
+        if page and params["S"] + params["n"] < len(found):
+            page[-1]["_more_changes"] = True
+        return page
 
     def _rev_file(self, project: str, number: str, revision: str, path: str, **_: Any) -> Any:
         return self._content(project, revision, path)

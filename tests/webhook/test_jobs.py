@@ -1,0 +1,235 @@
+"""The queue: coalescing, leases, retries, dead letters and recovery, on a real SQLite file."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+import requests
+from huey.registry import Message
+
+from tests.webhook.conftest import (
+    LATER,
+    FakeGerrit,
+    HTTPStatus,
+    change_info,
+    drain,
+    queued_jobs,
+)
+from webhook.events import Actor, ChangeEvent, RefUpdated
+from webhook.jobs import (
+    BRANCH,
+    CHANGE,
+    DEAD_AFTER_SECONDS,
+    PROJECT,
+    Job,
+    Jobs,
+    JsonSerializer,
+    backoff,
+    job_for,
+)
+
+HYPERV = {"nova/virt/hyperv/vmops.py": {}}
+NOVA42 = Job(CHANGE, "nova", 42)
+
+
+def evaluations(gerrit: FakeGerrit, number: int = 42) -> int:
+    return [path for _, path in gerrit.log].count(f"changes/nova~{number}")
+
+
+def test_jobs_name_what_events_name() -> None:
+    actor = Actor("alice")
+    assert job_for(ChangeEvent("comment-added", "nova", "master", 42, "I1", actor)) == NOVA42
+    meta = RefUpdated("nova", "refs/meta/config", "1" * 40, "2" * 40, actor)
+    assert job_for(meta) == Job(PROJECT, "nova")
+    branch = RefUpdated("nova", "refs/heads/master", "1" * 40, "2" * 40, actor)
+    assert job_for(branch) == Job(
+        BRANCH, "nova", ref="refs/heads/master", old="1" * 40, new="2" * 40
+    )
+    assert job_for(RefUpdated("nova", "refs/tags/v1", "1" * 40, "2" * 40, actor)) is None
+    assert job_for(RefUpdated("nova", "refs/heads/x", "1" * 40, "0" * 40, actor)) is None
+
+
+def test_job_keys_are_safe_for_odd_names() -> None:
+    job = Job(CHANGE, "a/b c~d:\u00e9\x7f", 7)
+    assert job.key == "change:a%2Fb%20c~d%3A%C3%A9%7F~7"
+    assert Job.from_dict(job.to_dict()) == job
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        [],
+        {"kind": "change", "project": "nova"},
+        {"kind": "x", "project": "p"},
+        {"kind": "change", "project": "nova", "number": "42"},
+        {"kind": "change", "project": "nova", "number": 42, "evil": 1},
+    ],
+)
+def test_only_well_formed_jobs_are_read_back(data: object) -> None:
+    with pytest.raises(ValueError):
+        Job.from_dict(data)
+
+
+def test_huey_messages_are_stored_as_json_not_pickle() -> None:
+    eta = datetime.datetime(2030, 1, 2, 3, 4, 5, 600)
+    message = Message("id-1", "owners_job", eta, 0, 0, None, ({"kind": "change"}, 1), {})
+    raw = JsonSerializer().serialize(message)
+    assert json.loads(raw)["message"]["eta"] == {"$datetime": "2030-01-02T03:04:05.000600"}
+    assert JsonSerializer().deserialize(raw) == message
+
+
+def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
+    assert [backoff(n, 300, lambda: 1.0) for n in range(4)] == [1, 2, 4, 8]
+    assert [backoff(n, 300, lambda: 0.0) for n in range(4)] == [0.5, 1, 2, 4]
+    assert backoff(20, 300, lambda: 1.0) == 300 and backoff(20, 300, lambda: 0.0) == 150
+
+
+def test_an_event_during_an_evaluation_queues_one_follow_up(jobs: Jobs, gerrit: FakeGerrit) -> None:
+    evaluate = jobs.service.process_change
+    arrivals = []
+
+    def slow_evaluation(project: str, number: int) -> object:
+        result = evaluate(project, number)
+        if not arrivals:  # three events arrive while the first evaluation runs
+            arrivals.extend(jobs.submit(NOVA42) for _ in range(3))
+        return result
+
+    jobs.service.process_change = slow_evaluation  # type: ignore[method-assign]
+    assert jobs.submit(NOVA42) and not jobs.submit(NOVA42)
+    assert drain(jobs) == 2
+    assert arrivals == [True, False, False]
+    assert evaluations(gerrit) == 2
+
+
+def test_gerrit_down_retries_with_backoff_then_succeeds(jobs: Jobs, gerrit: FakeGerrit) -> None:
+    gerrit.outage = requests.ConnectionError("refused")
+    jobs.submit(NOVA42)
+    drain(jobs, later=False)  # the evaluation fails, its retry is scheduled
+    assert jobs.huey.scheduled_count() == 1 and jobs.dead_letters() == []
+    assert not jobs.submit(NOVA42)  # the scheduled retry is the one pending job
+    gerrit.outage = HTTPStatus(503, "<html>down for maintenance</html>")
+    for due in jobs.huey.read_schedule(LATER):  # the retry's time has come
+        jobs.huey.execute(due, LATER)
+    assert jobs.depth() == 1  # failed again: the next retry waits
+    gerrit.outage = None
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1 and jobs.depth() == 0
+    assert jobs.metrics.jobs.labels("retried")._value.get() == 2
+    assert jobs.metrics.gerrit_errors.labels("503")._value.get() == 1
+    assert jobs.metrics.gerrit_errors.labels("connection")._value.get() == 1
+
+
+def test_a_proxy_page_instead_of_json_is_retried(jobs: Jobs, gerrit: FakeGerrit) -> None:
+    gerrit.garbage = "<html><title>502 Bad Gateway</title></html>"
+    jobs.submit(NOVA42)
+    drain(jobs, later=False)
+    assert jobs.huey.scheduled_count() == 1
+    gerrit.garbage = None
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1
+
+
+def test_a_job_that_keeps_failing_becomes_a_dead_letter_and_can_be_replayed(
+    gerrit: FakeGerrit, nova_config: bytes, tmp_path: Path
+) -> None:
+    gerrit.set_branch("nova", "master", "a" * 40, nova_config)
+    gerrit.add_change(change_info(42, HYPERV, {"bob": 2}, owner="uma"))
+    jobs = queued_jobs(gerrit, tmp_path / "q.db", job_attempts=3)
+    gerrit.outage = HTTPStatus(500, "Internal server error")
+    jobs.submit(NOVA42)
+    drain(jobs)
+    (letter,) = jobs.dead_letters()
+    assert letter["key"] == "change:nova~42" and letter["attempts"] == 3
+    assert letter["error"] == "GET changes/nova~42: HTTP 500: Internal server error"
+    assert evaluations(gerrit) == 3 and jobs.depth() == 0
+    gerrit.outage = None
+    assert jobs.replay() == [NOVA42]
+    drain(jobs)
+    assert jobs.dead_letters() == [] and len(gerrit.reviews()) == 1
+
+
+def test_a_permanent_error_is_not_retried(jobs: Jobs, gerrit: FakeGerrit) -> None:
+    jobs.submit(Job(CHANGE, "nova", 404))
+    drain(jobs)
+    assert [letter["attempts"] for letter in jobs.dead_letters()] == [1]
+
+
+def test_a_change_in_another_workers_hands_waits(
+    jobs: Jobs, gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    other = queued_jobs(gerrit, tmp_path / "queue.db")  # another process on the same queue
+    other.beat()
+    assert other._acquire(NOVA42) is not None
+    jobs.submit(NOVA42)
+    drain(jobs, later=False)
+    assert evaluations(gerrit) == 0 and jobs.huey.scheduled_count() == 1
+    assert not jobs.submit(NOVA42)  # still pending: further events coalesce into it
+    other.leases.delete(NOVA42.key)
+    drain(jobs)
+    assert evaluations(gerrit) == 1
+
+
+def test_the_jobs_of_a_stopped_worker_are_recovered(
+    jobs: Jobs, gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    now = [1000.0]
+    jobs.clock = lambda: now[0]
+    killed = queued_jobs(gerrit, tmp_path / "queue.db")
+    killed.clock = jobs.clock
+    killed.beat()
+    killed._acquire(NOVA42)  # ... and then kill -9: the lease stays
+    jobs.beat()
+    assert jobs.recover() == []  # its heartbeat is fresh: maybe it is only slow
+    now[0] += DEAD_AFTER_SECONDS + 1
+    jobs.beat()
+    assert jobs.recover() == [NOVA42]
+    assert list(jobs.leases.items()) == []
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1
+
+
+def test_a_lease_of_a_stopped_worker_is_taken_over(
+    jobs: Jobs, gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    killed = queued_jobs(gerrit, tmp_path / "queue.db")
+    killed._acquire(NOVA42)  # never beat: as good as dead
+    jobs.submit(NOVA42)
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1
+
+
+def test_a_pending_marker_whose_job_was_lost_is_replaced(jobs: Jobs, gerrit: FakeGerrit) -> None:
+    now = [1000.0]
+    jobs.clock = lambda: now[0]
+    jobs.pending.put(NOVA42.key, {"due": now[0]})  # its job vanished with a crash
+    assert not jobs.submit(NOVA42)
+    now[0] += 601
+    assert jobs.submit(NOVA42)
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1
+
+
+def test_a_branch_job_fans_out_to_its_open_changes(
+    jobs: Jobs, gerrit: FakeGerrit, nova_config: bytes
+) -> None:
+    gerrit.add_change(change_info(43, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.add_change(change_info(44, HYPERV, {"bob": 2}, owner="uma", branch="stable"))
+    gerrit.set_branch("nova", "master", "b" * 40, nova_config + b"\n# changed\n")
+    jobs.submit(Job(BRANCH, "nova", ref="refs/heads/master", old="a" * 40, new="b" * 40))
+    assert drain(jobs) == 3
+    assert sorted(r["message"] is not None for r in gerrit.reviews()) == [True, True]
+
+
+def test_a_job_that_crashes_the_code_is_a_dead_letter_not_a_loop(jobs: Jobs) -> None:
+    def broken(project: str, number: int) -> object:
+        raise KeyError("surprise")
+
+    jobs.service.process_change = broken  # type: ignore[method-assign]
+    jobs.submit(NOVA42)
+    drain(jobs)
+    assert [letter["error"] for letter in jobs.dead_letters()] == ["KeyError: 'surprise'"]
+    assert list(jobs.leases.items()) == []

@@ -1,0 +1,109 @@
+"""The reconciler: what it re-evaluates, what it skips, and what it costs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.webhook.conftest import FakeGerrit, account, change_info, drain, queued_jobs
+from webhook.jobs import Jobs
+from webhook.reconcile import Reconciler
+
+HYPERV = {"nova/virt/hyperv/vmops.py": {}}
+GROUPED = b"""\
+version: 1
+root:
+  owners: [carol]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/]
+    owners: ["gerrit:Hyper-V Core"]
+"""
+
+
+@pytest.fixture
+def world(gerrit: FakeGerrit, tmp_path: Path) -> tuple[Jobs, Reconciler]:
+    gerrit.set_branch("nova", "master", "a" * 40, GROUPED)
+    gerrit.groups["Hyper-V Core"] = [account("bob")]
+    gerrit.add_change(change_info(1, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.add_change(change_info(2, HYPERV, {"victor": 2}, owner="uma"))
+    gerrit.add_change(change_info(3, HYPERV, status="MERGED"))
+    jobs = queued_jobs(gerrit, tmp_path / "queue.db", projects=frozenset({"nova"}))
+    return jobs, Reconciler(jobs)
+
+
+def bot_vote(gerrit: FakeGerrit, number: int) -> int:
+    votes = gerrit.changes[number]["labels"]["Owner-Approval"]["all"]
+    return next((v["value"] for v in votes if v["username"] == "owners-bot"), 0)
+
+
+def test_a_first_sweep_evaluates_every_open_change_then_skips_them(
+    world: tuple[Jobs, Reconciler], gerrit: FakeGerrit
+) -> None:
+    jobs, reconciler = world
+    first = reconciler.sweep()
+    assert (first.seen, first.queued, first.skipped) == (2, 2, 0)
+    drain(jobs)
+    assert (bot_vote(gerrit, 1), bot_vote(gerrit, 2)) == (1, 0)
+    # The bot's own votes are among the inputs: one more look, then nothing.
+    reconciler.sweep()
+    drain(jobs)
+    third = reconciler.sweep()
+    assert (third.queued, third.skipped) == (0, 2)
+    # one query, one branch head, one group: the cost of an idle sweep
+    assert third.rest_calls == 3
+
+
+def test_a_lost_vote_event_is_repaired(world: tuple[Jobs, Reconciler], gerrit: FakeGerrit) -> None:
+    jobs, reconciler = world
+    for _ in range(3):
+        reconciler.sweep()
+        drain(jobs)
+    gerrit.changes[2]["labels"]["Code-Review"]["all"].append(dict(account("bob"), value=2))
+    sweep = reconciler.sweep()
+    assert (sweep.queued, sweep.skipped) == (1, 1)
+    drain(jobs)
+    assert bot_vote(gerrit, 2) == 1
+
+
+def test_a_group_membership_change_is_noticed(
+    world: tuple[Jobs, Reconciler], gerrit: FakeGerrit
+) -> None:
+    """Gerrit sends no event when a group changes; the sweep reads the members afresh, and the
+    evaluation does not trust the five-minute group cache either."""
+    jobs, reconciler = world
+    for _ in range(3):
+        reconciler.sweep()
+        drain(jobs)
+    assert bot_vote(gerrit, 2) == 0
+    gerrit.groups["Hyper-V Core"].append(account("victor"))
+    assert reconciler.sweep().queued == 2
+    drain(jobs)
+    assert bot_vote(gerrit, 2) == 1
+
+
+def test_records_of_closed_changes_are_dropped(
+    world: tuple[Jobs, Reconciler], gerrit: FakeGerrit
+) -> None:
+    jobs, reconciler = world
+    reconciler.sweep()
+    drain(jobs)
+    gerrit.changes[1]["status"] = "MERGED"
+    assert reconciler.sweep().forgotten == 1
+    assert [key for key, _ in jobs.inputs.items()] == ["change:nova~2"]
+
+
+def test_one_sweep_per_interval_across_workers(
+    world: tuple[Jobs, Reconciler], gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    jobs, reconciler = world
+    other = Reconciler(queued_jobs(gerrit, tmp_path / "queue.db"))
+    now = [10_000.0]
+    jobs.clock = other.jobs.clock = lambda: now[0]
+    claim = reconciler.claim(60)
+    assert claim is not None and other.claim(60) is None
+    reconciler.release(claim)  # the sweep failed: someone may try again
+    assert other.claim(60) is not None and reconciler.claim(60) is None
+    now[0] += 60
+    assert reconciler.claim(60) is not None
