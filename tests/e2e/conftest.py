@@ -4,6 +4,10 @@ The site is built once per test session (``init`` takes seconds) and copied for 
 module, so each module gets a pristine Gerrit of its own while paying only for a copy and a
 daemon start. Tests using these fixtures should carry ``pytest.mark.e2e``; deselect them with
 ``-m "not e2e"``.
+
+``nova`` is the demo's project (deploy/novademo.py) on the module's Gerrit, with ``owners
+serve`` running and configured by ``owners gerrit-setup``: the tests and the demo share one
+setup. ``nova_events`` records every webhook delivery Gerrit makes for that project.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import devgerrit
+import novademo
 import pytest
 
 
@@ -50,3 +55,23 @@ def event_receiver() -> Iterator[devgerrit.EventReceiver]:
     """A loopback endpoint recording what the webhooks plugin posts to it."""
     with devgerrit.EventReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture(scope="module")
+def nova_events() -> Iterator[devgerrit.EventReceiver]:
+    """Every webhook delivery Gerrit makes for the ``nova`` project of the module."""
+    with devgerrit.EventReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def nova(
+    gerrit: devgerrit.GerritServer,
+    nova_events: devgerrit.EventReceiver,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[novademo.Nova]:
+    """The demo's Nova project with the owners service enforcing it, as ``deploy/demo.sh``
+    sets it up; Gerrit also posts the project's events to ``nova_events``."""
+    with novademo.running(gerrit, tmp_path_factory.mktemp("nova")) as project:
+        project.capture_events(nova_events.url)
+        yield project

@@ -1,261 +1,395 @@
-"""End to end: a real Gerrit (deploy/devgerrit.py), `configure_project`, and the webhook app
-serving on loopback.  Lieutenants hold Code-Review +2 on the whole project; the owners label
-and its submit requirement confine each +2 to the paths its holder owns.
+"""End to end: the demo's Nova project on a real Gerrit, enforced by `owners serve`.
+
+The `nova` fixture (tests/e2e/conftest.py) provisions exactly what `deploy/demo.sh` shows:
+a Nova-shaped tree with tests/fixtures/nova-OWNERS.yaml, lieutenants holding Code-Review +2
+and submit on the whole project, the bot, the service on loopback and `owners gerrit-setup`.
+Changes are pushed over HTTP with git by zed, who owns nothing. Every assertion is on
+Gerrit's own answers: the bot's vote, the status of the Owner-Approval submit requirement, the
+HTTP status of a submit, the bot's comments.
+
+The bot comments whenever the verdict or its reasons change, so waiting for its n-th comment
+is how a test knows that it has judged the latest vote. A vote that changes no reason (e.g. a
+lieutenant's +2 outside their paths) leaves no trace, so such a test follows it with a vote
+that does, and checks that the evaluation which saw both did not count the first.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
-from collections.abc import Callable, Iterator
+import itertools
+import subprocess
+import sys
 from typing import Any
 
 import devgerrit
 import pytest
-from werkzeug.serving import make_server
-
-from webhook.app import create_app
-from webhook.gerrit import GerritConnection
-from webhook.model import BOT_TAG
-from webhook.service import OwnersService, check_change
-from webhook.settings import Settings
-from webhook.setup import configure_project
+import requests
+from novademo import (
+    BOT,
+    FALLBACK_OWNERS,
+    LABEL,
+    NOVA_OWNERS,
+    Nova,
+    bot_messages,
+    bot_vote,
+    requirement,
+)
 
 pytestmark = pytest.mark.e2e
 
-PROJECT = "e2e/nova"
-BOT = "owners-bot"
-PEOPLE = ("alice", "bob", "carol", "dave")
-PASSWORD = "pw-" + secrets.token_hex(8)
-TOKEN = secrets.token_hex(16)
-
-OWNERS_YAML = """\
-version: 1
-root:
-  owners: [carol, dave]
-subsystems:
-  - name: hyperv
-    paths: [nova/virt/hyperv/]
-    owners: [bob]
-"""
+# The fixture with a typo in the hyperv subsystem: `owner:` instead of `owners:`.
+BROKEN_OWNERS = NOVA_OWNERS.read_text().replace(
+    "    owners: [hyperv-core]\n", "    owner: [hyperv-core]\n", 1
+)
+TYPO_LINE = BROKEN_OWNERS.splitlines().index("    owner: [hyperv-core]") + 1
+TYPO_ERROR = f"OWNERS.yaml:{TYPO_LINE}:5: unknown key 'owner'"
 
 
-def _rest(gerrit: devgerrit.GerritServer, user: str) -> devgerrit.GerritRest:
-    return devgerrit.GerritRest(gerrit.url, (user, PASSWORD))
+def _refused_submit(nova: Nova, username: str, number: int) -> devgerrit.GerritError:
+    with pytest.raises(devgerrit.GerritError) as refused:
+        nova.submit(username, number)
+    return refused.value
 
 
-def _wait(what: str, probe: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+def _line(comment: str, subsystem: str) -> str:
+    """The line of a status comment about one requirement, e.g. `* ✔ hyperv: approved by alice`."""
+    found = [line for line in comment.splitlines() if f" {subsystem}: " in line]
+    assert len(found) == 1, comment
+    return found[0]
 
 
-@pytest.fixture(scope="module")
-def world(
-    gerrit: devgerrit.GerritServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    admin = gerrit.rest
-    for user in (*PEOPLE, BOT):
-        admin.create_account(user, http_password=PASSWORD)
-    admin.create_project(PROJECT)
-    # The model: every lieutenant gets Code-Review +2 on the whole project.
-    admin.post(
-        f"projects/{devgerrit.quote(PROJECT)}/access",
-        {
-            "add": {
-                "refs/heads/*": {
-                    "permissions": {
-                        "label-Code-Review": {
-                            "rules": {
-                                "global:Registered-Users": {"action": "ALLOW", "min": -2, "max": 2}
-                            }
-                        },
-                        "submit": {"rules": {"global:Registered-Users": {"action": "ALLOW"}}},
-                    }
-                }
-            }
-        },
-    )
-    workdir = tmp_path_factory.mktemp("e2e-clone")
-    me = admin.get("accounts/self")
-    repo = devgerrit.git_clone(gerrit.git_url(PROJECT), workdir / "admin", gerrit.admin_auth)
-    devgerrit.git_commit(
-        repo, "Add OWNERS.yaml", {"OWNERS.yaml": OWNERS_YAML}, author=(me["name"], me["email"])
-    )
-    devgerrit.git_push(repo, gerrit.git_url(PROJECT), *gerrit.admin_auth, "HEAD:refs/heads/master")
-
-    bot_settings = Settings(gerrit_url=gerrit.url, user=BOT, password=PASSWORD, webhook_token=TOKEN)
-    service = OwnersService(bot_settings)
-    server = make_server("127.0.0.1", 0, create_app(bot_settings, service), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    service_url = f"http://127.0.0.1:{server.server_port}"
-    admin_settings = Settings(
-        gerrit_url=gerrit.url,
-        user=gerrit.admin_auth[0],
-        password=gerrit.admin_auth[1],
-        webhook_token=TOKEN,
-    )
-    try:
-        yield {
-            "admin_settings": admin_settings,
-            "bot_settings": bot_settings,
-            "service": service,
-            "service_url": service_url,
-            "workdir": workdir,
-        }
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+def _approvers(line: str) -> set[str]:
+    """Who approved, from a requirement line (in the order Gerrit lists the votes)."""
+    return set(line.split("approved by ", 1)[1].split(", "))
 
 
-def _configure(gerrit: devgerrit.GerritServer, world: dict[str, Any]) -> list[str]:
-    return configure_project(
-        world["admin_settings"],
-        PROJECT,
-        world["service_url"],
-        bot=BOT,
-        gerrit=GerritConnection(world["admin_settings"]),
-    )
+def test_gerrit_setup_is_idempotent(nova: Nova) -> None:
+    from novademo import gerrit_setup
 
-
-def _upload(gerrit: devgerrit.GerritServer, world: dict[str, Any], files: dict[str, str]) -> int:
-    name = f"alice-{secrets.token_hex(4)}"
-    repo = devgerrit.git_clone(
-        gerrit.git_url(PROJECT), world["workdir"] / name, ("alice", PASSWORD)
-    )
-    devgerrit.git_commit(repo, f"Change {name}", files, author=("Alice", "alice@example.com"))
-    devgerrit.git_push(repo, gerrit.git_url(PROJECT), "alice", PASSWORD, "HEAD:refs/for/master")
-    changes = gerrit.rest.query_changes(f'project:{PROJECT} message:"Change {name}"')
-    return int(changes[0]["_number"])
-
-
-def _change(gerrit: devgerrit.GerritServer, number: int) -> dict[str, Any]:
-    return gerrit.rest.get(
-        f"changes/{number}?o=DETAILED_LABELS&o=MESSAGES&o=SUBMITTABLE&o=DETAILED_ACCOUNTS"
-    )
-
-
-def _bot_vote(change: dict[str, Any]) -> int:
-    votes = change["labels"].get("Owner-Approval", {}).get("all", [])
-    return next((v.get("value", 0) for v in votes if v.get("username") == BOT), 0)
-
-
-def _bot_messages(change: dict[str, Any]) -> list[str]:
-    return [
-        m["message"]
-        for m in change.get("messages", [])
-        if m.get("tag") == BOT_TAG and m["author"].get("username") == BOT
-    ]
-
-
-def test_setup_is_idempotent(gerrit: devgerrit.GerritServer, world: dict[str, Any]) -> None:
-    first = _configure(gerrit, world)
-    assert len(first) == 5, first
-    assert _configure(gerrit, world) == []
-    label = gerrit.rest.get(f"projects/{devgerrit.quote(PROJECT)}/labels/Owner-Approval")
+    assert gerrit_setup(nova).strip() == "nova: already configured, nothing changed"
+    label = nova.gerrit.rest.get(f"projects/nova/labels/{LABEL}")
     assert label["function"] == "NoBlock"
 
 
-def test_a_lieutenant_approves_only_their_own_paths(
-    gerrit: devgerrit.GerritServer, world: dict[str, Any]
+def test_a_hyperv_only_change_approved_by_one_hyperv_lieutenant_is_submitted(nova: Nova) -> None:
+    number = nova.push_change("zed", {"nova/virt/hyperv/vmops.py": "# vmops\n"}, "hyperv: vmops")
+    assert nova.wait_for_comment(number).startswith("Owners: PENDING")
+    assert nova.requirement(number) == "UNSATISFIED"
+
+    nova.vote("alice", number, 2)
+
+    assert nova.wait_for_bot(number, 1) == 1
+    change = nova.change(number)
+    assert requirement(change) == "SATISFIED"
+    assert _line(bot_messages(change)[-1], "hyperv") == "* ✔ hyperv: approved by alice"
+    assert nova.submit("alice", number)["status"] == "MERGED"
+
+
+def test_a_hyperv_lieutenants_plus_two_on_a_core_file_leaves_it_unsatisfied(nova: Nova) -> None:
+    number = nova.push_change("zed", {"nova/compute/manager.py": "# manager\n"}, "compute: x")
+    nova.wait_for_comment(number)
+
+    nova.vote("alice", number, 2)
+    assert nova.requirement(number) == "UNSATISFIED"
+    # carol's +2 makes the bot comment again; had alice's counted, root would now be met.
+    nova.vote("carol", number, 2)
+
+    comment = nova.wait_for_comment(number, 2)
+    assert comment.startswith("Owners: PENDING")
+    assert _line(comment, "root") == "* ✘ root: needs 1 more approval; approved by carol"
+    change = nova.change(number)
+    assert bot_vote(change) is None
+    assert requirement(change) == "UNSATISFIED"
+    assert requirement(change, "Code-Review") == "SATISFIED"  # only the owners say no
+    assert _refused_submit(nova, "alice", number).status == 409
+
+
+def test_a_change_touching_hyperv_and_core_needs_both(nova: Nova) -> None:
+    number = nova.push_change(
+        "zed",
+        {"nova/virt/hyperv/migrationops.py": "# m\n", "nova/compute/rpcapi.py": "# r\n"},
+        "hyperv and compute: live migration",
+    )
+    nova.wait_for_comment(number)
+
+    nova.vote("alice", number, 2)
+    comment = nova.wait_for_comment(number, 2)
+    assert _line(comment, "hyperv") == "* ✔ hyperv: approved by alice"
+    assert _line(comment, "root") == "* ✘ root: needs 2 more approvals"
+    assert nova.requirement(number) == "UNSATISFIED"
+    assert _refused_submit(nova, "alice", number).status == 409
+
+    nova.vote("carol", number, 2)
+    nova.wait_for_comment(number, 3)
+    nova.vote("dave", number, 2)
+
+    assert nova.wait_for_bot(number, 1) == 1
+    assert nova.requirement(number) == "SATISFIED"
+
+
+def test_two_nova_core_approvals_satisfy_hyperv_and_core(nova: Nova) -> None:
+    number = nova.push_change(
+        "zed",
+        {"nova/virt/hyperv/volumeops.py": "# v\n", "nova/compute/utils.py": "# u\n"},
+        "hyperv and compute: volumes",
+    )
+    nova.wait_for_comment(number)
+
+    nova.vote("carol", number, 2)
+    nova.wait_for_comment(number, 2)
+    nova.vote("dave", number, 2)
+
+    assert nova.wait_for_bot(number, 1) == 1
+    change = nova.change(number)
+    assert requirement(change) == "SATISFIED"
+    hyperv = _line(bot_messages(change)[-1], "hyperv")
+    assert hyperv.startswith("* ✔ hyperv: approved by ")
+    assert _approvers(hyperv) == {"carol", "dave"}
+
+
+def test_two_nova_core_approvals_do_not_satisfy_noparent_vmware_and_core(nova: Nova) -> None:
+    number = nova.push_change(
+        "zed",
+        {"nova/virt/vmwareapi/vmops.py": "# v\n", "nova/compute/flavors.py": "# f\n"},
+        "vmware and compute: flavors",
+    )
+    nova.wait_for_comment(number)
+
+    nova.vote("carol", number, 2)
+    nova.wait_for_comment(number, 2)
+    nova.vote("dave", number, 2)
+
+    comment = nova.wait_for_comment(number, 3)
+    assert comment.startswith("Owners: PENDING: 1 of 2 requirements not yet met.")
+    root = _line(comment, "root")
+    assert root.startswith("* ✔ root: approved by ")
+    assert _approvers(root) == {"carol", "dave"}
+    assert _line(comment, "vmware") == "* ✘ vmware: needs 1 more approval"
+    change = nova.change(number)
+    assert bot_vote(change) is None
+    assert requirement(change) == "UNSATISFIED"
+    assert _refused_submit(nova, "carol", number).status == 409
+
+    nova.vote("victor", number, 2)  # a VMware lieutenant
+    assert nova.wait_for_bot(number, 1) == 1
+    assert nova.requirement(number) == "SATISFIED"
+
+
+def test_a_nova_core_minus_two_blocks_a_hyperv_change_until_removed(nova: Nova) -> None:
+    number = nova.push_change("zed", {"nova/virt/hyperv/hostops.py": "# h\n"}, "hyperv: host")
+    nova.wait_for_comment(number)
+    nova.vote("alice", number, 2)
+    assert nova.wait_for_bot(number, 1) == 1
+
+    nova.vote("carol", number, -2)
+
+    assert nova.wait_for_bot(number, -1) == -1
+    change = nova.change(number)
+    assert requirement(change) == "UNSATISFIED"
+    assert bot_messages(change)[-1].startswith("Owners: BLOCKED: vetoed by carol.")
+    assert _refused_submit(nova, "alice", number).status == 409
+
+    nova.delete_vote("carol", number)
+
+    assert nova.wait_for_bot(number, 1) == 1
+    change = nova.change(number)
+    assert requirement(change) == "SATISFIED"
+    assert bot_messages(change)[-1].startswith("Owners: APPROVED")
+
+
+def test_a_new_patch_set_adding_a_core_file_drops_the_verdict_back_to_pending(
+    nova: Nova,
 ) -> None:
-    _configure(gerrit, world)
-    bob = _rest(gerrit, "bob")
+    number = nova.push_change("zed", {"nova/virt/hyperv/pathutils.py": "# p\n"}, "hyperv: paths")
+    nova.wait_for_comment(number)
+    nova.vote("alice", number, 2)
+    assert nova.wait_for_bot(number, 1) == 1
+    assert nova.requirement(number) == "SATISFIED"
 
-    own = _upload(gerrit, world, {"nova/virt/hyperv/vmops.py": "x = 1\n"})
-    pending = _wait("the bot's first comment", lambda: _bot_messages(_change(gerrit, own)))
-    assert "Owners: PENDING" in pending[0]
-    reviewers = _change(gerrit, own)["reviewers"]["REVIEWER"]
-    assert "bob" in {r.get("username") for r in reviewers}  # suggested and added
+    patchset = nova.amend_change("zed", number, {"nova/compute/api.py": "# uses paths\n"})
 
-    bob.post(f"changes/{own}/revisions/current/review", {"labels": {"Code-Review": 2}})
-    approved = _wait("the bot's +1", lambda: _bot_vote(_change(gerrit, own)) == 1)
-    assert approved
-    change = _change(gerrit, own)
-    assert change["submittable"] is True
-    assert "Owners: APPROVED" in _bot_messages(change)[-1]
+    assert patchset == 2
+    comment = nova.wait_for_comment(number, 3)
+    assert comment.startswith("Owners: PENDING")
+    assert _line(comment, "root") == "* ✘ root: needs 2 more approvals"
+    change = nova.change(number)
+    last = [m for m in change["messages"] if m.get("tag") == "autogenerated:owners"][-1]
+    assert last["_revision_number"] == 2
+    assert (bot_vote(change) or 0) == 0  # the +1 was for patch set 1 only
+    assert requirement(change) == "UNSATISFIED"
 
-    foreign = _upload(gerrit, world, {"nova/compute/manager.py": "y = 2\n"})
-    _wait("the bot's comment", lambda: _bot_messages(_change(gerrit, foreign)))
-    bob.post(f"changes/{foreign}/revisions/current/review", {"labels": {"Code-Review": 2}})
-    # bob's +2 is no reason to change anything: nothing is posted, so evaluate once more here
-    result = world["service"].process_change(PROJECT, foreign)
-    assert result.verdict is not None and result.verdict.value == "PENDING"
-    assert (result.voted, result.commented) == (None, False)
-    change = _change(gerrit, foreign)
-    assert _bot_vote(change) == 0
-    assert change["submittable"] is False
+
+def test_merging_an_owners_yaml_change_that_adds_a_lieutenant_re_evaluates_open_changes(
+    nova: Nova,
+) -> None:
+    branch = "stable/2024.1"
+    nova.create_branch(branch)
+    waiting = nova.push_change(
+        "zed", {"nova/virt/hyperv/serialconsole.py": "# s\n"}, "hyperv: console", branch=branch
+    )
+    nova.wait_for_comment(waiting)
+    nova.vote("hana", waiting, 2)  # not (yet) a Hyper-V lieutenant
+
+    promoted = NOVA_OWNERS.read_text().replace(
+        "hyperv-core: [alice, bob@example.org]", "hyperv-core: [alice, bob@example.org, hana]"
+    )
+    proposal = nova.push_change(
+        "zed", {"OWNERS.yaml": promoted}, "OWNERS: hana is a Hyper-V lieutenant", branch=branch
+    )
+    nova.wait_for_comment(proposal)
+    nova.vote("carol", proposal, 2)
+    nova.wait_for_comment(proposal, 2)
+    nova.vote("dave", proposal, 2)
+    assert nova.wait_for_bot(proposal, 1) == 1
+    assert nova.bot_vote(waiting) is None
+    assert nova.requirement(waiting) == "UNSATISFIED"
+
+    assert nova.submit("carol", proposal)["status"] == "MERGED"
+
+    assert nova.wait_for_bot(waiting, 1) == 1
+    change = nova.change(waiting)
+    assert requirement(change) == "SATISFIED"
+    assert _line(bot_messages(change)[-1], "hyperv") == "* ✔ hyperv: approved by hana"
+
+
+def test_a_broken_owners_yaml_on_the_branch_fails_closed_to_the_fallback_owners(
+    nova: Nova,
+) -> None:
+    branch = "stable/broken"
+    nova.create_branch(branch, {"OWNERS.yaml": BROKEN_OWNERS})
+    number = nova.push_change(
+        "zed", {"nova/virt/hyperv/snapshotops.py": "# s\n"}, "hyperv: snapshots", branch=branch
+    )
+
+    comment = nova.wait_for_comment(number)
+    assert comment.startswith("Owners: PENDING")
+    fallback = ", ".join(FALLBACK_OWNERS)
+    assert (
+        f"The OWNERS.yaml on branch {branch} is invalid, so the fallback owners ({fallback}) "
+        "must approve every file:"
+    ) in comment
+    assert TYPO_ERROR in comment
+    nova.vote("alice", number, 2)  # a Hyper-V lieutenant, were the file valid
+    assert nova.requirement(number) == "UNSATISFIED"
+    assert _refused_submit(nova, "alice", number).status == 409
+    # Without fallback owners nobody could approve: the bot would block the change.
+    without_fallback = {**nova.service_env(), "OWNERS_FALLBACK_OWNERS": ""}
+    check = subprocess.run(
+        [sys.executable, "-m", "owners.cli", "check", "--change", str(number)],
+        env=without_fallback,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.stdout.startswith("BLOCKED"), check.stdout + check.stderr
+
+    nova.vote("dave", number, 2)  # a fallback owner
+
+    assert nova.wait_for_bot(number, 1) == 1
+    change = nova.change(number)
+    assert requirement(change) == "SATISFIED"
+    assert _line(bot_messages(change)[-1], "root") == "* ✔ root: approved by dave"
+
+
+def test_a_change_proposing_a_broken_owners_yaml_gets_minus_one_with_the_error_location(
+    nova: Nova,
+) -> None:
+    number = nova.push_change("zed", {"OWNERS.yaml": BROKEN_OWNERS}, "OWNERS: tidy hyperv")
+
+    assert nova.wait_for_bot(number, -1) == -1
+    change = nova.change(number)
+    comment = bot_messages(change)[-1]
+    assert comment.startswith("Owners: BLOCKED: the OWNERS.yaml proposed by this change is invalid")
+    assert f"* {TYPO_ERROR} in a subsystem (hint: did you mean 'owners'?)" in comment
+    assert requirement(change) == "UNSATISFIED"
+
+
+@pytest.mark.parametrize("human", ["carol", "zed", "admin"])
+def test_a_human_cannot_vote_the_bots_label(nova: Nova, human: str) -> None:
+    number = nova.push_change("zed", {"nova/virt/hyperv/rdpconsole.py": "# r\n"}, "hyperv: rdp")
+    nova.wait_for_comment(number)
+
     with pytest.raises(devgerrit.GerritError) as refused:
-        bob.post(f"changes/{foreign}/submit")
-    assert refused.value.status == 409
+        nova.vote(human, number, 1, LABEL)
 
-    # `owners check --change N` agrees with the bot
-    assert check_change(world["bot_settings"], foreign).verdict.value == "PENDING"
-    assert check_change(world["bot_settings"], own).verdict.value == "APPROVED"
+    assert refused.value.status == 403
+    assert f'Applying label "{LABEL}": 1 is restricted' in refused.value.body
+    votes = nova.change(number)["labels"][LABEL].get("all", [])
+    assert [v for v in votes if v.get("value")] == []
+    assert nova.requirement(number) == "UNSATISFIED"
 
 
-def test_only_the_bot_may_vote_on_the_owners_label(
-    gerrit: devgerrit.GerritServer, world: dict[str, Any]
+def test_replaying_every_captured_event_twice_changes_nothing(
+    nova: Nova, nova_events: devgerrit.EventReceiver
 ) -> None:
-    _configure(gerrit, world)
-    number = _upload(gerrit, world, {"nova/virt/hyperv/a.py": "z = 3\n"})
-    _wait("the bot's comment", lambda: _bot_messages(_change(gerrit, number)))
-    with pytest.raises(devgerrit.GerritError):
-        _rest(gerrit, "carol").post(
-            f"changes/{number}/revisions/current/review", {"labels": {"Owner-Approval": 1}}
-        )
+    start = len(nova_events.events)
+    # A scenario with every kind of event the bot acts on: upload, votes, a veto and its
+    # removal, reviewers added by the bot, a new patch set.
+    number = nova.push_change("zed", {"nova/virt/hyperv/imagecache.py": "# i\n"}, "hyperv: cache")
+    nova.wait_for_comment(number)
+    nova.vote("alice", number, 2)
+    assert nova.wait_for_bot(number, 1) == 1
+    nova.vote("erin", number, -2)
+    assert nova.wait_for_bot(number, -1) == -1
+    nova.delete_vote("erin", number)
+    assert nova.wait_for_bot(number, 1) == 1
+    nova.amend_change("zed", number, {"nova/compute/api.py": "# uses the cache\n"})
+    nova.wait_for_comment(number, 5)
+    nova.wait_until_idle()
+    replayed = nova_events.events[start:]
+    assert {"patchset-created", "comment-added", "vote-deleted"} <= {e["type"] for e in replayed}
+    before = _project_state(nova)
+
+    answers = [
+        requests.post(nova.events_url, json=event, timeout=60).status_code
+        for _ in range(2)
+        for event in replayed
+    ]
+
+    assert set(answers) <= {200, 202}, answers
+    nova.wait_until_idle()  # the service answers once an event is queued
+    after = _project_state(nova)
+    changed = {
+        (number, key): (state[key], after[number][key])
+        for number, state in before.items()
+        for key in state
+        if after[number][key] != state[key]
+    }
+    assert not changed, "\n".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in changed.items())
 
 
-def test_a_replayed_evaluation_posts_nothing(
-    gerrit: devgerrit.GerritServer, world: dict[str, Any]
-) -> None:
-    _configure(gerrit, world)
-    number = _upload(gerrit, world, {"nova/virt/hyperv/b.py": "w = 4\n"})
-    _wait("the bot's comment", lambda: _bot_messages(_change(gerrit, number)))
-    time.sleep(1)
-    before = _change(gerrit, number)["messages"]
-    service: OwnersService = world["service"]
-    result = service.process_change(PROJECT, number)
-    assert (result.voted, result.commented, result.reviewers) == (None, False, ())
-    assert result.calls == 2
-    assert _change(gerrit, number)["messages"] == before
+def _project_state(nova: Nova) -> dict[int, dict[str, Any]]:
+    """What a replayed event could change on each change of the project, by change number."""
+    options = ("DETAILED_LABELS", "DETAILED_ACCOUNTS", "MESSAGES", "CURRENT_REVISION")
+    changes = nova.gerrit.rest.query_changes(f"project:{nova.project}", *options)
+    return {
+        change["_number"]: {
+            "status": change["status"],
+            "revision": change["current_revision"],
+            "updated": change["updated"],
+            "messages": len(change.get("messages", [])),
+            "labels": {
+                label: sorted(
+                    (vote["_account_id"], vote.get("value")) for vote in detail.get("all", [])
+                )
+                for label, detail in change["labels"].items()
+            },
+            "reviewers": {
+                state: sorted(account["_account_id"] for account in accounts)
+                for state, accounts in change.get("reviewers", {}).items()
+            },
+            "bot_vote": bot_vote(change),
+        }
+        for change in changes
+    }
 
 
-def test_an_invalid_owners_yaml_is_blocked_with_its_location(
-    gerrit: devgerrit.GerritServer, world: dict[str, Any]
-) -> None:
-    _configure(gerrit, world)
-    number = _upload(gerrit, world, {"OWNERS.yaml": "version: 1\nroot:\n  owners: carol\n"})
-    _wait("the bot's -1", lambda: _bot_vote(_change(gerrit, number)) == -1)
-    message = _bot_messages(_change(gerrit, number))[-1]
-    assert "OWNERS.yaml:3:11: root owners must be a list" in message
-
-
-def test_a_new_owners_yaml_on_the_branch_re_evaluates_open_changes(
-    gerrit: devgerrit.GerritServer, world: dict[str, Any]
-) -> None:
-    _configure(gerrit, world)
-    number = _upload(gerrit, world, {"nova/scheduler/filters.py": "v = 5\n"})
-    _wait("the bot's comment", lambda: _bot_messages(_change(gerrit, number)))
-    _rest(gerrit, "bob").post(
-        f"changes/{number}/revisions/current/review", {"labels": {"Code-Review": 2}}
-    )
-    assert _bot_vote(_change(gerrit, number)) == 0
-
-    # Pushed straight to the branch: only the ref-updated event tells the bot.
-    me = gerrit.rest.get("accounts/self")
-    repo = devgerrit.git_clone(
-        gerrit.git_url(PROJECT), world["workdir"] / "admin-2", gerrit.admin_auth
-    )
-    widened = OWNERS_YAML.replace("[nova/virt/hyperv/]", "[nova/virt/hyperv/, nova/scheduler/]")
-    devgerrit.git_commit(
-        repo, "bob owns the scheduler", {"OWNERS.yaml": widened}, author=(me["name"], me["email"])
-    )
-    devgerrit.git_push(repo, gerrit.git_url(PROJECT), *gerrit.admin_auth, "HEAD:refs/heads/master")
-    _wait("the bot's +1 after the ref update", lambda: _bot_vote(_change(gerrit, number)) == 1)
+def test_the_bot_is_the_only_voter_and_said_nothing_twice(nova: Nova) -> None:
+    """Over the whole module: no human ever voted the label, and no two consecutive status
+    comments of the bot on one change are the same."""
+    for change in nova.gerrit.rest.query_changes(
+        f"project:{nova.project}", "DETAILED_LABELS", "DETAILED_ACCOUNTS", "MESSAGES"
+    ):
+        votes = change["labels"][LABEL].get("all", [])
+        assert {v.get("username") for v in votes if v.get("value")} <= {BOT}
+        comments = bot_messages(change)
+        assert all(a != b for a, b in itertools.pairwise(comments)), comments
