@@ -10,6 +10,7 @@ overwritten.  Every problem found is reported; nothing is dropped or guessed at.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from owners.engine.model import (
     Policy,
     Severity,
     Subsystem,
+    normalize_identity,
 )
 from owners.engine.patterns import PatternError, compile_glob
 from owners.engine.resolution import Ownership
@@ -39,6 +41,7 @@ MAX_DEPTH = 8
 MAX_SUBSYSTEMS = 50_000
 MAX_PATTERNS = 200_000
 MAX_PATTERN_LENGTH = 1024
+MAX_CHAIN = 32  # subsystems below root in one parent chain; aliases inside aliases
 SUPPORTED_VERSION = 1
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
@@ -86,6 +89,7 @@ class _Reader:
     filename: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     _pattern_count: int = 0
+    owner_entries: list[tuple[str, Location]] = field(default_factory=list)
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -366,6 +370,7 @@ class _Reader:
         return groups
 
     def owner_entry(self, entry: str, node: Node) -> None:
+        self.owner_entries.append((entry, self.at(node)))
         if entry.startswith(GERRIT_PREFIX) and not entry[len(GERRIT_PREFIX) :].strip():
             self.error(node, "'gerrit:' needs a group name", "write gerrit:<Group Name>")
         elif entry.startswith(USER_PREFIX) and not entry[len(USER_PREFIX) :].strip():
@@ -532,6 +537,36 @@ class _Reader:
         return tuple(rules) if ok else None
 
 
+class _Near:
+    """Finds a known name one edit away from a mistyped one, for "did you mean" hints.
+
+    Comparing every unknown name with every known one is quadratic, and a hostile file holds
+    tens of thousands of each; instead each known name is indexed under itself with each one
+    character deleted, and two names one insertion, deletion, substitution or transposition
+    apart always share a key.  difflib then ranks the few candidates found.
+    """
+
+    def __init__(self, names: Iterable[str]):
+        self._index: dict[str, list[str]] = {}
+        for name in names:
+            for key in self._keys(name):
+                self._index.setdefault(key, []).append(name)
+
+    @staticmethod
+    def _keys(name: str) -> set[str]:
+        if len(name) > 64:  # not a typo of a name anyone types
+            return {name}
+        return {name, *(name[:i] + name[i + 1 :] for i in range(len(name)))}
+
+    def closest(self, word: str, cutoff: float = 0.6) -> str | None:
+        found = (self._index.get(key, ()) for key in sorted(self._keys(word)))
+        candidates = list(itertools.islice(itertools.chain.from_iterable(found), 32))
+        if not candidates:
+            return None
+        close = difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)
+        return close[0] if close else None
+
+
 class _Checker:
     """Checks that need the whole file: references, cycles, and requirements' feasibility."""
 
@@ -577,31 +612,28 @@ class _Checker:
                 first[sub.name] = sub
 
     def _aliases(self) -> None:
-        """A bare name that is no alias is a username, unless it looks like a mistyped alias."""
-        aliases = list(self.config.groups)
+        """A bare name that is no alias is a username, unless it looks like a mistyped alias.
 
-        def check(entry: str, where: Location | None) -> None:
-            if entry in self.config.groups or "@" in entry or ":" in entry:
-                return
-            close = difflib.get_close_matches(entry, aliases, n=1, cutoff=0.8)
+        Only aliases one edit away are considered (see `_Near`), which keeps the check
+        linear in the size of the file.
+        """
+        groups = self.config.groups
+        near = _Near(groups)
+        for entry, where in self.reader.owner_entries:
+            if entry in groups or "@" in entry or ":" in entry:
+                continue
+            close = near.closest(entry, cutoff=0.8)
             if close:
                 self._report(
                     where,
                     f"undefined alias '{entry}'",
-                    f"did you mean '{close[0]}'? write 'user:{entry}' if it is a username",
+                    f"did you mean '{close}'? write 'user:{entry}' if it is a username",
                 )
-
-        for name, members in self.config.groups.items():
-            where = self.reader.at(self.group_nodes[name])
-            for member in members:
-                check(member, where)
-        for sub in self.config.all_subsystems:
-            for owner in sub.owners:
-                check(owner, sub.location)
 
     def _group_cycles(self) -> None:
         groups = self.config.groups
         state: dict[str, int] = {}  # 1: on the current path, 2: done
+        too_deep: list[str] = []
 
         def visit(name: str, path: list[str]) -> None:
             state[name] = 1
@@ -615,6 +647,14 @@ class _Checker:
                         "group cycle: " + " -> ".join(cycle),
                         "a group may not contain itself",
                     )
+                elif member not in state and len(path) >= MAX_CHAIN:
+                    if not too_deep:
+                        too_deep.append(path[0])
+                        self._report(
+                            self.reader.at(self.group_nodes[path[0]]),
+                            f"group '{path[0]}' nests aliases more than {MAX_CHAIN} levels deep",
+                            "list the people of the inner groups directly",
+                        )
                 elif member not in state:
                     visit(member, [*path, member])
             state[name] = 2
@@ -625,14 +665,15 @@ class _Checker:
 
     def _parents(self) -> bool:
         names = {s.name for s in self.config.all_subsystems}
+        near = _Near(sorted(names))
         ok = True
         for sub in self.config.subsystems:
             if sub.parent not in names:
-                close = difflib.get_close_matches(sub.parent or "", sorted(names), n=1)
+                close = near.closest(sub.parent or "")
                 self._report(
                     sub.location,
                     f"subsystem '{sub.name}' has unknown parent '{sub.parent}'",
-                    f"did you mean '{close[0]}'?" if close else "",
+                    f"did you mean '{close}'?" if close else "",
                 )
                 ok = False
             elif sub.parent == sub.name:
@@ -642,13 +683,23 @@ class _Checker:
             return False
         parent_of = {s.name: s.parent for s in self.config.subsystems}
         reported: set[str] = set()
+        too_deep: list[str] = []
         for sub in self.config.subsystems:
             chain = [sub.name]
             node = sub.parent
-            while node and node != ROOT and node not in chain:
+            while node and node != ROOT and node not in chain and len(chain) <= MAX_CHAIN:
                 chain.append(node)
                 node = parent_of[node]
-            if node in chain and node not in reported:
+            if len(chain) > MAX_CHAIN:
+                if not too_deep:  # one report: the rest of a deep chain is as deep
+                    too_deep.append(sub.name)
+                    self._report(
+                        sub.location,
+                        f"subsystem '{sub.name}' is more than {MAX_CHAIN} levels below root",
+                        "attach deep subsystems to a shallower parent",
+                    )
+                ok = False
+            elif node in chain and node not in reported:
                 cycle = [*chain[chain.index(node) :], node]
                 reported.update(cycle)
                 self._report(
@@ -662,24 +713,34 @@ class _Checker:
     def _feasibility(self) -> None:
         ownership = Ownership(self.config)
         for sub in self.config.all_subsystems:
-            eligible = ownership.eligible(sub.name)
-            if any(e.startswith(GERRIT_PREFIX) for e in eligible):
-                continue  # its size is only known to Gerrit; the service checks it
-            if len(eligible) < sub.approvals:
-                self._report(
-                    sub.location,
-                    f"requirement of '{sub.name}' can never be met: it needs {sub.approvals} "
-                    f"approvals but has {len(eligible)} eligible approvers",
-                    "add owners or lower 'approvals'",
-                )
-            elif len(eligible) == sub.approvals and not self.config.policy.self_approval:
-                self._report(
-                    sub.location,
-                    f"'{sub.name}' needs every one of its {len(eligible)} eligible approvers, so "
-                    "a change by one of them can never be approved",
-                    "add another owner",
-                    Severity.WARNING,
-                )
+            # Count distinct people only as far as the verdict needs: a big group inherited
+            # by thousands of subsystems must not be expanded for each of them.
+            people: set[str] = set()
+            for approver in ownership.walk_approvers(sub.name):
+                if approver.identity.startswith(GERRIT_PREFIX):
+                    break  # its size is only known to Gerrit; the service checks it
+                people.add(normalize_identity(approver.identity))
+                if len(people) > sub.approvals:
+                    break
+            else:
+                self._check_count(sub, len(people))
+
+    def _check_count(self, sub: Subsystem, eligible: int) -> None:
+        if eligible < sub.approvals:
+            self._report(
+                sub.location,
+                f"requirement of '{sub.name}' can never be met: it needs {sub.approvals} "
+                f"approvals but has {eligible} eligible approvers",
+                "add owners or lower 'approvals'",
+            )
+        elif eligible == sub.approvals and not self.config.policy.self_approval:
+            self._report(
+                sub.location,
+                f"'{sub.name}' needs every one of its {eligible} eligible approvers, so "
+                "a change by one of them can never be approved",
+                "add another owner",
+                Severity.WARNING,
+            )
 
 
 def tree_warnings(config: OwnersConfig, tree: Iterable[str]) -> list[Diagnostic]:

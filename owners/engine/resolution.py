@@ -19,6 +19,7 @@ from owners.engine.model import (
     OwnersConfig,
     PathRule,
     Subsystem,
+    normalize_identity,
 )
 from owners.engine.patterns import (
     Glob,
@@ -176,25 +177,38 @@ class Ownership:
     # -- people --------------------------------------------------------------------------------
 
     def _expand(
-        self, entry: str, via: tuple[str, ...] = ()
+        self, entry: str, via: tuple[str, ...] = (), expanded: set[str] | None = None
     ) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """The people an owners entry names, each with the aliases followed to reach them.
+
+        An alias is expanded once per call: a second visit could only repeat people already
+        given, and groups that share members would otherwise multiply the work.
+        """
         groups = self.config.groups
-        if entry in groups and entry not in via:
-            for member in groups[entry]:
-                yield from self._expand(member, (*via, entry))
+        expanded = set() if expanded is None else expanded
+        if entry in groups:
+            if entry not in expanded:
+                expanded.add(entry)
+                for member in groups[entry]:
+                    yield from self._expand(member, (*via, entry), expanded)
         elif entry.startswith(USER_PREFIX):
             yield entry[len(USER_PREFIX) :], via
-        elif entry not in groups:
+        else:
             yield entry, via
+
+    def walk_approvers(self, name: str) -> Iterator[Approver]:
+        """Eligible approvers for `name`, nearest subsystem first, possibly repeated: for
+        callers that can stop as soon as they know enough."""
+        for sub_name in self._chains[name]:
+            for owner in self.config.subsystem(sub_name).owners:
+                for identity, via in self._expand(owner):
+                    yield Approver(identity, sub_name, via)
 
     def approvers(self, name: str) -> tuple[Approver, ...]:
         """Everyone eligible to approve for `name`, each once, nearest subsystem first."""
         seen: dict[str, Approver] = {}
-        for sub_name in self._chains[name]:
-            for owner in self.config.subsystem(sub_name).owners:
-                for identity, via in self._expand(owner):
-                    key = identity.lower() if "@" in identity else identity
-                    seen.setdefault(key, Approver(identity, sub_name, via))
+        for approver in self.walk_approvers(name):
+            seen.setdefault(normalize_identity(approver.identity), approver)
         return tuple(seen.values())
 
     def eligible(self, name: str) -> tuple[str, ...]:
