@@ -107,7 +107,7 @@ class _Reader:
     # -- syntax ------------------------------------------------------------------------
 
     def read(self, data: bytes | str) -> OwnersConfig | None:
-        raw = data.encode() if isinstance(data, str) else data
+        raw = data.encode(errors="surrogatepass") if isinstance(data, str) else data
         if len(raw) > MAX_BYTES:
             self.error(
                 None,
@@ -141,6 +141,22 @@ class _Reader:
                     Severity.ERROR,
                     f"YAML syntax error: {exc.problem or exc.context}",
                     "check indentation and quoting",
+                )
+            )
+            return None
+        except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. NUL
+            position = exc.position
+            if _Loader is not yaml.SafeLoader:  # libyaml counts bytes of the UTF-8 text
+                position = len(raw[:position].decode("utf-8", errors="ignore"))
+            line = text.count("\n", 0, position)
+            column = position - (text.rfind("\n", 0, position) + 1)
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            self.diagnostics.append(
+                Diagnostic(
+                    Location(self.filename, line + 1, column + 1),
+                    Severity.ERROR,
+                    f"character U+{code:04X} is not allowed in YAML",
+                    "remove it, or write it as an escape in a double-quoted string",
                 )
             )
             return None
@@ -413,7 +429,7 @@ class _Reader:
                 "mode",
             )
         )
-        what = "root" if is_root else "a subsystem"
+        what = "root" if is_root else _subsystem_label(node)
         keys = self.mapping(node, allowed, what)
         if not keys and not isinstance(node, MappingNode):
             return None
@@ -535,6 +551,15 @@ class _Reader:
             self.error(node, f"{what} has an empty paths list")
             ok = False
         return tuple(rules) if ok else None
+
+
+def _subsystem_label(node: Node) -> str:
+    """How messages name a subsystem, even those about keys read before its name."""
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if key.value == "name" and isinstance(value, ScalarNode) and value.tag == _TAG + "str":
+                return f"subsystem '{value.value}'"
+    return "a subsystem"
 
 
 class _Near:
