@@ -254,6 +254,9 @@ class _Reader:
         if not (isinstance(node, ScalarNode) and node.tag == _TAG + "int"):
             self.error(node, f"{what} must be an integer")
             return None
+        if len(node.value) > 18:  # also keeps a 5,000-digit number from reaching int()
+            self.error(node, f"{what} is too large")
+            return None
         value = yaml.constructor.SafeConstructor().construct_yaml_int(node)
         if minimum is not None and value < minimum:
             self.error(node, f"{what} must be at least {minimum}, not {value}")
