@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ZERO_REV = "0" * 40
+MAX_NUMBER = 2**31 - 1  # Gerrit numbers changes with a Java int
 
 # Each handled change event and the attribute that names who caused it.
 CHANGE_EVENTS: Mapping[str, str] = {
@@ -84,7 +85,7 @@ def parse_event(payload: object) -> Event | None:
         return None
     change = _mapping(body.get("change"), "change")
     number = change.get("number")
-    if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 < number <= MAX_NUMBER:
         raise MalformedEvent("change.number must be a positive integer")
     return ChangeEvent(
         type=kind,

@@ -95,7 +95,7 @@ class Worker:
             if self.threads > 0:
                 every("recovery", RECOVER_SECONDS, self.jobs.recover)
             if self.reconcile_interval > 0:
-                check = min(self.reconcile_interval / 4, 10.0)
+                check = min(self.reconcile_interval / 10, 5.0)
                 every("reconciler", check, self._maybe_sweep)
             if self._stop.wait(0.5):
                 return

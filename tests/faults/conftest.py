@@ -1,0 +1,96 @@
+"""Fault tests: one real Gerrit for the whole folder (tests/e2e builds its own), a fresh project
+per test, the service as real processes.  Each test records its figures; they are printed at
+the end of the run (and written to $OWNERS_FAULT_FIGURES when set)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import devgerrit
+import pytest
+
+from tests.faults.harness import FIGURES, Project, provision_accounts
+
+
+@pytest.fixture(scope="session")
+def fault_gerrit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devgerrit.GerritServer]:
+    missing = [tool for tool in ("java", "javac", "jar", "mvn", "git") if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"fault tests need {', '.join(missing)} on PATH")
+    dist = devgerrit.ensure_gerrit()
+    site = devgerrit.build_site(tmp_path_factory.mktemp("fault-gerrit") / "site", dist)
+    with devgerrit.GerritServer(site, dist=dist) as server:
+        provision_accounts(server)
+        yield server
+
+
+@pytest.fixture
+def project(
+    fault_gerrit: devgerrit.GerritServer, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Project]:
+    name = "faults/" + request.node.name.removeprefix("test_").replace("_", "-")[:40]
+    created = Project(fault_gerrit, name, tmp_path).create()
+    try:
+        yield created
+    finally:
+        created.stop_all()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of our own on a random loopback port, persisting nothing."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (deploy/test.sh installs it)")
+    port = devgerrit.free_port()
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=(tmp_path / "redis.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("fault figures")
+    for test, found in FIGURES.items():
+        terminalreporter.write_line(f"{test}: " + ", ".join(f"{k}={v}" for k, v in found.items()))
+    path = os.environ.get("OWNERS_FAULT_FIGURES")
+    if path:
+        Path(path).write_text(json.dumps(FIGURES, indent=2) + "\n")

@@ -1,0 +1,359 @@
+"""What the fault tests share: projects on a real Gerrit, the service as real processes, the
+webhook deliveries a test sends itself, and the figures each test reports.
+
+A project here has a two-level OWNERS.yaml: carol owns everything, the Gerrit group
+`Hyper-V Core` (bob) owns `nova/virt/hyperv/`.  Its changes each touch one Hyper-V file, so
+bob's Code-Review +2 makes one APPROVED (+1) and anyone else's vote leaves it PENDING (0).
+Everything listens on 127.0.0.1; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import devgerrit
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from webhook.events import CHANGE_EVENTS
+from webhook.gerrit import GerritConnection
+from webhook.model import BOT_TAG
+from webhook.report import find_fingerprint
+from webhook.settings import Settings
+from webhook.setup import configure_project
+
+REPO = Path(__file__).resolve().parents[2]
+BOT = "owners-bot"
+PASSWORD = "pw-" + secrets.token_hex(8)
+PEOPLE = ("bob", "carol", "victor", "zed")
+GROUP = "Hyper-V Core"
+OWNERS_YAML = f"""\
+version: 1
+root:
+  owners: [carol]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/]
+    owners: ["gerrit:{GROUP}"]
+"""
+FIGURES: dict[str, dict[str, Any]] = {}  # test name -> its figures, printed at the end
+
+
+def provision_accounts(gerrit: devgerrit.GerritServer) -> None:
+    admin = gerrit.rest
+    for user in (*PEOPLE, BOT):
+        admin.create_account(user, http_password=PASSWORD)
+    admin.create_group(GROUP, ["bob"])
+    admin.put(f"groups/{devgerrit.quote(GROUP)}/options", {"visible_to_all": True})
+    admin.post(
+        "projects/All-Projects/access",
+        {
+            "add": {
+                "refs/heads/*": {
+                    "permissions": {
+                        "label-Code-Review": {
+                            "rules": {
+                                "global:Registered-Users": {"action": "ALLOW", "min": -2, "max": 2}
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+
+
+def rest(gerrit: devgerrit.GerritServer, user: str) -> devgerrit.GerritRest:
+    return devgerrit.GerritRest(gerrit.url, (user, PASSWORD))
+
+
+def wait(what: str, probe: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+# -- the service as processes ------------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    """One `python -m owners.cli ...` process, its output in a log file."""
+
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    cwd: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Process:
+        with self.log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "owners.cli", *self.args],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM: finish what is in hand, then exit (SIGKILL after 30 s)."""
+        if self.alive:
+            assert self.popen is not None
+            self.popen.terminate()
+            try:
+                self.popen.wait(30)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+
+    def kill9(self) -> None:
+        if self.alive:
+            assert self.popen is not None
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait(10)
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+
+def wait_healthy(url: str, process: Process, timeout: float = 30) -> None:
+    def up() -> bool:
+        if not process.alive:
+            raise AssertionError(f"{process.args[0]} exited: see {process.log}")
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(f"{url}/healthz", timeout=1).ok
+        return False
+
+    wait(f"{url}/healthz", up, timeout, every=0.1)
+
+
+# -- a project and its changes -------------------------------------------------------------------
+
+
+@dataclass
+class Project:
+    gerrit: devgerrit.GerritServer
+    name: str
+    workdir: Path
+    port: int = field(default_factory=devgerrit.free_port)
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+    processes: list[Process] = field(default_factory=list)
+    expected: dict[int, int] = field(default_factory=dict)  # change -> the bot's right vote
+    info: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "OWNERS_GERRIT_URL": self.gerrit.url,
+            "OWNERS_GERRIT_USER": BOT,
+            "OWNERS_GERRIT_PASSWORD": PASSWORD,
+            "OWNERS_WEBHOOK_TOKEN": self.token,
+            "OWNERS_PROJECTS": self.name,
+            "OWNERS_ADD_REVIEWERS": "false",
+            "OWNERS_QUEUE": str(self.workdir / "queue.db"),
+            "OWNERS_RECONCILE_INTERVAL": "0",
+            "OWNERS_RETRY_MAX_DELAY": "4",
+            "OWNERS_JOB_ATTEMPTS": "40",
+            "OWNERS_WORKERS": "4",
+            **overrides,
+        }
+
+    def process(self, *args: str, name: str, **env: str) -> Process:
+        process = Process(list(args), self.env(**env), self.workdir / f"{name}.log", self.workdir)
+        self.processes.append(process)
+        return process
+
+    def serve(self, *extra: str, port: int | None = None, **env: str) -> Process:
+        port = port or self.port
+        process = self.process("serve", "--port", str(port), *extra, name=f"serve-{port}", **env)
+        process.start()
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+    # -- Gerrit side ---------------------------------------------------------------------
+
+    def create(self) -> Project:
+        admin = self.gerrit.rest
+        admin.create_project(self.name)
+        me = admin.get("accounts/self")
+        seed = devgerrit.git_clone(
+            self.gerrit.git_url(self.name), self.workdir / "seed", self.gerrit.admin_auth
+        )
+        devgerrit.git_commit(
+            seed, "OWNERS.yaml", {"OWNERS.yaml": OWNERS_YAML}, author=(me["name"], me["email"])
+        )
+        devgerrit.git_push(
+            seed, self.gerrit.git_url(self.name), *self.gerrit.admin_auth, "HEAD:refs/heads/master"
+        )
+        admin_settings = Settings(
+            gerrit_url=self.gerrit.url,
+            user=self.gerrit.admin_auth[0],
+            password=self.gerrit.admin_auth[1],
+            webhook_token=self.token,
+        )
+        configure_project(
+            admin_settings,
+            self.name,
+            self.url,
+            bot=BOT,
+            gerrit=GerritConnection(admin_settings),
+        )
+        return self
+
+    def push_changes(self, count: int) -> list[int]:
+        """`count` changes in one push (a series), each touching its own Hyper-V file."""
+        clone = devgerrit.git_clone(
+            self.gerrit.git_url(self.name), self.workdir / "zed", ("zed", PASSWORD)
+        )
+        tag = secrets.token_hex(3)
+        for i in range(count):
+            devgerrit.git_commit(
+                clone,
+                f"Change {tag}-{i}",
+                {f"nova/virt/hyperv/f{tag}{i}.py": f"x = {i}\n"},
+                author=("Zed", "zed@example.com"),
+            )
+        devgerrit.git_push(
+            clone, self.gerrit.git_url(self.name), "zed", PASSWORD, "HEAD:refs/for/master"
+        )
+        found = self.gerrit.rest.query_changes(f"project:{self.name} message:{tag}")
+        numbers = sorted(int(c["_number"]) for c in found)
+        assert len(numbers) == count
+        for info in found:
+            self.info[int(info["_number"])] = info
+            self.expected[int(info["_number"])] = 0
+        return numbers
+
+    def vote(self, user: str, number: int, value: int) -> None:
+        rest(self.gerrit, user).post(
+            f"changes/{number}/revisions/current/review", {"labels": {"Code-Review": value}}
+        )
+        if user == "bob":
+            self.expected[number] = 1 if value == 2 else (-1 if value == -2 else 0)
+
+    def state(self) -> dict[int, tuple[int, list[str]]]:
+        """Each change's bot vote and the fingerprints of the bot's status comments."""
+        found = self.gerrit.rest.get(
+            f"changes/?q=project:{devgerrit.quote(self.name)}&n=500"
+            "&o=DETAILED_LABELS&o=MESSAGES&o=DETAILED_ACCOUNTS"
+        )
+        state = {}
+        for change in found:
+            votes = change["labels"].get("Owner-Approval", {}).get("all", [])
+            vote = next((v.get("value", 0) for v in votes if v.get("username") == BOT), 0)
+            prints = [
+                find_fingerprint(m["message"]) or "?"
+                for m in change.get("messages", [])
+                if m.get("tag") == BOT_TAG and m.get("author", {}).get("username") == BOT
+            ]
+            state[int(change["_number"])] = (vote, prints)
+        return state
+
+    def wrong(self) -> list[int]:
+        """Changes whose bot vote is not what it should be."""
+        state = self.state()
+        return [n for n, want in self.expected.items() if state.get(n, (None,))[0] != want]
+
+    def commented(self) -> bool:
+        """Every change carries at least one status comment."""
+        state = self.state()
+        return all(state.get(n, (0, []))[1] for n in self.expected)
+
+    def duplicates(self) -> int:
+        """Status comments repeating the one before (nothing changed, yet posted again)."""
+        count = 0
+        for _, prints in self.state().values():
+            count += sum(1 for a, b in itertools.pairwise(prints) if a == b)
+        return count
+
+    def final_comments(self) -> dict[int, int]:
+        """How many status comments carry each change's final fingerprint."""
+        return {n: prints.count(prints[-1]) for n, (_, prints) in self.state().items() if prints}
+
+    # -- deliveries ------------------------------------------------------------------------
+
+    def event(self, number: int, kind: str = "comment-added") -> dict[str, Any]:
+        """A delivery as the webhooks plugin posts it for change `number`."""
+        info = self.info[number]
+        return {
+            "type": kind,
+            "change": {
+                "project": self.name,
+                "branch": info["branch"],
+                "id": info["change_id"],
+                "number": number,
+                "status": "NEW",
+            },
+            CHANGE_EVENTS[kind]: {"username": "zed", "email": "zed@example.com"},
+            "eventCreatedOn": int(time.time()),
+        }
+
+    def send(self, payload: Any, url: str | None = None, timeout: float = 10) -> int:
+        response = requests.post(
+            f"{url or self.url}/gerrit/events/{self.token}",
+            data=json.dumps(payload),
+            headers={"Content-Type": "application/json"},
+            timeout=timeout,
+        )
+        return response.status_code
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """One sample of a service's /metrics, 0 when absent."""
+    text = requests.get(f"{url}/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+@contextlib.contextmanager
+def figures(test: str) -> Iterator[dict[str, Any]]:
+    found: dict[str, Any] = {}
+    started = time.monotonic()
+    try:
+        yield found
+    finally:
+        found["seconds"] = round(time.monotonic() - started, 1)
+        FIGURES[test] = found

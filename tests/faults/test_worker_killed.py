@@ -1,0 +1,78 @@
+"""Fault 2: `kill -9` of the worker process in the middle of a burst.
+
+The web part (`owners serve --web-only`) and the worker (`owners worker`) run apart on one
+SQLite queue.  The worker is killed while it holds leases; a new worker takes them back once
+the old one's heartbeat is stale, and queues their jobs again.  Every job completes, and none
+twice with visible effect: no status comment is posted twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from tests.faults.harness import Project, figures, metric, wait
+
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
+
+
+def leases(project: Project) -> int:
+    with sqlite3.connect(project.workdir / "queue.db", timeout=10) as db:
+        (count,) = db.execute("select count(*) from kv where queue = 'owners.leases'").fetchone()
+    return int(count)
+
+
+def pending(project: Project) -> int:
+    with sqlite3.connect(project.workdir / "queue.db", timeout=10) as db:
+        rows = db.execute(
+            "select (select count(*) from task where queue = 'owners')"
+            " + (select count(*) from schedule where queue = 'owners')"
+            " + (select count(*) from kv where queue = 'owners.pending')"
+        ).fetchone()
+    return int(rows[0])
+
+
+def test_kill_9_of_the_worker_mid_burst(project: Project) -> None:
+    with figures("worker_killed") as found:
+        web = project.serve("--web-only")
+        worker = project.process("worker", name="worker-1").start()
+        numbers = project.push_changes(20)
+        wait("the first status comments", project.commented, 60)
+        web.stop()
+        for number in numbers[::2]:
+            project.vote("bob", number, 2)
+        for number in numbers[1::2]:
+            project.vote("zed", number, -1)
+        web = project.serve("--web-only")
+
+        statuses: list[int] = []
+        burst = [project.event(number) for number in numbers * 5]
+        sender = threading.Thread(target=lambda: statuses.extend(project.send(p) for p in burst))
+        sender.start()
+        deadline = time.monotonic() + 30
+        killed_holding = 0
+        while time.monotonic() < deadline and not killed_holding:
+            killed_holding = leases(project)
+            if killed_holding:
+                worker.kill9()  # in the middle of evaluations: leases held
+            time.sleep(0.002)
+        sender.join(60)
+        found["leases_held_at_kill"] = killed_holding
+        killed = time.monotonic()
+        project.process("worker", name="worker-2").start()
+        wait("every label right", lambda: not project.wrong(), 120)
+        wait("every job done", lambda: pending(project) == 0 and leases(project) == 0, 60)
+        found["completed_seconds_after_restart"] = round(time.monotonic() - killed, 1)
+
+        found["events_sent"] = len(statuses)
+        found["events_lost"] = sum(1 for s in statuses if s != 202)
+        found["wrong_labels"] = len(project.wrong())
+        found["duplicate_comments"] = project.duplicates()
+        found["dead_letters"] = metric(project.url, "owners_dead_letters")
+        assert killed_holding > 0 and len(statuses) == 100
+        assert found["events_lost"] == 0 and found["wrong_labels"] == 0
+        assert found["duplicate_comments"] == 0 and found["dead_letters"] == 0
+        assert set(project.final_comments().values()) == {1}
