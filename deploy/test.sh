@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# The test command (README, CI): installs what the suite needs into .venv, then runs it all,
-# including the end-to-end tests against a real Gerrit that the harness downloads and starts.
+# The test command (README, CI): installs what the suite needs into .venv (and redis-server,
+# which the fault tests start on a random loopback port), then runs it all, including the
+# end-to-end and fault tests against a real Gerrit that the harness downloads and starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "test.sh: redis-server is missing (apt-get install redis-server); the Redis fault test will be skipped" >&2
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

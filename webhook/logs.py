@@ -68,3 +68,14 @@ def configure(
     # urllib3 warns of each connection retry; the failed call is logged once by the job.
     logging.getLogger("urllib3").setLevel(logging.ERROR)
     return handler
+
+
+def formatter_from_env() -> JsonFormatter:
+    """The formatter for gunicorn's logconfig_dict, scrubbing the secrets of the settings in
+    the environment (none when they do not parse: the app will say why it cannot start)."""
+    from webhook.settings import Settings, SettingsError
+
+    try:
+        return JsonFormatter(Settings.from_env().secrets)
+    except SettingsError:
+        return JsonFormatter()
