@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[service,test]'
+# -qq: errors only (-q still prints setuptools' warnings about editable installs)
+.venv/bin/python -m pip install -qq --upgrade pip
+.venv/bin/python -m pip install -qq -e '.[service]'
 export PATH="$PWD/.venv/bin:$PATH"
 exec .venv/bin/python deploy/novademo.py

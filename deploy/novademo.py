@@ -546,18 +546,20 @@ def _play(nova: Nova) -> None:
         vote = bot_vote(change) or 0
         headline = bot_messages(change)[-1].splitlines()[0]
         submittable = "submittable" if requirement(change) == "SATISFIED" else "not submittable"
-        print(f"  change {number} ({what}): {LABEL} {vote:+d}, {submittable}  ({headline})")
+        shown = f"{vote:+d}" if vote else "0"
+        print(f"  change {number} ({what}): {LABEL} {shown}, {submittable}  ({headline})")
     env = " ".join(
         f"{k}={v}"
         for k, v in nova.service_env().items()
         if k in ("OWNERS_GERRIT_URL", "OWNERS_GERRIT_USER")
     )
     both = changes["Hyper-V and core"]
+    owners = shutil.which("owners") or "owners"  # demo.sh puts .venv/bin first on PATH
     print("\nLook closer:")
     hyperv = changes["Hyper-V only"]
     print(f"  curl -s '{url}/changes/{hyperv}/detail' | tail -n +2 | python3 -m json.tool")
-    print(f"  {env} OWNERS_GERRIT_PASSWORD={password(BOT)} owners check --change {both}")
-    print(f"  owners who --config {NOVA_OWNERS} nova/virt/hyperv/driver.py nova/compute/api.py")
+    print(f"  {env} OWNERS_GERRIT_PASSWORD={password(BOT)} {owners} check --change {both}")
+    print(f"  {owners} who --config {NOVA_OWNERS} nova/virt/hyperv/driver.py nova/compute/api.py")
 
 
 if __name__ == "__main__":
