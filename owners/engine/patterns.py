@@ -80,6 +80,10 @@ def compile_glob(text: str) -> Glob:
     if "" in segments:
         raise PatternError("empty path segment ('//')", text.index("//"))
     anchored = anchored or len(segments) > 1
+    # '**/**' means what '**' means; the regex below assumes no two '**' segments in a row
+    segments = [
+        seg for i, seg in enumerate(segments) if seg != "**" or segments[i - 1 : i] != ["**"]
+    ]
     while len(segments) > 1 and segments[-1] == "**":
         segments.pop()
         reach = Reach.DESCENDANTS
