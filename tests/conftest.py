@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles: `dev` explores new inputs on every run; `ci` (chosen when CI is set)
+# replays a fixed sequence, so a CI run cannot fail on inputs no developer saw; `fuzz` is a
+# long local search. Pick one with HYPOTHESIS_PROFILE.
+settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=50_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOVA_OWNERS = FIXTURES / "nova-OWNERS.yaml"

@@ -125,10 +125,13 @@ config_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(package_name="gerrit-owners")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Path-based subsystem ownership for Gerrit."""
+    if ctx.invoked_subcommand is None:
+        raise click.UsageError("missing command; 'owners --help' lists them")
 
 
 @cli.command()
@@ -259,10 +262,13 @@ def suggest(
 @cli.command()
 @click.argument("file", required=False)
 @click.option("--no-tree", is_flag=True, help="Skip the check for patterns matching no file.")
+@config_option
 @json_option
-def validate(file: str | None, no_tree: bool, as_json: bool) -> None:
+def validate(file: str | None, no_tree: bool, config: str | None, as_json: bool) -> None:
     """Check an OWNERS file; exit status 1 on errors. Prints FILE:LINE:COL: message lines."""
-    ws = Workspace.find(file)
+    if file and config:
+        raise click.UsageError("give the file once: FILE or --config FILE")
+    ws = Workspace.find(file or config)
     config, diagnostics = parse_config(ws.read_config(), ws._display_name)
     if config is not None and not no_tree and ws.root is not None:
         diagnostics += tree_warnings(config, ws.tree())

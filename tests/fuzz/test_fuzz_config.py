@@ -2,7 +2,7 @@
 exception.  The service parses every branch's and every proposed OWNERS.yaml, which anyone
 who can push for review controls.
 
-Run longer with e.g. `HYPOTHESIS_PROFILE=fuzz python -m pytest tests/fuzz` (see conftest).
+Run longer with e.g. `HYPOTHESIS_PROFILE=fuzz python -m pytest tests/fuzz` (profiles in tests/conftest.py).
 """
 
 from __future__ import annotations
