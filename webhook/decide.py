@@ -130,7 +130,6 @@ def assess(
             "every change on this branch."
         )
 
-    recorder = _RecordingLookup(lookup)
     unstaffed: tuple[str, ...] = ()
     if ownership is None:  # no usable file and no fallback owners: nobody can approve
         evaluation = Evaluation(Verdict.BLOCKED, ())
@@ -145,8 +144,8 @@ def assess(
             uploader=snapshot.uploader,
             number=snapshot.number,
         )
-        evaluation = evaluate(ownership, change, recorder, suggestions=settings.max_reviewers)
-        unstaffed = _unstaffed(evaluation, snapshot, settings.user, recorder)
+        evaluation = evaluate(ownership, change, lookup, suggestions=settings.max_reviewers)
+        unstaffed = _unstaffed(evaluation, snapshot, settings.user, lookup)
 
     verdict = evaluation.verdict
     if proposal_invalid:
@@ -161,7 +160,7 @@ def assess(
         proposal_problems=proposal,
         proposal_invalid=proposal_invalid,
         notes=tuple(notes),
-        unresolved_groups=tuple(dict.fromkeys((*recorder.missing, *evaluation.unresolved_groups))),
+        unresolved_groups=evaluation.unresolved_groups,
         unstaffed=unstaffed,
     )
 
@@ -242,7 +241,7 @@ def fallback_ownership(owners: tuple[str, ...]) -> Ownership | None:
 
 
 def _unstaffed(
-    evaluation: Evaluation, snapshot: ChangeSnapshot, bot: str, members: GroupLookup
+    evaluation: Evaluation, snapshot: ChangeSnapshot, bot: str, members: GroupLookup | None
 ) -> tuple[str, ...]:
     """Unmet requirements with fewer reviewers who may still approve than approvals missing."""
     candidates = [
@@ -257,7 +256,8 @@ def _unstaffed(
         eligible: set[str] = set()
         for entry in result.eligible:
             if entry.startswith("gerrit:"):
-                eligible.update(normalize_identity(m) for m in members(entry[7:]) or ())
+                group = members(entry[7:]) if members else None
+                eligible.update(normalize_identity(m) for m in group or ())
             else:
                 eligible.add(normalize_identity(entry))
         waiting = [
@@ -266,21 +266,6 @@ def _unstaffed(
         if len(waiting) < result.missing:
             found.append(result.subsystem)
     return tuple(found)
-
-
-class _RecordingLookup:
-    """Adapts a lookup to the engine's resolver, remembering groups that could not be seen."""
-
-    def __init__(self, lookup: GroupLookup | None):
-        self.lookup = lookup
-        self.missing: list[str] = []
-
-    def __call__(self, group: str) -> Iterable[str]:
-        members = self.lookup(group) if self.lookup is not None else None
-        if members is None:
-            self.missing.append(f"gerrit:{group}")
-            return ()
-        return members
 
 
 def _lines(diagnostics: Iterable[Diagnostic]) -> tuple[str, ...]:

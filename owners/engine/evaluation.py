@@ -36,14 +36,10 @@ class _Eligibility:
     def members(self, entry: str) -> frozenset[str]:
         """The members of a `gerrit:` entry; empty (and remembered) when it cannot be resolved."""
         if entry not in self._members:
-            if self.resolver is None:
+            found = self.resolver(entry.split(":", 1)[1]) if self.resolver else None
+            if found is None:
                 self.unresolved[entry] = None
-                members: frozenset[str] = frozenset()
-            else:
-                members = frozenset(
-                    normalize_identity(m) for m in self.resolver(entry.split(":", 1)[1])
-                )
-            self._members[entry] = members
+            self._members[entry] = frozenset(normalize_identity(m) for m in found or ())
         return self._members[entry]
 
     def allows(self, requirement: str, account: Account) -> bool:
@@ -65,8 +61,9 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate a change against a compiled config.
 
-    `resolver` maps a Gerrit group to its members; without one, `gerrit:` groups match no
-    voter and are listed in `unresolved_groups`, so a local check never over-approves.
+    `resolver` maps a Gerrit group to its members, or to None when it cannot see the group;
+    an unresolved `gerrit:` group matches no voter and is listed in `unresolved_groups`, so a
+    check without Gerrit never over-approves.
     `suggestions` caps the suggested reviewers (None: as many as cover every requirement).
     """
     policy = ownership.config.policy

@@ -50,7 +50,10 @@ class Glob:
 
     @property
     def is_literal(self) -> bool:
-        return not any(_has_wildcard(seg) for seg in self.segments)
+        """Written without wildcards: `OWNERS.yaml` as much as `/OWNERS.yaml`, although an
+        unanchored glob is compiled with an implicit leading `**`."""
+        written = self.segments if self.anchored else self.segments[-1:]
+        return not any(_has_wildcard(seg) for seg in written)
 
     def matches(self, path: str) -> bool:
         """Try the core on every prefix the reach allows: the slow, obviously right way."""

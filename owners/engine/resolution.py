@@ -25,12 +25,12 @@ from owners.engine.patterns import (
     Glob,
     IndexedMatcher,
     NaiveMatcher,
-    _has_wildcard,
     compile_glob,
 )
 
-GroupResolver = Callable[[str], Iterable[str]]
-"""Maps a Gerrit group name to its members' usernames and emails (injected: no I/O here)."""
+GroupResolver = Callable[[str], Iterable[str] | None]
+"""Maps a Gerrit group name to its members' usernames and emails, or None when the group
+cannot be seen (injected: the engine does no I/O)."""
 
 Matcher = type[IndexedMatcher] | type[NaiveMatcher]
 
@@ -133,7 +133,7 @@ class Ownership:
 
     def _claims_explicitly(self, name: str, path: str) -> bool:
         return any(
-            sub.name == name and not rule.negated and _names_literally(glob) and glob.matches(path)
+            sub.name == name and not rule.negated and glob.is_literal and glob.matches(path)
             for (sub, rule), glob in zip(self.rules, self._globs, strict=True)
         )
 
@@ -266,13 +266,6 @@ class Ownership:
         for path in tree:
             used.update(self._matcher.match(path))
         return {(self.rules[i][0].name, self.rules[i][1].location) for i in used}
-
-
-def _names_literally(glob: Glob) -> bool:
-    """A pattern written without wildcards: `OWNERS.yaml` as much as `/OWNERS.yaml`, although
-    the compiled form of an unanchored pattern starts with an implicit `**`."""
-    written = glob.segments if glob.anchored else glob.segments[-1:]
-    return not any(_has_wildcard(segment) for segment in written)
 
 
 def is_group(identity: str) -> bool:
