@@ -17,8 +17,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,18 +28,16 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "deploy"))
+import devgerrit  # noqa: E402  (deploy/ holds the throwaway servers, not a package)
+import devredis  # noqa: E402
+
 TOKEN = secrets.token_hex(16)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager
 def web(queue: str, workdir: Path) -> Iterator[str]:
-    port = free_port()
+    port = devgerrit.free_port()
     env = {
         **os.environ,
         "OWNERS_GERRIT_URL": "http://127.0.0.1:9",
@@ -80,36 +76,6 @@ def web(queue: str, workdir: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(30)
-
-
-@contextlib.contextmanager
-def redis_server(workdir: Path) -> Iterator[str | None]:
-    if shutil.which("redis-server") is None:
-        yield None
-        return
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def rate(count: int, clients: int, request: Callable[[requests.Session, int], int]) -> float:
@@ -171,10 +137,10 @@ def main() -> int:
     print(f"{'queue':<8} {'/healthz req/s':>15} {'events req/s':>13} {'ratio':>6}")
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
         workdir = Path(scratch)
-        with redis_server(workdir) as redis_url:
+        with contextlib.ExitStack() as stack:
             backends = [("sqlite", str(workdir / "queue.db"))]
-            if redis_url:
-                backends.append(("redis", redis_url))
+            if devredis.available():
+                backends.append(("redis", stack.enter_context(devredis.redis_server(workdir))))
             for name, queue in backends:
                 with web(queue, workdir) as url:
                     rate(200, args.clients, lambda s, n: s.get(f"{url}/healthz").status_code)

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import devgerrit
+import devredis
 import pytest
 
 from tests.faults.harness import FIGURES, Project, provision_accounts
@@ -45,44 +44,10 @@ def project(
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[str]:
     """A redis-server of our own on a random loopback port, persisting nothing."""
-    if shutil.which("redis-server") is None:
+    if not devredis.available():
         pytest.skip("redis-server is not installed (deploy/test.sh installs it)")
-    port = devgerrit.free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=(tmp_path / "redis.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise
-            time.sleep(0.05)
-    try:
+    with devredis.redis_server(tmp_path) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -2,7 +2,8 @@
 exception.  The service parses every branch's and every proposed OWNERS.yaml, which anyone
 who can push for review controls.
 
-Run longer with e.g. `HYPOTHESIS_PROFILE=fuzz python -m pytest tests/fuzz` (profiles in tests/conftest.py).
+Run longer with e.g. `HYPOTHESIS_PROFILE=fuzz python -m pytest tests/fuzz` (the profiles are in
+tests/conftest.py).
 """
 
 from __future__ import annotations
