@@ -101,6 +101,12 @@ class _Reader:
     def error(self, node: Node | None, message: str, hint: str = "") -> None:
         self.diagnostics.append(Diagnostic(self.at(node), Severity.ERROR, message, hint))
 
+    def error_at(self, line: int, column: int, message: str, hint: str = "") -> None:
+        """An error at a 0-based position, for problems found before there are nodes."""
+        self.diagnostics.append(
+            Diagnostic(self.at(None, line, column), Severity.ERROR, message, hint)
+        )
+
     def warning(self, node: Node | None, message: str, hint: str = "") -> None:
         self.diagnostics.append(Diagnostic(self.at(node), Severity.WARNING, message, hint))
 
@@ -119,14 +125,7 @@ class _Reader:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n")
-            self.diagnostics.append(
-                Diagnostic(
-                    Location(self.filename, line + 1, 1),
-                    Severity.ERROR,
-                    f"not valid UTF-8 (byte {exc.start})",
-                    "save the file as UTF-8",
-                )
-            )
+            self.error_at(line, 0, f"not valid UTF-8 (byte {exc.start})", "save the file as UTF-8")
             return None
         try:
             if not self._safe_structure(text):
@@ -135,14 +134,8 @@ class _Reader:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line, mark.column) if mark else (0, 0)
-            self.diagnostics.append(
-                Diagnostic(
-                    Location(self.filename, line + 1, column + 1),
-                    Severity.ERROR,
-                    f"YAML syntax error: {exc.problem or exc.context}",
-                    "check indentation and quoting",
-                )
-            )
+            problem = f"YAML syntax error: {exc.problem or exc.context}"
+            self.error_at(line, column, problem, "check indentation and quoting")
             return None
         except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. NUL
             position = exc.position
@@ -151,13 +144,11 @@ class _Reader:
             line = text.count("\n", 0, position)
             column = position - (text.rfind("\n", 0, position) + 1)
             code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-            self.diagnostics.append(
-                Diagnostic(
-                    Location(self.filename, line + 1, column + 1),
-                    Severity.ERROR,
-                    f"character U+{code:04X} is not allowed in YAML",
-                    "remove it, or write it as an escape in a double-quoted string",
-                )
+            self.error_at(
+                line,
+                column,
+                f"character U+{code:04X} is not allowed in YAML",
+                "remove it, or write it as an escape in a double-quoted string",
             )
             return None
         except yaml.YAMLError as exc:
@@ -173,38 +164,28 @@ class _Reader:
         depth = 0
         for event in yaml.parse(text, Loader=_Loader):
             mark = event.start_mark
-            where = Location(self.filename, mark.line + 1, mark.column + 1)
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                self.diagnostics.append(
-                    Diagnostic(
-                        where,
-                        Severity.ERROR,
-                        "YAML anchors and aliases are not allowed",
-                        "write the values out, or use a group alias under 'groups'",
-                    )
+                self.error_at(
+                    mark.line,
+                    mark.column,
+                    "YAML anchors and aliases are not allowed",
+                    "write the values out, or use a group alias under 'groups'",
                 )
                 return False
             tag = getattr(event, "tag", None)
             if tag and not (isinstance(event, yaml.ScalarEvent) and tag == "!"):
-                self.diagnostics.append(
-                    Diagnostic(
-                        where,
-                        Severity.ERROR,
-                        f"YAML tags are not allowed ({tag})",
-                        "remove the tag",
-                    )
+                self.error_at(
+                    mark.line, mark.column, f"YAML tags are not allowed ({tag})", "remove the tag"
                 )
                 return False
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    self.diagnostics.append(
-                        Diagnostic(
-                            where,
-                            Severity.ERROR,
-                            f"nesting deeper than {MAX_DEPTH} levels",
-                            "OWNERS.yaml needs at most four levels",
-                        )
+                    self.error_at(
+                        mark.line,
+                        mark.column,
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        "OWNERS.yaml needs at most four levels",
                     )
                     return False
             elif isinstance(event, yaml.CollectionEndEvent):
