@@ -97,19 +97,8 @@ def _one(nova: novademo.Nova, i: int) -> dict[str, object]:
     """Push change `i` (even: Hyper-V only, odd: core only), approve it; both latencies."""
     hyperv = i % 2 == 0
     path = f"nova/virt/hyperv/bench{i}.py" if hyperv else f"nova/compute/bench{i}.py"
-    clone = nova.workdir / "clone-zed-bench"
-    auth = ("zed", novademo.password("zed"))
-    if not clone.exists():
-        devgerrit.git_clone(nova.gerrit.git_url(nova.project), clone, auth)
-    devgerrit.git(clone, "fetch", "--quiet", "origin", "master", auth=auth)
-    devgerrit.git(clone, "checkout", "--quiet", "--detach", "FETCH_HEAD")
-    sha = devgerrit.git_commit(
-        clone, f"bench {i}", {path: f"# {i}\n"}, author=("Zed", novademo.PEOPLE["zed"])
-    )
-    devgerrit.git_push(clone, nova.gerrit.git_url(nova.project), *auth, "HEAD:refs/for/master")
-    pushed = time.monotonic()
-    number = int(nova.gerrit.rest.query_changes(f"commit:{sha}")[0]["_number"])
-    upload = _until(lambda: _comments(nova, number) >= 1, pushed)
+    number = nova.push_change("zed", {path: f"# {i}\n"}, f"bench {i}")
+    upload = _until(lambda: _comments(nova, number) >= 1, nova.pushed_at)
 
     approvers = ["alice"] if hyperv else ["carol", "dave"]
     for n, who in enumerate(approvers[:-1], start=2):

@@ -69,8 +69,15 @@ TREE = {
     "nova/virt/xenapi/vm.py": "# XenAPI driver\n",
     "nova/tests/unit/virt/hyperv/test_driver.py": "# tests\n",
 }
-CHANGE_VIEW = ("DETAILED_LABELS", "DETAILED_ACCOUNTS", "MESSAGES", "SUBMIT_REQUIREMENTS")
-"""What `Nova.change` asks Gerrit for: votes, reviewers, messages, submit requirements."""
+CHANGE_VIEW = (
+    "DETAILED_LABELS",
+    "DETAILED_ACCOUNTS",
+    "MESSAGES",
+    "SUBMIT_REQUIREMENTS",
+    "SUBMITTABLE",
+)
+"""What `Nova.change` asks Gerrit for: votes, reviewers, messages, submit requirements and
+whether the change may be submitted."""
 
 _PATCH_SET_HEADER = re.compile(r"\APatch Set \d+:[^\n]*\n\n")
 
@@ -91,6 +98,8 @@ class Nova:
     token: str = field(default_factory=lambda: secrets.token_hex(24))
     service: subprocess.Popen[bytes] | None = None
     service_url: str = ""
+    pushed_at: float = 0.0
+    """time.monotonic() when the last `git push` for review returned."""
 
     def rest(self, username: str) -> devgerrit.GerritRest:
         if username == "admin":
@@ -188,6 +197,7 @@ class Nova:
             password(author),
             f"HEAD:refs/for/{branch}",
         )
+        self.pushed_at = time.monotonic()
         found = self.rest(author).query_changes(f"commit:{sha}")
         return int(found[0]["_number"])
 
@@ -545,7 +555,7 @@ def _play(nova: Nova) -> None:
         change = nova.change(number)
         vote = bot_vote(change) or 0
         headline = bot_messages(change)[-1].splitlines()[0]
-        submittable = "submittable" if requirement(change) == "SATISFIED" else "not submittable"
+        submittable = "submittable" if change["submittable"] else "not submittable"
         shown = f"{vote:+d}" if vote else "0"
         print(f"  change {number} ({what}): {LABEL} {shown}, {submittable}  ({headline})")
     env = " ".join(

@@ -82,6 +82,7 @@ def test_a_hyperv_only_change_approved_by_one_hyperv_lieutenant_is_submitted(nov
     change = nova.change(number)
     assert requirement(change) == "SATISFIED"
     assert _line(bot_messages(change)[-1], "hyperv") == "* ✔ hyperv: approved by alice"
+    assert change["submittable"] is True
     assert nova.submit("alice", number)["status"] == "MERGED"
 
 
@@ -101,6 +102,7 @@ def test_a_hyperv_lieutenants_plus_two_on_a_core_file_leaves_it_unsatisfied(nova
     assert bot_vote(change) is None
     assert requirement(change) == "UNSATISFIED"
     assert requirement(change, "Code-Review") == "SATISFIED"  # only the owners say no
+    assert change["submittable"] is False
     assert LABEL in _submit_refused(nova, "alice", number)
 
 
