@@ -244,8 +244,9 @@ class Nova:
         timeout: float = 60.0,
         interval: float = 0.1,
     ) -> T:
-        """Poll `probe` until it returns something true; that value.  AssertionError naming
-        `what` and the last value seen after `timeout` seconds."""
+        """Poll `probe` until it returns something true; that value.  After `timeout`
+        seconds, AssertionError naming `what`, the last value seen and the warnings and errors
+        the service logged."""
         deadline = time.monotonic() + timeout
         while True:
             value = probe()
@@ -253,7 +254,10 @@ class Nova:
                 break
             time.sleep(interval)
         if not value:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}: {value!r}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what}: {value!r}"
+                + "".join(f"\n  service: {line}" for line in self.service_trouble())
+            )
         return value
 
     def wait_for_bot(
@@ -305,24 +309,30 @@ class Nova:
         """
         last: tuple[float, float] | None = None
         since = time.monotonic()
+        seen = ""
 
-        def idle() -> bool:
-            nonlocal last, since
+        def idle() -> str:
+            nonlocal last, since, seen
             m = self.service_metrics()
             if not m:
-                return True  # no queue: events are processed before the answer
+                return "no queue: events are processed before the answer"
             queued = sum(
                 m.get(f"owners_{name}", 0.0)
                 for name in ("events_total{queued}", "jobs_total{busy}", "jobs_total{retried}")
             )
             finished = m.get("owners_jobs_total{done}", 0.0) + m.get("owners_jobs_total{dead}", 0.0)
             now = (queued, finished)
-            if now != last or m.get("owners_queue_depth") or finished < queued:
+            depth = m.get("owners_queue_depth", 0.0)
+            seen = f"{queued:g} jobs queued, {finished:g} finished, {depth:g} waiting"
+            if now != last or depth or finished < queued:
                 last, since = now, time.monotonic()
-                return False
-            return time.monotonic() - since >= settle
+                return ""
+            return seen if time.monotonic() - since >= settle else ""
 
-        self.wait_for("the service to finish its queued jobs", idle, timeout, interval=0.05)
+        try:
+            self.wait_for("the service to finish its queued jobs", idle, timeout, interval=0.05)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n  metrics: {seen}") from None
 
     def capture_events(self, url: str, remote: str = "capture") -> None:
         """Also post every event of the project to `url` (e.g. a devgerrit.EventReceiver)."""
@@ -374,6 +384,18 @@ class Nova:
     @property
     def service_log(self) -> Path:
         return self.workdir / "service.log"
+
+    def service_trouble(self, lines: int = 10) -> list[str]:
+        """The last warnings and errors in the service's log (JSON lines, or a traceback)."""
+        if not self.service_log.exists():
+            return []
+        text = self.service_log.read_text(errors="replace").splitlines()
+        found = [
+            line
+            for line in text
+            if '"level": "WARNING"' in line or '"level": "ERROR"' in line or "Error" in line
+        ]
+        return found[-lines:]
 
 
 def bot_vote(change: Mapping[str, Any]) -> int | None:
