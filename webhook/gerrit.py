@@ -65,7 +65,7 @@ def change_ref(project: str | None, number: int) -> str:
 
 
 class GerritConnection:
-    """The service's only door to Gerrit.  `calls` counts REST requests since creation."""
+    """The service's only door to Gerrit; `calls` counts the calling thread's requests."""
 
     def __init__(
         self,
@@ -82,7 +82,7 @@ class GerritConnection:
             auth=HTTPBasicAuth(settings.user, settings.password),
             adapter=HTTPAdapter(max_retries=RETRY),
         )
-        self.calls = 0
+        self._counts = threading.local()
         self.on_error = on_error  # told of every failed call (metrics)
         self._group_ttl = group_ttl
         self._clock = clock
@@ -102,11 +102,20 @@ class GerritConnection:
                 self.on_error(exc)
             raise
 
+    @property
+    def calls(self) -> int:
+        """Requests made so far by the calling thread.  A worker thread evaluates one change
+        at a time, so the difference around an evaluation is that evaluation's cost, however
+        many threads share this connection."""
+        return getattr(self._counts, "value", 0)
+
+    def _count_call(self) -> None:
+        self._counts.value = self.calls + 1
+
     def _send(
         self, method: str, path: str, body: Any = None, *, missing_ok: bool = False, **kw: Any
     ) -> Any:
-        with self._lock:
-            self.calls += 1
+        self._count_call()
         if body is not None:
             kw["json"] = body
         call = f"{method.upper()} {path}"
@@ -345,8 +354,7 @@ class GerritConnection:
             "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token.decode()}",
         }
         if args and args[0] in ("fetch", "push"):
-            with self._lock:
-                self.calls += 1
+            self._count_call()
         done = subprocess.run(
             ["git", *args], cwd=repo, env=env, input=stdin, capture_output=True, check=False
         )
