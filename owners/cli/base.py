@@ -1,0 +1,62 @@
+"""What every `owners` command shares: the group, one-line errors, --json and --config."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from owners.engine import CONFIG_PATH
+from owners.gitrepo import GitError
+
+
+class CliError(click.ClickException):
+    """A one-line error for the user; exit status 1."""
+
+
+def emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        output = text()
+        if output:
+            click.echo(output)
+
+
+config_option = click.option(
+    "--config",
+    "config",
+    metavar="FILE",
+    help=f"OWNERS file to read instead of the checkout's {CONFIG_PATH}.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+@click.version_option(package_name="gerrit-owners")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Path-based subsystem ownership for Gerrit."""
+    if ctx.invoked_subcommand is None:
+        raise click.UsageError("missing command; 'owners --help' lists them")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI with one-line errors: no usage dumps, no tracebacks."""
+    try:
+        cli.main(args=argv, prog_name="owners", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"owners: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except GitError as exc:
+        click.echo(f"owners: git: {exc}", err=True)
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.exit(1)

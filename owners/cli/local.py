@@ -1,0 +1,259 @@
+"""Commands on a git checkout: who, explain, check, suggest, validate, coverage.
+
+Each reads OWNERS.yaml from the checkout's root (or --config) and takes paths relative to the
+current folder, like git.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import click
+
+from owners.cli import render
+from owners.cli.base import CliError, cli, config_option, emit, json_option
+from owners.cli.service import service_errors, settings_from_env
+from owners.engine import (
+    CONFIG_PATH,
+    Account,
+    Change,
+    ChangedFile,
+    Ownership,
+    Severity,
+    Vote,
+    evaluate,
+    parse_config,
+    tree_warnings,
+)
+from owners.engine.coverage import coverage as compute_coverage
+from owners.gitrepo import changed_files, repo_root, tracked_files
+
+
+@dataclass
+class Workspace:
+    """Where the command runs: the checkout, the config file and how paths are named."""
+
+    config_file: Path
+    root: Path | None
+
+    @classmethod
+    def find(cls, config: str | None) -> Workspace:
+        root = repo_root(Path.cwd())
+        if config is not None:
+            return cls(Path(config), root)
+        if root is None:
+            raise CliError(f"not in a git checkout; run inside one or pass --config {CONFIG_PATH}")
+        return cls(root / CONFIG_PATH, root)
+
+    @property
+    def base(self) -> Path:
+        return self.root if self.root is not None else Path.cwd()
+
+    def repo_path(self, arg: str) -> str:
+        """A command-line path as the repository names it: relative to the root, '/'-separated."""
+        full = Path(os.path.abspath(arg))
+        try:
+            relative = full.relative_to(self.base.resolve())
+        except ValueError:
+            raise CliError(f"{arg}: outside the repository at {self.base}") from None
+        if full.is_dir() or arg.endswith("/"):
+            raise CliError(f"{arg}: is a directory; name a file in it")
+        return relative.as_posix()
+
+    def read_config(self) -> bytes:
+        try:
+            return self.config_file.read_bytes()
+        except OSError as exc:
+            raise CliError(f"{self.config_file}: {exc.strerror}") from None
+
+    @cached_property
+    def ownership(self) -> Ownership:
+        config, diagnostics = parse_config(self.read_config(), self._display_name)
+        if config is None:
+            errors = [str(d) for d in diagnostics if d.severity is Severity.ERROR]
+            raise CliError(
+                f"{self._display_name} is invalid: {errors[0]}"
+                + (f" (and {len(errors) - 1} more; run owners validate)" if len(errors) > 1 else "")
+            )
+        return Ownership(config)
+
+    @property
+    def _display_name(self) -> str:
+        try:
+            return os.path.relpath(self.config_file)
+        except ValueError:
+            return str(self.config_file)
+
+    def tree(self) -> list[str]:
+        if self.root is None:
+            raise CliError("needs a git checkout to list its files")
+        return tracked_files(self.root)
+
+    def change_files(self, revrange: str | None) -> list[ChangedFile]:
+        if self.root is None:
+            raise CliError("needs a git checkout to read a revision range; use --files")
+        return changed_files(self.root, revrange)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@config_option
+@json_option
+def who(paths: Sequence[str], config: str | None, as_json: bool) -> None:
+    """Who must approve each PATH: its requirements and their eligible approvers."""
+    ws = Workspace.find(config)
+    names = [ws.repo_path(p) for p in paths]
+    emit(
+        as_json, render.who_json(ws.ownership, names), lambda: render.who_text(ws.ownership, names)
+    )
+
+
+@cli.command()
+@click.argument("path")
+@config_option
+@json_option
+def explain(path: str, config: str | None, as_json: bool) -> None:
+    """Why PATH has the owners it has: patterns, parent chain, and each approver's reason."""
+    ws = Workspace.find(config)
+    explanation = ws.ownership.explain(ws.repo_path(path))
+    emit(as_json, render.explain_json(explanation), lambda: render.explain_text(explanation))
+
+
+def _change_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.argument("args", nargs=-1, metavar="[REVRANGE | --files PATH...]")(command)
+    command = click.option(
+        "--files",
+        "files_mode",
+        is_flag=True,
+        help="Treat the arguments as changed files instead of a range.",
+    )(command)
+    command = click.option(
+        "--votes",
+        "votes_file",
+        type=click.File("r"),
+        metavar="FILE",
+        help='Votes as {"owner": U, "uploader": U, "votes": [{"user": U, "value": V}]}.',
+    )(command)
+    return config_option(json_option(command))
+
+
+def _local_change(ws: Workspace, args: Sequence[str], files_mode: bool, votes_file: Any) -> Change:
+    if files_mode:
+        if not args:
+            raise click.UsageError("--files needs at least one PATH")
+        files = [ChangedFile(ws.repo_path(a)) for a in args]
+    elif len(args) > 1:
+        raise click.UsageError("give one REVRANGE, or --files PATH...")
+    else:
+        files = ws.change_files(args[0] if args else None)
+    owner = uploader = None
+    votes: list[Vote] = []
+    if votes_file is not None:
+        owner, uploader, votes = _read_votes(votes_file)
+    return Change.of(files, votes, owner, uploader)
+
+
+def _account(value: object, where: str) -> Account:
+    if not isinstance(value, str) or not value.strip():
+        raise CliError(f"votes file: {where} must be a username or email")
+    return Account(email=value) if "@" in value else Account(username=value)
+
+
+def _read_votes(stream: Any) -> tuple[Account | None, Account | None, list[Vote]]:
+    try:
+        data = json.load(stream)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"votes file: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise CliError("votes file: expected an object with owner, uploader and votes")
+    owner = _account(data["owner"], "owner") if "owner" in data else None
+    uploader = _account(data["uploader"], "uploader") if "uploader" in data else owner
+    raw_votes = data.get("votes", [])
+    if not isinstance(raw_votes, list):
+        raise CliError("votes file: votes must be a list")
+    votes = []
+    for i, item in enumerate(raw_votes):
+        if not isinstance(item, dict) or type(item.get("value")) is not int:
+            raise CliError(f'votes file: votes[{i}] must be {{"user": U, "value": N}}')
+        votes.append(Vote(_account(item.get("user"), f"votes[{i}].user"), item["value"]))
+    return owner, uploader, votes
+
+
+@cli.command()
+@_change_options
+@click.option(
+    "--change",
+    "change_number",
+    type=int,
+    metavar="N",
+    help="Ask Gerrit about change N: the verdict the bot would cast.",
+)
+def check(
+    args: Sequence[str],
+    files_mode: bool,
+    votes_file: Any,
+    change_number: int | None,
+    config: str | None,
+    as_json: bool,
+) -> None:
+    """What a change needs: by default the commits on HEAD not yet on the upstream branch."""
+    if change_number is not None:
+        from webhook.service import check_change
+
+        with service_errors():
+            evaluation = check_change(settings_from_env(), change_number)
+    else:
+        ws = Workspace.find(config)
+        evaluation = evaluate(ws.ownership, _local_change(ws, args, files_mode, votes_file))
+    emit(as_json, render.check_json(evaluation), lambda: render.check_text(evaluation))
+
+
+@cli.command()
+@_change_options
+def suggest(
+    args: Sequence[str], files_mode: bool, votes_file: Any, config: str | None, as_json: bool
+) -> None:
+    """The reviewers to add: fewest owners covering every unmet requirement."""
+    ws = Workspace.find(config)
+    evaluation = evaluate(ws.ownership, _local_change(ws, args, files_mode, votes_file))
+    reviewers = list(evaluation.suggested_reviewers)
+    emit(as_json, reviewers, lambda: "\n".join(reviewers))
+
+
+@cli.command()
+@click.argument("file", required=False)
+@click.option("--no-tree", is_flag=True, help="Skip the check for patterns matching no file.")
+@config_option
+@json_option
+def validate(file: str | None, no_tree: bool, config: str | None, as_json: bool) -> None:
+    """Check an OWNERS file; exit status 1 on errors. Prints FILE:LINE:COL: message lines."""
+    if file and config:
+        raise click.UsageError("give the file once: FILE or --config FILE")
+    ws = Workspace.find(file or config)
+    config, diagnostics = parse_config(ws.read_config(), ws._display_name)
+    if config is not None and not no_tree and ws.root is not None:
+        diagnostics += tree_warnings(config, ws.tree())
+    emit(
+        as_json,
+        render.diagnostics_json(diagnostics),
+        lambda: "\n".join(str(d) for d in diagnostics),
+    )
+    if config is None:
+        sys.exit(1)
+
+
+@cli.command()
+@config_option
+@json_option
+def coverage(config: str | None, as_json: bool) -> None:
+    """How the checkout's files divide among subsystems, and the files only root owns."""
+    ws = Workspace.find(config)
+    result = compute_coverage(ws.ownership, ws.tree())
+    emit(as_json, render.coverage_json(result), lambda: render.coverage_text(result))
