@@ -306,6 +306,17 @@ class Project:
             count += sum(1 for a, b in itertools.pairwise(prints) if a == b)
         return count
 
+    def outcome(self, statuses: list[int], metrics_url: str | None = None) -> dict[str, Any]:
+        """The figures every burst reports: deliveries sent and refused, changes left with a
+        wrong label, repeated status comments, and jobs given up on."""
+        return {
+            "events_sent": len(statuses),
+            "events_lost": sum(1 for s in statuses if s != 202),
+            "wrong_labels": len(self.wrong()),
+            "duplicate_comments": self.duplicates(),
+            "dead_letters": metric(metrics_url or self.url, "owners_dead_letters"),
+        }
+
     def final_comments(self) -> dict[int, int]:
         """How many status comments carry each change's final fingerprint."""
         return {n: prints.count(prints[-1]) for n, (_, prints) in self.state().items() if prints}

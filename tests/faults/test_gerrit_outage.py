@@ -68,11 +68,7 @@ def test_gerrit_down_for_30s_mid_burst(project: Project) -> None:
         wait("an empty queue", lambda: metric(project.url, "owners_queue_depth") == 0, 60)
         found["repaired_seconds_after_restart"] = round(time.monotonic() - back, 1)
 
-        found["events_sent"] = len(statuses)
-        found["events_lost"] = sum(1 for s in statuses if s != 202)
-        found["wrong_labels"] = len(project.wrong())
-        found["duplicate_comments"] = project.duplicates()
-        found["dead_letters"] = metric(project.url, "owners_dead_letters")
+        found.update(project.outcome(statuses))
         found["retries"] = metric(project.url, "owners_jobs_total", outcome="retried")
         assert len(statuses) == EVENTS and found["events_lost"] == 0
         assert found["wrong_labels"] == 0 and found["duplicate_comments"] == 0

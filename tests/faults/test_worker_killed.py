@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.faults.harness import Project, figures, metric, wait
+from tests.faults.harness import Project, figures, wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -67,11 +67,7 @@ def test_kill_9_of_the_worker_mid_burst(project: Project) -> None:
         wait("every job done", lambda: pending(project) == 0 and leases(project) == 0, 60)
         found["completed_seconds_after_restart"] = round(time.monotonic() - killed, 1)
 
-        found["events_sent"] = len(statuses)
-        found["events_lost"] = sum(1 for s in statuses if s != 202)
-        found["wrong_labels"] = len(project.wrong())
-        found["duplicate_comments"] = project.duplicates()
-        found["dead_letters"] = metric(project.url, "owners_dead_letters")
+        found.update(project.outcome(statuses))
         assert killed_holding > 0 and len(statuses) == 100
         assert found["events_lost"] == 0 and found["wrong_labels"] == 0
         assert found["duplicate_comments"] == 0 and found["dead_letters"] == 0
