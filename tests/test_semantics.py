@@ -476,3 +476,20 @@ def test_suggestions_can_be_capped():
 def test_an_unresolved_gerrit_group_is_suggested_as_itself():
     ownership = config("name: s, owners: ['gerrit:Nova Core'], paths: [s/]")
     assert evaluate(ownership, change(["s/x"])).suggested_reviewers == ("gerrit:Nova Core",)
+
+
+def test_a_capped_suggestion_asks_for_what_blocks_before_an_advisory_trial():
+    ownership = config(
+        """
+        name: trial, owners: [xavier], paths: [trial/], mode: advisory
+        name: hv, owners: [alice], paths: [hv/]
+        """,
+        root="[carol, dave]",
+    )
+    files = ["trial/a.py", "hv/b.py"]
+    for number in range(1, 40):
+        full = evaluate(ownership, change(files, number=number)).suggested_reviewers
+        capped = evaluate(ownership, change(files, number=number), suggestions=2)
+        assert "xavier" in full
+        assert "alice" in capped.suggested_reviewers
+        assert "xavier" not in capped.suggested_reviewers

@@ -27,7 +27,7 @@ def suggest_reviewers(
     group_members: Callable[[str], Iterable[str]],
     limit: int | None = None,
 ) -> tuple[str, ...]:
-    """Suggest reviewers for the unmet requirements of `results` (enforced ones first).
+    """Suggest reviewers for the unmet requirements of `results`, enforced ones first.
 
     Never suggests the change owner or uploader, nor anyone who already voted.  A Gerrit group
     whose members are unknown is suggested as the group itself.
@@ -47,8 +47,8 @@ def suggest_reviewers(
 
     needs: dict[str, int] = {}
     pools: dict[str, set[str]] = {}
-    unmet = sorted((r for r in results if not r.met), key=lambda r: r.mode is not Mode.ENFORCE)
-    for result in unmet:
+    enforced = {r.subsystem for r in results if r.mode is Mode.ENFORCE}
+    for result in (r for r in results if not r.met):
         pool: list[str] = []
         for tier in ownership.chain(result.subsystem):
             if len(pool) >= result.missing:
@@ -63,15 +63,18 @@ def suggest_reviewers(
             serves.setdefault(person, []).append(req)
     tie_break = {p: hashlib.sha256(f"{change.number}:{p}".encode()).hexdigest() for p in serves}
 
-    def rank(person: str) -> tuple[int, str]:
-        return (-sum(1 for req in serves[person] if needs[req]), tie_break[person])
+    def rank(person: str) -> tuple[int, int, str]:
+        """Who helps most enforced requirements, then most requirements, then the seeded hash:
+        with a limit, the trial of an advisory team never crowds out what blocks the change."""
+        useful = [req for req in serves[person] if needs[req]]
+        return (-sum(req in enforced for req in useful), -len(useful), tie_break[person])
 
     ranked = sorted(serves, key=rank)  # best first, before any is chosen
     targets = dict(needs)
     chosen: list[str] = []
     while serves:
         best = min(serves, key=rank)
-        if rank(best)[0] == 0:
+        if rank(best)[1] == 0:
             break
         chosen.append(best)
         for req in serves.pop(best):
