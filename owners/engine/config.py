@@ -107,9 +107,6 @@ class _Reader:
             Diagnostic(self.at(None, line, column), Severity.ERROR, message, hint)
         )
 
-    def warning(self, node: Node | None, message: str, hint: str = "") -> None:
-        self.diagnostics.append(Diagnostic(self.at(node), Severity.WARNING, message, hint))
-
     # -- syntax ------------------------------------------------------------------------
 
     def read(self, data: bytes | str) -> OwnersConfig | None:

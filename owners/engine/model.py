@@ -102,10 +102,6 @@ class Subsystem:
     mode: Mode = Mode.ENFORCE
     location: Location | None = None
 
-    @property
-    def is_root(self) -> bool:
-        return self.name == ROOT
-
 
 @dataclass(frozen=True)
 class OwnersConfig:

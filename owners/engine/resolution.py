@@ -106,9 +106,6 @@ class Ownership:
             chain.append(ancestor)
         return tuple(chain)
 
-    def ancestors(self, name: str) -> tuple[str, ...]:
-        return self._ancestors[name]
-
     def chain(self, name: str) -> tuple[str, ...]:
         return self._chains[name]
 
@@ -221,9 +218,6 @@ class Ownership:
         for owner in self.config.subsystem(name).owners:
             found.update((identity, None) for identity, _ in self._expand(owner))
         return tuple(found)
-
-    def root_owners(self) -> tuple[str, ...]:
-        return self.own_owners(ROOT)
 
     # -- explanations and trees -----------------------------------------------------------------
 
