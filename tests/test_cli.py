@@ -283,8 +283,8 @@ def test_check_text(owners, in_repo):
     lines = result.out.splitlines()
     assert lines[:3] == [
         "PENDING",
-        "--  root    0/2  1 file  needs 2 more",
-        "--  hyperv  0/1  1 file  needs 1 more",
+        "--  root    0/2  1 file  needs 2 more approvals",
+        "--  hyperv  0/1  1 file  needs 1 more approval",
     ]
     assert lines[3].startswith("suggested reviewers: ")
     assert len(lines) == 4

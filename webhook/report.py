@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from owners.engine import Mode, RequirementResult, Verdict
+from owners.wording import plural, requirement_name, requirement_state
 
 if TYPE_CHECKING:
     from webhook.decide import Outcome
@@ -94,7 +95,7 @@ def _headline(outcome: Outcome) -> str:
     if outcome.verdict is Verdict.PENDING:
         waiting = sum(1 for r in enforced if not r.met)
         total = len(enforced)
-        return f"{head}: {waiting} of {total} {_plural(total, 'requirement')} not yet met."
+        return f"{head}: {waiting} of {total} {plural(total, 'requirement')} not yet met."
     if outcome.proposal_invalid:
         return f"{head}: the OWNERS.yaml proposed by this change is invalid."
     vetoes = outcome.evaluation.vetoed_by
@@ -121,20 +122,8 @@ def _fallback(outcome: Outcome) -> str:
 
 def _requirement(result: RequirementResult) -> str:
     mark = "✔" if result.met and not result.vetoed_by else "✘"
-    name = result.subsystem + (" (advisory)" if result.mode is Mode.ADVISORY else "")
-    parts = []
-    if result.vetoed_by:
-        parts.append("vetoed by " + ", ".join(result.vetoed_by))
-    if result.missing:
-        parts.append(f"needs {result.missing} more {_plural(result.missing, 'approval')}")
-    if result.approved_by:
-        parts.append("approved by " + ", ".join(result.approved_by))
-    return f"{mark} {name}: " + "; ".join(parts)
+    return f"{mark} {requirement_name(result)}: {requirement_state(result)}"
 
 
 def _bullets(lines: Iterable[str]) -> str:
     return "\n".join(f"* {line}" for line in lines)
-
-
-def _plural(count: int, word: str) -> str:
-    return word if count == 1 else word + "s"

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from owners.engine import Diagnostic, Evaluation, Mode, Ownership, RequirementResult
 from owners.engine.coverage import Coverage
 from owners.engine.resolution import PathExplanation
+from owners.wording import plural, requirement_name, requirement_state
 
 Json = dict[str, object]
 
@@ -78,16 +79,8 @@ def check_text(evaluation: Evaluation) -> str:
     for req in evaluation.requirements:
         mark = "ok" if req.met and not req.vetoed_by else "--"
         status = f"{len(req.approved_by)}/{req.approvals}"
-        detail = []
-        if req.approved_by:
-            detail.append("approved by " + ", ".join(req.approved_by))
-        if req.missing:
-            detail.append(f"needs {req.missing} more")
-        if req.vetoed_by:
-            detail.append("vetoed by " + ", ".join(req.vetoed_by))
-        mode = "" if req.mode is Mode.ENFORCE else " (advisory)"
-        files = f"{len(req.files)} file" + ("s" if len(req.files) != 1 else "")
-        rows.append((mark, f"{req.subsystem}{mode}", status, files, "; ".join(detail)))
+        files = f"{len(req.files)} {plural(len(req.files), 'file')}"
+        rows.append((mark, requirement_name(req), status, files, requirement_state(req)))
     lines = [str(evaluation.verdict), _table(rows)]
     if evaluation.suggested_reviewers:
         lines.append("suggested reviewers: " + ", ".join(evaluation.suggested_reviewers))
