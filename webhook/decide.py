@@ -31,6 +31,7 @@ from owners.engine import (
     evaluate,
     parse_config,
 )
+from owners.engine.evaluation import Eligibility
 from owners.engine.model import normalize_identity
 from webhook import report
 from webhook.model import BOT_TAG, ChangeSnapshot
@@ -145,7 +146,7 @@ def assess(
             number=snapshot.number,
         )
         evaluation = evaluate(ownership, change, lookup, suggestions=settings.max_reviewers)
-        unstaffed = _unstaffed(evaluation, snapshot, settings.user, lookup)
+        unstaffed = _unstaffed(evaluation, ownership, snapshot, settings.user, lookup)
 
     verdict = evaluation.verdict
     if proposal_invalid:
@@ -214,7 +215,7 @@ def reviewers_to_add(
         for person in outcome.evaluation.suggested_reviewers
         if not person.startswith("gerrit:")
         and person != settings.user
-        and (person.lower() if "@" in person else person) not in present
+        and normalize_identity(person) not in present
     )
 
 
@@ -241,7 +242,11 @@ def fallback_ownership(owners: tuple[str, ...]) -> Ownership | None:
 
 
 def _unstaffed(
-    evaluation: Evaluation, snapshot: ChangeSnapshot, bot: str, members: GroupLookup | None
+    evaluation: Evaluation,
+    ownership: Ownership,
+    snapshot: ChangeSnapshot,
+    bot: str,
+    members: GroupLookup | None,
 ) -> tuple[str, ...]:
     """Unmet requirements with fewer reviewers who may still approve than approvals missing."""
     candidates = [
@@ -249,19 +254,15 @@ def _unstaffed(
         for r in snapshot.reviewers
         if r.username != bot and not snapshot.owner.same_as(r) and not snapshot.uploader.same_as(r)
     ]
+    eligibility = Eligibility(ownership, members)
     found = []
     for result in evaluation.requirements:
         if result.met:
             continue
-        eligible: set[str] = set()
-        for entry in result.eligible:
-            if entry.startswith("gerrit:"):
-                group = members(entry[7:]) if members else None
-                eligible.update(normalize_identity(m) for m in group or ())
-            else:
-                eligible.add(normalize_identity(entry))
         waiting = [
-            r for r in candidates if r.identities & eligible and r.display not in result.approved_by
+            r
+            for r in candidates
+            if eligibility.allows(result.subsystem, r) and r.display not in result.approved_by
         ]
         if len(waiting) < result.missing:
             found.append(result.subsystem)

@@ -23,8 +23,9 @@ from owners.engine.resolution import GroupResolver, Ownership, is_group
 from owners.engine.suggestion import suggest_reviewers
 
 
-class _Eligibility:
-    """Answers "may this account approve for that requirement", resolving groups lazily."""
+class Eligibility:
+    """Answers "may this account approve for that requirement", resolving groups lazily: the
+    one rule for verdicts here and for the service's check that a requirement is staffed."""
 
     def __init__(self, ownership: Ownership, resolver: GroupResolver | None):
         self.ownership = ownership
@@ -75,7 +76,7 @@ def evaluate(
     if not files:
         files[ROOT] = {}  # an empty change still needs someone to say yes
 
-    eligibility = _Eligibility(ownership, resolver)
+    eligibility = Eligibility(ownership, resolver)
     counted = [
         v
         for v in _latest_votes(change.votes)
