@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from owners.engine.config import LABEL_NAME
+
 PREFIX = "OWNERS_"
 DEFAULT_LABEL = "Owner-Approval"
 DEFAULT_MAX_REVIEWERS = 3
@@ -27,7 +29,6 @@ MEMORY_QUEUE = ""  # no queue: jobs run at once, in the thread that submits them
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]+\Z")
-_LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -84,7 +85,7 @@ class Settings:
                 "A-Z a-z 0-9 . _ ~ - (e.g. from `openssl rand -hex 32`)"
             )
         label = get("LABEL") or DEFAULT_LABEL
-        if not _LABEL_RE.match(label):
+        if not LABEL_NAME.match(label):
             raise SettingsError(f"OWNERS_LABEL '{label}' is not a Gerrit label name")
         return cls(
             gerrit_url=url.rstrip("/"),

@@ -45,7 +45,7 @@ MAX_CHAIN = 32  # subsystems below root in one parent chain; aliases inside alia
 SUPPORTED_VERSION = 1
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
-_LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
+LABEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")  # what Gerrit accepts as a label name
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
@@ -305,7 +305,7 @@ class _Reader:
         values: dict[str, object] = {}
         if "label" in keys:
             label = self.string(keys["label"], "policy.label")
-            if label is not None and not _LABEL_RE.match(label):
+            if label is not None and not LABEL_NAME.match(label):
                 self.error(
                     keys["label"],
                     f"'{label}' is not a Gerrit label name",
