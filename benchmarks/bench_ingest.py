@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "deploy"))
 import devgerrit  # noqa: E402  (deploy/ holds the throwaway servers, not a package)
 import devredis  # noqa: E402
+import novademo  # noqa: E402
 
 TOKEN = secrets.token_hex(16)
 
@@ -64,14 +65,8 @@ def web(queue: str, workdir: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{url}/healthz", timeout=1).ok:
-                    break
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.1)
+        if not novademo.wait_healthy(url, server):
+            raise RuntimeError("gunicorn did not start")
         yield url
     finally:
         server.terminate()

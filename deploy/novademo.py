@@ -362,12 +362,8 @@ class Nova:
                 cwd=self.workdir,
             )
         self.service_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and self.service.poll() is None:
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(f"{self.service_url}/healthz", timeout=1).ok:
-                    return self.service_url
-            time.sleep(0.1)
+        if wait_healthy(self.service_url, self.service):
+            return self.service_url
         self.stop_service()
         raise RuntimeError(f"the owners service did not start; see {self.workdir}/service.log")
 
@@ -420,6 +416,18 @@ def bot_messages(change: Mapping[str, Any]) -> list[str]:
         for m in change.get("messages", [])
         if m.get("tag") == BOT_TAG and m.get("author", {}).get("username") == BOT
     ]
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> bool:
+    """Whether a service process started at `url` answers /healthz before it exits or
+    `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{url}/healthz", timeout=1).ok:
+                return True
+        time.sleep(0.1)
+    return False
 
 
 def provision(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import devgerrit
+import novademo
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -149,14 +150,9 @@ class Process:
 
 
 def wait_healthy(url: str, process: Process, timeout: float = 30) -> None:
-    def up() -> bool:
-        if not process.alive:
-            raise AssertionError(f"{process.args[0]} exited: see {process.log}")
-        with contextlib.suppress(requests.RequestException):
-            return requests.get(f"{url}/healthz", timeout=1).ok
-        return False
-
-    wait(f"{url}/healthz", up, timeout, every=0.1)
+    assert process.popen is not None
+    if not novademo.wait_healthy(url, process.popen, timeout):
+        raise AssertionError(f"{process.args[0]} did not answer {url}/healthz: see {process.log}")
 
 
 # -- a project and its changes -------------------------------------------------------------------
