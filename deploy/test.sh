@@ -16,5 +16,5 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[service,test]'
+.venv/bin/python -m pip install --quiet -e '.[service,plot,bench,test]'
 exec .venv/bin/python -m pytest "$@"
