@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from owners.engine import ChangedFile
@@ -81,3 +82,60 @@ def changed_files(root: Path, revrange: str | None) -> list[ChangedFile]:
             files.append(ChangedFile(fields[i + 1]))
             i += 2
     return files
+
+
+def git_dir(repo: Path) -> Path:
+    """The repository's git folder; works for bare repositories, which have no top level."""
+    out = _git(["rev-parse", "--absolute-git-dir"], repo)
+    return Path(os.fsdecode(out.strip()))
+
+
+def read_blob(repo: Path, rev: str, path: str) -> tuple[bytes, str]:
+    """A file's bytes at a revision, with the full commit id it was read from."""
+    commit = _git(["rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}"], repo)
+    sha = commit.decode().strip()
+    return _git(["cat-file", "blob", f"{sha}:{path}"], repo), sha
+
+
+def commit_paths(repo: Path, revrange: str) -> Iterator[list[str]]:
+    """The paths each non-merge commit of a range touched, streamed from one `git log`.
+
+    Renames are split into the deleted and the added path, as `git log -- PATH` sees them.
+    Parsing overlaps git's own work, which matters on histories of 100,000 commits.
+    """
+    command = [
+        "git", "log", "--no-merges", "--no-renames", "--name-only", "-z", "--format=%x00%H",
+        "--end-of-options", revrange, "--",
+    ]  # fmt: skip
+    try:
+        process = subprocess.Popen(
+            command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed") from exc
+    assert process.stdout is not None and process.stderr is not None
+    # One commit is b"\0<sha>\0" then, when it touched files, b"\n<path>\0<path>\0..."; the
+    # empty field before a sha is the boundary, since a path is never empty.
+    paths: list[str] | None = None
+    pending = b""
+    expect_sha = False
+    with process:
+        while chunk := process.stdout.read(1 << 20):
+            fields = (pending + chunk).split(b"\0")
+            pending = fields.pop()
+            for field in fields:
+                if expect_sha:
+                    expect_sha = False
+                elif not field:
+                    if paths is not None:
+                        yield paths
+                    paths = []
+                    expect_sha = True
+                elif paths is not None:
+                    paths.append(os.fsdecode(field.removeprefix(b"\n")))
+        error = process.stderr.read()
+    if process.returncode != 0:
+        lines = error.decode(errors="replace").strip().splitlines()
+        raise GitError(lines[0] if lines else "git log failed")
+    if paths is not None:
+        yield paths

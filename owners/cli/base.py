@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from owners.engine import CONFIG_PATH
+from owners.engine import CONFIG_PATH, Ownership, Severity, parse_config
 from owners.gitrepo import GitError
 
 
@@ -24,6 +24,18 @@ def emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
         output = text()
         if output:
             click.echo(output)
+
+
+def parse_ownership(data: bytes, name: str) -> Ownership:
+    """An OWNERS file's ownership map, or a one-line error naming the first problem."""
+    config, diagnostics = parse_config(data, name)
+    if config is None:
+        errors = [str(d) for d in diagnostics if d.severity is Severity.ERROR]
+        raise CliError(
+            f"{name} is invalid: {errors[0]}"
+            + (f" (and {len(errors) - 1} more; run owners validate)" if len(errors) > 1 else "")
+        )
+    return Ownership(config)
 
 
 config_option = click.option(

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from owners.cli import render
-from owners.cli.base import CliError, cli, config_option, emit, json_option
+from owners.cli.base import CliError, cli, config_option, emit, json_option, parse_ownership
 from owners.cli.service import service_errors, settings_from_env
 from owners.engine import (
     CONFIG_PATH,
@@ -26,7 +26,6 @@ from owners.engine import (
     Change,
     ChangedFile,
     Ownership,
-    Severity,
     Vote,
     evaluate,
     parse_config,
@@ -75,14 +74,7 @@ class Workspace:
 
     @cached_property
     def ownership(self) -> Ownership:
-        config, diagnostics = parse_config(self.read_config(), self._display_name)
-        if config is None:
-            errors = [str(d) for d in diagnostics if d.severity is Severity.ERROR]
-            raise CliError(
-                f"{self._display_name} is invalid: {errors[0]}"
-                + (f" (and {len(errors) - 1} more; run owners validate)" if len(errors) > 1 else "")
-            )
-        return Ownership(config)
+        return parse_ownership(self.read_config(), self._display_name)
 
     @property
     def _display_name(self) -> str:

@@ -6,11 +6,14 @@ without running a command.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 
 from owners.engine import Diagnostic, Evaluation, Mode, Ownership, RequirementResult
 from owners.engine.coverage import Coverage
 from owners.engine.resolution import PathExplanation
+from owners.insight.history import RangeStats
 from owners.wording import plural, requirement_name, requirement_state
 
 Json = dict[str, object]
@@ -178,13 +181,71 @@ def coverage_text(result: Coverage) -> str:
     return "\n".join(lines)
 
 
-def _table(rows: Sequence[Sequence[str]]) -> str:
+def _table(rows: Sequence[Sequence[object]], align_right: bool = False) -> str:
+    """Aligned columns; with `align_right` every column but the first is right-aligned."""
     if not rows:
         return ""
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join(
-            [*(str(c).ljust(w) for c, w in zip(row, widths, strict=False)), str(row[-1])]
-        ).rstrip()
-        for row in rows
-    )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+
+    def cell(i: int, value: object) -> str:
+        if align_right and i > 0:
+            return str(value).rjust(widths[i])
+        return str(value).ljust(widths[i])
+
+    return "\n".join("  ".join(cell(i, v) for i, v in enumerate(row)).rstrip() for row in rows)
+
+
+def _stats_rows(results: Sequence[RangeStats]) -> list[tuple[str, list[int]]]:
+    """The figures of `owners stats`, one row each, ranges as columns."""
+    names = list(results[0].subsystems) if results else []
+    return [
+        ("commits", [r.commits for r in results]),
+        *((f"subsystem:{name}", [r.subsystems[name] for r in results]) for name in names),
+        ("root_only", [r.root_only for r in results]),
+        ("cross", [r.cross for r in results]),
+    ]
+
+
+def stats_json(results: Sequence[RangeStats], source: str) -> Json:
+    return {
+        "config": source,
+        "ranges": [
+            {
+                "range": r.revrange,
+                "commits": r.commits,
+                "subsystems": dict(r.subsystems),
+                "root_only": r.root_only,
+                "cross": r.cross,
+            }
+            for r in results
+        ],
+    }
+
+
+def stats_csv(results: Sequence[RangeStats]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["figure", *(r.revrange for r in results)])
+    for figure, counts in _stats_rows(results):
+        writer.writerow([figure, *counts])
+    return out.getvalue()
+
+
+def stats_text(results: Sequence[RangeStats], source: str, ownership: Ownership) -> str:
+    def label(figure: str) -> str:
+        if figure.startswith("subsystem:"):
+            name = figure.removeprefix("subsystem:")
+            advisory = ownership.config.subsystem(name).mode is Mode.ADVISORY
+            return f"  {name}" + (" (advisory)" if advisory else "")
+        return STATS_LABELS[figure]
+
+    header = ("", *(r.revrange for r in results))
+    rows = [(label(figure), *(f"{n:,}" for n in counts)) for figure, counts in _stats_rows(results)]
+    return f"ownership map: {source}\n" + _table([header, *rows], align_right=True)
+
+
+STATS_LABELS = {
+    "commits": "commits (no merges)",
+    "root_only": "touching root-only paths",
+    "cross": "needing 2+ requirements",
+}

@@ -1,0 +1,110 @@
+"""`owners stats`: how many commits of each range needed each subsystem, from git history.
+
+One `git log` pass per range; the ownership map is the checkout's OWNERS.yaml, a file
+(--config) or the one a revision had (--config-at), and the output says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from owners.cli import render
+from owners.cli.base import CliError, cli, emit, json_option, parse_ownership
+from owners.engine import CONFIG_PATH, Ownership
+from owners.gitrepo import GitError, commit_paths, git_dir, read_blob, repo_root
+from owners.insight.history import PathClassifier, tally
+
+PLOT_FORMATS = (".png", ".svg")
+
+
+def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tuple[Ownership, str]:
+    """The map to judge history by, and how the output names it."""
+    if config is not None:
+        try:
+            data = Path(config).read_bytes()
+        except OSError as exc:
+            raise CliError(f"{config}: {exc.strerror}") from None
+        return parse_ownership(data, config), config
+    top = repo_root(repo) if config_at is None else None
+    if top is not None:
+        try:
+            data = (top / CONFIG_PATH).read_bytes()
+        except OSError as exc:
+            raise CliError(f"{top / CONFIG_PATH}: {exc.strerror}") from None
+        return parse_ownership(data, CONFIG_PATH), f"{CONFIG_PATH} in the working tree"
+    rev = config_at or "HEAD"
+    try:
+        data, sha = read_blob(repo, rev, CONFIG_PATH)
+    except GitError as exc:
+        raise CliError(f"no {CONFIG_PATH} at {rev}: {exc}") from None
+    return parse_ownership(data, f"{rev}:{CONFIG_PATH}"), f"{CONFIG_PATH} at {rev} ({sha[:12]})"
+
+
+@cli.command()
+@click.argument("ranges", nargs=-1, required=True, metavar="RANGE...")
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="the current folder",
+    help="The git repository to read; a bare one works.",
+)
+@click.option("--config", metavar="FILE", help="OWNERS file to judge history by.")
+@click.option(
+    "--config-at",
+    metavar="REV",
+    help=f"Judge history by {CONFIG_PATH} as it was at REV (default: the working tree's, "
+    "or HEAD's in a bare repository).",
+)
+@json_option
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Print CSV: a row per figure, ranges as columns."
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.png|FILE.svg",
+    help="Also draw the figures as a bar chart.",
+)
+def stats(
+    ranges: Sequence[str],
+    repo: Path,
+    config: str | None,
+    config_at: str | None,
+    as_json: bool,
+    as_csv: bool,
+    plot: Path | None,
+) -> None:
+    """Commits per subsystem for each RANGE (e.g. 2012.1..2012.2), merges left out.
+
+    A commit counts once for each subsystem whose paths include one of its files, as root-only
+    when a file of it is claimed by no subsystem, and as cross-subsystem when its files need
+    two or more requirements.
+    """
+    if config and config_at:
+        raise click.UsageError("give one map: --config FILE or --config-at REV")
+    if as_json and as_csv:
+        raise click.UsageError("give one format: --json or --csv")
+    if plot is not None and plot.suffix.lower() not in PLOT_FORMATS:
+        raise CliError(f"{plot}: the chart is written as .png or .svg")
+    if not repo.is_dir():
+        raise CliError(f"{repo}: no such folder")
+    git_dir(repo)  # a one-line git error when it is no repository
+    ownership, source = _ownership_map(repo, config, config_at)
+    classify = PathClassifier(ownership)
+    results = [tally(r, commit_paths(repo, r), classify) for r in ranges]
+    if plot is not None:
+        from owners.cli.charts import stats_chart
+
+        stats_chart(results, source, plot)
+    if as_csv:
+        click.echo(render.stats_csv(results), nl=False)
+    else:
+        emit(
+            as_json,
+            render.stats_json(results, source),
+            lambda: render.stats_text(results, source, ownership),
+        )
