@@ -1,14 +1,19 @@
-"""Shared fixtures: the Nova-shaped OWNERS.yaml and a throwaway git checkout."""
+"""Shared fixtures: the Nova-shaped OWNERS.yaml, a throwaway git checkout and the `owners`
+command run in-process."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from owners.cli import main
 
 # Hypothesis profiles: `dev` explores new inputs on every run; `ci` (chosen when CI is set)
 # replays a fixed sequence, so a CI run cannot fail on inputs no developer saw; `fuzz` is a
@@ -85,3 +90,39 @@ def git_repo(tmp_path: Path) -> Path:
     (repo / "nova/virt/libvirt/driver.py").write_text("# libvirt, edited\n")
     git(repo, "commit", "-q", "-am", "move vmops")
     return repo
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def owners(capsys: pytest.CaptureFixture[str]):
+    """Run `owners ARGS...` in-process, as the installed command would."""
+
+    def run(*args: str) -> Result:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def one_line_error(result: Result, code: int, text: str) -> None:
+    assert result.code == code, result
+    assert result.out == ""
+    assert result.err.count("\n") == 1 and result.err.endswith("\n"), result.err
+    assert result.err.startswith("owners: ")
+    assert text in result.err, result.err
+    assert "Traceback" not in result.err

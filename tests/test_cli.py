@@ -11,44 +11,15 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from owners.cli import main
-from tests.conftest import NOVA_OWNERS, git
+from tests.conftest import NOVA_OWNERS, git, one_line_error
 
 RENAMED_OLD = "nova/virt/hyperv/vmops.py"
 RENAMED_NEW = "nova/virt/vmwareapi/vmops.py"
 EDITED = "nova/virt/libvirt/driver.py"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self):
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def owners(capsys: pytest.CaptureFixture[str]):
-    """Run `owners ARGS...` in-process, as the installed command would."""
-
-    def run(*args: str) -> Result:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 @pytest.fixture
@@ -69,15 +40,6 @@ def where(text: str) -> str:
         if text in line:
             return f"{number}:{line.index(text) + 1}"
     raise AssertionError(text)
-
-
-def one_line_error(result: Result, code: int, text: str) -> None:
-    assert result.code == code, result
-    assert result.out == ""
-    assert result.err.count("\n") == 1 and result.err.endswith("\n"), result.err
-    assert result.err.startswith("owners: ")
-    assert text in result.err, result.err
-    assert "Traceback" not in result.err
 
 
 # -- who ------------------------------------------------------------------------------------------
