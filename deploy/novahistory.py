@@ -14,6 +14,7 @@ OWNERS.yaml in the Havana cycle, so `--config-at 2013.1` and the current map dis
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import subprocess
 import sys
@@ -41,10 +42,11 @@ HYPERV_JOINS = "2013.2"
 """The release cycle at whose start OWNERS.yaml gains the hyperv subsystem."""
 
 WORDS = (
-    "api utils driver host guest config volume vif migration firewall network snapshot "
-    "console power rescue serial vnc cpu numa pci disk image instance storage quota "
-    "manager rpcapi claims tracker filters weights models fields base service"
-).split()
+    *("api", "utils", "driver", "host", "guest", "config", "volume", "vif", "migration"),
+    *("firewall", "network", "snapshot", "console", "power", "rescue", "serial", "vnc", "cpu"),
+    *("numa", "pci", "disk", "image", "instance", "storage", "quota", "manager", "rpcapi"),
+    *("claims", "tracker", "filters", "weights", "models", "fields", "base", "service"),
+)
 
 
 @dataclass
@@ -176,7 +178,7 @@ def build(dest: Path, commits: int = 50_000, seed: int = 1) -> list[str]:
         raise RuntimeError("git fast-import failed")
     subprocess.run(["git", "reset", "-q", "--hard", "master"], cwd=dest, check=True)
     names = [name for name, _ in RELEASES]
-    return [f"{old}..{new}" for old, new in zip(names, names[1:], strict=False)]
+    return [f"{old}..{new}" for old, new in itertools.pairwise(names)]
 
 
 def _touch(rng: random.Random, areas: list[Area]) -> list[str]:

@@ -83,7 +83,9 @@ def test_json_keeps_the_order_of_the_ranges_and_names_the_map(in_history: Path, 
 def test_cross_subsystem_commits_are_those_needing_two_requirements(history: Path):
     """Checked against each commit's files, read with git separately."""
     ownership = Ownership(load_config((history / "OWNERS.yaml").read_bytes()))
-    log = git(history, "log", "--no-merges", "--no-renames", "--name-only", "--format=tformat:@", RANGES[0])
+    log = git(
+        history, "log", "--no-merges", "--no-renames", "--name-only", "--format=%x40", RANGES[0]
+    )
     commits = [block.split() for block in log.split("@")[1:]]
     expected = sum(
         len({req for path in files for req in ownership.requirements(path)}) >= 2
