@@ -45,7 +45,7 @@ def stats_chart(results: Sequence[RangeStats], source: str, path: Path) -> None:
     for i, r in enumerate(results):
         positions = [row + i * height for row in range(len(rows))]
         axes.barh(positions, [counts[i] for _, counts in rows], height=height, label=r.revrange)
-    axes.set_yticks([row + 0.4 - height / 2 for row in range(len(rows))])
+    axes.set_yticks([row + (len(results) - 1) * height / 2 for row in range(len(rows))])
     axes.set_yticklabels([name for name, _ in rows])
     axes.invert_yaxis()
     axes.set_xlabel("commits (no merges)")
