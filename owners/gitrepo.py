@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from owners.engine import ChangedFile
 
@@ -24,9 +26,13 @@ def _git(args: list[str], cwd: Path) -> bytes:
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
     if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines()
-        raise GitError(lines[0] if lines else f"git {args[0]} failed")
+        raise _failure(done.stderr, args[0])
     return done.stdout
+
+
+def _failure(stderr: bytes, command: str) -> GitError:
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return GitError(lines[0] if lines else f"git {command} failed")
 
 
 def repo_root(start: Path) -> Path | None:
@@ -107,35 +113,40 @@ def commit_paths(repo: Path, revrange: str) -> Iterator[list[str]]:
         "git", "log", "--no-merges", "--no-renames", "--name-only", "-z", "--format=%x00%H",
         "--end-of-options", revrange, "--",
     ]  # fmt: skip
-    try:
-        process = subprocess.Popen(
-            command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed") from exc
-    assert process.stdout is not None and process.stderr is not None
-    # One commit is b"\0<sha>\0" then, when it touched files, b"\n<path>\0<path>\0..."; the
-    # empty field before a sha is the boundary, since a path is never empty.
+    with tempfile.TemporaryFile() as errors:  # not a pipe: git must never block on stderr
+        try:
+            process = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=errors)
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed") from exc
+        with process:
+            assert process.stdout is not None
+            yield from _log_records(process.stdout)
+        if process.returncode != 0:
+            errors.seek(0)
+            raise _failure(errors.read(), "log")
+
+
+def _log_records(stream: IO[bytes]) -> Iterator[list[str]]:
+    """Split `git log -z --name-only --format=%x00%H` output into each commit's paths.
+
+    A commit is b"\0<sha>\0" then, when it touched files, b"\n<path>\0<path>\0..."; the empty
+    field before a sha is the boundary, since a path is never empty.
+    """
     paths: list[str] | None = None
     pending = b""
     expect_sha = False
-    with process:
-        while chunk := process.stdout.read(1 << 20):
-            fields = (pending + chunk).split(b"\0")
-            pending = fields.pop()
-            for field in fields:
-                if expect_sha:
-                    expect_sha = False
-                elif not field:
-                    if paths is not None:
-                        yield paths
-                    paths = []
-                    expect_sha = True
-                elif paths is not None:
-                    paths.append(os.fsdecode(field.removeprefix(b"\n")))
-        error = process.stderr.read()
-    if process.returncode != 0:
-        lines = error.decode(errors="replace").strip().splitlines()
-        raise GitError(lines[0] if lines else "git log failed")
+    while chunk := stream.read(1 << 20):
+        fields = (pending + chunk).split(b"\0")
+        pending = fields.pop()
+        for field in fields:
+            if expect_sha:
+                expect_sha = False
+            elif not field:
+                if paths is not None:
+                    yield paths
+                paths = []
+                expect_sha = True
+            elif paths is not None:
+                paths.append(os.fsdecode(field.removeprefix(b"\n")))
     if paths is not None:
         yield paths
