@@ -147,6 +147,8 @@ def _log_records(stream: IO[bytes]) -> Iterator[list[str]]:
                 paths = []
                 expect_sha = True
             elif paths is not None:
-                paths.append(os.fsdecode(field.removeprefix(b"\n")))
+                # only the first path carries the separating newline; a later one may begin
+                # with a newline of its own
+                paths.append(os.fsdecode(field[1:] if not paths else field))
     if paths is not None:
         yield paths

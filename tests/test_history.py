@@ -17,6 +17,7 @@ import pytest
 
 from owners.engine import load_config
 from owners.engine.resolution import Ownership
+from owners.gitrepo import commit_paths
 from owners.insight.history import PathClassifier, tally
 from tests.conftest import git, one_line_error
 
@@ -209,3 +210,14 @@ def test_history_generator_is_reproducible(tmp_path: Path):
         novahistory.build(tmp_path / name, commits=300, seed=3)
         heads.append(subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=tmp_path / name))
     assert heads[0] == heads[1]
+
+
+def test_paths_with_newlines_and_spaces_survive_the_log_parser(tmp_path: Path):
+    names = ["\nleading newline", "\nanother", "with space", "tail\n", "ünïcode"]
+    git(tmp_path, "init", "-q", "-b", "master")
+    for name in names:
+        (tmp_path / name).write_text("x")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "odd names")
+    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "empty")
+    assert [sorted(paths) for paths in commit_paths(tmp_path, "HEAD")] == [[], sorted(names)]
