@@ -108,14 +108,14 @@ def import_(
     if config:
         raise click.UsageError("--config goes with --check; use -o to name the output")
     _ownership(imported.config, "the imported OWNERS.yaml")  # never write an invalid file
+    target = output or str(repo / CONFIG_PATH)
+    if target != "-" and os.path.exists(target) and not force:
+        raise CliError(f"{target} exists; pass --force to overwrite it")
     for note in imported.notes:
         click.echo(f"note: {note}", err=True)
-    target = output or str(repo / CONFIG_PATH)
     if target == "-":
         click.echo(imported.config, nl=False)
     else:
-        if os.path.exists(target) and not force:
-            raise CliError(f"{target} exists; pass --force to overwrite it")
         Path(target).write_text(imported.config, encoding="utf-8")
     if as_json:
         emit(True, {"written": target, "notes": [str(n) for n in imported.notes]}, str)

@@ -32,7 +32,14 @@ from owners.migrate.common import (
     Requirement,
     SourceError,
 )
-from owners.migrate.tree import DirectoryTree, directories_up, owners_files, root_owners, under
+from owners.migrate.tree import (
+    DirectoryTree,
+    cut_off,
+    directories_up,
+    owners_files,
+    root_owners,
+    under,
+)
 
 ANYONE = "*"
 _EMAIL = re.compile(r"[^\s@]+@[^\s#]+\Z")
@@ -81,7 +88,7 @@ class _Reader:
                     number,
                     include.group(2),
                     into,
-                    owners_only or include.group(1) == "file:",
+                    owners_only or include.group(1).startswith("file:"),
                     depth,
                 )
             elif line == ANYONE or _EMAIL.match(line):
@@ -202,6 +209,7 @@ def convert(files: dict[str, OwnersFile], root: tuple[str, ...], notes: list[Not
         notes.insert(0, Note("OWNERS", 0, ROOT_NOTE))
     dirs = DirectoryTree(writer, real, {})
     stand_ins: set[str] = set()
+    stops = {d for d, f in files.items() if d and (f.noparent or ANYONE in f.owners)}
     for directory, found in files.items():
         if ANYONE in found.owners:
             notes.append(
@@ -240,6 +248,7 @@ def convert(files: dict[str, OwnersFile], root: tuple[str, ...], notes: list[Not
                 pattern=under(directory, rule.glob),
                 hint=f"{directory or 'top'}-{rule.glob}",
                 parent=parent,
+                exclude=cut_off(directory, stops),
             )
     return writer.text()
 

@@ -30,7 +30,14 @@ from owners.migrate.common import (
     Requirement,
     SourceError,
 )
-from owners.migrate.tree import DirectoryTree, directories_up, owners_files, root_owners, under
+from owners.migrate.tree import (
+    DirectoryTree,
+    cut_off,
+    directories_up,
+    owners_files,
+    root_owners,
+    under,
+)
 
 ALIASES_FILE = "OWNERS_ALIASES"
 _SUFFIX = re.compile(r"(?:\.\*)?\\\.([A-Za-z0-9_+-]+)\$\Z")  # \.go$ or .*\.go$
@@ -184,6 +191,7 @@ def convert(
     if not real:
         notes.insert(0, Note("OWNERS", 0, ROOT_NOTE))
     dirs = DirectoryTree(writer, real, {})
+    stops = {d for d, prow in files.items() if d and prow.no_parent}
     for directory, prow in files.items():
         approvers = _approvers(prow)
         if directory and approvers:
@@ -216,6 +224,7 @@ def convert(
                 pattern=under(directory, f"*.{suffix.group(1)}"),
                 hint=hint,
                 parent=dirs.names.get(directory),
+                exclude=cut_off(directory, stops),
             )
     return writer.text()
 

@@ -35,6 +35,14 @@ def under(directory: str, name_glob: str | None = None) -> str:
     return f"/{directory}/**/{name_glob}" if directory else name_glob
 
 
+def cut_off(directory: str, stops: set[str]) -> list[str]:
+    """Exclusions of the directories below `directory` whose OWNERS stop the walk up: a
+    rule for file names of `directory` (a per-file glob, a Prow filter) does not reach
+    files there in the source, so it must not here."""
+    inside = f"{directory}/" if directory else ""
+    return [f"!/{d}/" for d in sorted(stops) if d.startswith(inside) and d != directory]
+
+
 @dataclass
 class DirectoryTree:
     """Directory subsystems by directory; each one's parent is the nearest ancestor
@@ -62,6 +70,7 @@ class DirectoryTree:
         pattern: str | None = None,
         hint: str | None = None,
         parent: str | None = None,
+        exclude: Sequence[str] = (),
     ) -> str:
         """A subsystem for `directory` (or, with `pattern`, for some files of it)."""
         parent = self.parent_of(directory) if parent is None else parent
@@ -70,7 +79,7 @@ class DirectoryTree:
         self.writer.add(
             Section(
                 name,
-                [pattern or under(directory)],
+                [pattern or under(directory), *exclude],
                 owners,
                 origin,
                 parent=parent,
