@@ -300,7 +300,8 @@ def test_import_refuses_to_overwrite_and_names_root_placeholder(tmp_path, monkey
         (
             {"a.txt": ""},
             ["--from", "codeowners"],
-            "owners: no CODEOWNERS file (looked for .github/CODEOWNERS, CODEOWNERS, docs/CODEOWNERS)",
+            "owners: no CODEOWNERS file (looked for .github/CODEOWNERS, CODEOWNERS, "
+            "docs/CODEOWNERS)",
         ),
         ({"a.txt": ""}, ["--from", "prow"], "owners: no OWNERS files in the checkout"),
         (
