@@ -85,3 +85,13 @@ def test_index_agrees_with_naive_matcher_on_many_globs() -> None:
     naive, indexed = NaiveMatcher(globs), IndexedMatcher(globs)
     for path in paths:
         assert indexed.match(path) == naive.match(path), path
+
+
+def test_a_pattern_written_many_times_matches_under_every_index() -> None:
+    """Repeated patterns are tried once; each copy still answers for its own rule."""
+    texts = ["*.md", "docs/", "*.md", "/docs/*.md", "docs/", "*.md", "README.md"]
+    globs = [compile_glob(p) for p in texts]
+    naive, indexed = NaiveMatcher(globs), IndexedMatcher(globs)
+    for path in ["a.md", "docs/a.md", "docs/x/README.md", "src/docs/b.py", "c.py"]:
+        assert indexed.match(path) == naive.match(path), path
+    assert indexed.match("docs/a.md") == (0, 1, 2, 3, 4, 5)

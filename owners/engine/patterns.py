@@ -260,12 +260,27 @@ class IndexedMatcher:
         self.globs = tuple(globs)
         self._for_dirs = _Buckets()
         self._for_files = _Buckets()
+        # The same pattern in many places (an imported CODEOWNERS excludes a late `*.md` from
+        # every earlier line) is filed and tried once; a match stands for all its copies.
+        first_of: dict[tuple[str, Reach], int] = {}
+        copies: dict[int, list[int]] = defaultdict(list)
         for i, glob in enumerate(self.globs):
+            first = first_of.setdefault((glob.core.pattern, glob.reach), i)
+            copies[first].append(i)
+            if first != i:
+                continue
             if glob.reach is not Reach.SELF:
                 self._for_dirs.add(i, glob)
             if glob.reach is not Reach.DESCENDANTS:
                 self._for_files.add(i, glob)
+        self._copies = {first: tuple(ids) for first, ids in copies.items() if len(ids) > 1}
         self._dir_cache: dict[str, tuple[int, ...]] = {"": ()}
+
+    def _with_copies(self, found: list[int]) -> list[int]:
+        copies = self._copies
+        if not copies:
+            return found
+        return [copy for i in found for copy in copies.get(i, (i,))]
 
     def _covering(self, directory: str) -> tuple[int, ...]:
         """Globs that cover every file below `directory`, sorted."""
@@ -280,6 +295,7 @@ class IndexedMatcher:
             for i in self._for_dirs.candidates(directory, parent, name)
             if globs[i].core.fullmatch(directory)
         ]
+        own = self._with_copies(own)
         result = tuple(sorted({*inherited, *own})) if own else inherited
         self._dir_cache[directory] = result
         return result
@@ -294,4 +310,5 @@ class IndexedMatcher:
             for i in self._for_files.candidates(path, parent, name)
             if globs[i].core.fullmatch(path)
         ]
+        own = self._with_copies(own)
         return tuple(sorted({*covering, *own})) if own else covering
