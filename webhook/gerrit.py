@@ -213,15 +213,15 @@ class GerritConnection:
         since: datetime,
         label: str,
         *,
-        page_size: int = PAGE_SIZE,
+        page_size: int | None = None,
     ) -> list[ChangeHistory]:
         """Every change of a branch updated at or after `since`, with its votes on `label`
-        as they were cast: one query, `page_size` changes per call."""
+        as they were cast: one query, `page_size` (default `PAGE_SIZE`) changes per call."""
         after = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         query = f'project:"{quoted(project)}" branch:"{quoted(branch)}" after:"{after}"'
         return [
             change_history(info, label)
-            for info in self.query(query, HISTORY_OPTIONS, page_size=page_size)
+            for info in self.query(query, HISTORY_OPTIONS, page_size=page_size or PAGE_SIZE)
         ]
 
     def review(

@@ -5,7 +5,7 @@ Checkout commands live in `local`, service commands in `service`, what they shar
 `render` holds the stable JSON shapes and the text.  Errors are one line on stderr.
 """
 
-from owners.cli import local, service
+from owners.cli import local, report, service
 from owners.cli.base import cli, main
 
-__all__ = ["cli", "local", "main", "service"]
+__all__ = ["cli", "local", "main", "report", "service"]
