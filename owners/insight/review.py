@@ -215,7 +215,7 @@ def review_report(
                 tally.root.append(_seconds(first_root.at, history.created))
             if name == ROOT:  # root has no lieutenants: its approvers are the core team
                 own = [v for v in approvals if anyone.allows(ROOT, v.account)]
-            tally.approvals.update({v.account.display for v in own})
+            tally.approvals.update(dict.fromkeys(v.account.display for v in own, 1))
             if requirement.mode is Mode.ADVISORY:
                 verdict = evaluate(trials[name], current, resolver).verdict
                 advisory.append(AdvisoryVerdict(name, history.number, evaluation.verdict, verdict))
@@ -240,7 +240,7 @@ def review_report(
             lieutenant_wait=Waits(tuple(tallies[sub.name].lieutenant)),
             root_wait=Waits(tuple(tallies[sub.name].root)),
             enough=tallies[sub.name].enough,
-            approvals=dict(tallies[sub.name].approvals.most_common()),
+            approvals=_most_first(tallies[sub.name].approvals),
             bus_factor_one=_bus_factor_one(ownership, sub.name, tallies[sub.name].approvals),
         )
         for sub in ownership.config.all_subsystems
@@ -273,6 +273,10 @@ def review_report(
         advisory=tuple(advisory),
         unresolved_groups=tuple({**anyone.unresolved, **lieutenants.unresolved}),
     )
+
+
+def _most_first(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _seconds(at: datetime, start: datetime) -> float:
