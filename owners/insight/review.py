@@ -215,7 +215,7 @@ def review_report(
                 tally.root.append(_seconds(first_root.at, history.created))
             if name == ROOT:  # root has no lieutenants: its approvers are the core team
                 own = [v for v in approvals if anyone.allows(ROOT, v.account)]
-            tally.approvals.update(dict.fromkeys(v.account.display for v in own, 1))
+            tally.approvals.update({v.account.display: 1 for v in own})
             if requirement.mode is Mode.ADVISORY:
                 verdict = evaluate(trials[name], current, resolver).verdict
                 advisory.append(AdvisoryVerdict(name, history.number, evaluation.verdict, verdict))
