@@ -93,9 +93,12 @@ def _upload(nova: novademo.Nova, count: int) -> list[int]:
         "HEAD:refs/for/master",
     )  # fmt: skip
     found: list[dict[str, object]] = []
-    while not found or found[-1].get("_more_changes"):
+    while True:
         query = f"project:{nova.project} status:open"
-        found += nova.gerrit.rest.get(f"changes/?q={query}&n=500&S={len(found)}")
+        page = nova.gerrit.rest.get(f"changes/?q={query}&n=500&S={len(found)}")
+        found += page
+        if not page or not page[-1].get("_more_changes"):
+            break
     if len(found) != count:
         raise RuntimeError(f"pushed {count} changes, Gerrit lists {len(found)}")
     return sorted(int(str(c["_number"])) for c in found)
