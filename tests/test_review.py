@@ -211,9 +211,17 @@ def test_gerrit_groups_are_resolved_through_the_injected_lookup() -> None:
     )
     ownership = Ownership(load_config(text))
     members = {"Nova Core": ("carol", "carol@example.org", "dave", "dave@example.org")}
-    report = review_report(ownership, [change([CORE], "carol+2@5 dave+2@9")], SINCE, members.get)
+    asked: list[str] = []
+
+    def lookup(group: str) -> tuple[str, ...] | None:
+        asked.append(group)
+        return members.get(group)
+
+    histories = [change([CORE], "carol+2@5 dave+2@9", number=n) for n in (1, 2, 3)]
+    report = review_report(ownership, histories, SINCE, lookup)
+    assert asked == ["Nova Core"]  # once, however many evaluations meet the group
     root = report.subsystems[0]
-    assert (root.root_wait.seconds, root.approvals) == ((300.0,), {"carol": 1, "dave": 1})
+    assert (root.root_wait.seconds, root.approvals) == ((300.0,) * 3, {"carol": 3, "dave": 3})
     assert "gerrit:Nova Core" not in [s.owner for s in report.stale_owners]
     assert report.unresolved_groups == ()
     unresolved = review_report(ownership, [change([CORE], "carol+2@5")], SINCE)

@@ -10,6 +10,7 @@ The definitions are those of `owners report` in docs/cli.md.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -169,6 +170,8 @@ def review_report(
     figures, approvals given at or after `since` (on any of the histories) for the load and
     the stale owners."""
     policy = ownership.config.policy
+    # every evaluation asks again for the groups it meets: ask the resolver once per group
+    resolver = functools.cache(resolver) if resolver is not None else None
     anyone = Eligibility(ownership, resolver)
     # A lieutenant of a requirement is whoever is eligible for it once root's owners are
     # taken away: its own owners and its ancestors' below root.
