@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,13 +31,16 @@ from requests.auth import HTTPBasicAuth
 from urllib3.util.retry import Retry
 
 from owners.engine import CONFIG_PATH
+from owners.insight.review import ChangeHistory
 from webhook.model import (
     BOT_TAG,
     CHANGE_OPTIONS,
+    HISTORY_OPTIONS,
     BranchConfig,
     ChangeSnapshot,
     GerritError,
     UnexpectedResponse,
+    change_history,
     parse_files,
 )
 from webhook.settings import Settings
@@ -184,11 +188,14 @@ class GerritConnection:
             query += f' branch:"{quoted(branch)}"'
         return [_number(info) for info in self.query(query)]
 
-    def query(self, query: str, options: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
-        """ChangeInfos matching a query, page by page (`PAGE_SIZE` per call)."""
+    def query(
+        self, query: str, options: Sequence[str] = (), *, page_size: int = PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """ChangeInfos matching a query, page by page (`page_size` per call), following
+        `_more_changes` on the last of each page."""
         start = 0
         while True:
-            params: dict[str, Any] = {"q": query, "n": PAGE_SIZE, "S": start}
+            params: dict[str, Any] = {"q": query, "n": page_size, "S": start}
             if options:
                 params["o"] = list(options)
             page = self.get("changes/", params=params)
@@ -198,6 +205,24 @@ class GerritConnection:
             start += len(page)
             if not page or not page[-1].get("_more_changes"):
                 return
+
+    def change_histories(
+        self,
+        project: str,
+        branch: str,
+        since: datetime,
+        label: str,
+        *,
+        page_size: int | None = None,
+    ) -> list[ChangeHistory]:
+        """Every change of a branch updated at or after `since`, with its votes on `label`
+        as they were cast: one query, `page_size` (default `PAGE_SIZE`) changes per call."""
+        after = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        query = f'project:"{quoted(project)}" branch:"{quoted(branch)}" after:"{after}"'
+        return [
+            change_history(info, label)
+            for info in self.query(query, HISTORY_OPTIONS, page_size=page_size or PAGE_SIZE)
+        ]
 
     def review(
         self,
@@ -269,6 +294,17 @@ class GerritConnection:
         return _base64(data)
 
     # -- branches and OWNERS.yaml ----------------------------------------------------------
+
+    def head_branch(self, project: str) -> str:
+        """The branch the project's HEAD names (what a clone checks out), e.g. master."""
+        # The answer is a JSON string, which only the content type tells from a proxy's text.
+        head, response = self.get(f"projects/{encode(project)}/HEAD", return_response=True)
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if kind != "application/json" or not isinstance(head, str):
+            raise UnexpectedResponse(f"GET projects/{project}/HEAD: not a JSON string")
+        if not head.startswith("refs/heads/"):
+            raise UnexpectedResponse(f"project {project} has no HEAD branch")
+        return head[len("refs/heads/") :]
 
     def branch_head(self, project: str, branch: str) -> str | None:
         info = self.get(f"projects/{encode(project)}/branches/{encode(branch)}", missing_ok=True)

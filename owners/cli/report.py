@@ -1,0 +1,135 @@
+"""`owners report`: how review of a project's branch went lately, read live from Gerrit with
+the service's settings and judged by the branch's OWNERS.yaml (or a local one)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from owners.cli import report_render
+from owners.cli.base import CliError, cli, emit, json_option
+from owners.cli.local import Workspace
+from owners.cli.service import service_errors, settings_from_env
+from owners.engine import CONFIG_PATH, Ownership, Severity
+
+if TYPE_CHECKING:  # the service's modules load when the command runs
+    from webhook.gerrit import GerritConnection
+
+_AGO = re.compile(r"(?P<count>\d{1,6})(?P<unit>[hdw])\Z")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """`90d`, `12w`, `6h` before `now`, or an ISO date or time (UTC unless it says)."""
+    ago = _AGO.match(text.strip())
+    if ago:
+        return now - timedelta(**{_UNITS[ago["unit"]]: int(ago["count"])})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"'{text}' is neither an age (90d, 12w, 6h) nor an ISO date (2025-01-31)",
+            param_hint="--since",
+        ) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment > now:
+        raise click.BadParameter(f"'{text}' is in the future", param_hint="--since")
+    return moment
+
+
+def _plot_format(path: str | None) -> str | None:
+    if path is None:
+        return None
+    kind = Path(path).suffix.lstrip(".").lower()
+    if kind not in report_render.PLOT_FORMATS:
+        raise click.BadParameter(
+            f"'{path}' must end in .png or .svg (the chart's format)", param_hint="--plot"
+        )
+    return kind
+
+
+@cli.command()
+@click.option("--project", required=True, metavar="P", help="The Gerrit project.")
+@click.option(
+    "--since",
+    "since_text",
+    default="90d",
+    show_default=True,
+    metavar="WHEN",
+    help="Start of the window: an age (90d, 12w, 6h) or an ISO date.",
+)
+@click.option("--branch", metavar="B", help="The branch (default: the project's HEAD branch).")
+@click.option(
+    "--config",
+    metavar="FILE",
+    help=f"Judge with this OWNERS file instead of the {CONFIG_PATH} at the branch head.",
+)
+@click.option(
+    "--page-size",
+    type=click.IntRange(min=1, max=10_000),
+    metavar="N",
+    help="Changes per query call (default 500; Gerrit caps it at the caller's query limit).",
+)
+@click.option("--html", "html_file", metavar="FILE", help="Also write one self-contained page.")
+@click.option("--plot", "plot_file", metavar="FILE", help="Also write a chart (.png or .svg).")
+@json_option
+def report(
+    project: str,
+    since_text: str,
+    branch: str | None,
+    config: str | None,
+    page_size: int | None,
+    html_file: str | None,
+    plot_file: str | None,
+    as_json: bool,
+) -> None:
+    """How review went on a Gerrit project: waits per subsystem for lieutenants and the core
+    team, whether lieutenants would have been enough, load, stale owners, bus factor one."""
+    from owners.insight.review import review_report
+    from webhook.gerrit import GerritConnection
+
+    since = parse_since(since_text, datetime.now(UTC))
+    plot_kind = _plot_format(plot_file)
+    local = Workspace.find(config).ownership if config is not None else None
+    with service_errors():
+        gerrit = GerritConnection(settings_from_env())
+        branch = branch or gerrit.head_branch(project)
+        ownership = local or _branch_ownership(gerrit, project, branch)
+        label = ownership.config.policy.label
+        histories = gerrit.change_histories(project, branch, since, label, page_size=page_size)
+        result = review_report(ownership, histories, since, gerrit.group_members)
+    scope = report_render.Scope(project, branch, gerrit.calls, len(histories))
+    for path, render in (
+        (html_file, lambda: report_render.report_html(result, scope).encode()),
+        (plot_file, lambda: report_render.plot_bytes(result, plot_kind or "")),
+    ):
+        if path is not None:
+            try:
+                Path(path).write_bytes(render())
+            except OSError as exc:
+                raise CliError(f"{path}: {exc.strerror}") from None
+    emit(
+        as_json,
+        report_render.report_json(result, scope),
+        lambda: report_render.report_text(result, scope),
+    )
+
+
+def _branch_ownership(gerrit: GerritConnection, project: str, branch: str) -> Ownership:
+    """The OWNERS.yaml at the branch head, compiled; a one-line error when absent or invalid."""
+    from webhook.decide import compile_config
+
+    found = gerrit.branch_config(project, branch)
+    if found.revision == "":
+        raise CliError(f"project {project} has no branch {branch}")
+    if found.content is None:
+        raise CliError(f"{project} {branch} has no {CONFIG_PATH}; pass --config FILE")
+    ownership, diagnostics = compile_config(found.content)
+    if ownership is None:
+        first = next(str(d) for d in diagnostics if d.severity is Severity.ERROR)
+        raise CliError(f"{CONFIG_PATH} on {project} {branch} is invalid: {first}")
+    return ownership
