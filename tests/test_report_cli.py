@@ -21,8 +21,7 @@ from owners.cli.report_render import (
 )
 from owners.engine import Ownership, load_config
 from owners.insight.review import ReviewReport, review_report
-from tests.conftest import FIXTURES, NOVA_OWNERS
-from tests.test_cli import one_line_error, owners  # noqa: F401  (the fixture)
+from tests.conftest import FIXTURES, NOVA_OWNERS, one_line_error
 from webhook.model import change_history
 
 NOW = datetime(2025, 3, 31, 12, 0, tzinfo=UTC)
@@ -64,7 +63,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
         (["report"], 2, "--project"),
     ],
 )
-def test_errors_are_one_line(owners, env, args: list[str], code: int, text: str) -> None:  # noqa: F811
+def test_errors_are_one_line(owners, env, args: list[str], code: int, text: str) -> None:
     one_line_error(owners(*args), code, text)
 
 
