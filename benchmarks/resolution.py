@@ -257,10 +257,12 @@ class Checker:
                     )
 
 
-def run(quick: bool, *, peers: Sequence[Resolver] | None = None) -> Report:
-    """Measure every size of the plan; `peers` replaces the resolvers (tests inject a wrong
-    one to prove that a difference is caught)."""
-    plan = QUICK if quick else FULL
+def run(
+    quick: bool, *, plan: Plan | None = None, peers: Sequence[Resolver] | None = None
+) -> Report:
+    """Measure every size of the plan (by default QUICK or FULL); `peers` replaces the
+    resolvers, the first being the baseline (tests inject a wrong one to see it caught)."""
+    plan = plan if plan is not None else QUICK if quick else FULL
     report = Report("resolution", "1. Resolution: engine against naive, pathspec, codeowners")
     report.notes += [
         "Per-change figures are the time to answer every file of a change of random files "
