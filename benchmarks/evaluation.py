@@ -36,7 +36,7 @@ def files(count: int) -> dict[str, str]:
 def run(quick: bool) -> Report:
     if quick:
         return Report("evaluation", TITLE, skipped=GERRIT_SKIPPED)
-    report = Report("evaluation", TITLE, notes=[__doc__.split("\n\n", 1)[1].replace("\n", " ")])
+    report = Report("evaluation", TITLE, notes=[" ".join(__doc__.split("\n\n", 1)[1].split())])
     table = Table(
         f"per evaluation, median (min - max) over {REPEATS}",
         ("change", "cache", "service time", "REST time", "REST calls"),
