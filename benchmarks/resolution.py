@@ -127,8 +127,8 @@ def rule_set(paths: Sequence[str], subsystems: int, seed: int = 2) -> RuleSet:
             rules += [f"/{home}/**/test/", f"/{home}/*.{rng.choice(EXTS)}"]
         name_of[home] = name
         quoted = ", ".join(f'"{r}"' for r in [*rules, *(f"!{x}" for x in excluded)])
-        parent_line = f"\n    parent: {parent}" if parent else ""
-        yaml.append(f"  - name: {name}\n    paths: [{quoted}]\n    owners: [u{i}]{parent_line}")
+        parent_key = f", parent: {parent}" if parent else ""  # one line each: 10,000 fit 1 MiB
+        yaml.append(f"  - {{name: {name}, paths: [{quoted}], owners: [u{i}]{parent_key}}}")
         lines += [f"{rule} @{name}" for rule in rules]
         lines += [f"{x} @{parent}" if parent else f"{x} {ROOT_OWNER}" for x in excluded]
         count += len(rules) + len(excluded)
