@@ -70,9 +70,10 @@ def run(quick: bool) -> Report:
         f"x{ratio:.1f}",
         ratio <= GOAL_RATIO,
         gap=f"x{ratio / GOAL_RATIO:.1f} over the allowance",
-        limit="what the floor leaves out and no service can skip: Gerrit dispatching the "
-        "event to the webhooks plugin after its own indexing, the plugin's POST, the queue "
-        "hand-over to a worker, and the 10 ms polling of this measurement",
+        limit="what the floor leaves out and the service cannot shorten: Gerrit posting "
+        "the event only after indexing the change, the webhooks plugin's POST, the hand-over "
+        "to a worker (polling every 10-100 ms); the service's own REST calls are the floor's. "
+        "This measurement polls Gerrit every 10 ms",
     )
     return report
 
