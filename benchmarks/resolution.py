@@ -108,7 +108,7 @@ def rule_set(paths: Sequence[str], subsystems: int, seed: int = 2) -> RuleSet:
     lines = [f"* {ROOT_OWNER}"]
     count = 0
     for i, home in enumerate(homes):
-        name = f"s{i}"
+        name = _short(i)
         parent = _enclosing(home, name_of)
         rules: list[str] = []
         excluded: list[str] = []
@@ -126,13 +126,26 @@ def rule_set(paths: Sequence[str], subsystems: int, seed: int = 2) -> RuleSet:
         else:
             rules += [f"/{home}/**/test/", f"/{home}/*.{rng.choice(EXTS)}"]
         name_of[home] = name
-        quoted = ", ".join(f'"{r}"' for r in [*rules, *(f"!{x}" for x in excluded)])
-        parent_key = f", parent: {parent}" if parent else ""  # one line each: 10,000 fit 1 MiB
-        yaml.append(f"  - {{name: {name}, paths: [{quoted}], owners: [u{i}]{parent_key}}}")
+        # terse YAML (one flow mapping a line, names in base 36, patterns quoted only where
+        # YAML needs it, a hundred teams as owners) so that 10,000 subsystems of long paths
+        # fit the 1 MiB limit
+        written = ", ".join([*rules, *(f'"!{x}"' for x in excluded)])
+        parent_key = f", parent: {parent}" if parent else ""
+        yaml.append(f"- {{name: {name}, paths: [{written}], owners: [t{i % 100}]{parent_key}}}")
         lines += [f"{rule} @{name}" for rule in rules]
         lines += [f"{x} @{parent}" if parent else f"{x} {ROOT_OWNER}" for x in excluded]
         count += len(rules) + len(excluded)
     return RuleSet("\n".join(yaml) + "\n", "\n".join(lines) + "\n", count)
+
+
+def _short(number: int) -> str:
+    """A subsystem's name: `s` and the number in base 36."""
+    digits = ""
+    while True:
+        number, digit = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not number:
+            return f"s{digits}"
 
 
 def _slashes(path: str) -> list[int]:
