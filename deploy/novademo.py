@@ -2,7 +2,7 @@
 
 Used by the demo (`python deploy/novademo.py`, started by `deploy/demo.sh`), by the
 end-to-end tests (the `nova` fixture of tests/e2e/conftest.py) and by
-benchmarks/bench_latency.py, so that what the tests prove is what the demo shows.  Everything
+benchmarks/endtoend.py, so that what the tests prove is what the demo shows.  Everything
 runs on 127.0.0.1; the HTTP passwords are throwaway values for a throwaway Gerrit.
 
 The deployment model it sets up is the one the deployment guide describes: every lieutenant

@@ -99,12 +99,15 @@ class GerritConnection:
     def _call(
         self, method: str, path: str, body: Any = None, *, missing_ok: bool = False, **kw: Any
     ) -> Any:
+        started = time.perf_counter()
         try:
             return self._send(method, path, body, missing_ok=missing_ok, **kw)
         except GerritError as exc:
             if self.on_error is not None:
                 self.on_error(exc)
             raise
+        finally:
+            self._counts.seconds = self.rest_seconds + time.perf_counter() - started
 
     @property
     def calls(self) -> int:
@@ -112,6 +115,12 @@ class GerritConnection:
         at a time, so the difference around an evaluation is that evaluation's cost, however
         many threads share this connection."""
         return getattr(self._counts, "value", 0)
+
+    @property
+    def rest_seconds(self) -> float:
+        """Seconds the calling thread has waited on REST calls so far (as `calls`): the time
+        of an evaluation minus this difference is the time spent in the service itself."""
+        return getattr(self._counts, "seconds", 0.0)
 
     def _count_call(self) -> None:
         self._counts.value = self.calls + 1

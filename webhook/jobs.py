@@ -246,13 +246,34 @@ class Store:
         return int(self.storage.result_store_size())
 
 
+class WalStorage(SqliteStorage):
+    """huey's SQLite storage (write-ahead log) with `synchronous=NORMAL`.
+
+    A commit is then written to the log but not fsynced; the log is synced at checkpoints.
+    A job survives the crash or `kill -9` of any process (the OS holds the written pages), and
+    the database stays consistent whatever happens; what a power cut or kernel crash can
+    lose is the last commits before it, events that Gerrit's webhooks plugin then does not
+    re-send.  The reconciler's sweep re-evaluates such changes.  In exchange an enqueue costs
+    no fsync, which is most of its time on a disk that honours them.
+    """
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
+
+
+class WalHuey(SqliteHuey):
+    storage_class = WalStorage
+
+
 def _open(settings: Settings) -> Huey:
     options: dict[str, Any] = {"results": False, "serializer": JsonSerializer(), "utc": True}
     if settings.queue == MEMORY_QUEUE:
         return MemoryHuey(QUEUE_NAME, immediate=True, **options)
     if settings.uses_redis:
         return RedisHuey(QUEUE_NAME, url=settings.queue, **options)
-    return SqliteHuey(QUEUE_NAME, filename=settings.queue, **options)
+    return WalHuey(QUEUE_NAME, filename=settings.queue, **options)
 
 
 def _namespace(huey: Huey, name: str) -> Store:
@@ -261,7 +282,7 @@ def _namespace(huey: Huey, name: str) -> Store:
     if isinstance(storage, RedisStorage):
         return Store(RedisStorage(f"{QUEUE_NAME}_{name}", connection_pool=storage.pool))
     if isinstance(storage, SqliteStorage):
-        return Store(SqliteStorage(f"{QUEUE_NAME}.{name}", filename=storage.filename))
+        return Store(type(storage)(f"{QUEUE_NAME}.{name}", filename=storage.filename))
     return Store(MemoryStorage(f"{QUEUE_NAME}.{name}"))
 
 
