@@ -302,10 +302,11 @@ class Nova:
         """Wait until the service has run the jobs of the events it accepted.
 
         The service answers an event once it is queued and evaluates it later.  Idle means
-        that nothing waits in the queue, that as many jobs finished as were queued (by events,
-        by retries, or again because another worker held the change), and that these counts
-        stayed the same for `settle` seconds: jobs fanned out from a branch or project job are
-        not counted as queued, so only the settling shows that those are done.
+        that nothing waits in the queue (a retry or a look again at a busy change waits
+        there too), that as many jobs reached an end (done, dead, or superseded by a newer
+        job) as were queued by events or taken back from a stopped worker, and that these
+        counts stayed the same for `settle` seconds: jobs fanned out from a branch or project
+        job are not counted as queued, so only the settling shows that those are done.
         """
         last: tuple[float, float] | None = None
         since = time.monotonic()
@@ -318,9 +319,12 @@ class Nova:
                 return "no queue: events are processed before the answer"
             queued = sum(
                 m.get(f"owners_{name}", 0.0)
-                for name in ("events_total{queued}", "jobs_total{busy}", "jobs_total{retried}")
+                for name in ("events_total{queued}", "jobs_total{recovered}")
             )
-            finished = m.get("owners_jobs_total{done}", 0.0) + m.get("owners_jobs_total{dead}", 0.0)
+            finished = sum(
+                m.get(f"owners_jobs_total{{{outcome}}}", 0.0)
+                for outcome in ("done", "dead", "superseded")
+            )
             now = (queued, finished)
             depth = m.get("owners_queue_depth", 0.0)
             seen = f"{queued:g} jobs queued, {finished:g} finished, {depth:g} waiting"

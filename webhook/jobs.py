@@ -438,6 +438,7 @@ class Jobs:
         delay = backoff(attempt, self.settings.retry_max_delay)
         if self.pending.add(job.key, {"due": self.clock() + delay}) is None:
             log.info("%s failed (%s); a queued job takes over", job, exc, extra=fields)
+            self.metrics.jobs.labels("superseded").inc()
             return
         log.warning("%s failed (%s); retry in %.1fs", job, exc, delay, extra=fields)
         self.metrics.jobs.labels("retried").inc()

@@ -81,7 +81,7 @@ class Metrics:
         )
         self.jobs = Counter(
             "owners_jobs",
-            "Jobs run, by outcome (done, retried, busy, dead, recovered)",
+            "Jobs run, by outcome (done, retried, busy, superseded, dead, recovered)",
             ["outcome"],
             registry=r,
         )

@@ -123,6 +123,31 @@ def test_gerrit_down_retries_with_backoff_then_succeeds(jobs: Jobs, gerrit: Fake
     assert jobs.metrics.gerrit_errors.labels("connection")._value.get() == 1
 
 
+def test_a_failed_job_with_a_newer_one_queued_ends_as_superseded(
+    jobs: Jobs, gerrit: FakeGerrit
+) -> None:
+    """Every job ends once (done, dead or superseded), so a count of queued against ended
+    jobs tells when the service is idle."""
+    evaluate = jobs.service.process_change
+
+    def failing_after_an_event(project: str, number: int) -> object:
+        jobs.service.process_change = evaluate  # type: ignore[method-assign]
+        assert jobs.submit(NOVA42)  # an event arrives while this evaluation runs
+        gerrit.outage = requests.ConnectionError("refused")
+        try:
+            return evaluate(project, number)
+        finally:
+            gerrit.outage = None
+
+    jobs.service.process_change = failing_after_an_event  # type: ignore[method-assign]
+    jobs.submit(NOVA42)
+    drain(jobs)
+    ended = {o: jobs.metrics.jobs.labels(o)._value.get() for o in ("done", "superseded")}
+    assert ended == {"done": 1, "superseded": 1}
+    assert jobs.metrics.jobs.labels("retried")._value.get() == 0
+    assert len(gerrit.reviews()) == 1 and jobs.depth() == 0
+
+
 def test_a_proxy_page_instead_of_json_is_retried(jobs: Jobs, gerrit: FakeGerrit) -> None:
     gerrit.garbage = "<html><title>502 Bad Gateway</title></html>"
     jobs.submit(NOVA42)
