@@ -224,11 +224,12 @@ class _Buckets:
             self.anywhere.append(i)
 
     def candidates(self, path: str, parent: str, name: str) -> list[int]:
-        found: list[int] = []
-        for bucket, key in ((self.by_path, path), (self.by_parent, parent), (self.by_name, name)):
-            hit = bucket.get(key)
-            if hit:
-                found += hit
+        # straight-line lookups: this runs for every directory level of every new path
+        found = list(self.by_path.get(path, ())) if self.by_path else []
+        if self.by_parent:
+            found += self.by_parent.get(parent, ())
+        if self.by_name:
+            found += self.by_name.get(name, ())
         if self.anywhere:
             found += self.anywhere
         size = len(name)
@@ -274,6 +275,7 @@ class IndexedMatcher:
             if glob.reach is not Reach.DESCENDANTS:
                 self._for_files.add(i, glob)
         self._copies = {first: tuple(ids) for first, ids in copies.items() if len(ids) > 1}
+        self._fullmatch = tuple(glob.core.fullmatch for glob in self.globs)
         self._dir_cache: dict[str, tuple[int, ...]] = {"": ()}
 
     def _with_copies(self, found: list[int]) -> list[int]:
@@ -289,14 +291,13 @@ class IndexedMatcher:
             return cached
         parent, _, name = directory.rpartition("/")
         inherited = self._covering(parent)
-        globs = self.globs
-        own = [
-            i
-            for i in self._for_dirs.candidates(directory, parent, name)
-            if globs[i].core.fullmatch(directory)
-        ]
+        test = self._fullmatch
+        own = [i for i in self._for_dirs.candidates(directory, parent, name) if test[i](directory)]
+        if not own:
+            self._dir_cache[directory] = inherited
+            return inherited
         own = self._with_copies(own)
-        result = tuple(sorted({*inherited, *own})) if own else inherited
+        result = tuple(sorted({*inherited, *own}))
         self._dir_cache[directory] = result
         return result
 
@@ -304,11 +305,8 @@ class IndexedMatcher:
         """Indexes of the globs matching `path`, ascending."""
         parent, _, name = path.rpartition("/")
         covering = self._covering(parent)
-        globs = self.globs
-        own = [
-            i
-            for i in self._for_files.candidates(path, parent, name)
-            if globs[i].core.fullmatch(path)
-        ]
-        own = self._with_copies(own)
-        return tuple(sorted({*covering, *own})) if own else covering
+        test = self._fullmatch
+        own = [i for i in self._for_files.candidates(path, parent, name) if test[i](path)]
+        if not own:
+            return covering
+        return tuple(sorted({*covering, *self._with_copies(own)}))
