@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import endtoend, evaluation, history, ingest, render, resolution
+from benchmarks import endtoend, evaluation, history, ingest, migration, render, resolution
 from benchmarks.stats import Report
 
 BENCHMARKS: dict[str, Callable[[bool], Report]] = {
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "evaluation": evaluation.run,
     "endtoend": endtoend.run,
     "history": history.run,
+    "migration": migration.run,
 }
 
 
