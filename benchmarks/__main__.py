@@ -16,7 +16,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import endtoend, evaluation, history, ingest, migration, render, resolution
+from benchmarks import (
+    endtoend,
+    evaluation,
+    history,
+    ingest,
+    migration,
+    render,
+    resolution,
+    review,
+)
 from benchmarks.stats import Report
 
 BENCHMARKS: dict[str, Callable[[bool], Report]] = {
@@ -26,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "endtoend": endtoend.run,
     "history": history.run,
     "migration": migration.run,
+    "review": review.run,
 }
 
 

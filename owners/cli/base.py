@@ -26,7 +26,7 @@ def emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
             click.echo(output)
 
 
-def parse_ownership(data: bytes, name: str) -> Ownership:
+def parse_ownership(data: bytes | str, name: str) -> Ownership:
     """An OWNERS file's ownership map, or a one-line error naming the first problem."""
     config, diagnostics = parse_config(data, name)
     if config is None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from owners.cli.base import CliError, cli, config_option, emit, json_option
-from owners.engine import CONFIG_PATH, Ownership, Severity, parse_config
+from owners.cli.base import CliError, cli, config_option, emit, json_option, parse_ownership
+from owners.engine import CONFIG_PATH
 from owners.gitrepo import repo_root, tracked_files
 from owners.migrate import FORMATS, SourceError, compare, export_codeowners
 from owners.migrate.common import Imported, Requirement
@@ -40,14 +40,6 @@ def _reader(root: Path):
             raise CliError(f"{relative}: {exc.strerror}") from None
 
     return read
-
-
-def _ownership(text: str | bytes, name: str) -> Ownership:
-    config, diagnostics = parse_config(text, name)
-    if config is None:
-        errors = [str(d) for d in diagnostics if d.severity is Severity.ERROR]
-        raise CliError(f"{name} is invalid: {errors[0]}")
-    return Ownership(config)
 
 
 def _requirements_json(answer: frozenset[Requirement]) -> list[dict]:
@@ -107,7 +99,7 @@ def import_(
         return
     if config:
         raise click.UsageError("--config goes with --check; use -o to name the output")
-    _ownership(imported.config, "the imported OWNERS.yaml")  # never write an invalid file
+    parse_ownership(imported.config, "the imported OWNERS.yaml")  # never write an invalid file
     target = output or str(repo / CONFIG_PATH)
     if target != "-" and os.path.exists(target) and not force:
         raise CliError(f"{target} exists; pass --force to overwrite it")
@@ -136,7 +128,7 @@ def _check(
         text = config_file.read_bytes()
     except OSError as exc:
         raise CliError(f"{config_file}: {exc.strerror}") from None
-    ownership = _ownership(text, os.path.relpath(config_file))
+    ownership = parse_ownership(text, os.path.relpath(config_file))
     differences = list(compare(ownership, imported.answer, tree))
     compared = sum(1 for p in tree if p != CONFIG_PATH)
     data = {

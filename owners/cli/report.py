@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import click
 
 from owners.cli import report_render
-from owners.cli.base import CliError, cli, emit, json_option
+from owners.cli.base import CliError, cli, emit, json_option, parse_ownership
 from owners.cli.local import Workspace
 from owners.cli.service import service_errors, settings_from_env
-from owners.engine import CONFIG_PATH, Ownership, Severity
+from owners.engine import CONFIG_PATH, Ownership
 
 if TYPE_CHECKING:  # the service's modules load when the command runs
     from webhook.gerrit import GerritConnection
@@ -121,15 +121,9 @@ def report(
 
 def _branch_ownership(gerrit: GerritConnection, project: str, branch: str) -> Ownership:
     """The OWNERS.yaml at the branch head, compiled; a one-line error when absent or invalid."""
-    from webhook.decide import compile_config
-
     found = gerrit.branch_config(project, branch)
     if found.revision == "":
         raise CliError(f"project {project} has no branch {branch}")
     if found.content is None:
         raise CliError(f"{project} {branch} has no {CONFIG_PATH}; pass --config FILE")
-    ownership, diagnostics = compile_config(found.content)
-    if ownership is None:
-        first = next(str(d) for d in diagnostics if d.severity is Severity.ERROR)
-        raise CliError(f"{CONFIG_PATH} on {project} {branch} is invalid: {first}")
-    return ownership
+    return parse_ownership(found.content, f"{CONFIG_PATH} on {project} {branch}")
