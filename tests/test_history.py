@@ -184,7 +184,6 @@ def test_merges_do_not_count_and_renames_count_under_both_paths(tmp_path: Path, 
         (["no-such-tag..HEAD"], "bad revision 'no-such-tag..HEAD'"),
         (["--config-at", "no-such-rev", "HEAD"], "no OWNERS.yaml at no-such-rev"),
         (["--config-at", "2012.1~1000", "HEAD"], "no OWNERS.yaml at 2012.1~1000"),
-        (["--plot", "chart.pdf", "HEAD"], "chart.pdf: the chart is written as .png or .svg"),
         (["--repo", "/nonexistent", "HEAD"], "/nonexistent: no such folder"),
         (["--config", "missing.yaml", "HEAD"], "missing.yaml: No such file or directory"),
     ],
@@ -221,3 +220,8 @@ def test_paths_with_newlines_and_spaces_survive_the_log_parser(tmp_path: Path):
     git(tmp_path, "commit", "-q", "-m", "odd names")
     git(tmp_path, "commit", "-q", "--allow-empty", "-m", "empty")
     assert [sorted(paths) for paths in commit_paths(tmp_path, "HEAD")] == [[], sorted(names)]
+
+
+def test_a_chart_is_png_or_svg(in_history: Path, owners):
+    result = owners("stats", "--plot", "chart.pdf", "HEAD")
+    one_line_error(result, 2, "'chart.pdf' must end in .png or .svg")

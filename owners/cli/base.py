@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -36,6 +37,14 @@ def parse_ownership(data: bytes | str, name: str) -> Ownership:
             + (f" (and {len(errors) - 1} more; run owners validate)" if len(errors) > 1 else "")
         )
     return Ownership(config)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write a file the user named, or a one-line error."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
 
 
 config_option = click.option(

@@ -1,38 +1,59 @@
-"""Charts drawn with matplotlib (the `plot` extra), imported only when one is asked for."""
+"""Charts drawn with matplotlib (the `plot` extra): the `--plot` option's type, a figure
+with a one-line error when matplotlib is missing, and the `owners stats` chart."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
 
 from owners.cli.base import CliError
 from owners.insight.history import RangeStats
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+FORMATS = ("png", "svg")
 MAX_BARS = 30
 
 
-def _pyplot():
+class ChartPath(click.ParamType):
+    """A file to draw a chart in; its suffix (.png or .svg) is the format."""
+
+    name = "FILE.png|FILE.svg"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        path = Path(value)
+        if kind(path) not in FORMATS:
+            self.fail(f"'{value}' must end in .png or .svg (the chart's format)", param, ctx)
+        return path
+
+
+def kind(path: Path) -> str:
+    return path.suffix.lstrip(".").lower()
+
+
+def figure(**options: Any) -> Figure:
+    """A figure of its own (no pyplot state, no display), or a one-line error."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise CliError("charts need matplotlib: pip install 'gerrit-owners[plot]'") from None
-    matplotlib.use("Agg")  # files only: no display on a server
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**options)
 
 
-def save(figure: object, path: Path) -> None:
-    try:
-        figure.savefig(path, bbox_inches="tight")  # type: ignore[attr-defined]
-    except OSError as exc:
-        raise CliError(f"{path}: {exc.strerror}") from None
+def encoded(chart: Figure, chart_kind: str) -> bytes:
+    buffer = io.BytesIO()
+    chart.savefig(buffer, format=chart_kind, bbox_inches="tight")
+    return buffer.getvalue()
 
 
-def stats_chart(results: Sequence[RangeStats], source: str, path: Path) -> None:
+def stats_chart(results: Sequence[RangeStats], source: str, chart_kind: str) -> bytes:
     """Horizontal bars, one group per figure and one bar per range: the busiest subsystems
-    (at most MAX_BARS, named in the title when some are left out), root-only and cross work."""
-    plt = _pyplot()
+    (at most MAX_BARS, and the title says how many are left out), root-only and cross work."""
     totals = {name: sum(r.subsystems[name] for r in results) for name in results[0].subsystems}
     busiest = sorted(totals, key=lambda name: -totals[name])[:MAX_BARS]
     rows = [
@@ -41,7 +62,8 @@ def stats_chart(results: Sequence[RangeStats], source: str, path: Path) -> None:
         ("2+ requirements", [r.cross for r in results]),
     ]
     height = 0.8 / len(results)
-    figure, axes = plt.subplots(figsize=(9, 1.5 + 0.3 * len(rows) * max(1, len(results) / 2)))
+    chart = figure(figsize=(9, 1.5 + 0.3 * len(rows) * max(1, len(results) / 2)))
+    axes = chart.add_subplot()
     for i, r in enumerate(results):
         positions = [row + i * height for row in range(len(rows))]
         axes.barh(positions, [counts[i] for _, counts in rows], height=height, label=r.revrange)
@@ -55,5 +77,4 @@ def stats_chart(results: Sequence[RangeStats], source: str, path: Path) -> None:
         title += f"\n{left_out} quieter subsystems not shown"
     axes.set_title(title, fontsize=10)
     axes.legend(title="range", fontsize=8)
-    save(figure, path)
-    plt.close(figure)
+    return encoded(chart, chart_kind)

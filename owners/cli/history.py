@@ -11,13 +11,12 @@ from pathlib import Path
 
 import click
 
-from owners.cli import render
-from owners.cli.base import CliError, cli, emit, json_option, parse_ownership
+from owners.cli import charts, render
+from owners.cli.base import CliError, cli, emit, json_option, parse_ownership, write_file
+from owners.cli.charts import ChartPath
 from owners.engine import CONFIG_PATH, Ownership
 from owners.gitrepo import GitError, commit_paths, git_dir, read_blob, repo_root
 from owners.insight.history import PathClassifier, tally
-
-PLOT_FORMATS = (".png", ".svg")
 
 
 def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tuple[Ownership, str]:
@@ -63,12 +62,7 @@ def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tup
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Print CSV: a row per figure, ranges as columns."
 )
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE.png|FILE.svg",
-    help="Also draw the figures as a bar chart.",
-)
+@click.option("--plot", type=ChartPath(), help="Also draw the figures as a bar chart.")
 def stats(
     ranges: Sequence[str],
     repo: Path,
@@ -88,8 +82,6 @@ def stats(
         raise click.UsageError("give one map: --config FILE or --config-at REV")
     if as_json and as_csv:
         raise click.UsageError("give one format: --json or --csv")
-    if plot is not None and plot.suffix.lower() not in PLOT_FORMATS:
-        raise CliError(f"{plot}: the chart is written as .png or .svg")
     if not repo.is_dir():
         raise CliError(f"{repo}: no such folder")
     git_dir(repo)  # a one-line git error when it is no repository
@@ -97,9 +89,7 @@ def stats(
     classify = PathClassifier(ownership)
     results = [tally(r, commit_paths(repo, r), classify) for r in ranges]
     if plot is not None:
-        from owners.cli.charts import stats_chart
-
-        stats_chart(results, source, plot)
+        write_file(plot, charts.stats_chart(results, source, charts.kind(plot)))
     if as_csv:
         click.echo(render.stats_csv(results), nl=False)
     else:

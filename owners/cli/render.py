@@ -51,7 +51,7 @@ def who_text(ownership: Ownership, paths: Iterable[str]) -> str:
                     ", ".join(ownership.eligible(name)),
                 )
             )
-    return _table(rows)
+    return table(rows)
 
 
 def _requirement_json(req: RequirementResult) -> Json:
@@ -84,7 +84,7 @@ def check_text(evaluation: Evaluation) -> str:
         status = f"{len(req.approved_by)}/{req.approvals}"
         files = f"{len(req.files)} {plural(len(req.files), 'file')}"
         rows.append((mark, requirement_name(req), status, files, requirement_state(req)))
-    lines = [str(evaluation.verdict), _table(rows)]
+    lines = [str(evaluation.verdict), table(rows)]
     if evaluation.suggested_reviewers:
         lines.append("suggested reviewers: " + ", ".join(evaluation.suggested_reviewers))
     if evaluation.unresolved_groups:
@@ -144,7 +144,7 @@ def explain_text(explanation: PathExplanation) -> str:
             why = "owner" if a.subsystem == r.subsystem else "ancestor owner"
             via = " via " + " > ".join(a.via) if a.via else ""
             rows.append(("   ", a.identity, f"{why} of {a.subsystem}{via}"))
-        lines.append(_table(rows))
+        lines.append(table(rows))
     return "\n".join(lines)
 
 
@@ -174,14 +174,14 @@ def coverage_json(result: Coverage) -> Json:
 
 def coverage_text(result: Coverage) -> str:
     rows = [(name, str(count)) for name, count in result.files_by_subsystem.items()]
-    lines = [f"{result.total_files} files", _table(rows)]
+    lines = [f"{result.total_files} files", table(rows)]
     only = result.root_only
     lines.append(f"{len(only)} files only root owns" + (":" if only else ""))
     lines.extend(f"  {path}" for path in only)
     return "\n".join(lines)
 
 
-def _table(rows: Sequence[Sequence[object]], align_right: bool = False) -> str:
+def table(rows: Sequence[Sequence[object]], align_right: bool = False) -> str:
     """Aligned columns; with `align_right` every column but the first is right-aligned."""
     if not rows:
         return ""
@@ -241,7 +241,7 @@ def stats_text(results: Sequence[RangeStats], source: str, ownership: Ownership)
 
     header = ("", *(r.revrange for r in results))
     rows = [(label(figure), *(f"{n:,}" for n in counts)) for figure, counts in _stats_rows(results)]
-    return f"ownership map: {source}\n" + _table([header, *rows], align_right=True)
+    return f"ownership map: {source}\n" + table([header, *rows], align_right=True)
 
 
 STATS_LABELS = {

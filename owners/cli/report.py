@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from owners.cli import report_render
-from owners.cli.base import CliError, cli, emit, json_option, parse_ownership
+from owners.cli import charts, report_render
+from owners.cli.base import CliError, cli, emit, json_option, parse_ownership, write_file
+from owners.cli.charts import ChartPath
 from owners.cli.local import Workspace
 from owners.cli.service import service_errors, settings_from_env
 from owners.engine import CONFIG_PATH, Ownership
@@ -41,17 +42,6 @@ def parse_since(text: str, now: datetime) -> datetime:
     return moment
 
 
-def _plot_format(path: str | None) -> str | None:
-    if path is None:
-        return None
-    kind = Path(path).suffix.lstrip(".").lower()
-    if kind not in report_render.PLOT_FORMATS:
-        raise click.BadParameter(
-            f"'{path}' must end in .png or .svg (the chart's format)", param_hint="--plot"
-        )
-    return kind
-
-
 @cli.command()
 @click.option("--project", required=True, metavar="P", help="The Gerrit project.")
 @click.option(
@@ -74,8 +64,14 @@ def _plot_format(path: str | None) -> str | None:
     metavar="N",
     help="Changes per query call (default 500; Gerrit caps it at the caller's query limit).",
 )
-@click.option("--html", "html_file", metavar="FILE", help="Also write one self-contained page.")
-@click.option("--plot", "plot_file", metavar="FILE", help="Also write a chart (.png or .svg).")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write one self-contained page.",
+)
+@click.option("--plot", "plot_file", type=ChartPath(), help="Also write a chart of the waits.")
 @json_option
 def report(
     project: str,
@@ -83,8 +79,8 @@ def report(
     branch: str | None,
     config: str | None,
     page_size: int | None,
-    html_file: str | None,
-    plot_file: str | None,
+    html_file: Path | None,
+    plot_file: Path | None,
     as_json: bool,
 ) -> None:
     """How review went on a Gerrit project: waits per subsystem for lieutenants and the core
@@ -93,7 +89,6 @@ def report(
     from webhook.gerrit import GerritConnection
 
     since = parse_since(since_text, datetime.now(UTC))
-    plot_kind = _plot_format(plot_file)
     local = Workspace.find(config).ownership if config is not None else None
     with service_errors():
         gerrit = GerritConnection(settings_from_env())
@@ -103,15 +98,10 @@ def report(
         histories = gerrit.change_histories(project, branch, since, label, page_size=page_size)
         result = review_report(ownership, histories, since, gerrit.group_members)
     scope = report_render.Scope(project, branch, gerrit.calls, len(histories))
-    for path, render in (
-        (html_file, lambda: report_render.report_html(result, scope).encode()),
-        (plot_file, lambda: report_render.plot_bytes(result, plot_kind or "")),
-    ):
-        if path is not None:
-            try:
-                Path(path).write_bytes(render())
-            except OSError as exc:
-                raise CliError(f"{path}: {exc.strerror}") from None
+    if html_file is not None:
+        write_file(html_file, report_render.report_html(result, scope).encode())
+    if plot_file is not None:
+        write_file(plot_file, report_render.plot_bytes(result, charts.kind(plot_file)))
     emit(
         as_json,
         report_render.report_json(result, scope),

@@ -4,16 +4,14 @@ self-contained HTML page and a chart of the waits, all from a computed `ReviewRe
 from __future__ import annotations
 
 import base64
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from owners.cli.render import Json, _table
+from owners.cli import charts
+from owners.cli.render import Json, table
 from owners.engine import Mode
 from owners.insight.review import ReviewReport, SubsystemReview, Waits
 from owners.wording import plural
-
-PLOT_FORMATS = ("png", "svg")
 
 
 @dataclass(frozen=True)
@@ -148,23 +146,23 @@ def report_text(report: ReviewReport, scope: Scope) -> str:
         f"{scope.project} {scope.branch}: {count} {plural(count, 'change')} uploaded since "
         f"{_time(report.since)}",
         "",
-        _table([SUBSYSTEM_HEADER, *subsystem_rows(report)]),
+        table([SUBSYSTEM_HEADER, *subsystem_rows(report)]),
         "",
         "review load (changes approved):",
-        _table([("", p.person, str(p.approvals), ", ".join(p.owns)) for p in report.load])
+        table([("", p.person, str(p.approvals), ", ".join(p.owns)) for p in report.load])
         or "  none",
         "",
         "stale owners (no approval in the window):",
-        _table([("", s.owner, ", ".join(s.subsystems)) for s in report.stale_owners]) or "  none",
+        table([("", s.owner, ", ".join(s.subsystems)) for s in report.stale_owners]) or "  none",
         "",
         "bus factor one:",
-        _table([("", s.name, s.bus_factor_one or "") for s in report.bus_factor_one]) or "  none",
+        table([("", s.name, s.bus_factor_one or "") for s in report.bus_factor_one]) or "  none",
     ]
     if report.advisory:
         lines += [
             "",
             "advisory trials (verdict cast, had it been enforced):",
-            _table(
+            table(
                 [
                     ("", a.subsystem, f"change {a.number}", str(a.verdict), str(a.if_enforced))
                     for a in report.advisory
@@ -243,11 +241,9 @@ def report_html(report: ReviewReport, scope: Scope) -> str:
 
 def plot_bytes(report: ReviewReport, kind: str) -> bytes:
     """Box plots of the waits in hours, per subsystem, lieutenants' beside the core team's."""
-    from matplotlib.figure import Figure
-
     shown = [s for s in report.subsystems if s.lieutenant_wait.count or s.root_wait.count]
-    figure = Figure(figsize=(max(6.0, 1.2 * len(shown) + 2), 4.5), layout="constrained")
-    axes = figure.add_subplot()
+    chart = charts.figure(figsize=(max(6.0, 1.2 * len(shown) + 2), 4.5), layout="constrained")
+    axes = chart.add_subplot()
     axes.set_title("Wait from upload to first approval")
     axes.set_ylabel("hours")
     if not shown:
@@ -272,6 +268,4 @@ def plot_bytes(report: ReviewReport, kind: str) -> bytes:
     axes.set_xticks(range(len(shown)), [s.name for s in shown])
     if shown:
         axes.legend(loc="upper left")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=kind)
-    return buffer.getvalue()
+    return charts.encoded(chart, kind)
