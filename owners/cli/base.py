@@ -39,6 +39,14 @@ def parse_ownership(data: bytes | str, name: str) -> Ownership:
     return Ownership(config)
 
 
+def read_file(path: Path) -> bytes:
+    """Read a file the user named (or the checkout's OWNERS.yaml), or a one-line error."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+
+
 def write_file(path: Path, data: bytes) -> None:
     """Write a file the user named, or a one-line error."""
     try:

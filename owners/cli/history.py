@@ -12,7 +12,15 @@ from pathlib import Path
 import click
 
 from owners.cli import charts, render
-from owners.cli.base import CliError, cli, emit, json_option, parse_ownership, write_file
+from owners.cli.base import (
+    CliError,
+    cli,
+    emit,
+    json_option,
+    parse_ownership,
+    read_file,
+    write_file,
+)
 from owners.cli.charts import ChartPath
 from owners.engine import CONFIG_PATH, Ownership
 from owners.gitrepo import GitError, commit_paths, git_dir, read_blob, repo_root
@@ -22,17 +30,10 @@ from owners.insight.history import PathClassifier, tally
 def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tuple[Ownership, str]:
     """The map to judge history by, and how the output names it."""
     if config is not None:
-        try:
-            data = Path(config).read_bytes()
-        except OSError as exc:
-            raise CliError(f"{config}: {exc.strerror}") from None
-        return parse_ownership(data, config), config
+        return parse_ownership(read_file(Path(config)), config), config
     top = repo_root(repo) if config_at is None else None
     if top is not None:
-        try:
-            data = (top / CONFIG_PATH).read_bytes()
-        except OSError as exc:
-            raise CliError(f"{top / CONFIG_PATH}: {exc.strerror}") from None
+        data = read_file(top / CONFIG_PATH)
         return parse_ownership(data, CONFIG_PATH), f"{CONFIG_PATH} in the working tree"
     rev = config_at or "HEAD"
     try:

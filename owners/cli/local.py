@@ -18,7 +18,15 @@ from typing import Any
 import click
 
 from owners.cli import render
-from owners.cli.base import CliError, cli, config_option, emit, json_option, parse_ownership
+from owners.cli.base import (
+    CliError,
+    cli,
+    config_option,
+    emit,
+    json_option,
+    parse_ownership,
+    read_file,
+)
 from owners.cli.service import service_errors, settings_from_env
 from owners.engine import (
     CONFIG_PATH,
@@ -67,10 +75,7 @@ class Workspace:
         return relative.as_posix()
 
     def read_config(self) -> bytes:
-        try:
-            return self.config_file.read_bytes()
-        except OSError as exc:
-            raise CliError(f"{self.config_file}: {exc.strerror}") from None
+        return read_file(self.config_file)
 
     @cached_property
     def ownership(self) -> Ownership:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import click
 
-from owners.cli.base import CliError, cli, config_option, emit, json_option, parse_ownership
+from owners.cli.base import (
+    CliError,
+    cli,
+    config_option,
+    emit,
+    json_option,
+    parse_ownership,
+    read_file,
+)
 from owners.engine import CONFIG_PATH
 from owners.gitrepo import repo_root, tracked_files
 from owners.migrate import FORMATS, SourceError, compare, export_codeowners
@@ -124,11 +132,7 @@ def _check(
     imported: Imported, repo: Path, tree: list[str], config: str | None, as_json: bool
 ) -> None:
     config_file = Path(config) if config else repo / CONFIG_PATH
-    try:
-        text = config_file.read_bytes()
-    except OSError as exc:
-        raise CliError(f"{config_file}: {exc.strerror}") from None
-    ownership = parse_ownership(text, os.path.relpath(config_file))
+    ownership = parse_ownership(read_file(config_file), os.path.relpath(config_file))
     differences = list(compare(ownership, imported.answer, tree))
     compared = sum(1 for p in tree if p != CONFIG_PATH)
     data = {
