@@ -99,18 +99,20 @@ def describe(answer: Answer) -> str:
 
 
 def engine_answer(ownership: Ownership, path: str, cache: dict[str, Requirement]) -> Answer:
-    """OWNERS.yaml's answer for a path, from the engine itself (eligible sets per subsystem
-    are memoised in `cache`: a tree has many files and few subsystems)."""
-    found = []
-    for name in ownership.requirements(path):
-        requirement = cache.get(name)
-        if requirement is None:
-            sub = ownership.config.subsystem(name)
-            requirement = cache[name] = Requirement.of(
-                ownership.eligible(name), sub.approvals, sub.mode is Mode.ENFORCE
-            )
-        found.append(requirement)
-    return frozenset(found)
+    """OWNERS.yaml's answer for a path, from the engine itself."""
+    return frozenset(_requirement(ownership, name, cache) for name in ownership.requirements(path))
+
+
+def _requirement(ownership: Ownership, name: str, cache: dict[str, Requirement]) -> Requirement:
+    """A subsystem's requirement, memoised in `cache`: a tree has many files and few
+    subsystems."""
+    requirement = cache.get(name)
+    if requirement is None:
+        sub = ownership.config.subsystem(name)
+        requirement = cache[name] = Requirement.of(
+            ownership.eligible(name), sub.approvals, sub.mode is Mode.ENFORCE
+        )
+    return requirement
 
 
 def compare(
@@ -119,7 +121,8 @@ def compare(
     """Every path whose requirements differ; `CONFIG_PATH` is skipped, since OWNERS.yaml
     belongs to root by the format's rule 7 whatever the source says."""
     cache: dict[str, Requirement] = {}
-    unowned = frozenset({root_requirement(ownership, cache)})
+    # what a file the source leaves without a code owner needs here: root's approval
+    unowned = frozenset({_requirement(ownership, ROOT, cache)})
     for path in paths:
         if path == CONFIG_PATH:
             continue
@@ -129,15 +132,6 @@ def compare(
         ours = engine_answer(ownership, path, cache)
         if theirs != ours:
             yield Difference(path, theirs, ours)
-
-
-def root_requirement(ownership: Ownership, cache: dict[str, Requirement]) -> Requirement:
-    """What a file the source leaves without a code owner needs here: root's approval."""
-    requirement = cache.get(ROOT)
-    if requirement is None:
-        approvals = ownership.config.root.approvals
-        requirement = cache[ROOT] = Requirement.of(ownership.eligible(ROOT), approvals)
-    return requirement
 
 
 # -- patterns -----------------------------------------------------------------------------
