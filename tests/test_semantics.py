@@ -49,6 +49,9 @@ def config(subsystems: str = "", policy: str = "", groups: str = "", root: str =
 
 
 def account(name: str) -> Account:
+    """`bob@example.org` is an email, `user:bob@example.org` a username spelled like one."""
+    if name.startswith("user:"):
+        return Account(username=name[len("user:") :])
     return Account(email=name) if "@" in name else Account(username=name)
 
 
@@ -309,8 +312,10 @@ NOVA_VERDICT_ROWS = [
     ("a veto on the old path's side blocks a rename", [ChangedFile(
      "nova/virt/vmwareapi/vmops.py", old_path="nova/virt/hyperv/vmops.py")],
      "wendy+2 alice+2 bob@example.org-2", Verdict.BLOCKED),
-    ("emails compare case-blind", ["nova/virt/hyperv/vmops.py"], "BOB@Example.ORG+2",
-     Verdict.APPROVED),
+    ("emails compare exactly, as Gerrit keeps them apart", ["nova/virt/hyperv/vmops.py"],
+     "BOB@Example.ORG+2", Verdict.PENDING),
+    ("a username that looks like an owner's email is not that email",
+     ["nova/virt/hyperv/vmops.py"], "user:bob@example.org+2", Verdict.PENDING),
     ("an empty change needs root", [], "carol+2", Verdict.PENDING),
 ]
 

@@ -32,7 +32,6 @@ from owners.engine import (
     parse_config,
 )
 from owners.engine.evaluation import Eligibility
-from owners.engine.model import normalize_identity
 from webhook import report
 from webhook.model import BOT_TAG, ChangeSnapshot
 from webhook.settings import Settings
@@ -215,7 +214,7 @@ def reviewers_to_add(
         for person in outcome.evaluation.suggested_reviewers
         if not person.startswith("gerrit:")
         and person != settings.user
-        and normalize_identity(person) not in present
+        and person not in present
     )
 
 

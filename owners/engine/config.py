@@ -31,7 +31,6 @@ from owners.engine.model import (
     Policy,
     Severity,
     Subsystem,
-    normalize_identity,
 )
 from owners.engine.patterns import PatternError, compile_glob
 from owners.engine.resolution import Ownership
@@ -725,7 +724,7 @@ class _Checker:
             for approver in ownership.walk_approvers(sub.name):
                 if approver.identity.startswith(GERRIT_PREFIX):
                     break  # its size is only known to Gerrit; the service checks it
-                people.add(normalize_identity(approver.identity))
+                people.add(approver.identity)
                 if len(people) > sub.approvals:
                     break
             else:

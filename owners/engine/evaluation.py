@@ -17,7 +17,6 @@ from owners.engine.model import (
     RequirementResult,
     Verdict,
     Vote,
-    normalize_identity,
 )
 from owners.engine.resolution import GroupResolver, Ownership, is_group
 from owners.engine.suggestion import suggest_reviewers
@@ -40,13 +39,13 @@ class Eligibility:
             found = self.resolver(entry.split(":", 1)[1]) if self.resolver else None
             if found is None:
                 self.unresolved[entry] = None
-            self._members[entry] = frozenset(normalize_identity(m) for m in found or ())
+            self._members[entry] = frozenset(found or ())
         return self._members[entry]
 
     def allows(self, requirement: str, account: Account) -> bool:
         if requirement not in self._sets:
             names = self.ownership.eligible(requirement)
-            people = frozenset(normalize_identity(n) for n in names if not is_group(n))
+            people = frozenset(n for n in names if not is_group(n))
             self._sets[requirement] = (people, tuple(n for n in names if is_group(n)))
         people, groups = self._sets[requirement]
         ids = account.identities

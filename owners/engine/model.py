@@ -17,9 +17,19 @@ GERRIT_PREFIX = "gerrit:"  # an owners entry naming a Gerrit group
 USER_PREFIX = "user:"  # an owners entry that is a username even if an alias has that name
 
 
-def normalize_identity(identity: str) -> str:
-    """Emails compare case-blind, usernames exactly, as Gerrit does."""
-    return identity.lower() if "@" in identity else identity
+def identities_of(username: str | None, email: str | None) -> frozenset[str]:
+    """The owners entries that name an account with this username and email.
+
+    An entry containing `@` names an email and anything else a username, compared exactly as
+    Gerrit stores them: Gerrit keeps `Bob@example.org` and `bob@example.org` apart (two
+    accounts may hold them), and a username may itself contain `@`.  So an email is never
+    case-folded, and a username with `@` in it names nobody: otherwise the account with the
+    username `bob@example.org` would pass for the holder of that email.
+    """
+    names = {email} if email and "@" in email else set()
+    if username and "@" not in username:
+        names.add(username)
+    return frozenset(names)
 
 
 class Mode(enum.StrEnum):
@@ -134,25 +144,27 @@ class Account:
 
     @property
     def identities(self) -> frozenset[str]:
-        """The strings an owners entry may use for this account; emails compare case-blind."""
-        return frozenset(normalize_identity(n) for n in (self.username, self.email) if n)
+        """The owners entries that name this account (see `identities_of`)."""
+        return identities_of(self.username, self.email)
 
     @property
     def key(self) -> str:
         """A stable identity for counting distinct approvers."""
         if self.account_id is not None:
             return f"#{self.account_id}"
-        return self.username or (self.email or "").lower()
+        return self.username or self.email or ""
 
     @property
     def display(self) -> str:
         return self.username or self.email or f"#{self.account_id}"
 
     def same_as(self, other: Account | None) -> bool:
+        """Whether both describe one account: the same ID, or a name both hold.  Used to
+        tell authors from approvers, where a false "same" only withholds a vote."""
         if other is None:
             return False
-        if self.account_id is not None and other.account_id is not None:
-            return self.account_id == other.account_id
+        if self.account_id is not None and self.account_id == other.account_id:
+            return True
         return bool(self.identities & other.identities)
 
 
@@ -178,11 +190,16 @@ class ChangedFile:
 
 @dataclass(frozen=True)
 class Change:
+    """A change as ownership sees it.  `writers` are the accounts that put code into it
+    besides its owner and current uploader: the uploaders of earlier patch sets and the
+    author and committer of the current revision."""
+
     files: tuple[ChangedFile, ...]
     votes: tuple[Vote, ...] = ()
     owner: Account | None = None
     uploader: Account | None = None
     number: int = 0
+    writers: tuple[Account, ...] = ()
 
     @classmethod
     def of(
@@ -192,12 +209,18 @@ class Change:
         owner: Account | None = None,
         uploader: Account | None = None,
         number: int = 0,
+        writers: Iterable[Account] = (),
     ) -> Change:
         changed = tuple(f if isinstance(f, ChangedFile) else ChangedFile(f) for f in files)
-        return cls(changed, tuple(votes), owner, uploader, number)
+        return cls(changed, tuple(votes), owner, uploader, number, tuple(writers))
+
+    @property
+    def authors(self) -> tuple[Account, ...]:
+        """Everyone whose approval would be their own code's: see `Policy.self_approval`."""
+        return tuple(a for a in (self.owner, self.uploader, *self.writers) if a is not None)
 
     def is_author(self, account: Account) -> bool:
-        return account.same_as(self.owner) or account.same_as(self.uploader)
+        return any(account.same_as(author) for author in self.authors)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from owners.engine.model import (
     OwnersConfig,
     PathRule,
     Subsystem,
-    normalize_identity,
 )
 from owners.engine.patterns import (
     Glob,
@@ -205,7 +204,7 @@ class Ownership:
         """Everyone eligible to approve for `name`, each once, nearest subsystem first."""
         seen: dict[str, Approver] = {}
         for approver in self.walk_approvers(name):
-            seen.setdefault(normalize_identity(approver.identity), approver)
+            seen.setdefault(approver.identity, approver)
         return tuple(seen.values())
 
     def eligible(self, name: str) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 
-from owners.engine.model import Change, Mode, RequirementResult, normalize_identity
+from owners.engine.model import Change, Mode, RequirementResult
 from owners.engine.resolution import Ownership, is_group
 
 _EXACT_BUDGET = 20_000  # candidate sets to try for a smaller cover than the greedy one
@@ -33,7 +33,7 @@ def suggest_reviewers(
     whose members are unknown is suggested as the group itself.
     """
     voted = {identity for vote in change.votes for identity in vote.account.identities}
-    authors = {i for a in (change.owner, change.uploader) if a for i in a.identities}
+    authors = {i for a in change.authors for i in a.identities}
     skip = voted | authors
 
     def people(entries: Iterable[str]) -> list[str]:
@@ -41,7 +41,7 @@ def suggest_reviewers(
         for entry in entries:
             members = list(group_members(entry)) if is_group(entry) else []
             for person in members or [entry]:
-                if normalize_identity(person) not in skip:
+                if person not in skip:
                     found[person] = None
         return list(found)
 

@@ -31,7 +31,6 @@ from owners.engine import (
     evaluate,
 )
 from owners.engine.evaluation import Eligibility
-from owners.engine.model import normalize_identity
 from owners.engine.resolution import is_group
 from owners.wording import plural
 
@@ -311,7 +310,7 @@ def _owners(ownership: Ownership) -> dict[str, tuple[str, ...]]:
     found: dict[str, dict[str, None]] = {}
     for sub in ownership.config.all_subsystems:
         for entry in ownership.own_owners(sub.name):
-            found.setdefault(normalize_identity(entry), {})[sub.name] = None
+            found.setdefault(entry, {})[sub.name] = None
     return {entry: tuple(names) for entry, names in found.items()}
 
 

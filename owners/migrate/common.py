@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from owners.engine import CONFIG_PATH, ROOT, Mode, Ownership
-from owners.engine.model import normalize_identity
 from owners.engine.patterns import Glob, compile_glob
 
 ROOT_PLACEHOLDER = "TODO-root-owners"
@@ -36,6 +35,11 @@ class SourceError(ValueError):
     """A source that cannot be imported at all (missing, unreadable); one line."""
 
 
+def _comparable(identity: str) -> str:
+    """An identity as the source formats compare it: their hosts match emails case-blind."""
+    return identity.lower() if "@" in identity else identity
+
+
 @dataclass(frozen=True, order=True)
 class Requirement:
     """One approval rule on a path: `approvals` of `eligible` (normalized identities)."""
@@ -48,7 +52,7 @@ class Requirement:
     def of(
         cls, identities: Iterable[str], approvals: int = 1, blocking: bool = True
     ) -> Requirement:
-        return cls(tuple(sorted({normalize_identity(i) for i in identities})), approvals, blocking)
+        return cls(tuple(sorted({_comparable(i) for i in identities})), approvals, blocking)
 
     def __str__(self) -> str:
         text = f"{self.approvals} of {', '.join(self.eligible)}"
