@@ -55,6 +55,7 @@ class Outcome:
     config_problems: tuple[str, ...] = ()  # the branch's OWNERS.yaml, when it is invalid
     proposal_problems: tuple[str, ...] = ()  # the OWNERS.yaml this change proposes
     proposal_invalid: bool = False
+    unanchored: bool = False  # no parent is on the branch: blocked until rebased
     notes: tuple[str, ...] = ()
     unresolved_groups: tuple[str, ...] = ()
     unstaffed: tuple[str, ...] = ()  # unmet requirements with too few eligible reviewers
@@ -97,11 +98,17 @@ def assess(
     settings: Settings,
     lookup: GroupLookup | None = None,
     proposed: bytes | None = None,
+    *,
+    foreign_parents: tuple[str, ...] = (),
 ) -> Outcome:
     """What the owners say about the change.
 
     `config` is the branch's OWNERS.yaml (None: missing); `proposed` is the OWNERS.yaml of the
-    change's current patch set, needed when `snapshot.edits_config`.
+    change's current patch set, needed when `snapshot.edits_config`.  `foreign_parents` are
+    the revision's parents that are neither on the branch nor open changes for it: what they
+    bring in was reviewed nowhere, so the change is blocked until it is rebased, unless it is
+    a merge with another parent on the branch, whose files (against every parent) then cover
+    all it brings in.
     """
     ownership, diagnostics = compile_config(config) if config is not None else (None, ())
     fallback = None
@@ -143,12 +150,16 @@ def assess(
             owner=snapshot.owner,
             uploader=snapshot.uploader,
             number=snapshot.number,
+            writers=snapshot.writers,
         )
         evaluation = evaluate(ownership, change, lookup, suggestions=settings.max_reviewers)
         unstaffed = _unstaffed(evaluation, ownership, snapshot, settings.user, lookup)
 
     verdict = evaluation.verdict
-    if proposal_invalid:
+    unanchored = bool(foreign_parents) and len(foreign_parents) == len(snapshot.parents)
+    if foreign_parents:
+        notes.append(_foreign_note(snapshot, foreign_parents, unanchored))
+    if proposal_invalid or unanchored:
         verdict = Verdict.BLOCKED
     return Outcome(
         verdict=verdict,
@@ -159,6 +170,7 @@ def assess(
         config_problems=problems,
         proposal_problems=proposal,
         proposal_invalid=proposal_invalid,
+        unanchored=unanchored,
         notes=tuple(notes),
         unresolved_groups=evaluation.unresolved_groups,
         unstaffed=unstaffed,
@@ -251,7 +263,7 @@ def _unstaffed(
     candidates = [
         r
         for r in snapshot.reviewers
-        if r.username != bot and not snapshot.owner.same_as(r) and not snapshot.uploader.same_as(r)
+        if r.username != bot and not any(r.same_as(a) for a in snapshot.authors)
     ]
     eligibility = Eligibility(ownership, members)
     found = []
@@ -266,6 +278,21 @@ def _unstaffed(
         if len(waiting) < result.missing:
             found.append(result.subsystem)
     return tuple(found)
+
+
+def _foreign_note(snapshot: ChangeSnapshot, foreign: tuple[str, ...], unanchored: bool) -> str:
+    commits = ", ".join(c[:12] for c in foreign)
+    where = f"neither on {snapshot.branch} nor an open change for it"
+    if unanchored:
+        return (
+            f"Parent {commits} is {where}, so submitting would bring unreviewed commits into "
+            f"{snapshot.branch}. Rebase the change onto {snapshot.branch} (the Rebase button, "
+            f"or `git rebase origin/{snapshot.branch}`) and upload it again."
+        )
+    return (
+        f"Parent {commits} is {where}: this merge is judged on every file that differs from "
+        "any of its parents."
+    )
 
 
 def _lines(diagnostics: Iterable[Diagnostic]) -> tuple[str, ...]:

@@ -30,7 +30,8 @@ from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from urllib3.util.retry import Retry
 
-from owners.engine import CONFIG_PATH
+from owners.engine import CONFIG_PATH, Account, ChangedFile
+from owners.engine.model import identities_of
 from owners.insight.review import ChangeHistory
 from webhook.model import (
     BOT_TAG,
@@ -40,6 +41,7 @@ from webhook.model import (
     ChangeSnapshot,
     GerritError,
     UnexpectedResponse,
+    account,
     change_history,
     parse_files,
 )
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 
 GROUP_TTL_SECONDS = 300.0
 CONFIG_CACHE_SIZE = 256
+REACHABLE_CACHE_SIZE = 100_000
 PAGE_SIZE = 500
 TIMEOUT_SECONDS = 30
 # Retry connecting and idempotent requests briefly; a webhook that still fails answers 502
@@ -93,6 +96,8 @@ class GerritConnection:
         self._lock = threading.Lock()
         self._groups: dict[str, tuple[float, tuple[str, ...] | None]] = {}
         self._configs: OrderedDict[tuple[str, str], bytes | None] = OrderedDict()
+        self._reachable: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._emails: dict[str, tuple[float, tuple[Account, ...]]] = {}
 
     # -- transport -------------------------------------------------------------------------
 
@@ -168,22 +173,91 @@ class GerritConnection:
     # -- changes ---------------------------------------------------------------------------
 
     def change(self, number: int, project: str | None = None) -> ChangeSnapshot:
-        """One GET for the whole truth of a change; a merge costs one more for its files.
+        """One GET for the whole truth of a change; a merge costs one more per parent.
 
         Gerrit lists a merge's files against the auto-merge (only the conflict resolutions),
-        so for a merge the files are re-read against its first parent, the target branch:
-        everything a merge brings in needs its owners.
+        so a merge's files are re-read against each of its parents and united: a file that
+        differs from any parent is one the merge brings in or drops, whichever parent the
+        target branch turns out to hold.
         """
         ref = change_ref(project, number)
         info = self.get(f"changes/{ref}", params={"o": list(CHANGE_OPTIONS)})
         snapshot = ChangeSnapshot.from_change_info(_mapping(info))
         if snapshot.merge:
-            files = self.get(
-                f"changes/{ref}/revisions/{snapshot.revision}/files", params={"parent": 1}
-            )
-            changed, deleted = parse_files(_mapping(files))
-            snapshot = replace(snapshot, files=changed, deleted_files=deleted)
+            changed: dict[ChangedFile, None] = {}
+            deleted: set[str] = set()
+            for parent in range(1, len(snapshot.parents) + 1):
+                files = self.get(
+                    f"changes/{ref}/revisions/{snapshot.revision}/files",
+                    params={"parent": parent},
+                )
+                these, gone = parse_files(_mapping(files))
+                changed.update(dict.fromkeys(these))
+                deleted.update(gone)
+            snapshot = replace(snapshot, files=tuple(changed), deleted_files=frozenset(deleted))
         return snapshot
+
+    def foreign_parents(self, snapshot: ChangeSnapshot, head: str) -> tuple[str, ...]:
+        """The parents of the change's revision that a submit would bring into its branch
+        unreviewed: neither reachable from the branch (`head` is its tip) nor the current
+        patch set of another open change for it, which Gerrit submits with this one and
+        which is judged on its own.
+
+        Costs no call when the parent is the tip, one per other parent new to the cache (a
+        commit on a branch stays there), and one per parent that is another open change.
+        """
+        return tuple(
+            parent
+            for parent in snapshot.parents
+            if parent != head
+            and not self._on_branch(snapshot.project, snapshot.branch, parent)
+            and not self._open_change_at(snapshot, parent)
+        )
+
+    def _on_branch(self, project: str, branch: str, commit: str) -> bool:
+        key = (project, branch, commit)
+        with self._lock:
+            if key in self._reachable:
+                self._reachable.move_to_end(key)
+                return True
+        info = self.get(f"projects/{encode(project)}/commits/{commit}/in", missing_ok=True)
+        branches = _mapping(info).get("branches") if info is not None else None
+        if not isinstance(branches, list):
+            return False
+        if branch not in branches and f"refs/heads/{branch}" not in branches:
+            return False
+        with self._lock:
+            self._reachable[key] = None
+            while len(self._reachable) > REACHABLE_CACHE_SIZE:
+                self._reachable.popitem(last=False)
+        return True
+
+    def _open_change_at(self, snapshot: ChangeSnapshot, commit: str) -> bool:
+        query = (
+            f'commit:{commit} status:open project:"{quoted(snapshot.project)}" '
+            f'branch:"{quoted(snapshot.branch)}"'
+        )
+        return any(
+            info.get("current_revision") == commit and info.get("_number") != snapshot.number
+            for info in self.query(query, ("CURRENT_REVISION",), page_size=10)
+        )
+
+    def accounts_with_email(self, email: str) -> tuple[Account, ...]:
+        """The accounts Gerrit finds for an email, to tell whether a commit's author or
+        committer is also a voter.  Gerrit's search may be broader than an exact match,
+        which here only withholds votes.  Cached like group members."""
+        now = self._clock()
+        with self._lock:
+            cached = self._emails.get(email)
+            if cached and cached[0] > now:
+                return cached[1]
+        found = self.get("accounts/", params={"q": f'email:"{quoted(email)}"', "o": "DETAILS"})
+        if not isinstance(found, list) or not all(isinstance(a, dict) for a in found):
+            raise UnexpectedResponse("GET accounts/: an account query did not return a list")
+        accounts = tuple(account(a) for a in found)
+        with self._lock:
+            self._emails[email] = (now + self._group_ttl, accounts)
+        return accounts
 
     def file_in_revision(self, snapshot: ChangeSnapshot, path: str = CONFIG_PATH) -> bytes | None:
         """A file as the change's current patch set has it (None if the patch set lacks it)."""
@@ -467,12 +541,13 @@ class MetaConfig:
 
 
 def _identities(accounts: Any) -> Iterator[str]:
+    """The names by which owners entries may reach these accounts (see `identities_of`)."""
     if not isinstance(accounts, list) or not all(isinstance(a, dict) for a in accounts):
         raise UnexpectedResponse("group members did not return a list of accounts")
-    for account in accounts:
-        for key in ("username", "email"):
-            if isinstance(account.get(key), str) and account[key]:
-                yield account[key]
+    for info in accounts:
+        names = (info.get("username"), info.get("email"))
+        if all(n is None or isinstance(n, str) for n in names):
+            yield from identities_of(*names)
 
 
 def _number(info: dict[str, Any]) -> int:

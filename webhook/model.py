@@ -30,9 +30,10 @@ HISTORY_OPTIONS = (
 # Files Gerrit lists in a revision that are not in the tree.
 MAGIC_FILES = frozenset({"/COMMIT_MSG", "/MERGE_LIST", "/PATCHSET_LEVEL"})
 
-# The one query that returns everything a decision needs (see `ChangeSnapshot`).
+# The one query that returns everything a decision needs (see `ChangeSnapshot`).  Every
+# revision, not only the current one: whoever uploaded any patch set wrote some of the code.
 CHANGE_OPTIONS = (
-    "CURRENT_REVISION",
+    "ALL_REVISIONS",
     "CURRENT_COMMIT",
     "CURRENT_FILES",
     "DETAILED_LABELS",
@@ -101,8 +102,14 @@ class ChangeSnapshot:
     messages: tuple[Message, ...] = ()
     work_in_progress: bool = False
     private: bool = False
-    merge: bool = False  # the current revision has more than one parent
+    parents: tuple[str, ...] = ()  # of the current revision, in order
     deleted_files: frozenset[str] = field(default=frozenset())  # deleted or renamed away
+    writers: tuple[Account, ...] = ()  # earlier uploaders; the commit's author and committer
+
+    @property
+    def merge(self) -> bool:
+        """The current revision has more than one parent."""
+        return len(self.parents) > 1
 
     @property
     def is_open(self) -> bool:
@@ -118,6 +125,11 @@ class ChangeSnapshot:
     @property
     def deletes_config(self) -> bool:
         return CONFIG_PATH in self.deleted_files
+
+    @property
+    def authors(self) -> tuple[Account, ...]:
+        """Everyone who put code into the change (see `owners.engine.Change.authors`)."""
+        return (self.owner, self.uploader, *self.writers)
 
     @property
     def known_identities(self) -> frozenset[str]:
@@ -138,6 +150,7 @@ class ChangeSnapshot:
             revision = info["current_revision"]
             current = info["revisions"][revision]
             files, deleted = parse_files(current.get("files") or {})
+            commit = current.get("commit") or {}
             return cls(
                 project=info["project"],
                 branch=info["branch"],
@@ -161,8 +174,9 @@ class ChangeSnapshot:
                 ),
                 work_in_progress=bool(info.get("work_in_progress")),
                 private=bool(info.get("is_private")),
-                merge=len((current.get("commit") or {}).get("parents") or ()) > 1,
+                parents=tuple(p["commit"] for p in commit.get("parents") or ()),
                 deleted_files=deleted,
+                writers=_writers(info["revisions"], commit),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UnexpectedResponse(f"unexpected ChangeInfo from Gerrit: {exc!r}") from None
@@ -188,6 +202,25 @@ def parse_files(files: Mapping[str, Any]) -> tuple[tuple[ChangedFile, ...], froz
         elif old_path:
             deleted.add(old_path)
     return tuple(changed), frozenset(deleted)
+
+
+def _writers(revisions: Mapping[str, Any], commit: Mapping[str, Any]) -> tuple[Account, ...]:
+    """The uploaders of every patch set (and who really uploaded it, when Gerrit rebased or
+    uploaded on someone's behalf), then the current commit's author and committer by email.
+
+    A patch set uploaded by a lieutenant and re-uploaded unchanged by someone else still holds
+    the lieutenant's code, and Gerrit may copy their vote onto it.
+    """
+    found: dict[Account, None] = {}
+    for revision in revisions.values():
+        for key in ("uploader", "real_uploader"):
+            if revision.get(key):
+                found[account(revision[key])] = None
+    for key in ("author", "committer"):
+        email = (commit.get(key) or {}).get("email")
+        if email:
+            found[Account(email=email)] = None
+    return tuple(found)
 
 
 def account(info: Mapping[str, Any]) -> Account:

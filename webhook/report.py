@@ -98,6 +98,8 @@ def _headline(outcome: Outcome) -> str:
         return f"{head}: {waiting} of {total} {plural(total, 'requirement')} not yet met."
     if outcome.proposal_invalid:
         return f"{head}: the OWNERS.yaml proposed by this change is invalid."
+    if outcome.unanchored:
+        return f"{head}: it is not based on {outcome.branch}."
     vetoes = outcome.evaluation.vetoed_by
     if vetoes:
         return f"{head}: vetoed by {', '.join(vetoes)}."

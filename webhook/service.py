@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from owners.engine import Evaluation, Verdict
 from webhook.decide import Outcome, Report, assess, check_outcome, plan
@@ -141,7 +141,29 @@ class OwnersService:
         if branch is None or branch.branch != snapshot.branch:
             branch = self.gerrit.branch_config(snapshot.project, snapshot.branch)
         proposed = self.gerrit.file_in_revision(snapshot) if snapshot.edits_config else None
-        return assess(snapshot, branch.content, self.settings, self.gerrit.group_members, proposed)
+        return assess(
+            self._with_writer_accounts(snapshot),
+            branch.content,
+            self.settings,
+            self.gerrit.group_members,
+            proposed,
+            foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
+        )
+
+    def _with_writer_accounts(self, snapshot: ChangeSnapshot) -> ChangeSnapshot:
+        """The snapshot with the accounts behind its commit's author and committer emails.
+
+        An email names at most one account, so one that an uploader holds needs no lookup;
+        any other may be an approver's secondary email, which only Gerrit can tell.
+        """
+        known = {i for a in snapshot.authors if a.account_id is not None for i in a.identities}
+        found = [
+            holder
+            for writer in snapshot.writers
+            if writer.account_id is None and writer.email and writer.email not in known
+            for holder in self.gerrit.accounts_with_email(writer.email)
+        ]
+        return replace(snapshot, writers=(*snapshot.writers, *found)) if found else snapshot
 
     def _post(self, snapshot: ChangeSnapshot, report: Report) -> None:
         if report.empty:

@@ -32,6 +32,8 @@ BOT = "owners-bot"
 TOKEN = "t0ken-0123456789abcdef"
 
 
+HEAD = "a" * 40  # the tip of master in most tests, and the parent of their changes
+
 def account(username: str, account_id: int | None = None) -> dict[str, Any]:
     number = account_id or 1_000_000 + sum(map(ord, username))
     return {
@@ -91,7 +93,7 @@ def change_info(
             revision: {
                 "_number": 1,
                 "uploader": account(owner),
-                "commit": {"parents": [{"commit": "f" * 40}]},
+                "commit": {"parents": [{"commit": HEAD}]},  # pushed on the branch tip
                 "files": {"/COMMIT_MSG": {"status": "A"}, **(files or {})},
             }
         },
@@ -122,7 +124,10 @@ class FakeGerrit:
     access: dict[str, dict[str, Any]] = field(default_factory=dict)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     group_members: dict[str, list[str]] = field(default_factory=dict)  # for setup's groups
-    parent_files: dict[int, dict[str, Any]] = field(default_factory=dict)  # a merge's files
+    # A merge's files against parent N: by (number, N), else the same for every parent.
+    parent_files: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    # Commits on no branch (`commits/{c}/in` answers none); every other commit is on all.
+    foreign_commits: set[str] = field(default_factory=set)
     projects: set[str] = field(default_factory=lambda: {"nova"})
     meta_files: dict[tuple[str, str], bytes] = field(default_factory=dict)  # refs/meta/config
     log: list[tuple[str, str]] = field(default_factory=list)
@@ -218,6 +223,8 @@ class FakeGerrit:
             (r"projects/([^/]+)/submit_requirements/([^/]+)", ("PUT", self._put_sr)),
             (r"projects/([^/]+)/access", ("GET", self._get_access)),
             (r"projects/([^/]+)/access", ("POST", self._post_access)),
+            (r"projects/([^/]+)/commits/(\w+)/in", ("GET", self._commit_in)),
+            (r"accounts/", ("GET", self._find_accounts)),
             (r"accounts/([^/]+)", ("GET", self._get_account)),
             (r"projects/([^/]+)", ("GET", self._get_project)),
             (r"groups/([^/]+)", ("GET", self._get_group)),
@@ -233,8 +240,18 @@ class FakeGerrit:
         return copy.deepcopy(info)
 
     def _parent_files(self, project: str, number: str, revision: str, params: Any, **_: Any) -> Any:
-        assert params == {"parent": 1}
-        return self.parent_files[int(number)]
+        key = (int(number), params["parent"])
+        return self.parent_files[key if key in self.parent_files else int(number)]
+
+    def _commit_in(self, project: str, commit: str, **_: Any) -> Any:
+        if commit in self.foreign_commits:
+            return {"branches": [], "tags": []}
+        return {"branches": sorted({b for p, b in self.branches if p == project}), "tags": []}
+
+    def _find_accounts(self, params: dict[str, Any], **_: Any) -> Any:
+        email = re.fullmatch(r'email:"(.*)"', params["q"])
+        assert email, params
+        return [a for a in self.accounts.values() if a.get("email") == email.group(1)]
 
     def _query(self, params: dict[str, Any], **_: Any) -> Any:
         project = re.search(r'project:"([^"]+)"', params["q"])
@@ -433,6 +450,6 @@ def drain(jobs: Jobs, *, later: bool = True, limit: int = 500) -> int:
 @pytest.fixture
 def jobs(gerrit: FakeGerrit, nova_config: bytes, tmp_path: Path) -> Jobs:
     """A queue with change 42 (Hyper-V, approved by bob) on the fake Gerrit's nova."""
-    gerrit.set_branch("nova", "master", "a" * 40, nova_config)
+    gerrit.set_branch("nova", "master", HEAD, nova_config)
     gerrit.add_change(change_info(42, {"nova/virt/hyperv/vmops.py": {}}, {"bob": 2}, owner="uma"))
     return queued_jobs(gerrit, tmp_path / "queue.db")

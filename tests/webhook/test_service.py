@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 from owners.engine import Verdict
-from tests.webhook.conftest import BOT, FakeGerrit, account, change_info, settings
+from tests.webhook.conftest import BOT, HEAD, FakeGerrit, account, change_info, settings
 from webhook.events import Actor, ChangeEvent, RefUpdated
 from webhook.gerrit import GerritConnection, GerritError
 from webhook.model import BOT_TAG
 from webhook.report import find_fingerprint
 from webhook.service import OwnersService
 
-HEAD = "a" * 40
 HYPERV = {"nova/virt/hyperv/vmops.py": {}}
 LIBVIRT = {"nova/virt/libvirt/driver.py": {}}
 
@@ -115,7 +114,103 @@ def test_merges_are_judged_on_everything_they_bring_in(
     gerrit.parent_files[1] = {"/COMMIT_MSG": {}, "/MERGE_LIST": {}, **HYPERV, **LIBVIRT}
     result = service.process_change("nova", 1)
     assert result.verdict is Verdict.PENDING  # libvirt came in with the merge
-    assert result.calls == 5
+    # the change, its files against each parent, the branch head, its OWNERS.yaml, where the
+    # second parent is, the review
+    assert result.calls == 7
+
+
+def test_a_merge_is_judged_against_every_parent_not_only_the_first(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    # A stale first parent makes the merge look like a Hyper-V change, while against the
+    # second (the tip, which carries a core fix) it reverts nova/compute/manager.py.
+    info = change_info(1, {}, {"bob": 2}, owner="uma")
+    parents = info["revisions"][info["current_revision"]]["commit"]["parents"]
+    parents[:] = [{"commit": "c1" * 20}, {"commit": HEAD}]
+    gerrit.add_change(info)
+    gerrit.parent_files[(1, 1)] = {"/MERGE_LIST": {}, **HYPERV}
+    gerrit.parent_files[(1, 2)] = {"/MERGE_LIST": {}, **HYPERV, "nova/compute/manager.py": {}}
+    result = service.process_change("nova", 1)
+    assert result.verdict is Verdict.PENDING
+    assert "root: needs" in gerrit.reviews()[0]["message"]
+
+
+def _with_parent(info: dict, commit: str) -> dict:
+    info["revisions"][info["current_revision"]]["commit"]["parents"] = [{"commit": commit}]
+    return info
+
+
+def test_a_change_based_on_a_commit_of_no_branch_is_blocked_until_rebased(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    stable_tip = "5" * 40
+    gerrit.foreign_commits.add(stable_tip)
+    gerrit.add_change(_with_parent(change_info(1, HYPERV, {"bob": 2}, owner="uma"), stable_tip))
+    result = service.process_change("nova", 1)
+    assert result.verdict is Verdict.BLOCKED and result.voted == -1
+    message = gerrit.reviews()[0]["message"]
+    assert message.startswith("Owners: BLOCKED: it is not based on master.")
+    assert f"Parent {stable_tip[:12]} is neither on master nor an open change for it" in message
+    assert "Rebase the change onto master" in message
+
+
+def test_a_parent_that_is_another_open_changes_current_patch_set_is_not_foreign(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    below = change_info(1, HYPERV, {}, owner="uma")
+    gerrit.foreign_commits.add(below["current_revision"])  # not merged yet
+    gerrit.add_change(below)
+    gerrit.add_change(_with_parent(change_info(2, HYPERV, {"bob": 2}), below["current_revision"]))
+    assert service.process_change("nova", 2).verdict is Verdict.APPROVED
+
+
+def test_a_merge_with_one_parent_on_the_branch_is_judged_on_all_it_brings_in(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    info = change_info(1, {}, {"bob": 2}, owner="uma")
+    stable_tip = "5" * 40
+    gerrit.foreign_commits.add(stable_tip)
+    parents = info["revisions"][info["current_revision"]]["commit"]["parents"]
+    parents.append({"commit": stable_tip})
+    gerrit.add_change(info)
+    gerrit.parent_files[(1, 1)] = {**HYPERV, **LIBVIRT}  # what stable brings in
+    gerrit.parent_files[(1, 2)] = {}
+    result = service.process_change("nova", 1)
+    assert result.verdict is Verdict.PENDING  # libvirt's owners have not approved
+    assert "this merge is judged on every file" in gerrit.reviews()[0]["message"]
+
+
+def test_whoever_uploaded_an_earlier_patch_set_does_not_approve(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    # bob uploaded patch set 1 with his code; zed re-uploaded the same tree as patch set 2.
+    info = change_info(1, HYPERV, {"bob": 2}, owner="zed")
+    info["revisions"]["1" * 40] = {"_number": 1, "uploader": account("bob")}
+    gerrit.add_change(info)
+    assert service.process_change("nova", 1).verdict is Verdict.PENDING
+
+
+def test_the_commit_author_does_not_approve_even_by_a_secondary_email(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    info = change_info(1, HYPERV, {"bob": 2}, owner="zed")
+    commit = info["revisions"][info["current_revision"]]["commit"]
+    commit["author"] = {"name": "Bob", "email": "bob.private@example.net"}
+    gerrit.accounts["bob"] = {**account("bob"), "email": "bob.private@example.net"}
+    gerrit.add_change(info)
+    assert service.process_change("nova", 1).verdict is Verdict.PENDING
+    assert ("GET", "accounts/") in gerrit.log
+
+
+def test_an_author_email_an_uploader_holds_needs_no_lookup(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    info = change_info(1, HYPERV, {"bob": 2}, owner="zed")
+    commit = info["revisions"][info["current_revision"]]["commit"]
+    commit["author"] = commit["committer"] = {"name": "Zed", "email": "zed@example.org"}
+    gerrit.add_change(info)
+    assert service.process_change("nova", 1).verdict is Verdict.APPROVED
+    assert ("GET", "accounts/") not in gerrit.log
 
 
 def test_the_group_cache_saves_calls(gerrit: FakeGerrit) -> None:
