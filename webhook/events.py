@@ -23,6 +23,7 @@ CHANGE_EVENTS: Mapping[str, str] = {
     "wip-state-changed": "changer",
     "private-state-changed": "changer",
     "reviewer-added": "adder",
+    "reviewer-deleted": "remover",  # may take an approving vote away with the reviewer
 }
 REF_UPDATED = "ref-updated"
 HANDLED = (*CHANGE_EVENTS, REF_UPDATED)

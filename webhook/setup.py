@@ -6,7 +6,10 @@ Five things, each read first and written only when it differs, each reported in 
 2. the label (function NoBlock: the label alone blocks nothing, the submit requirement does);
 3. the permission to vote on it, exclusive to that group on refs/heads/*;
 4. the submit requirement, pinned to the bot's vote, so no other account's vote can satisfy it;
-5. the webhooks plugin's remote in webhooks.config on refs/meta/config, written with git since
+5. what the bot must see to judge every change: private changes of the project (View Private
+   Changes on refs/*) and other accounts' secondary emails (the global capability View
+   Secondary Emails, in All-Projects), without which a commit's author could hide behind one;
+6. the webhooks plugin's remote in webhooks.config on refs/meta/config, written with git since
    no REST endpoint writes a plugin's file there.
 
 Run it with an account that owns the project and may create groups (an administrator); the
@@ -29,6 +32,12 @@ DEFAULT_BOT_GROUP = "Owners Bot"
 WEBHOOK_REMOTE = "owners"
 WEBHOOKS_FILE = "webhooks.config"
 REFS = "refs/heads/*"
+ALL_PROJECTS = "All-Projects"
+# What the bot reads beyond ordinary changes: (project, None for the one set up; ref; right).
+SIGHT = (
+    (None, "refs/*", "viewPrivateChanges"),
+    (ALL_PROJECTS, "GLOBAL_CAPABILITIES", "viewSecondaryEmails"),
+)
 LABEL_VALUES = {-1: "Blocked or invalid OWNERS.yaml", 0: "Pending", 1: "Approved by owners"}
 
 
@@ -68,6 +77,8 @@ def configure_project(
     _label(gerrit, project, label, changes)
     _access(gerrit, project, label, group_id, bot_group, changes)
     _submit_requirement(gerrit, project, label, bot, changes)
+    for where, ref, permission in SIGHT:
+        _allow(gerrit, where or project, ref, permission, group_id, bot_group, changes)
     url = f"{service_url.rstrip('/')}/gerrit/events/{settings.webhook_token}"
     shown = f"{service_url.rstrip('/')}/gerrit/events/<OWNERS_WEBHOOK_TOKEN>"
     with gerrit.meta_config(project) as meta:
@@ -173,6 +184,30 @@ def _access(
     changes.append(
         f"granted {permission} -1..+1 on {REFS} of {project} to '{group_name}' only (exclusive)"
     )
+
+
+def _allow(
+    gerrit: GerritConnection,
+    project: str,
+    ref: str,
+    permission: str,
+    group_id: str,
+    group_name: str,
+    changes: list[str],
+) -> None:
+    """Grant `permission` on `ref` of `project` to the group, unless it holds it already."""
+    access = gerrit.get(f"projects/{encode(project)}/access")
+    section = ((access.get("local") or {}).get(ref) or {}).get("permissions", {})
+    rules = (section.get(permission) or {}).get("rules") or {}
+    if (rules.get(group_id) or {}).get("action") == "ALLOW":
+        return
+    rule = {permission: {"rules": {group_id: {"action": "ALLOW"}}}}
+    body = {
+        "message": f"owners: '{group_name}' may {permission}",
+        "add": {ref: {"permissions": rule}},
+    }
+    gerrit.post(f"projects/{encode(project)}/access", body)
+    changes.append(f"granted {permission} on {ref} of {project} to '{group_name}'")
 
 
 def _submit_requirement(

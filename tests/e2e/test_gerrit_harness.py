@@ -107,6 +107,7 @@ def test_webhooks_report_a_change_lifecycle(
             "comment-added",
         ),
         (lambda: admin.delete(f"changes/{change}/reviewers/bob/votes/Code-Review"), "vote-deleted"),
+        (lambda: admin.delete(f"changes/{change}/reviewers/bob"), "reviewer-deleted"),
         (lambda: alice.post(f"changes/{change}/wip"), "wip-state-changed"),
         (lambda: alice.post(f"changes/{change}/ready"), "wip-state-changed"),
         (lambda: alice.post(f"changes/{change}/private"), "private-state-changed"),
