@@ -432,6 +432,18 @@ class Jobs:
 
     def _failed(self, job: Job, attempt: int, exc: GerritError) -> None:
         fields = {**job.fields, "attempt": attempt + 1}
+        if job.kind == CHANGE and exc.status in (403, 404):
+            # The change exists (an event named it) but is hidden from the bot: private, or
+            # in a project it may not read.  It gets no verdict, so it cannot be submitted.
+            self.metrics.unreadable.inc()
+            log.error(
+                "%s: %s may not read this change (%s); it gets no verdict until the bot may "
+                "see it: run `owners gerrit-setup` (View Private Changes) or grant Read",
+                job,
+                self.settings.user,
+                exc,
+                extra=fields,
+            )
         if not exc.retriable or attempt + 1 >= self.settings.job_attempts:
             self._bury(job, attempt, str(exc))
             return

@@ -85,6 +85,11 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.unreadable = Counter(
+            "owners_unreadable_changes",
+            "Change evaluations that ended because the bot may not read the change (no vote)",
+            registry=r,
+        )
         self.reconciled = Counter(
             "owners_reconcile_changes",
             "Open changes seen by the reconciler, by action (skipped: inputs unchanged; queued)",

@@ -105,7 +105,8 @@ def test_a_change_built_on_another_branch_cannot_bring_that_branch_in(nova: Nova
 def test_a_merge_that_hides_a_core_edit_between_two_branch_commits_needs_core(
     nova: Nova,
 ) -> None:
-    older, tip = f"{head(nova)}~1", head(nova)
+    tip = head(nova)
+    older = nova.gerrit.rest.get(f"projects/{nova.project}/commits/{tip}")["parents"][0]["commit"]
     number = nova.push_commit(
         "zed", [tip, older], {HYPERV: "# evil merge\n", CORE: "# hidden\n"}, "Merge with edits"
     )

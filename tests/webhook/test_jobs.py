@@ -183,6 +183,16 @@ def test_a_permanent_error_is_not_retried(jobs: Jobs, gerrit: FakeGerrit) -> Non
     assert [letter["attempts"] for letter in jobs.dead_letters()] == [1]
 
 
+def test_a_change_the_bot_may_not_read_is_counted_and_named(
+    jobs: Jobs, gerrit: FakeGerrit, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs.submit(Job(CHANGE, "nova", 404))  # e.g. private, and the bot lacks the right
+    drain(jobs)
+    assert jobs.metrics.unreadable._value.get() == 1
+    (line,) = [r.getMessage() for r in caplog.records if "may not read" in r.getMessage()]
+    assert "nova~404" in line and "View Private Changes" in line
+
+
 def test_a_change_in_another_workers_hands_waits(
     jobs: Jobs, gerrit: FakeGerrit, tmp_path: Path
 ) -> None:
