@@ -9,7 +9,7 @@ about a project and its parents (`GET /projects/{p}/access`, `/labels/`,
 that it is tested on recorded answers; `webhook.gerrit.GerritConnection.access_chain` reads
 them.
 
-How Gerrit's rules are applied (checked against the dev Gerrit's `check.access`): for one
+How Gerrit's rules are applied (exclusivity checked with the dev Gerrit's `check.access`): for one
 ref, the sections whose pattern matches it are ordered most specific first (child project
 before parent on equal patterns); an `exclusive` permission hides every later grant of the
 same permission to other groups, also inherited ones; a BLOCK hides a grant to its group
