@@ -446,6 +446,41 @@ class GerritConnection:
             self._groups[name] = (now + self._group_ttl, members)
         return members
 
+    # -- access rights, labels and submit requirements (owners audit) --------------------
+
+    def access_chain(self, project: str, *, limit: int = 64) -> list[dict[str, Any]]:
+        """The project's own access rights, labels and submit requirements, then its
+        parent's, up the `inherits_from` chain to All-Projects: 3 calls per project.  The
+        answers are kept raw (`webhook.audit.parse_project` reads them) so that tests replay
+        recorded ones."""
+        chain: list[dict[str, Any]] = []
+        name: str | None = project
+        while name:
+            if any(entry["project"] == name for entry in chain) or len(chain) >= limit:
+                raise UnexpectedResponse(f"projects/{project}/access: inheritance loops")
+            path = f"projects/{encode(name)}"
+            access = _mapping(self.get(f"{path}/access"))
+            if access.get("config_visible") is False:
+                raise GerritError(
+                    f"GET {path}/access: {self.settings.user} cannot read refs/meta/config of "
+                    f"{name}, so the rights shown would be incomplete (run as an owner or admin)"
+                )
+            labels = self.get(f"{path}/labels/")
+            requirements = self.get(f"{path}/submit_requirements/")
+            if not isinstance(labels, list) or not isinstance(requirements, list):
+                raise UnexpectedResponse(f"GET {path}/labels/: expected lists")
+            chain.append(
+                {
+                    "project": name,
+                    "access": access,
+                    "labels": labels,
+                    "submit_requirements": requirements,
+                }
+            )
+            parent = access.get("inherits_from") or {}
+            name = parent.get("name") or parent.get("id")
+        return chain
+
     # -- refs/meta/config files (no REST endpoint writes a plugin's file there) -----------
 
     @contextlib.contextmanager

@@ -5,7 +5,7 @@ Checkout commands live in `local`, service commands in `service`, what they shar
 `render` holds the stable JSON shapes and the text.  Errors are one line on stderr.
 """
 
-from owners.cli import history, local, migrate, report, service
+from owners.cli import audit, history, local, migrate, report, service
 from owners.cli.base import cli, main
 
-__all__ = ["cli", "history", "local", "main", "migrate", "report", "service"]
+__all__ = ["audit", "cli", "history", "local", "main", "migrate", "report", "service"]
