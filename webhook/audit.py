@@ -46,7 +46,7 @@ WHY: dict[str, str] = {
     "direct-push": "pushes commits straight to the branch: no change, no review, no bot",
     "force-push": "rewrites the branch to any commit, reviewed or not, and drops history",
     "push-merge": "pushes merge commits: with push they land another branch's history "
-    "unreviewed; through review the bot judges the merge against its first parent",
+    "unreviewed; through review the bot judges a merge on its files against every parent",
     "forge-committer": "pushes commits in someone else's name as committer: lands "
     "cherry-picks and foreign history as if it had been reviewed and merged here",
     "forge-server": "pushes commits as Gerrit's own server identity, which tools and people "
