@@ -136,13 +136,10 @@ def test_a_stacked_change_on_an_unapproved_core_change_is_not_submitted_with_it(
 # -- who is who ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("username", ["Bob@Example.org", "bob@example.org"])
-def test_a_username_spelled_like_an_owners_email_does_not_approve(
-    nova: Nova, username: str
-) -> None:
-    local = username.split("@")[0].lower()
-    mallory = attacker(nova, username, f"mallory-{local}-{len(username)}@example.net")
-    number = nova.push_change("zed", {HYPERV: f"# {username}\n"}, "hyperv: work")
+def test_a_username_spelled_like_an_owners_email_does_not_approve(nova: Nova) -> None:
+    # Gerrit itself refuses the exact spelling (`PUT accounts/bob@example.org` finds bob).
+    mallory = attacker(nova, "Bob@Example.org", "shadow@example.net")
+    number = nova.push_change("zed", {HYPERV: "# spelled like bob\n"}, "hyperv: work")
     rest_as(nova, mallory).post(
         f"changes/{number}/revisions/current/review", {"labels": {"Code-Review": 2}}
     )
@@ -150,14 +147,14 @@ def test_a_username_spelled_like_an_owners_email_does_not_approve(
 
 
 def test_a_case_variant_of_an_owners_email_does_not_approve(nova: Nova) -> None:
-    mallory = attacker(nova, "mallory", "mallory@example.net")
-    me = rest_as(nova, mallory)
+    eve = attacker(nova, "eve", "eve@example.net")
+    me = rest_as(nova, eve)
     me.put("accounts/self/emails/Bob@example.org", {"no_confirmation": True})
     me.put("accounts/self/emails/Bob@example.org/preferred")
     assert me.get("accounts/self")["email"] == "Bob@example.org"
     number = nova.push_change("zed", {HYPERV: "# variant\n"}, "hyperv: variant")
     me.post(f"changes/{number}/revisions/current/review", {"labels": {"Code-Review": 2}})
-    refused(nova, mallory, number)
+    refused(nova, eve, number)
 
 
 # -- who wrote the code --------------------------------------------------------------------
@@ -321,7 +318,7 @@ def test_a_contributor_cannot_vote_the_owners_label_himself(nova: Nova) -> None:
     with pytest.raises(devgerrit.GerritError) as vote:
         nova.vote("zed", number, 1, label=LABEL)
     assert vote.value.status in (400, 403)
-    refused(nova, "zed", number)
+    refused(nova, "carol", number)  # zed may not submit at all: a lieutenant tries
 
 
 def test_a_lieutenant_cannot_vote_the_owners_label_either(nova: Nova) -> None:
@@ -340,7 +337,7 @@ def test_a_cherry_pick_onto_another_branch_needs_its_owners_again(nova: Nova) ->
     picked = rest_as(nova, "zed").post(
         f"changes/{number}/revisions/current/cherrypick", {"destination": "stable-cp"}
     )["_number"]
-    refused(nova, "zed", picked)
+    refused(nova, "alice", picked)
 
 
 def test_a_revert_of_core_code_needs_core(nova: Nova) -> None:
@@ -369,7 +366,9 @@ def test_pushing_straight_to_the_branch_is_refused(nova: Nova, tmp_path: Path) -
 
 def test_a_private_change_gets_a_verdict(nova: Nova) -> None:
     number = nova.push_change("zed", {HYPERV: "# private\n"}, "hyperv: private")
-    rest_as(nova, "zed").post(f"changes/{number}/private", {})
+    zed = rest_as(nova, "zed")
+    zed.post(f"changes/{number}/private", {})
+    zed.post(f"changes/{number}/reviewers", {"reviewer": "alice"})  # so she may see it
     nova.vote("alice", number, 2)
     assert nova.wait_for_bot(number, 1) == 1
     rest_as(nova, "zed").delete(f"changes/{number}/private")
