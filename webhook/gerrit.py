@@ -92,6 +92,7 @@ class GerritConnection:
         self._clock = clock
         self._lock = threading.Lock()
         self._groups: dict[str, tuple[float, tuple[str, ...] | None]] = {}
+        self._groups_generation = 0  # bumped by forget_groups: answers read before are stale
         self._configs: OrderedDict[tuple[str, str], bytes | None] = OrderedDict()
 
     # -- transport -------------------------------------------------------------------------
@@ -352,6 +353,7 @@ class GerritConnection:
         reconciler saw a membership change, of which Gerrit sends no event)."""
         with self._lock:
             self._groups.clear()
+            self._groups_generation += 1
 
     def group_members(self, name: str, *, fresh: bool = False) -> tuple[str, ...] | None:
         """Usernames and emails of a group's members, recursively; None if the bot cannot see
@@ -362,6 +364,7 @@ class GerritConnection:
             cached = self._groups.get(name)
             if cached and cached[0] > now and not fresh:
                 return cached[1]
+            generation = self._groups_generation
         data = self.get(f"groups/{encode(name)}/members/?recursive", missing_ok=True)
         members = None if data is None else tuple(_identities(data))
         if members is None:
@@ -369,7 +372,9 @@ class GerritConnection:
                 "Gerrit group '%s' not found or not visible to %s", name, self.settings.user
             )
         with self._lock:
-            self._groups[name] = (now + self._group_ttl, members)
+            # Members read before a group change was reported must not be cached after it.
+            if generation == self._groups_generation:
+                self._groups[name] = (now + self._group_ttl, members)
         return members
 
     # -- refs/meta/config files (no REST endpoint writes a plugin's file there) -----------
