@@ -38,7 +38,10 @@ MEMBERS = f"groups/{devgerrit.quote(GROUP)}/members/{MEMBER}"
 def approved(nova: Nova) -> int:
     """A Hyper-V change on branch `groups`, approved by the bot through hana's +2 alone."""
     assert NOVA_OWNERS.read_text() != GROUP_OWNERS
-    nova.gerrit.rest.create_group(GROUP, [MEMBER])
+    # The bot must see the groups OWNERS.yaml names (docs/deployment.md): visible to all.
+    nova.gerrit.rest.put(
+        f"groups/{devgerrit.quote(GROUP)}", {"members": [MEMBER], "visible_to_all": True}
+    )
     nova.create_branch(BRANCH, {"OWNERS.yaml": GROUP_OWNERS})
     number = nova.push_change(
         "zed", {"nova/virt/hyperv/vmops.py": "# vmops\n"}, "hyperv: vmops", branch=BRANCH
