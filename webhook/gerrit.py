@@ -349,16 +349,16 @@ class GerritConnection:
     # -- groups ----------------------------------------------------------------------------
 
     def forget_groups(self) -> None:
-        """Drop cached group members, so the next evaluation reads them afresh (after the
-        reconciler saw a membership change, of which Gerrit sends no event)."""
+        """Drop cached group members, so the next evaluation reads them afresh (after a group
+        change was reported from All-Users, or the reconciler saw one)."""
         with self._lock:
             self._groups.clear()
             self._groups_generation += 1
 
     def group_members(self, name: str, *, fresh: bool = False) -> tuple[str, ...] | None:
         """Usernames and emails of a group's members, recursively; None if the bot cannot see
-        the group.  Cached for `group_ttl` seconds (unless `fresh`): Gerrit sends no event
-        when groups change."""
+        the group.  Cached for `group_ttl` seconds (unless `fresh`), or until `forget_groups`:
+        group changes are reported only where All-Users' webhook is set up."""
         now = self._clock()
         with self._lock:
             cached = self._groups.get(name)

@@ -47,7 +47,8 @@ class GroupImpact:
         group = f"'{self.name}' ({self.uuid})" if self.name else self.uuid
         via = f" via gerrit:{', gerrit:'.join(self.groups)}" if self.groups else ""
         return (
-            f"group {group} changed: {len(self.changes)} open changes to re-evaluate{via} "
+            f"group {group} changed: {len(self.changes)} open "
+            f"change{'' if len(self.changes) == 1 else 's'} to re-evaluate{via} "
             f"({self.calls} REST calls)"
         )
 

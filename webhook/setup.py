@@ -1,6 +1,6 @@
 """`owners gerrit-setup --project P`: make a project enforce what the bot says, idempotently.
 
-Five things, each read first and written only when it differs, each reported in one line:
+Six things, each read first and written only when it differs, each reported in one line:
 
 1. a group holding the bot account (only its members may vote on the owners label);
 2. the label (function NoBlock: the label alone blocks nothing, the submit requirement does);
