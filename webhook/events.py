@@ -27,6 +27,7 @@ CHANGE_EVENTS: Mapping[str, str] = {
 }
 REF_UPDATED = "ref-updated"
 HANDLED = (*CHANGE_EVENTS, REF_UPDATED)
+GROUP_REFS = "refs/groups/"  # in All-Users: refs/groups/<first two of the UUID>/<UUID>
 
 
 class MalformedEvent(ValueError):
@@ -70,7 +71,21 @@ class RefUpdated:
         return self.new_rev == ZERO_REV
 
 
-Event = ChangeEvent | RefUpdated
+@dataclass(frozen=True)
+class GroupChanged:
+    """A Gerrit group's ref in All-Users moved: its members, included groups, name or owner
+    may have changed.  Gerrit sends no other event for a membership change, and votes of
+    removed members must stop counting at once, not when the member cache expires."""
+
+    project: str  # the All-Users project (its name is configurable in Gerrit)
+    group_uuid: str
+    ref: str
+    old_rev: str
+    new_rev: str
+    actor: Actor
+
+
+Event = ChangeEvent | RefUpdated | GroupChanged
 
 
 def parse_event(payload: object) -> Event | None:
@@ -98,18 +113,36 @@ def parse_event(payload: object) -> Event | None:
     )
 
 
-def _ref_updated(body: Mapping[str, Any]) -> RefUpdated:
+def _ref_updated(body: Mapping[str, Any]) -> RefUpdated | GroupChanged:
     update = _mapping(body.get("refUpdate"), "refUpdate")
     ref = _string(update, "refName", "refUpdate")
     if not ref.startswith("refs/"):
         ref = "refs/heads/" + ref  # Gerrit before 2.13 sent short branch names
-    return RefUpdated(
+    event = RefUpdated(
         project=_string(update, "project", "refUpdate"),
         ref=ref,
         old_rev=_revision(update, "oldRev"),
         new_rev=_revision(update, "newRev"),
         actor=_actor(body.get("submitter"), "submitter"),
     )
+    uuid = group_uuid(ref)
+    if uuid is None:
+        return event
+    return GroupChanged(event.project, uuid, ref, event.old_rev, event.new_rev, event.actor)
+
+
+def group_uuid(ref: str) -> str | None:
+    """The group UUID a sharded `refs/groups/ab/abcd...` ref names; None for any other ref.
+
+    Only the exact sharding Gerrit writes counts: a ref that merely starts with
+    `refs/groups/` names no group Gerrit knows, so it must not trigger work.
+    """
+    if not ref.startswith(GROUP_REFS):
+        return None
+    shard, _, uuid = ref[len(GROUP_REFS) :].partition("/")
+    if len(shard) != 2 or not uuid.startswith(shard) or "/" in uuid:
+        return None
+    return uuid
 
 
 def _mapping(value: object, what: str) -> Mapping[str, Any]:

@@ -95,6 +95,7 @@ class GerritConnection:
         self._clock = clock
         self._lock = threading.Lock()
         self._groups: dict[str, tuple[float, tuple[str, ...] | None]] = {}
+        self._groups_generation = 0  # bumped by forget_groups: answers read before are stale
         self._configs: OrderedDict[tuple[str, str], bytes | None] = OrderedDict()
         self._reachable: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._emails: dict[str, tuple[float, tuple[Account, ...]]] = {}
@@ -422,20 +423,22 @@ class GerritConnection:
     # -- groups ----------------------------------------------------------------------------
 
     def forget_groups(self) -> None:
-        """Drop cached group members, so the next evaluation reads them afresh (after the
-        reconciler saw a membership change, of which Gerrit sends no event)."""
+        """Drop cached group members, so the next evaluation reads them afresh (after a group
+        change was reported from All-Users, or the reconciler saw one)."""
         with self._lock:
             self._groups.clear()
+            self._groups_generation += 1
 
     def group_members(self, name: str, *, fresh: bool = False) -> tuple[str, ...] | None:
         """Usernames and emails of a group's members, recursively; None if the bot cannot see
-        the group.  Cached for `group_ttl` seconds (unless `fresh`): Gerrit sends no event
-        when groups change."""
+        the group.  Cached for `group_ttl` seconds (unless `fresh`), or until `forget_groups`:
+        group changes are reported only where All-Users' webhook is set up."""
         now = self._clock()
         with self._lock:
             cached = self._groups.get(name)
             if cached and cached[0] > now and not fresh:
                 return cached[1]
+            generation = self._groups_generation
         data = self.get(f"groups/{encode(name)}/members/?recursive", missing_ok=True)
         members = None if data is None else tuple(_identities(data))
         if members is None:
@@ -443,7 +446,9 @@ class GerritConnection:
                 "Gerrit group '%s' not found or not visible to %s", name, self.settings.user
             )
         with self._lock:
-            self._groups[name] = (now + self._group_ttl, members)
+            # Members read before a group change was reported must not be cached after it.
+            if generation == self._groups_generation:
+                self._groups[name] = (now + self._group_ttl, members)
         return members
 
     # -- access rights, labels and submit requirements (owners audit) --------------------

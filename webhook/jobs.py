@@ -45,8 +45,9 @@ from huey.registry import Message
 from huey.serializer import Serializer
 from huey.storage import BaseStorage, MemoryStorage, RedisStorage, SqliteStorage
 
-from webhook.events import ChangeEvent, Event, RefUpdated
+from webhook.events import ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritError
+from webhook.groups import affected_changes
 from webhook.metrics import Metrics
 from webhook.service import OwnersService, Result
 from webhook.settings import MEMORY_QUEUE, Settings
@@ -54,6 +55,7 @@ from webhook.settings import MEMORY_QUEUE, Settings
 log = logging.getLogger(__name__)
 
 CHANGE, BRANCH, PROJECT = "change", "branch", "project"
+GROUP = "group"  # a Gerrit group changed: re-evaluate the open changes whose owners name it
 QUEUE_NAME = "owners"
 
 HEARTBEAT_SECONDS = 3.0  # how often a worker process says it is alive
@@ -76,6 +78,7 @@ class Job:
     new: str = ""
     inputs: str = ""  # from the reconciler: the change's inputs, recorded after the verdict
     refresh: bool = False  # read group members afresh (the reconciler saw them change)
+    group: str = ""  # the UUID of a changed group (GROUP jobs)
 
     @property
     def key(self) -> str:
@@ -85,6 +88,8 @@ class Job:
             return f"change:{project}~{self.number}"
         if self.kind == BRANCH:
             return f"branch:{project}:{quote(self.ref, safe='')}:{self.old}:{self.new}"
+        if self.kind == GROUP:
+            return f"group:{quote(self.group, safe='')}"
         return f"project:{project}"
 
     def __str__(self) -> str:
@@ -92,6 +97,8 @@ class Job:
             return f"{self.project}~{self.number}"
         if self.kind == BRANCH:
             return f"{self.project} {self.ref} {self.old[:8]}..{self.new[:8]}"
+        if self.kind == GROUP:
+            return f"group {self.group}"
         return f"project {self.project}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,13 +118,16 @@ class Job:
             "new": str,
             "inputs": str,
             "refresh": bool,
+            "group": str,
         }
         for name, value in data.items():
             if name not in fields or type(value) is not fields[name]:
                 raise ValueError(f"job field {name!r} is not a {fields.get(name, 'field')}")
         job = cls(**data)
-        if job.kind not in (CHANGE, BRANCH, PROJECT) or not job.project:
+        if job.kind not in (CHANGE, BRANCH, PROJECT, GROUP) or not job.project:
             raise ValueError("a job needs a kind and a project")
+        if job.kind == GROUP and not job.group:
+            raise ValueError("a group job needs a group UUID")
         if job.kind == CHANGE and job.number <= 0:
             raise ValueError("a change job needs a change number")
         return job
@@ -128,6 +138,8 @@ class Job:
         found: dict[str, Any] = {"job": self.kind, "project": self.project}
         if self.kind == CHANGE:
             found["change"] = self.number
+        if self.kind == GROUP:
+            found["group"] = self.group
         return found
 
 
@@ -135,6 +147,8 @@ def job_for(event: Event) -> Job | None:
     """The job an event asks for; None when it needs none (a deleted branch, a tag...)."""
     if isinstance(event, ChangeEvent):
         return Job(CHANGE, event.project, event.change_number)
+    if isinstance(event, GroupChanged):
+        return Job(GROUP, event.project, group=event.group_uuid)
     assert isinstance(event, RefUpdated)
     if event.ref == "refs/meta/config":
         return Job(PROJECT, event.project)
@@ -314,6 +328,10 @@ class Jobs:
         self.dead = _namespace(self.huey, "dead")
         self.inputs = _namespace(self.huey, "inputs")
         self.sweeps = _namespace(self.huey, "sweeps")
+        # The generation of Gerrit's groups: a token replaced on every group change, so that
+        # each process drops its cached members before its next evaluation (see _evaluate).
+        self.groups = _namespace(self.huey, "groups")
+        self._groups_seen: Any = None
         self._task = self.huey.task(name="owners_job")(self._run)
 
     # -- the web side ---------------------------------------------------------------------
@@ -379,6 +397,9 @@ class Jobs:
             log.error("dropped a job that is not one: %s", exc)
             return
         deadline = time.monotonic() + 60
+        if job.kind == GROUP:
+            self._run_group(job, attempt)
+            return
         if job.kind != CHANGE:
             self.pending.delete(job.key)
             try:
@@ -410,12 +431,42 @@ class Jobs:
         finally:
             self.leases.delete_if(job.key, lease)
 
+    def _run_group(self, job: Job, attempt: int) -> None:
+        """Fan a group change out into change jobs.  Cached members are dropped first, in
+        every process, so that no evaluation from now on, whether queued here or caused by
+        another event, counts a removed member's vote."""
+        self.pending.delete(job.key)
+        self.groups_changed()
+        try:
+            impact = affected_changes(self.service.gerrit, self.settings, job.group)
+        except GerritError as exc:
+            self._failed(job, attempt, exc)
+            return
+        for project, number in impact.changes:
+            self.submit(Job(CHANGE, project, number))
+        log.info("%s", impact, extra=job.fields)
+        self.metrics.jobs.labels("done").inc()
+
+    def groups_changed(self) -> None:
+        """Start a new generation of Gerrit's groups (see `_sync_groups`)."""
+        self.groups.put("generation", secrets.token_hex(8))
+        self._sync_groups()
+
+    def _sync_groups(self) -> None:
+        """Drop this process's cached group members when the generation moved: one read of
+        the store per evaluation, against a stale vote counted for up to the cache's TTL."""
+        generation = self.groups.get("generation")
+        if generation != self._groups_seen:
+            self.service.gerrit.forget_groups()
+            self._groups_seen = generation
+
     def _changes_of(self, job: Job) -> list[int]:
         if job.kind == PROJECT:
             return self.service.gerrit.open_changes(job.project)
         return self.service.changes_to_revisit(job.project, job.ref, job.old, job.new)
 
     def _evaluate(self, job: Job) -> Result:
+        self._sync_groups()
         if job.refresh:
             self.service.gerrit.forget_groups()
         started = time.monotonic()

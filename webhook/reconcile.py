@@ -1,15 +1,16 @@
 """The reconciler: queue a re-evaluation of every open change whose inputs changed since its
 last verdict.
 
-Events get lost: the webhooks plugin gives up after a few tries, the service may be down, and
-Gerrit sends no event at all when a group's membership changes.  A sweep pages through the
-open changes of the served projects (one query per 500 changes, with the votes) and computes
-each change's *inputs*: its current revision, every vote on it (the policy label's and the
-bot's own among them), its work-in-progress and private flags, its branch's OWNERS.yaml and
-the members of every Gerrit group that file (or the fallback owners) names.  A change whose
-inputs equal those recorded at its last verdict is skipped; the others get a job that records
-the inputs once the verdict is posted.  A sweep therefore costs a few REST calls per 500
-changes, plus one per branch and one per group, and evaluates only what may have changed.
+Events get lost: the webhooks plugin gives up after a few tries, the service may be down, and a
+group's change is reported only when All-Users posts its ref updates to the service
+(`webhook.groups`). A sweep pages through the open changes of the served projects (one query
+per 500 changes, with the votes) and computes each change's *inputs*: its current revision,
+every vote on it (the policy label's and the bot's own among them), its work-in-progress and
+private flags, its branch's OWNERS.yaml and the members of every Gerrit group that file (or the
+fallback owners) names. A change whose inputs equal those recorded at its last verdict is
+skipped; the others get a job that records the inputs once the verdict is posted. A sweep
+therefore costs a few REST calls per 500 changes, plus one per branch and one per group, and
+evaluates only what may have changed.
 
 Every worker process runs a sweep every `OWNERS_RECONCILE_INTERVAL` seconds, but only one per
 interval across all of them: the first to claim the interval in the backend runs it.
@@ -23,9 +24,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from owners.engine.model import GERRIT_PREFIX
-from webhook.decide import compile_config
 from webhook.gerrit import quoted
+from webhook.groups import named_groups
 from webhook.jobs import CHANGE, Job, Jobs
 from webhook.model import UnexpectedResponse
 
@@ -133,15 +133,8 @@ class Reconciler:
         """OWNERS.yaml of the branch, and the members of the groups it (or the fallback
         owners) names."""
         config = self.gerrit.branch_config(project, branch)
-        names = set(_groups(self.settings.fallback_owners))
-        if config.content is not None:
-            ownership, _ = compile_config(config.content)
-            if ownership is not None:
-                entries = [o for s in ownership.config.all_subsystems for o in s.owners]
-                entries += [o for members in ownership.config.groups.values() for o in members]
-                names.update(_groups(entries))
         groups = []
-        for name in sorted(names):
+        for name in named_groups(config.content, self.settings.fallback_owners):
             if name not in done._groups:
                 members = self.gerrit.group_members(name, fresh=True)
                 done._groups[name] = _digest(sorted(members) if members is not None else None)
@@ -160,10 +153,6 @@ def _identity(info: dict[str, Any]) -> tuple[str, int, str]:
     ):
         raise UnexpectedResponse("a change in a query answer lacks its project, branch or number")
     return project, number, branch
-
-
-def _groups(entries: Any) -> list[str]:
-    return [e[len(GERRIT_PREFIX) :] for e in entries if e.startswith(GERRIT_PREFIX)]
 
 
 def _digest(value: Any) -> str:

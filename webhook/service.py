@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 
 from owners.engine import Evaluation, Verdict
 from webhook.decide import Outcome, Report, assess, check_outcome, plan
-from webhook.events import ZERO_REV, ChangeEvent, Event, RefUpdated
+from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritConnection
+from webhook.groups import affected_changes
 from webhook.model import BranchConfig, ChangeSnapshot
 from webhook.settings import Settings
 
@@ -64,7 +65,8 @@ class OwnersService:
 
     def ignores(self, event: Event) -> str | None:
         """Why an event needs no work, or None when it does."""
-        if not self.settings.watches(event.project):
+        # A group lives in All-Users, never a watched project; the changes it affects are.
+        if not isinstance(event, GroupChanged) and not self.settings.watches(event.project):
             return f"project {event.project} is not watched"
         if event.actor.is_user(self.settings.user):
             return "the event was caused by the bot itself"
@@ -74,7 +76,16 @@ class OwnersService:
         """Re-evaluate what an event may have changed (call `ignores` first)."""
         if isinstance(event, ChangeEvent):
             return [self.process_change(event.project, event.change_number)]
+        if isinstance(event, GroupChanged):
+            return self.process_group_change(event)
         return self.process_ref_update(event)
+
+    def process_group_change(self, event: GroupChanged) -> list[Result]:
+        """Re-evaluate, with members read afresh, the open changes a group change affects
+        (the queue's workers do this through `webhook.jobs`, in every process)."""
+        self.gerrit.forget_groups()
+        impact = affected_changes(self.gerrit, self.settings, event.group_uuid)
+        return [self.process_change(project, number) for project, number in impact.changes]
 
     def process_ref_update(self, event: RefUpdated) -> list[Result]:
         numbers = self.changes_to_revisit(event.project, event.ref, event.old_rev, event.new_rev)

@@ -1,6 +1,6 @@
 """`owners gerrit-setup --project P`: make a project enforce what the bot says, idempotently.
 
-Five things, each read first and written only when it differs, each reported in one line:
+Seven things, each read first and written only when it differs, each reported in one line:
 
 1. a group holding the bot account (only its members may vote on the owners label);
 2. the label (function NoBlock: the label alone blocks nothing, the submit requirement does);
@@ -10,7 +10,9 @@ Five things, each read first and written only when it differs, each reported in 
    Changes on refs/*) and other accounts' secondary emails (the global capability View
    Secondary Emails, in All-Projects), without which a commit's author could hide behind one;
 6. the webhooks plugin's remote in webhooks.config on refs/meta/config, written with git since
-   no REST endpoint writes a plugin's file there.
+   no REST endpoint writes a plugin's file there;
+7. the same remote on All-Users, for `ref-updated` only (`configure_group_events`): group
+   changes are ref updates there, and a removed member's vote must stop counting at once.
 
 Run it with an account that owns the project and may create groups (an administrator); the
 bot itself only needs to read changes, vote on the label and read the groups OWNERS.yaml names.
@@ -24,11 +26,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from webhook.events import HANDLED
+from webhook.events import HANDLED, REF_UPDATED
 from webhook.gerrit import GerritConnection, encode
 from webhook.settings import Settings
 
 DEFAULT_BOT_GROUP = "Owners Bot"
+DEFAULT_ALL_USERS = "All-Users"
+GROUP_EVENTS = (REF_UPDATED,)
 WEBHOOK_REMOTE = "owners"
 WEBHOOKS_FILE = "webhooks.config"
 REFS = "refs/heads/*"
@@ -91,6 +95,41 @@ def configure_project(
                 f"({len(HANDLED)} event types)"
             )
     return changes
+
+
+def configure_group_events(
+    settings: Settings, service_url: str, *, gerrit: GerritConnection | None = None
+) -> list[str]:
+    """Make All-Users post its ref updates (group changes among them) to the service; return
+    what changed, nothing when it already does.
+
+    The remote has the name of the projects' remote, so that it overrides one inherited from
+    All-Projects: All-Users then posts each group change once, and nothing but ref updates.
+    """
+    if not settings.webhook_token:
+        raise SetupError("OWNERS_WEBHOOK_TOKEN is required: it is part of the webhook URL")
+    gerrit = gerrit if gerrit is not None else GerritConnection(settings)
+    project = all_users(gerrit)
+    url = f"{service_url.rstrip('/')}/gerrit/events/{settings.webhook_token}"
+    shown = f"{service_url.rstrip('/')}/gerrit/events/<OWNERS_WEBHOOK_TOKEN>"
+    changes: list[str] = []
+    with gerrit.meta_config(project) as meta:
+        current = meta.read(WEBHOOKS_FILE)
+        updated = set_remote(current or b"", WEBHOOK_REMOTE, url, GROUP_EVENTS)
+        if updated != current:
+            meta.write(WEBHOOKS_FILE, updated, f"owners: post group changes to {shown}")
+            changes.append(
+                f'set remote "{WEBHOOK_REMOTE}" in {WEBHOOKS_FILE} of {project} to {shown} '
+                f"({', '.join(GROUP_EVENTS)} only: group changes)"
+            )
+    return changes
+
+
+def all_users(gerrit: GerritConnection) -> str:
+    """The name of the project holding accounts and groups (`gerrit.allUsers` may rename it)."""
+    info = gerrit.get("config/server/info", missing_ok=True)
+    name = ((info or {}).get("gerrit") or {}).get("all_users") if isinstance(info, dict) else None
+    return name if isinstance(name, str) and name else DEFAULT_ALL_USERS
 
 
 def submittability(label: str, bot: str) -> str:

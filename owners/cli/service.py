@@ -185,9 +185,12 @@ def _interrupt(signum: int, frame: object) -> None:
 )
 @click.option("--bot", metavar="USER", help="The bot's username (default: OWNERS_GERRIT_USER).")
 def gerrit_setup(project: str, service_url: str, bot: str | None) -> None:
-    """Configure a project: the label, its submit requirement, access and the webhook."""
-    from webhook.setup import configure_project
+    """Configure a project: the label, its submit requirement, access and the webhook (and
+    All-Users' webhook, which reports group changes)."""
+    from webhook.setup import configure_group_events, configure_project
 
     with service_errors():
-        changes = configure_project(settings_from_env(), project, service_url, bot=bot)
+        settings = settings_from_env()
+        changes = configure_project(settings, project, service_url, bot=bot)
+        changes += configure_group_events(settings, service_url)
     click.echo("\n".join(changes) if changes else f"{project}: already configured, nothing changed")

@@ -11,6 +11,7 @@ from webhook.events import (
     CHANGE_EVENTS,
     Actor,
     ChangeEvent,
+    GroupChanged,
     MalformedEvent,
     RefUpdated,
     parse_event,
@@ -175,7 +176,7 @@ def test_recorded_gerrit_events_parse(path: Path) -> None:
         assert event.change_number == payload["change"]["number"]
         assert not event.branch.startswith("refs/")
     elif kind == "ref-updated":
-        assert isinstance(event, RefUpdated)
+        assert isinstance(event, RefUpdated | GroupChanged)
         assert event.ref.startswith("refs/")
     else:
         assert event is None
