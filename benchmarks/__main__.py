@@ -25,6 +25,7 @@ from benchmarks import (
     render,
     resolution,
     review,
+    submitcheck,
 )
 from benchmarks.stats import Report
 
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "history": history.run,
     "migration": migration.run,
     "review": review.run,
+    "submitcheck": submitcheck.run,
 }
 
 

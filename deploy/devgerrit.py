@@ -19,6 +19,11 @@ The webhooks plugin is likewise only distributed inside the war, so ``webhooks_p
 a small plugin with the same name, configuration and wire format, compiled here against the
 plugin API (see the comment at the top of that Java file).
 
+Every site also gets the project's own ``owners-submit-check`` plugin (``submit_check_plugin/``),
+compiled the same way: in each submit it asks the owners service for a fresh verdict and refuses
+the merge unless it is APPROVED. Until :func:`configure_submit_check` names the service, it
+refuses every submit (it fails closed); ``novademo`` configures it when it starts the service.
+
 Everything is bound to 127.0.0.1; the admin account of a development site is ``admin`` with
 HTTP password ``secret``.
 """
@@ -65,6 +70,11 @@ ADMIN_AUTH = ("admin", "secret")
 HEAP_LIMIT = "512m"
 """Plenty for a few projects and changes; keeps parallel test runs from eating the machine."""
 
+SUBMIT_CHECK_PLUGIN = "owners-submit-check"
+"""Name of the submit-check plugin: its jar, and its ``[plugin "..."]`` sections."""
+SUBMIT_CHECK_TIMEOUT = "5s"
+"""How long a submit waits for the owners service (``plugin.owners-submit-check.timeout``)."""
+
 WEBHOOKS_SETTINGS: dict[str, str] = {
     # Loopback receivers answer at once: fail fast instead of the 5 s defaults.
     "connectionTimeout": "2000",
@@ -93,6 +103,7 @@ SITE_SETTINGS: dict[str, str] = {
     # Fewer idle threads on a two-core machine.
     "httpd.maxThreads": "16",
     **{f"plugin.webhooks.{key}": value for key, value in WEBHOOKS_SETTINGS.items()},
+    f"plugin.{SUBMIT_CHECK_PLUGIN}.timeout": SUBMIT_CHECK_TIMEOUT,
 }
 """gerrit.config settings applied by :func:`build_site` on top of ``init --dev``."""
 
@@ -110,6 +121,7 @@ log4j.appender.console.layout.ConversionPattern=[%d{ISO8601}] [%t] %-5p %c : %m%
 _LAUNCHER = "com.google.gerrit.launcher.GerritLauncher"
 _DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 _PLUGIN_SOURCE = Path(__file__).resolve().parent / "webhooks_plugin" / "Webhooks.java"
+_SUBMIT_CHECK_SOURCE = Path(__file__).resolve().parent / "submit_check_plugin" / "SubmitCheck.java"
 _PID_FILE = Path("logs") / "devgerrit.pid"
 _CONSOLE_LOG = Path("logs") / "console.log"
 
@@ -136,11 +148,12 @@ class GerritError(RuntimeError):
 
 @dataclass(frozen=True)
 class GerritDist:
-    """A runnable Gerrit: the jars of its class path and the compiled webhooks plugin."""
+    """A runnable Gerrit: the jars of its class path and the compiled plugins."""
 
     version: str
     classpath: tuple[Path, ...]
     webhooks_plugin: Path
+    submit_check_plugin: Path
 
     def command(self, program: str, *args: str, jvm_options: Sequence[str] = ()) -> list[str]:
         """The java command line running one of Gerrit's programs (init, daemon, reindex...)."""
@@ -149,7 +162,7 @@ class GerritDist:
 
 
 def ensure_gerrit(cache_dir: Path | None = None, version: str = GERRIT_VERSION) -> GerritDist:
-    """Download Gerrit's jars with mvn and build the webhooks plugin, once per cache directory.
+    """Download Gerrit's jars with mvn and build the plugins, once per cache directory.
 
     A file lock serialises concurrent test sessions sharing the cache, so two of them never
     download into or compile over each other.
@@ -162,7 +175,13 @@ def ensure_gerrit(cache_dir: Path | None = None, version: str = GERRIT_VERSION) 
     with _locked(home / ".lock"):
         classpath = _ensure_jars(home, version)
         plugin = _ensure_webhooks_plugin(home, classpath)
-    return GerritDist(version=version, classpath=classpath, webhooks_plugin=plugin)
+        submit_check = _ensure_submit_check_plugin(home, classpath)
+    return GerritDist(
+        version=version,
+        classpath=classpath,
+        webhooks_plugin=plugin,
+        submit_check_plugin=submit_check,
+    )
 
 
 @contextlib.contextmanager
@@ -228,7 +247,7 @@ def _ensure_jars(home: Path, version: str) -> tuple[Path, ...]:
 
 
 def _ensure_webhooks_plugin(home: Path, classpath: Sequence[Path]) -> Path:
-    """Compile webhooks_plugin/Webhooks.java; the jar name hashes the source and manifest."""
+    """Compile webhooks_plugin/Webhooks.java into a plugin jar (see :func:`_ensure_plugin`)."""
     manifest = (
         "Gerrit-PluginName: webhooks\n"
         # Without it Gerrit treats the jar as an extension, which sees no server bindings.
@@ -237,20 +256,41 @@ def _ensure_webhooks_plugin(home: Path, classpath: Sequence[Path]) -> Path:
         "Implementation-Title: devgerrit webhooks (wire-compatible stand-in)\n"
         f"Implementation-Version: {home.name}-devgerrit\n"
     )
-    digest = hashlib.sha256(_PLUGIN_SOURCE.read_bytes() + manifest.encode()).hexdigest()
-    plugin = home / f"webhooks-{digest[:12]}.jar"
+    return _ensure_plugin(home, classpath, _PLUGIN_SOURCE, manifest, "webhooks")
+
+
+def _ensure_submit_check_plugin(home: Path, classpath: Sequence[Path]) -> Path:
+    """Compile submit_check_plugin/SubmitCheck.java into the owners-submit-check plugin jar."""
+    manifest = (
+        f"Gerrit-PluginName: {SUBMIT_CHECK_PLUGIN}\n"
+        "Gerrit-ApiType: plugin\n"
+        "Gerrit-Module: owners.submitcheck.SubmitCheck$Module\n"
+        "Implementation-Title: gerrit-owners submit-time check\n"
+        f"Implementation-Version: {home.name}-devgerrit\n"
+    )
+    return _ensure_plugin(home, classpath, _SUBMIT_CHECK_SOURCE, manifest, SUBMIT_CHECK_PLUGIN)
+
+
+def _ensure_plugin(
+    home: Path, classpath: Sequence[Path], source: Path, manifest: str, name: str
+) -> Path:
+    """Compile one Java file against the plugin API into ``home/<name>-<hash>.jar``; the
+    hash covers the source and manifest, so an edited plugin is rebuilt and an unchanged one
+    is not."""
+    digest = hashlib.sha256(source.read_bytes() + manifest.encode()).hexdigest()
+    plugin = home / f"{name}-{digest[:12]}.jar"
     if plugin.is_file():
         return plugin
     plugin_api = next(jar for jar in classpath if "gerrit-plugin-api" in jar.name)
     with tempfile.TemporaryDirectory(prefix="devgerrit-plugin-") as scratch:
         classes = Path(scratch) / "classes"
         javac = ["javac", "--release", "17", "-nowarn", "-cp", str(plugin_api)]
-        _run([*javac, "-d", str(classes), str(_PLUGIN_SOURCE)], what="compiling the plugin")
+        _run([*javac, "-d", str(classes), str(source)], what=f"compiling the {name} plugin")
         manifest_file = Path(scratch) / "MANIFEST.MF"
         manifest_file.write_text(manifest)
         partial = plugin.with_suffix(".tmp")
         jar = ["jar", "--create", "--file", str(partial), "--manifest", str(manifest_file)]
-        _run([*jar, "-C", str(classes), "."], what="packaging the plugin")
+        _run([*jar, "-C", str(classes), "."], what=f"packaging the {name} plugin")
         partial.replace(plugin)
     return plugin
 
@@ -285,8 +325,42 @@ def build_site(site_dir: Path, dist: GerritDist | None = None) -> Path:
     (site_dir / "etc" / "log4j.properties").write_text(LOG4J_PROPERTIES)
     _bind(site_dir, 8080)
     shutil.copyfile(dist.webhooks_plugin, site_dir / "plugins" / "webhooks.jar")
+    shutil.copyfile(dist.submit_check_plugin, site_dir / "plugins" / f"{SUBMIT_CHECK_PLUGIN}.jar")
     _say(f"built Gerrit site {site_dir} in {time.monotonic() - started:.1f}s")
     return site_dir
+
+
+def configure_submit_check(
+    site_dir: Path, url: str | None, token: str | None = None, *, timeout: str | None = None
+) -> None:
+    """Point a site's owners-submit-check plugin at the owners service (None: unset).
+
+    The URL goes to gerrit.config, the token to secure.config (mode 0600), where the plugin
+    reads them at its next check: no restart is needed, so a service started after Gerrit (as
+    novademo does) is wired in at once.
+    """
+    site_dir = Path(site_dir)
+    section = f"plugin.{SUBMIT_CHECK_PLUGIN}"
+    if url is None:
+        _config(site_dir, "--unset", f"{section}.url")
+    else:
+        _config(site_dir, "--replace-all", f"{section}.url", url)
+    if timeout is not None:
+        _config(site_dir, "--replace-all", f"{section}.timeout", timeout)
+    secure = site_dir / "etc" / "secure.config"
+    secure.touch(mode=0o600, exist_ok=True)
+    secure.chmod(0o600)
+    _config(site_dir, "--unset", f"{section}.token", file=secure)
+    if token is not None:
+        try:
+            _config(site_dir, f"{section}.token", token, file=secure)
+        except RuntimeError:  # its message would quote the token
+            raise RuntimeError(f"cannot write {section}.token to {secure}") from None
+
+
+def remove_submit_check(site_dir: Path) -> None:
+    """Take the owners-submit-check plugin out of a stopped site (benchmarks compare)."""
+    (Path(site_dir) / "plugins" / f"{SUBMIT_CHECK_PLUGIN}.jar").unlink(missing_ok=True)
 
 
 def clone_site(template: Path, dest: Path) -> Path:
@@ -305,14 +379,14 @@ def clone_site(template: Path, dest: Path) -> Path:
     return dest
 
 
-def _config(site_dir: Path, *args: str) -> list[str]:
-    """Run ``git config`` on the site's gerrit.config; the output lines.
+def _config(site_dir: Path, *args: str, file: Path | None = None) -> list[str]:
+    """Run ``git config`` on the site's gerrit.config (or ``file``); the output lines.
 
     A missing key is not an error: ``--get``/``--get-all`` then give no lines (git exits 1)
     and ``--unset`` does nothing (git exits 5).
     """
     result = subprocess.run(
-        ["git", "config", "-f", str(site_dir / "etc" / "gerrit.config"), *args],
+        ["git", "config", "-f", str(file or site_dir / "etc" / "gerrit.config"), *args],
         capture_output=True,
         text=True,
         check=False,

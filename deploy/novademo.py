@@ -8,7 +8,9 @@ runs on 127.0.0.1; the HTTP passwords are throwaway values for a throwaway Gerri
 The deployment model it sets up is the one the deployment guide describes: every lieutenant
 gets Code-Review +2 and submit on the whole project, because Gerrit cannot scope a permission
 to a path; the owners label and its submit requirement confine each +2 to the paths its holder
-owns.  The service runs as `owners serve`, configured by `owners gerrit-setup`.
+owns.  The service runs as `owners serve`, configured by `owners gerrit-setup`, and Gerrit's
+owners-submit-check plugin (installed by devgerrit) is pointed at it with the service's token,
+so every submit asks the service for a fresh verdict.
 """
 
 from __future__ import annotations
@@ -122,6 +124,11 @@ class Nova:
     def events_url(self) -> str:
         """Where Gerrit posts events to the service (the token is part of it)."""
         return f"{self.service_url}/gerrit/events/{self.token}"
+
+    @property
+    def submit_check_url(self) -> str:
+        """Where Gerrit's owners-submit-check plugin asks for a fresh verdict."""
+        return f"{self.service_url}/submit-check"
 
     # -- branches and changes ---------------------------------------------------------------
 
@@ -404,6 +411,8 @@ class Nova:
             )
         self.service_url = f"http://127.0.0.1:{port}"
         if wait_healthy(self.service_url, self.service):
+            # Gerrit's owners-submit-check plugin asks this service before every merge.
+            devgerrit.configure_submit_check(self.gerrit.site, self.submit_check_url, self.token)
             return self.service_url
         self.stop_service()
         raise RuntimeError(f"the owners service did not start; see {self.workdir}/service.log")

@@ -28,6 +28,7 @@ from webhook.jobs import Jobs, job_for
 from webhook.metrics import CONTENT_TYPE, Metrics
 from webhook.service import OwnersService
 from webhook.settings import Settings, SettingsError
+from webhook.submitcheck import ERROR, BadRequest, CheckAnswer, CheckRequest, timed_check
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,39 @@ def receive(token: str) -> tuple[Response, int]:
     state.metrics.event(kind, outcome)
     log.info("%s %s: %s", kind, job, outcome, extra={**job.fields, "event": kind})
     return _reply(202, status=outcome, job=str(job))
+
+
+@bp.post("/submit-check")
+def submit_check() -> tuple[Response, int]:
+    """A fresh verdict for Gerrit's submit-check plugin, asked in `onPreMerge`.
+
+    The token is the webhook token, sent as `Authorization: Bearer <token>` (a header, so it
+    never appears in an access log).  The answer is always JSON with a `verdict`; the plugin
+    merges only on 200 with APPROVED, so every refusal here, including an error, keeps the
+    change unmerged.
+    """
+    state = _state()
+    expected = (state.settings.webhook_token or "").encode()
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(given.strip().encode(errors="replace"), expected)
+    ):
+        log.warning("rejected a submit check with a wrong token from %s", request.remote_addr)
+        state.metrics.submit_checks.labels("UNAUTHORIZED").inc()
+        return _reply(401, verdict=ERROR, reason="the submit check's token is wrong")
+    try:
+        check = CheckRequest.parse(json.loads(request.get_data(cache=False)))
+    except (ValueError, RecursionError, BadRequest) as exc:
+        reason = str(exc) if isinstance(exc, BadRequest) else "the body is not valid JSON"
+        state.metrics.submit_checks.labels("BAD_REQUEST").inc()
+        return _reply(400, verdict=ERROR, reason=reason)
+    answer: CheckAnswer
+    answer, seconds = timed_check(state.jobs.service, check)
+    state.metrics.submit_checks.labels(answer.outcome).inc()
+    state.metrics.submit_check_seconds.observe(seconds)
+    return _reply(503 if answer.verdict == ERROR else 200, **answer.body())
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:

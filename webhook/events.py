@@ -23,7 +23,8 @@ CHANGE_EVENTS: Mapping[str, str] = {
     "wip-state-changed": "changer",
     "private-state-changed": "changer",
     "reviewer-added": "adder",
-    "reviewer-deleted": "remover",  # may take an approving vote away with the reviewer
+    # Removing a reviewer removes their votes without a vote-deleted event.
+    "reviewer-deleted": "remover",
 }
 REF_UPDATED = "ref-updated"
 HANDLED = (*CHANGE_EVENTS, REF_UPDATED)

@@ -96,6 +96,19 @@ class Metrics:
             ["action"],
             registry=r,
         )
+        self.submit_checks = Counter(
+            "owners_submit_checks",
+            "Submit-time checks answered, by outcome (APPROVED, PENDING, BLOCKED, ERROR, "
+            "NOT_ENFORCED, UNAUTHORIZED, BAD_REQUEST)",
+            ["outcome"],
+            registry=r,
+        )
+        self.submit_check_seconds = Histogram(
+            "owners_submit_check_seconds",
+            "Time to answer one submit-time check (Gerrit waits for it to merge)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self._sources: list[Callable[[], Iterator[Metric]]] = []
 
     def event(self, kind: str, outcome: str) -> None:

@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass, replace
 
 from owners.engine import Evaluation, Verdict
-from webhook.decide import Outcome, Report, assess, check_outcome, plan
+from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, plan
 from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritConnection
 from webhook.groups import affected_changes
@@ -140,15 +140,25 @@ class OwnersService:
             )
 
     def assess_change(
-        self, number: int, project: str | None = None
+        self, number: int, project: str | None = None, *, fresh_groups: bool = False
     ) -> tuple[ChangeSnapshot, Outcome]:
-        """The snapshot and outcome of a change, without posting anything."""
+        """The snapshot and outcome of a change, without posting anything.
+
+        With `fresh_groups` every Gerrit group is read from Gerrit (once per call) instead of
+        the TTL cache: the submit-time check must not count a member removed a second ago.
+        """
         snapshot = self.gerrit.change(number, project)
-        return snapshot, self._assess(snapshot)
+        return snapshot, self._assess(snapshot, fresh_groups=fresh_groups)
 
     # -- internals -------------------------------------------------------------------------
 
-    def _assess(self, snapshot: ChangeSnapshot, branch: BranchConfig | None = None) -> Outcome:
+    def _assess(
+        self,
+        snapshot: ChangeSnapshot,
+        branch: BranchConfig | None = None,
+        *,
+        fresh_groups: bool = False,
+    ) -> Outcome:
         if branch is None or branch.branch != snapshot.branch:
             branch = self.gerrit.branch_config(snapshot.project, snapshot.branch)
         proposed = self.gerrit.file_in_revision(snapshot) if snapshot.edits_config else None
@@ -156,7 +166,7 @@ class OwnersService:
             self._with_writer_accounts(snapshot),
             branch.content,
             self.settings,
-            self.gerrit.group_members,
+            self._fresh_groups() if fresh_groups else self.gerrit.group_members,
             proposed,
             foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
         )
@@ -175,6 +185,17 @@ class OwnersService:
             for holder in self.gerrit.accounts_with_email(writer.email)
         ]
         return replace(snapshot, writers=(*snapshot.writers, *found)) if found else snapshot
+
+    def _fresh_groups(self) -> GroupLookup:
+        """A group lookup reading each group from Gerrit once, bypassing the TTL cache."""
+        seen: dict[str, tuple[str, ...] | None] = {}
+
+        def members(name: str) -> tuple[str, ...] | None:
+            if name not in seen:
+                seen[name] = self.gerrit.group_members(name, fresh=True)
+            return seen[name]
+
+        return members
 
     def _post(self, snapshot: ChangeSnapshot, report: Report) -> None:
         if report.empty:
