@@ -20,6 +20,7 @@ fi
 # refreshes them), then the project itself on top, built with the pinned setuptools.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
   -r requirements/test.txt
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+# -qq: errors only (-q still prints setuptools' warnings about editable installs)
+.venv/bin/python -m pip install -qq --disable-pip-version-check --no-deps \
   --no-build-isolation -e .
 exec .venv/bin/python -m pytest "$@"
