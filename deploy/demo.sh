@@ -8,7 +8,10 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 # -qq: errors only (-q still prints setuptools' warnings about editable installs)
-.venv/bin/python -m pip install -qq --upgrade pip
-.venv/bin/python -m pip install -qq -e '.[service]'
+# the pinned, hashed dependencies of the service (deploy/lock.sh), then the project itself
+.venv/bin/python -m pip install -qq --disable-pip-version-check --require-hashes \
+  -r requirements/service.txt
+.venv/bin/python -m pip install -qq --disable-pip-version-check --no-deps \
+  --no-build-isolation -e .
 export PATH="$PWD/.venv/bin:$PATH"
 exec .venv/bin/python deploy/novademo.py

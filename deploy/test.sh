@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command (README, CI): installs what the suite needs into .venv (and redis-server,
-# which the fault tests start on a random loopback port), then runs it all, including the
-# end-to-end and fault tests against a real Gerrit that the harness downloads and starts.
+# The test command (README, CI): installs what the suite needs into .venv, pinned by
+# requirements/test.txt (and redis-server, which the fault tests start on a random loopback
+# port), then runs it all, including the end-to-end and fault tests against a real Gerrit that
+# the harness downloads and starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v redis-server >/dev/null; then
@@ -15,6 +16,11 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[service,plot,bench,test]'
+# The pinned, hashed dependencies of the extras service, plot, bench and test (deploy/lock.sh
+# refreshes them), then the project itself on top, built with the pinned setuptools.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+  -r requirements/test.txt
+# -qq: errors only (-q still prints setuptools' warnings about editable installs)
+.venv/bin/python -m pip install -qq --disable-pip-version-check --no-deps \
+  --no-build-isolation -e .
 exec .venv/bin/python -m pytest "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,37 @@ from owners.gitrepo import GitError
 
 class CliError(click.ClickException):
     """A one-line error for the user; exit status 1."""
+
+
+# The optional parts of the install (pyproject.toml's extras), by the modules that need them.
+# The base install has the engine, the CLI and the Gerrit client (check --change, report).
+EXTRAS = {
+    "service": ("flask", "huey", "redis", "prometheus_client"),
+    "plot": ("matplotlib", "jinja2"),
+}
+
+
+class MissingExtra(CliError):
+    """A command needs an extra that is not installed: one line naming the command and the
+    pip command that adds it, `owners serve: needs the service extra: pip install ...`."""
+
+    def __init__(self, extra: str) -> None:
+        ctx = click.get_current_context(silent=True)
+        command = ctx.command_path if ctx is not None else "owners"
+        super().__init__(
+            f"{command}: needs the {extra} extra: pip install 'gerrit-owners[{extra}]'"
+        )
+
+
+def require_extra(extra: str) -> None:
+    """Stop with MissingExtra unless every module of `extra` can be imported."""
+    if any(importlib.util.find_spec(module) is None for module in EXTRAS[extra]):
+        raise MissingExtra(extra)
+
+
+def _extra_of(exc: ModuleNotFoundError) -> str | None:
+    top = (exc.name or "").partition(".")[0]
+    return next((extra for extra, modules in EXTRAS.items() if top in modules), None)
 
 
 def emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
@@ -81,9 +113,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.Abort:
         sys.exit(130)
+    except MissingExtra as exc:
+        click.echo(exc.format_message(), err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         click.echo(f"owners: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
+    except ModuleNotFoundError as exc:  # a path that skipped require_extra: still one line
+        extra = _extra_of(exc)
+        if extra is None:
+            raise
+        click.echo(MissingExtra(extra).format_message(), err=True)
+        sys.exit(1)
     except GitError as exc:
         click.echo(f"owners: git: {exc}", err=True)
         sys.exit(1)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from owners.cli.base import CliError
+from owners.cli.base import MissingExtra
 from owners.insight.history import RangeStats
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def figure(**options: Any) -> Figure:
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise CliError("charts need matplotlib: pip install 'gerrit-owners[plot]'") from None
+        raise MissingExtra("plot") from None
     return Figure(**options)
 
 

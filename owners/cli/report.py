@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 import click
 
 from owners.cli import charts, report_render
-from owners.cli.base import CliError, cli, emit, json_option, parse_ownership, write_file
+from owners.cli.base import (
+    CliError,
+    cli,
+    emit,
+    json_option,
+    parse_ownership,
+    require_extra,
+    write_file,
+)
 from owners.cli.charts import ChartPath
 from owners.cli.local import Workspace
 from owners.cli.service import service_errors, settings_from_env
@@ -85,6 +93,8 @@ def report(
 ) -> None:
     """How review went on a Gerrit project: waits per subsystem for lieutenants and the core
     team, whether lieutenants would have been enough, load, stale owners, bus factor one."""
+    if html_file is not None or plot_file is not None:
+        require_extra("plot")  # before asking Gerrit: the chart, and the page's template
     from owners.insight.review import review_report
     from webhook.gerrit import GerritConnection
 

@@ -1,6 +1,8 @@
 """Commands that run or configure the service: serve, worker, reconcile, dead-letters,
-gerrit-setup.  The service's modules are imported when a command runs, so the checkout
-commands work with the engine alone installed."""
+gerrit-setup.  All but gerrit-setup need the service extra (require_extra says so in one
+line); its modules are imported when a command runs, so the other commands work without it.
+gerrit-setup, `check --change` and `report` need only the base install, Gerrit's client
+included: keep Flask, huey, redis and prometheus out of what they import."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 
 import click
 
-from owners.cli.base import CliError, cli, emit, json_option
+from owners.cli.base import CliError, cli, emit, json_option, require_extra
 
 
 def settings_from_env() -> Any:
@@ -27,18 +29,27 @@ def service_errors() -> Iterator[None]:
     """Turn the service's own errors (which never carry secrets) into one-line CLI errors."""
     import sqlite3
 
-    from redis.exceptions import RedisError
-
     from webhook.gerrit import GerritError
     from webhook.settings import SettingsError
     from webhook.setup import SetupError
 
+    queue_errors: tuple[type[Exception], ...] = (sqlite3.Error, *_redis_errors())
     try:
         yield
     except (SettingsError, SetupError, GerritError) as exc:
         raise CliError(str(exc)) from None
-    except (sqlite3.Error, RedisError) as exc:  # the queue (OWNERS_QUEUE) is unavailable
+    except queue_errors as exc:  # the queue (OWNERS_QUEUE) is unavailable
         raise CliError(f"queue: {type(exc).__name__}: {exc}") from None
+
+
+def _redis_errors() -> tuple[type[Exception], ...]:
+    """Redis's errors when the service extra is installed; check --change, report and
+    gerrit-setup need only the base install, and no queue."""
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:
+        return ()
+    return (RedisError,)
 
 
 workers_option = click.option(
@@ -59,6 +70,7 @@ workers_option = click.option(
 def serve(host: str, port: int, workers: int | None, web_only: bool) -> None:
     """Run the webhook service with its workers in one process (a development server: in
     production run gunicorn, and `owners worker` for the jobs)."""
+    require_extra("service")
     from webhook import logs
     from webhook.app import EXTENSION, create_app
     from webhook.worker import Worker
@@ -91,6 +103,7 @@ def serve(host: str, port: int, workers: int | None, web_only: bool) -> None:
 def worker(workers: int | None, metrics_port: int | None, metrics_host: str) -> None:
     """Process queued jobs, and reconcile every OWNERS_RECONCILE_INTERVAL seconds, until
     SIGTERM or Ctrl-C.  Run as many as needed, on several machines with a redis:// queue."""
+    require_extra("service")
     import threading
 
     from prometheus_client import start_http_server
@@ -119,6 +132,7 @@ def reconcile() -> None:
     """Queue a re-evaluation of each open change whose inputs (revision, votes, OWNERS.yaml,
     group members) changed since its last verdict: one sweep, as the workers run it every
     OWNERS_RECONCILE_INTERVAL seconds."""
+    require_extra("service")
     from webhook.reconcile import Reconciler
 
     with service_errors():
@@ -132,6 +146,7 @@ def reconcile() -> None:
 @json_option
 def dead_letters(keys: Sequence[str], replay: bool, as_json: bool) -> None:
     """Jobs that kept failing and were set aside; --replay queues them again."""
+    require_extra("service")
     import datetime
 
     with service_errors():
