@@ -260,6 +260,17 @@ class Nova:
         """`POST /changes/{n}/submit` as `username`; devgerrit.GerritError when refused."""
         return self.rest(username).post(f"changes/{number}/submit")
 
+    def submit_refused(self, username: str, number: int) -> str:
+        """Submit as `username`, expecting Gerrit to refuse with 409 Conflict; its reason.
+        AssertionError when it submits, or refuses for another reason (403: no right)."""
+        try:
+            self.submit(username, number)
+        except devgerrit.GerritError as refusal:
+            if refusal.status != 409:
+                raise AssertionError(f"not a 409 Conflict: {refusal}") from None
+            return refusal.body
+        raise AssertionError(f"change {number} was submitted")
+
     # -- what Gerrit says -------------------------------------------------------------------
 
     def change(self, number: int) -> dict[str, Any]:

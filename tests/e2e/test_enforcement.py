@@ -45,14 +45,6 @@ TYPO_LINE = BROKEN_OWNERS.splitlines().index("    owner: [hyperv-core]") + 1
 TYPO_ERROR = f"OWNERS.yaml:{TYPO_LINE}:5: unknown key 'owner'"
 
 
-def _submit_refused(nova: Nova, username: str, number: int) -> str:
-    """Submitting as `username` is refused with 409 Conflict; Gerrit's reason."""
-    with pytest.raises(devgerrit.GerritError) as refused:
-        nova.submit(username, number)
-    assert refused.value.status == 409, refused.value
-    return refused.value.body
-
-
 def _line(comment: str, subsystem: str) -> str:
     """The line of a status comment about one requirement, e.g. `* ✔ hyperv: approved by alice`."""
     found = [line for line in comment.splitlines() if f" {subsystem}: " in line]
@@ -103,7 +95,7 @@ def test_a_hyperv_lieutenants_plus_two_on_a_core_file_leaves_it_unsatisfied(nova
     assert requirement(change) == "UNSATISFIED"
     assert requirement(change, "Code-Review") == "SATISFIED"  # only the owners say no
     assert change["submittable"] is False
-    assert LABEL in _submit_refused(nova, "alice", number)
+    assert LABEL in nova.submit_refused("alice", number)
 
 
 def test_a_change_touching_hyperv_and_core_needs_both(nova: Nova) -> None:
@@ -119,7 +111,7 @@ def test_a_change_touching_hyperv_and_core_needs_both(nova: Nova) -> None:
     assert _line(comment, "hyperv") == "* ✔ hyperv: approved by alice"
     assert _line(comment, "root") == "* ✘ root: needs 2 more approvals"
     assert nova.requirement(number) == "UNSATISFIED"
-    assert LABEL in _submit_refused(nova, "alice", number)
+    assert LABEL in nova.submit_refused("alice", number)
 
     nova.vote("carol", number, 2)
     nova.wait_for_comment(number, 3)
@@ -170,7 +162,7 @@ def test_two_nova_core_approvals_do_not_satisfy_noparent_vmware_and_core(nova: N
     change = nova.change(number)
     assert bot_vote(change) is None
     assert requirement(change) == "UNSATISFIED"
-    assert LABEL in _submit_refused(nova, "carol", number)
+    assert LABEL in nova.submit_refused("carol", number)
 
     nova.vote("victor", number, 2)  # a VMware lieutenant
     assert nova.wait_for_bot(number, 1) == 1
@@ -189,7 +181,7 @@ def test_a_nova_core_minus_two_blocks_a_hyperv_change_until_removed(nova: Nova) 
     change = nova.change(number)
     assert requirement(change) == "UNSATISFIED"
     assert bot_messages(change)[-1].startswith("Owners: BLOCKED: vetoed by carol.")
-    assert LABEL in _submit_refused(nova, "alice", number)
+    assert LABEL in nova.submit_refused("alice", number)
 
     nova.delete_vote("carol", number)
 
@@ -273,7 +265,7 @@ def test_a_broken_owners_yaml_on_the_branch_fails_closed_to_the_fallback_owners(
     assert TYPO_ERROR in comment
     nova.vote("alice", number, 2)  # a Hyper-V lieutenant, were the file valid
     assert nova.requirement(number) == "UNSATISFIED"
-    assert LABEL in _submit_refused(nova, "alice", number)
+    assert LABEL in nova.submit_refused("alice", number)
     # Without fallback owners nobody could approve: the bot would block the change.
     without_fallback = {**nova.service_env(), "OWNERS_FALLBACK_OWNERS": ""}
     check = subprocess.run(

@@ -53,14 +53,6 @@ WITHOUT_ALICE = NOVA_OWNERS.read_text().replace(
 assert NOVA_OWNERS.read_text() != WITHOUT_ALICE
 
 
-def refused(nova: Nova, username: str, number: int) -> str:
-    """Submitting as `username` is refused with 409 Conflict; Gerrit's reason."""
-    with pytest.raises(devgerrit.GerritError) as refusal:
-        nova.submit(username, number)
-    assert refusal.value.status == 409, refusal.value
-    return refusal.value.body
-
-
 def status(nova: Nova, number: int) -> str:
     return str(nova.gerrit.rest.get(f"changes/{number}")["status"])
 
@@ -246,7 +238,7 @@ def test_a_service_that_does_not_answer_in_time_refuses_the_submit(nova: Nova) -
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/submit-check"
         devgerrit.configure_submit_check(nova.gerrit.site, url, nova.token, timeout="1s")
         try:
-            text = refused(nova, "alice", number)
+            text = nova.submit_refused("alice", number)
         finally:
             devgerrit.configure_submit_check(
                 nova.gerrit.site, nova.submit_check_url, nova.token, timeout="5s"
@@ -262,7 +254,7 @@ def test_a_stopped_service_refuses_every_submit_until_it_is_back(nova: Nova) -> 
     port = int(nova.service_url.rsplit(":", 1)[1])
     nova.stop_service()
     try:
-        text = refused(nova, "alice", number)
+        text = nova.submit_refused("alice", number)
     finally:
         nova.start_service(port)  # same port: the webhook URL on refs/meta/config holds it
     assert "owners: the owners service is unreachable" in text, text
