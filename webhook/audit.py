@@ -61,7 +61,8 @@ WHY: dict[str, str] = {
     "meta-config-submit": "submits changes to refs/meta/config: project.config edits that "
     "remove the requirement land on the owners of the project's say alone",
     "submit-on-push": "submit on refs/for/...: `git push origin HEAD:refs/for/master%submit` "
-    "merges at upload with every submit requirement FORCED (seen on Gerrit 3.10.2)",
+    "merges at upload with every submit requirement FORCED (seen on Gerrit 3.10.2); only the "
+    "submit-check plugin refuses it",
     "owners-label": "votes on the owners label: a +1 shows as owner approval and satisfies "
     "any requirement or rule not pinned to the bot; a -1 blocks the change",
     "run-as": "acts as any account through X-Gerrit-RunAs, the bot's included: casts the "
