@@ -17,7 +17,7 @@ GERRIT_PREFIX = "gerrit:"  # an owners entry naming a Gerrit group
 USER_PREFIX = "user:"  # an owners entry that is a username even if an alias has that name
 
 
-def identities_of(username: str | None, email: str | None) -> frozenset[str]:
+def identities_of(username: str | None, email: str | None) -> tuple[str, ...]:
     """The owners entries that name an account with this username and email.
 
     An entry containing `@` names an email and anything else a username, compared exactly as
@@ -26,10 +26,8 @@ def identities_of(username: str | None, email: str | None) -> frozenset[str]:
     case-folded, and a username with `@` in it names nobody: otherwise the account with the
     username `bob@example.org` would pass for the holder of that email.
     """
-    names = {email} if email and "@" in email else set()
-    if username and "@" not in username:
-        names.add(username)
-    return frozenset(names)
+    named_by_username = (username,) if username and "@" not in username else ()
+    return named_by_username + ((email,) if email and "@" in email else ())
 
 
 class Mode(enum.StrEnum):
@@ -145,7 +143,7 @@ class Account:
     @property
     def identities(self) -> frozenset[str]:
         """The owners entries that name this account (see `identities_of`)."""
-        return identities_of(self.username, self.email)
+        return frozenset(identities_of(self.username, self.email))
 
     @property
     def key(self) -> str:

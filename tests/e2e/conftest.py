@@ -45,8 +45,22 @@ def gerrit(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[devgerrit.GerritServer]:
     """A running Gerrit for the test module, stopped (and its copy left in tmp) afterwards."""
-    site = devgerrit.clone_site(gerrit_site_template, tmp_path_factory.mktemp("gerrit") / "site")
-    with devgerrit.GerritServer(site, dist=gerrit_dist) as server:
+    yield from serve_copy(gerrit_dist, gerrit_site_template, tmp_path_factory)
+
+
+def serve_copy(
+    dist: devgerrit.GerritDist,
+    template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    submit_check: bool = True,
+) -> Iterator[devgerrit.GerritServer]:
+    """Run a copy of the template site; without `submit_check`, the owners-submit-check
+    plugin is taken out (it refuses every submit until an owners service is configured)."""
+    site = devgerrit.clone_site(template, tmp_path_factory.mktemp("gerrit") / "site")
+    if not submit_check:
+        devgerrit.remove_submit_check(site)
+    with devgerrit.GerritServer(site, dist=dist) as server:
         yield server
 
 

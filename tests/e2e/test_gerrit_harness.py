@@ -15,18 +15,30 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import devgerrit
 import pytest
 
+from tests.e2e.conftest import serve_copy
+
 pytestmark = pytest.mark.e2e
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 
 PASSWORDS = {"alice": "alice-http-pw", "bob": "bob-http-pw"}
+
+
+@pytest.fixture(scope="module")
+def gerrit(
+    gerrit_dist: devgerrit.GerritDist,
+    gerrit_site_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[devgerrit.GerritServer]:
+    """The harness alone: no owners service runs here, so no submit-check plugin either."""
+    yield from serve_copy(gerrit_dist, gerrit_site_template, tmp_path_factory, submit_check=False)
 
 
 def _user(gerrit: devgerrit.GerritServer, username: str) -> devgerrit.GerritRest:

@@ -212,7 +212,8 @@ def test_removing_a_group_member_and_submitting_at_once_never_merges(grouped: No
     assert grouped.bot_vote(number) == 1
     refusals: Counter[str] = Counter()
     for _ in range(ROUNDS):
-        # Gerrit sends no event for a membership change: the bot's +1 stays, stale.
+        # The removal reaches the bot as an All-Users ref update a moment later: until then
+        # its +1 is stale, and the submit goes in at once.
         ended, text = race(
             lambda: admin.post(f"{members}.delete", {"members": ["hana"]}),
             lambda: grouped.submit("alice", number),
@@ -220,10 +221,12 @@ def test_removing_a_group_member_and_submitting_at_once_never_merges(grouped: No
 
         assert ended == "refused", (ended, text)
         refusals[who_refused(text)] += 1
-        assert "hyperv: needs 1 more approval" in text, text
+        # the plugin's fresh verdict, or the bot's corrected vote if it was faster
+        assert "hyperv: needs 1 more approval" in text or "is unsatisfied" in text, text
         admin.post(f"{members}.add", {"members": ["hana"]})
+        assert grouped.wait_for_bot(number, 1) == 1  # the next round starts approved again
     assert status(grouped, number) == "NEW"
-    assert refusals == {"plugin": ROUNDS}
+    assert sum(refusals.values()) == ROUNDS, refusals
     # With hana back in the group, the fresh verdict approves again.
     assert grouped.submit("alice", number)["status"] == "MERGED"
 
