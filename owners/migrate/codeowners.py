@@ -491,11 +491,21 @@ def _excluding_paths(entry: Entry, tree: Sequence[str], literal: dict[int, list[
     if entry.line not in literal:
         files = [p for p in tree if entry.rule(p)]
         literal[entry.line] = (
-            ["!/" + "".join(_engine_char(c) for c in p) for p in files]
+            [f"!/{_engine_path(p)}" for p in files]
             if len(files) <= LITERAL_LIMIT
             else [f"!{p}" for p in entry.paths]
         )
     return literal[entry.line]
+
+
+def _engine_path(path: str) -> str:
+    return "".join(_engine_char(c) for c in path)
+
+
+def _inside(entry: Entry, path: str) -> bool:
+    """Whether a directory above `path` matches the entry's pattern."""
+    parts = path.split("/")
+    return any(entry.rule("/".join(parts[:i])) for i in range(1, len(parts)))
 
 
 def _line_paths(entries: list[Entry], tree: Sequence[str]) -> dict[int, list[str]]:
@@ -522,6 +532,9 @@ def _line_paths(entries: list[Entry], tree: Sequence[str]) -> dict[int, list[str
                 own.append(path)
                 if not entry.exact:
                     own.append(f"!{full}/**")
+            if not entry.exact:
+                # files GitLab's pattern names that lie in a directory it names too
+                own += [f"/{_engine_path(p)}" for p in tree if entry.rule(p) and _inside(entry, p)]
             others = sorted(shadowing | excluded)
             parts[i] = own + list(
                 dict.fromkeys(
