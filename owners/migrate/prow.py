@@ -1,11 +1,13 @@
 """Prow OWNERS files (Kubernetes): parsed, answered by Prow's rules, converted.
 
-Prow's rule (repoowners): a file's approvers are the `approvers` of the OWNERS file in its
-directory and of every ancestor directory's, walking up until an OWNERS file with
-`options: {no_parent_owners: true}` (included) or the root; `filters` add approvers for
-files whose path relative to the OWNERS file's directory matches a regular expression.
-Names are GitHub logins, compared case-blind; OWNERS_ALIASES at the root names lists.
-Reviewers are suggested, never approve.  One approval is needed.
+Prow's rule (pkg/repoowners, `entriesForFile`): a file's approvers are the `approvers` of
+the OWNERS file in its directory and of every ancestor directory's, walking up to the root
+or until an OWNERS file with `options: {no_parent_owners: true}` once some approvers have
+been found (so one without approvers of its own for the file does not stop the walk);
+`filters` add approvers for files whose path relative to the OWNERS file's directory
+matches a regular expression.  Names are GitHub logins, normalised as `NormLogin` does
+(lower-cased, one leading `@` removed: `@Bob` is `bob`); OWNERS_ALIASES at the root names
+lists.  Reviewers are suggested, never approve.  One approval is needed.
 
 Conversion: a subsystem per directory with approvers, parented to the nearest ancestor
 directory's; `no_parent_owners` is `noparent`; aliases become groups; simple filters
@@ -59,10 +61,18 @@ def _line_of(text: str, key: str) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 
+def _login(value: object) -> str:
+    """Prow's `github.NormLogin`: lower-cased, without one leading `@`."""
+    return str(value).strip().lower().removeprefix("@")
+
+
 def _names(value: object) -> tuple[str, ...]:
+    """Logins of a list (or, in OWNERS_ALIASES, of a flow mapping's keys, as Prow reads it)."""
+    if isinstance(value, dict):
+        value = list(value)
     if not isinstance(value, list):
         return ()
-    return tuple(dict.fromkeys(str(v).strip().lower() for v in value if str(v).strip()))
+    return tuple(dict.fromkeys(n for n in map(_login, value) if n))
 
 
 def _load(text: str, path: str, notes: list[Note]) -> dict | None:
@@ -92,7 +102,7 @@ def parse(
         data = _load(alias_text, ALIASES_FILE, notes) or {}
         raw = data.get("aliases") or {}
         if isinstance(raw, dict):
-            aliases = {str(k).lower(): _names(v) for k, v in raw.items()}
+            aliases = {_login(k): _names(v) for k, v in raw.items()}
     files: dict[str, ProwFile] = {}
     for path in owners_files(tree):
         text = read(path) or ""
@@ -166,7 +176,7 @@ def source_answer(
             for regex, people, _, _ in prow.filters:
                 if regex.search(relative):
                     approvers |= expand(people)
-            if prow.no_parent:
+            if prow.no_parent and approvers:  # Prow: `NoParentOwners && out.Len() > 0`
                 break
         return frozenset({Requirement.of(approvers)}) if approvers else frozenset()
 
@@ -191,18 +201,18 @@ def convert(
     if not real:
         notes.insert(0, Note("OWNERS", 0, ROOT_NOTE))
     dirs = DirectoryTree(writer, real, {})
-    stops = {d for d, prow in files.items() if d and prow.no_parent}
+    stops = {d for d, prow in files.items() if d and _approvers(prow) and _stops(d, files)}
     for directory, prow in files.items():
         approvers = _approvers(prow)
         if directory and approvers:
-            dirs.add(directory, approvers, prow.path, prow.no_parent)
+            dirs.add(directory, approvers, prow.path, directory in stops)
         elif directory and prow.no_parent:
             notes.append(
                 Note(
                     prow.path,
                     1,
-                    "no_parent_owners without approvers: Prow leaves these files without "
-                    "approvers; here the parent directory's approve them",
+                    "no_parent_owners without approvers: Prow's walk stops only once it has "
+                    "approvers, so the parent directories' approve these files, here too",
                 )
             )
         for regex, people, text, line in prow.filters:
@@ -215,7 +225,7 @@ def convert(
                 )
                 continue
             hint = f"{directory or 'top'}-{suffix.group(1)}"
-            noparent = prow.no_parent and directory not in dirs.names
+            noparent = directory not in dirs.names and _stops(directory, files)
             dirs.add(
                 directory,
                 people,
@@ -227,6 +237,21 @@ def convert(
                 exclude=cut_off(directory, stops),
             )
     return writer.text()
+
+
+def _stops(directory: str, files: dict[str, ProwFile]) -> bool:
+    """Whether Prow's walk up from approvers found in `directory` ends before the nearest
+    ancestor with approvers: at its own `no_parent_owners`, or at one of an ancestor
+    without approvers of its own (which stops a walk that has found some)."""
+    for ancestor in directories_up(directory + "/x"):
+        found = files.get(ancestor)
+        if found is None:
+            continue
+        if ancestor != directory and _approvers(found):
+            return False
+        if found.no_parent:
+            return True
+    return False
 
 
 def _approvers(prow: ProwFile) -> tuple[str, ...]:
