@@ -400,3 +400,34 @@ def test_the_pattern_limit_itself_is_allowed(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(config_module, "MAX_PATTERNS", 10)
     assert messages(_many_patterns(10)) == []
     assert messages(_many_patterns(11)) == ["OWNERS.yaml:4:35: more than 10 patterns in the file"]
+
+
+# -- unquoted patterns that YAML reads as tags and aliases ----------------------------------------
+
+QUOTE = "(hint: quote patterns that start with ! or *)"
+UNQUOTED_ROWS = [
+    # (scenario, the subsystem's paths as written, exact diagnostics); HEAD + name/owners is
+    # lines 4-5, so paths start on line 6
+    ("an exclusion in a block list is a tag", "    paths:\n      - x/\n      - !x/README\n",
+     [f"OWNERS.yaml:8:9: YAML tags are not allowed (!x/README) {QUOTE}"]),
+    ("an exclusion in a flow list", "    paths: [x/, !x/README]\n",
+     ["OWNERS.yaml:6:17: YAML syntax error: did not find expected whitespace or line break "
+      f"(while scanning a tag) {QUOTE}"]),
+    ("a leading * in a flow list", "    paths: [*.pyc]\n",
+     ["OWNERS.yaml:6:13: YAML syntax error: did not find expected alphabetic or numeric "
+      f"character (while scanning an alias) {QUOTE}"]),
+    ("a leading * in a block list", "    paths:\n      - x/\n      - '*.py'\n      - **/build/\n",
+     ["OWNERS.yaml:9:9: YAML syntax error: did not find expected alphabetic or numeric "
+      f"character (while scanning an alias) {QUOTE}"]),
+    ("a leading * that is a valid alias name", "    paths: [x/, *tmp]\n",
+     ["OWNERS.yaml:6:17: YAML aliases are not allowed (*tmp is an alias) (hint: quote patterns "
+      "that start with ! or *; write values out, or use a group alias under 'groups')"]),
+    ("quoted, they are patterns", "    paths: [x/, '!x/README', \"*.py\"]\n", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"), [row[1:] for row in UNQUOTED_ROWS], ids=[row[0] for row in UNQUOTED_ROWS]
+)
+def test_unquoted_patterns_get_a_hint_at_their_column(paths: str, expected: list[str]):
+    assert messages(HEAD + "  - name: s\n    owners: [a]\n" + paths) == expected

@@ -48,6 +48,9 @@ LABEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")  # what Gerrit accepts as
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
+QUOTE_HINT = "quote patterns that start with ! or *"
+# What YAML says while reading an unquoted `!x` (a tag) or `*x`/`&x` (an alias, an anchor).
+_UNQUOTED_CONTEXTS = ("while scanning a tag", "while scanning an alias", "while scanning an anchor")
 
 
 class ConfigError(ValueError):
@@ -128,6 +131,14 @@ class _Reader:
                 return None
             node = yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
+            if exc.context in _UNQUOTED_CONTEXTS and exc.context_mark is not None:
+                # `- *.pyc` or `[x/, !x/README]`: YAML read a pattern as an alias or a tag.
+                # Point at the pattern, where the fix goes, not at the character YAML
+                # choked on.
+                mark = exc.context_mark
+                problem = f"YAML syntax error: {exc.problem} ({exc.context})"
+                self.error_at(mark.line, mark.column, problem, QUOTE_HINT)
+                return None
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line, mark.column) if mark else (0, 0)
             problem = f"YAML syntax error: {exc.problem or exc.context}"
@@ -160,7 +171,15 @@ class _Reader:
         depth = 0
         for event in yaml.parse(text, Loader=_Loader):
             mark = event.start_mark
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            if isinstance(event, yaml.AliasEvent):
+                self.error_at(
+                    mark.line,
+                    mark.column,
+                    f"YAML aliases are not allowed (*{event.anchor} is an alias)",
+                    f"{QUOTE_HINT}; write values out, or use a group alias under 'groups'",
+                )
+                return False
+            if getattr(event, "anchor", None):
                 self.error_at(
                     mark.line,
                     mark.column,
@@ -170,8 +189,14 @@ class _Reader:
                 return False
             tag = getattr(event, "tag", None)
             if tag and not (isinstance(event, yaml.ScalarEvent) and tag == "!"):
+                # A local tag on a scalar is almost always an exclusion pattern left unquoted
+                # (`- !docs/x.md`); `!!str` and friends are deliberate YAML.
+                local = isinstance(event, yaml.ScalarEvent) and not tag.startswith(_TAG)
                 self.error_at(
-                    mark.line, mark.column, f"YAML tags are not allowed ({tag})", "remove the tag"
+                    mark.line,
+                    mark.column,
+                    f"YAML tags are not allowed ({tag})",
+                    QUOTE_HINT if local else "remove the tag",
                 )
                 return False
             if isinstance(event, yaml.CollectionStartEvent):
