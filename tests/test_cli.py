@@ -471,3 +471,58 @@ def test_no_command_at_all_is_a_one_line_error(owners, in_repo):
     result = owners()
     assert result.code == 2
     assert result.err.count("\n") == 1
+
+
+# -- validate --gerrit and --strict -------------------------------------------------------------
+
+
+@pytest.fixture
+def recorded_gerrit(monkeypatch):
+    """`OWNERS_GERRIT_*` set; REST answered from tests/fixtures/gerrit/directory.json."""
+    from tests.conftest import ReplayedGerrit
+
+    monkeypatch.setattr("webhook.gerrit.GerritRestAPI", ReplayedGerrit)
+    monkeypatch.setenv("OWNERS_GERRIT_URL", "http://gerrit.invalid")
+    monkeypatch.setenv("OWNERS_GERRIT_USER", "admin")
+    monkeypatch.setenv("OWNERS_GERRIT_PASSWORD", "not-a-real-password")
+
+
+def test_validate_gerrit_reports_unknown_names_where_they_are_written(
+    owners, in_repo, recorded_gerrit
+):
+    (in_repo / "OWNERS.yaml").write_text(
+        "version: 1\ngroups:\n  hyperv-core: [alice, hyperv-team]\n"
+        "root:\n  owners: ['gerrit:Nova Core', gone]\n"
+    )
+    offline = owners("validate", "--no-tree")
+    assert (offline.code, offline.out) == (0, "")  # a bare name passes as a username offline
+    result = owners("validate", "--no-tree", "--gerrit")
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "OWNERS.yaml:3:24: 'hyperv-team' is neither an alias nor a Gerrit username "
+        "(hint: define it under 'groups' if it is an alias, or check the username)",
+        "OWNERS.yaml:5:32: the account with username 'gone' is inactive in Gerrit "
+        "(hint: an inactive account cannot vote; remove the entry or reactivate the account)",
+    ]
+    as_json = owners("validate", "--no-tree", "--gerrit", "--json")
+    assert [d["line"] for d in as_json.json] == [3, 5]
+
+
+def test_validate_gerrit_counts_group_members(owners, in_repo, recorded_gerrit):
+    (in_repo / "OWNERS.yaml").write_text(
+        "version: 1\nroot:\n  owners: ['gerrit:Nova Core', alice]\n  approvals: 2\n"
+    )
+    result = owners("validate", "--no-tree", "--gerrit")
+    assert result.code == 0
+    # the group's active members are admin and alice: two people, both needed
+    assert result.out == (
+        "OWNERS.yaml:3:3: warning: 'root' needs every one of its 2 eligible active accounts in "
+        "Gerrit, so a change by one of them can never be approved (hint: add another owner)\n"
+    )
+    assert owners("validate", "--no-tree", "--gerrit", "--strict").code == 1
+
+
+def test_validate_gerrit_without_settings_is_a_one_line_error(owners, in_repo, monkeypatch):
+    for name in ("URL", "USER", "PASSWORD", "PASSWORD_FILE"):
+        monkeypatch.delenv(f"OWNERS_GERRIT_{name}", raising=False)
+    one_line_error(owners("validate", "--gerrit"), 1, "OWNERS_GERRIT_URL")

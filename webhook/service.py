@@ -159,6 +159,7 @@ class OwnersService:
             self.gerrit.group_members,
             proposed,
             foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
+            directory=self.gerrit.directory() if proposed is not None else None,
         )
 
     def _with_writer_accounts(self, snapshot: ChangeSnapshot) -> ChangeSnapshot:

@@ -227,14 +227,37 @@ def suggest(
 @cli.command()
 @click.argument("file", required=False)
 @click.option("--no-tree", is_flag=True, help="Skip the check for patterns matching no file.")
+@click.option(
+    "--gerrit",
+    "use_gerrit",
+    is_flag=True,
+    help="Also look up every username, email and gerrit: group in Gerrit and count the "
+    "eligible accounts that exist (needs OWNERS_GERRIT_*).",
+)
+@click.option("--strict", is_flag=True, help="Exit status 1 on warnings too.")
 @config_option
 @json_option
-def validate(file: str | None, no_tree: bool, config: str | None, as_json: bool) -> None:
+def validate(
+    file: str | None,
+    no_tree: bool,
+    use_gerrit: bool,
+    strict: bool,
+    config: str | None,
+    as_json: bool,
+) -> None:
     """Check an OWNERS file; exit status 1 on errors. Prints FILE:LINE:COL: message lines."""
     if file and config:
         raise click.UsageError("give the file once: FILE or --config FILE")
     ws = Workspace.find(file or config)
-    config, diagnostics = parse_config(ws.read_config(), ws._display_name)
+    data = ws.read_config()
+    if use_gerrit:
+        from webhook.gerrit import GerritConnection
+
+        with service_errors():
+            directory = GerritConnection(settings_from_env()).directory()
+            config, diagnostics = parse_config(data, ws._display_name, directory)
+    else:
+        config, diagnostics = parse_config(data, ws._display_name)
     if config is not None and not no_tree and ws.root is not None:
         diagnostics += tree_warnings(config, ws.tree())
     emit(
@@ -242,7 +265,7 @@ def validate(file: str | None, no_tree: bool, config: str | None, as_json: bool)
         render.diagnostics_json(diagnostics),
         lambda: "\n".join(str(d) for d in diagnostics),
     )
-    if config is None:
+    if config is None or (strict and diagnostics):
         sys.exit(1)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from owners.engine.directory import Lookup, check_entries, check_feasibility, remembered
 from owners.engine.model import (
     CONFIG_PATH,
     GERRIT_PREFIX,
@@ -75,10 +76,15 @@ def load_config(data: bytes | str, filename: str = CONFIG_PATH) -> OwnersConfig:
 
 
 def parse_config(
-    data: bytes | str, filename: str = CONFIG_PATH
+    data: bytes | str, filename: str = CONFIG_PATH, directory: Lookup | None = None
 ) -> tuple[OwnersConfig | None, list[Diagnostic]]:
-    """Parse and validate; the config is None when any diagnostic is an error."""
-    reader = _Reader(filename)
+    """Parse and validate; the config is None when any diagnostic is an error.
+
+    With a `directory` (a lookup of accounts and groups, see `owners.engine.directory`) the
+    names are also checked against it, and feasibility counts the accounts and group members
+    that exist: only Gerrit can tell a mistyped alias from a username.
+    """
+    reader = _Reader(filename, directory=remembered(directory) if directory else None)
     config = reader.read(data)
     diagnostics = sorted(reader.diagnostics, key=lambda d: (d.location, d.message))
     if any(d.severity is Severity.ERROR for d in diagnostics):
@@ -90,6 +96,7 @@ def parse_config(
 class _Reader:
     filename: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    directory: Lookup | None = None
     _pattern_count: int = 0
     owner_entries: list[tuple[str, Location]] = field(default_factory=list)
 
@@ -612,8 +619,17 @@ class _Checker:
         self._aliases()
         self._group_cycles()
         parents_ok = self._parents()
+        directory = self.reader.directory
+        if directory is not None:
+            # An entry already reported (say, as a mistyped alias) is not reported twice.
+            reported = {d.location for d in self.reader.diagnostics}
+            entries = [(e, at) for e, at in self.reader.owner_entries if at not in reported]
+            self.reader.diagnostics += check_entries(self.config, entries, directory)
         if parents_ok and not self._errors():
-            self._feasibility()
+            if directory is not None:
+                self.reader.diagnostics += check_feasibility(self.config, directory)
+            else:
+                self._feasibility()
 
     def _errors(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.reader.diagnostics)
