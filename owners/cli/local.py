@@ -277,3 +277,11 @@ def coverage(config: str | None, as_json: bool) -> None:
     ws = Workspace.find(config)
     result = compute_coverage(ws.ownership, ws.tree())
     emit(as_json, render.coverage_json(result), lambda: render.coverage_text(result))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of OWNERS.yaml, for editors (docs/format.md: Editors)."""
+    from owners.engine.schema import owners_schema
+
+    click.echo(json.dumps(owners_schema(), indent=2))
