@@ -526,3 +526,41 @@ def test_validate_gerrit_without_settings_is_a_one_line_error(owners, in_repo, m
     for name in ("URL", "USER", "PASSWORD", "PASSWORD_FILE"):
         monkeypatch.delenv(f"OWNERS_GERRIT_{name}", raising=False)
     one_line_error(owners("validate", "--gerrit"), 1, "OWNERS_GERRIT_URL")
+
+
+# -- the pre-commit hook ------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_pre_commit_hook_validates_owners_yaml(tmp_path):
+    """`.pre-commit-hooks.yaml` run by pre-commit itself, as a project would run it: pre-commit
+    installs this repository (dependencies from PyPI) into its own environment, offline from
+    any Gerrit.  A valid file passes, an invalid one fails with its located problems."""
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    if not pre_commit.exists():
+        pytest.skip("pre-commit is not installed (the test extra installs it)")
+    project = tmp_path / "project"
+    project.mkdir()
+    git(project, "init", "-q")
+    (project / "OWNERS.yaml").write_text(NOVA_OWNERS.read_text())
+    (project / "README.rst").write_text("nova\n")
+    git(project, "add", ".")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+
+    def try_repo() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(pre_commit), "try-repo", str(REPO), "owners-validate", "--all-files"],
+            cwd=project, env=env, capture_output=True, text=True, check=False, timeout=600,
+        )
+
+    valid = try_repo()
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    assert "owners validate" in valid.stdout and "Passed" in valid.stdout
+    (project / "OWNERS.yaml").write_text(
+        "version: 1\nroot: {owners: [a, b]}\nsubsystems:\n  - {name: s, owner: [a], paths: [x]}\n"
+    )
+    git(project, "add", ".")
+    invalid = try_repo()
+    assert invalid.returncode == 1, invalid.stdout + invalid.stderr
+    assert "OWNERS.yaml:4:15: unknown key 'owner' in subsystem 's'" in invalid.stdout
