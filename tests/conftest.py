@@ -126,3 +126,28 @@ def one_line_error(result: Result, code: int, text: str) -> None:
     assert result.err.startswith("owners: ")
     assert text in result.err, result.err
     assert "Traceback" not in result.err
+
+
+class ReplayedGerrit:
+    """pygerrit2's `GerritRestAPI` answering from REST answers recorded on the dev Gerrit
+    (tests/fixtures/gerrit/record_directory.py), keyed as that script keys them; a call it
+    has no answer for fails the test rather than inventing one."""
+
+    def __init__(self, *_: object, **__: object) -> None:
+        self.answers = json.loads((FIXTURES / "gerrit" / "directory.json").read_text())
+        self.calls: list[str] = []
+
+    def get(self, path: str, params: dict | None = None, **_: object) -> object:
+        import requests
+
+        items = (params or {}).items()
+        pairs = sorted((k, v) for k, vs in items for v in (vs if isinstance(vs, list) else [vs]))
+        name = path + ("?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else "")
+        self.calls.append(name)
+        assert name in self.answers, f"no recorded answer for GET {name}"
+        answer = self.answers[name]
+        if isinstance(answer, dict) and set(answer) == {"status", "text"}:
+            response = requests.Response()
+            response.status_code, response._content = answer["status"], answer["text"].encode()
+            raise requests.HTTPError(response=response)
+        return answer

@@ -1,11 +1,13 @@
 """The examples in the user docs are real: they parse, and they say what the engine does."""
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from owners.engine import Ownership, load_config
+from owners.engine import Ownership, load_config, parse_config
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "nova-OWNERS.yaml"
@@ -39,3 +41,81 @@ def test_the_worked_example_answers_like_the_fixture() -> None:
         assert documented.requirements(path) == fixture.requirements(path), path
         for name in documented.requirements(path):
             assert documented.eligible(name) == fixture.eligible(name), (path, name)
+
+
+# -- the JSON Schema for editors -----------------------------------------------------------------
+
+SCHEMA_FILE = DOCS / "owners.schema.json"
+REPO_OWNERS = DOCS.parent / "OWNERS.yaml"
+
+
+@pytest.fixture(scope="module")
+def validator():
+    import jsonschema
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def test_the_published_schema_is_what_owners_schema_prints() -> None:
+    from owners.engine.schema import owners_schema
+
+    assert json.loads(SCHEMA_FILE.read_text()) == owners_schema(), (
+        "docs/owners.schema.json is stale: owners schema > docs/owners.schema.json"
+    )
+    assert SCHEMA_FILE.read_text() == json.dumps(owners_schema(), indent=2) + "\n"
+
+
+def test_every_key_of_the_schema_has_a_description() -> None:
+    """The YAML language server shows these on hover and beside completions."""
+    missing = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                if "description" not in sub:
+                    missing.append(f"{where}.{name}")
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, where)
+
+    walk(json.loads(SCHEMA_FILE.read_text()), "$")
+    assert missing == []
+
+
+@pytest.mark.parametrize("path", [FIXTURE, REPO_OWNERS], ids=["nova fixture", "this repository"])
+def test_valid_files_pass_the_schema(validator, path: Path) -> None:
+    assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == []
+
+
+@pytest.mark.parametrize("block", yaml_blocks("format.md"))
+def test_the_format_reference_examples_pass_the_schema(validator, block: str) -> None:
+    assert list(validator.iter_errors(yaml.safe_load(block))) == []
+
+
+INVALID_ROWS = [
+    # (scenario, file) that owners validate rejects and the schema must too
+    ("misspelled key", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - {name: s, paths: [x/], owner: [a]}\n"),
+    ("approvals not an integer", "version: 1\nroot: {owners: [a], approvals: two}\n"),
+    ("unknown mode", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - {name: s, paths: [x/], owners: [a], mode: enforced}\n"),
+    ("no root", "version: 1\n"),
+    ("another version", "version: 2\nroot: {owners: [a]}\n"),
+    ("owners not a list", "version: 1\nroot: {owners: a}\n"),
+    ("a subsystem named root", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - {name: root, paths: [x/], owners: [a]}\n"),
+    ("a username with a space", "version: 1\nroot: {owners: [a b]}\n"),
+    ("a positive veto", "version: 1\npolicy: {veto: 1}\nroot: {owners: [a]}\n"),
+    ("empty paths", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - {name: s, paths: [], owners: [a]}\n"),
+]
+
+
+@pytest.mark.parametrize("text", [r[1] for r in INVALID_ROWS], ids=[r[0] for r in INVALID_ROWS])
+def test_invalid_files_fail_the_schema_as_they_fail_validation(validator, text: str) -> None:
+    assert parse_config(text)[0] is None  # owners validate rejects it
+    assert list(validator.iter_errors(yaml.safe_load(text))) != []

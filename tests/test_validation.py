@@ -411,3 +411,116 @@ def test_the_pattern_limit_itself_is_allowed(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(config_module, "MAX_PATTERNS", 10)
     assert messages(_many_patterns(10)) == []
     assert messages(_many_patterns(11)) == ["OWNERS.yaml:4:35: more than 10 patterns in the file"]
+
+
+# -- unquoted patterns that YAML reads as tags and aliases ----------------------------------------
+
+QUOTE = "(hint: quote patterns that start with ! or *)"
+UNQUOTED_ROWS = [
+    # (scenario, the subsystem's paths as written, exact diagnostics); HEAD + name/owners is
+    # lines 4-5, so paths start on line 6
+    ("an exclusion in a block list is a tag", "    paths:\n      - x/\n      - !x/README\n",
+     [f"OWNERS.yaml:8:9: YAML tags are not allowed (!x/README) {QUOTE}"]),
+    ("an exclusion in a flow list", "    paths: [x/, !x/README]\n",
+     ["OWNERS.yaml:6:17: YAML syntax error: did not find expected whitespace or line break "
+      f"(while scanning a tag) {QUOTE}"]),
+    ("a leading * in a flow list", "    paths: [*.pyc]\n",
+     ["OWNERS.yaml:6:13: YAML syntax error: did not find expected alphabetic or numeric "
+      f"character (while scanning an alias) {QUOTE}"]),
+    ("a leading * in a block list", "    paths:\n      - x/\n      - '*.py'\n      - **/build/\n",
+     ["OWNERS.yaml:9:9: YAML syntax error: did not find expected alphabetic or numeric "
+      f"character (while scanning an alias) {QUOTE}"]),
+    ("a leading * that is a valid alias name", "    paths: [x/, *tmp]\n",
+     ["OWNERS.yaml:6:17: YAML aliases are not allowed (*tmp is an alias) (hint: quote patterns "
+      "that start with ! or *; write values out, or use a group alias under 'groups')"]),
+    ("quoted, they are patterns", "    paths: [x/, '!x/README', \"*.py\"]\n", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"), [row[1:] for row in UNQUOTED_ROWS], ids=[row[0] for row in UNQUOTED_ROWS]
+)
+def test_unquoted_patterns_get_a_hint_at_their_column(paths: str, expected: list[str]):
+    assert messages(HEAD + "  - name: s\n    owners: [a]\n" + paths) == expected
+
+
+# -- names checked against Gerrit (owners validate --gerrit), on recorded answers ----------------
+
+
+@pytest.fixture
+def directory():
+    """The lookup `owners validate --gerrit` uses, over REST answers recorded on the dev
+    Gerrit: alice (alice@example.org), gone (inactive), bobby (Bob@example.org), bob2
+    (bob@example.org, inactive), the group Nova Core (admin, alice and inactive bob2)."""
+    from tests.conftest import ReplayedGerrit
+    from webhook.gerrit import GerritConnection
+    from webhook.settings import Settings
+
+    rest = ReplayedGerrit()
+    settings = Settings(gerrit_url="http://gerrit.invalid", user="admin", password="x" * 16)
+    return GerritConnection(settings, rest=rest).directory(), rest
+
+
+DIRECTORY_ROWS = [
+    # (scenario, root's owners, exact diagnostics)
+    ("a name that is neither an alias nor an account", "[alice, hyperv-team]",
+     ["OWNERS.yaml:2:24: 'hyperv-team' is neither an alias nor a Gerrit username "
+      "(hint: define it under 'groups' if it is an alias, or check the username)"]),
+    ("a username in another case", "[alice, Alice@example.org, Alice]",
+     ["OWNERS.yaml:2:43: 'Alice' is neither an alias nor a Gerrit username "
+      "(hint: identities are exact, case included; Gerrit has alice)",
+      "OWNERS.yaml:2:24: no Gerrit account has the email 'Alice@example.org' (hint: "
+      "identities are exact, case included; Gerrit has alice@example.org (alice))"]),
+    ("an email in another case", "[alice, bob@Example.org]",
+     ["OWNERS.yaml:2:24: no Gerrit account has the email 'bob@Example.org' (hint: identities "
+      "are exact, case included; Gerrit has bob@example.org (bob2), Bob@example.org (bobby))"]),
+    ("a secondary email names nobody (votes show preferred emails)",
+     "[alice, alice.second@example.org]",
+     ["OWNERS.yaml:2:24: no Gerrit account has the email 'alice.second@example.org' (hint: "
+      "no account has exactly this email as its preferred email)"]),
+    ("inactive accounts", "[alice, gone, gone@example.org]",
+     ["OWNERS.yaml:2:24: the account with username 'gone' is inactive in Gerrit (hint: an "
+      "inactive account cannot vote; remove the entry or reactivate the account)",
+      "OWNERS.yaml:2:30: the account with email 'gone@example.org' is inactive in Gerrit "
+      "(hint: an inactive account cannot vote; remove the entry or reactivate the account)"]),
+    ("an unknown group", "[alice, 'gerrit:Nope']",
+     ["OWNERS.yaml:2:24: Gerrit group 'Nope' does not exist or is not visible (hint: check "
+      "the name; the bot's account must be able to see the group)"]),
+    ("a group spelled in another case", "[alice, 'gerrit:nova core', Bob@example.org]",
+     ["OWNERS.yaml:2:24: warning: Gerrit spells the group 'Nova Core' "
+      "(hint: write gerrit:Nova Core)"]),
+    ("one person under two names is one approver", "[alice, alice@example.org]",
+     ["OWNERS.yaml:2:7: requirement of 'root' can never be met: it needs 2 approvals but has "
+      "1 eligible active accounts in Gerrit (hint: add owners or lower 'approvals')"]),
+    ("a group counts its active members", "[Bob@example.org, 'gerrit:Nova Core']",
+     []),
+]
+
+
+@pytest.mark.parametrize(
+    ("owners", "expected"),
+    [row[1:] for row in DIRECTORY_ROWS],
+    ids=[row[0] for row in DIRECTORY_ROWS],
+)
+def test_names_are_checked_against_gerrit(directory, owners: str, expected: list[str]):
+    lookup, _ = directory
+    text = f"version: 1\nroot: {{owners: {owners}, approvals: 2}}\n"
+    _, diagnostics = parse_config(text, "OWNERS.yaml", lookup)
+    assert sorted(str(d) for d in diagnostics) == sorted(expected)
+
+
+def test_each_name_is_looked_up_once_per_run(directory):
+    lookup, rest = directory
+    text = (
+        "version: 1\ngroups:\n  core: [alice, Bob@example.org]\nroot: {owners: [core, alice]}\n"
+        "subsystems:\n  - {name: a, paths: [a/], owners: [alice, core]}\n"
+        "  - {name: b, paths: [b/], owners: [core]}\n"
+    )
+    parse_config(text, "OWNERS.yaml", lookup)
+    assert sorted(rest.calls) == sorted(
+        [
+            'accounts/?o=DETAILS&q=username:"alice" (is:active OR is:inactive)',
+            'accounts/?o=DETAILS&q=email:"Bob@example.org" (is:active OR is:inactive)',
+        ]
+    )
+

@@ -31,6 +31,7 @@ from owners.engine import (
     evaluate,
     parse_config,
 )
+from owners.engine.directory import Lookup
 from owners.engine.evaluation import Eligibility
 from webhook import report
 from webhook.model import BOT_TAG, ChangeSnapshot
@@ -85,11 +86,13 @@ def decide(
     settings: Settings,
     lookup: GroupLookup | None = None,
     proposed: bytes | None = None,
+    directory: Lookup | None = None,
 ) -> Report | None:
     """The report for an open change; None for a merged or abandoned one (no action)."""
     if not snapshot.is_open:
         return None
-    return plan(snapshot, assess(snapshot, config, settings, lookup, proposed), settings)
+    outcome = assess(snapshot, config, settings, lookup, proposed, directory=directory)
+    return plan(snapshot, outcome, settings)
 
 
 def assess(
@@ -100,6 +103,7 @@ def assess(
     proposed: bytes | None = None,
     *,
     foreign_parents: tuple[str, ...] = (),
+    directory: Lookup | None = None,
 ) -> Outcome:
     """What the owners say about the change.
 
@@ -109,6 +113,11 @@ def assess(
     bring in was reviewed nowhere, so the change is blocked until it is rebased, unless it is
     a merge with another parent on the branch, whose files (against every parent) then cover
     all it brings in.
+
+    With a `directory` (Gerrit's accounts and groups), a proposed OWNERS.yaml is also checked
+    for names no active account or visible group holds.  Those are errors of the proposal, so
+    they block: an unknown name is most likely a typo that would leave a subsystem without
+    the approvers it was meant to have once merged, and blocking fails closed.
     """
     ownership, diagnostics = compile_config(config) if config is not None else (None, ())
     fallback = None
@@ -128,7 +137,7 @@ def assess(
         if proposed is None:
             proposal, proposal_invalid = (f"{CONFIG_PATH}: could not be read",), True
         else:
-            _, found = parse_config(proposed, CONFIG_PATH)
+            _, found = parse_config(proposed, CONFIG_PATH, directory)
             proposal = _lines(found)
             proposal_invalid = any(d.severity is Severity.ERROR for d in found)
     elif snapshot.deletes_config:

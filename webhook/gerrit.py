@@ -31,7 +31,8 @@ from requests.auth import HTTPBasicAuth
 from urllib3.util.retry import Retry
 
 from owners.engine import CONFIG_PATH, Account, ChangedFile
-from owners.engine.model import identities_of
+from owners.engine.directory import Found, Lookup, Standing, remembered
+from owners.engine.model import GERRIT_PREFIX, identities_of
 from owners.insight.review import ChangeHistory
 from webhook.model import (
     BOT_TAG,
@@ -450,6 +451,63 @@ class GerritConnection:
             if generation == self._groups_generation:
                 self._groups[name] = (now + self._group_ttl, members)
         return members
+
+    # -- the names OWNERS.yaml uses (owners validate --gerrit, proposed OWNERS.yaml) -------
+
+    def directory(self) -> Lookup:
+        """A lookup of usernames, emails and `gerrit:` groups for one run (a validation, or
+        one evaluation of a proposed OWNERS.yaml): each name is asked once per run, and a
+        new run sees accounts and groups as they are then."""
+        return remembered(self.find_identity)
+
+    def find_identity(self, identity: str) -> Found:
+        """What Gerrit knows of one owners identity, compared exactly as the engine does.
+
+        One call for a person: an account query with `is:active OR is:inactive`, because
+        `GET accounts/{name}` answers an inactive account with the same 404 as a missing one
+        and resolves loosely (`Alice` finds `alice`, a number finds an account ID, an email
+        any holder); the query's answers are then compared exactly, and near misses kept for
+        the hint.  Two calls for a group: `GET groups/{name}` (404 also when the account
+        cannot see it) and its members, recursively, of whom the active ones count.
+        """
+        if identity.startswith(GERRIT_PREFIX):
+            name = identity[len(GERRIT_PREFIX) :]
+            info = self.get(f"groups/{encode(name)}", missing_ok=True)
+            if info is None:
+                return Found(Standing.UNKNOWN)
+            group = _mapping(info)
+            members = self.get(f"groups/{encode(str(group.get('id') or name))}/members/?recursive")
+            if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+                raise UnexpectedResponse(f"GET groups/{name}/members/: not a list of accounts")
+            active = frozenset(
+                m["_account_id"]
+                for m in members
+                if isinstance(m.get("_account_id"), int) and not m.get("inactive")
+            )
+            spelling = group.get("name")
+            return Found(Standing.ACTIVE, active, spelling if isinstance(spelling, str) else None)
+        field = "email" if "@" in identity else "username"
+        query = f'{field}:"{quoted(identity)}" (is:active OR is:inactive)'
+        found = self.get("accounts/", params={"q": query, "o": "DETAILS"})
+        if not isinstance(found, list) or not all(isinstance(a, dict) for a in found):
+            raise UnexpectedResponse("GET accounts/: an account query did not return a list")
+        exact = [a for a in found if a.get(field) == identity]
+        active = frozenset(
+            a["_account_id"]
+            for a in exact
+            if not a.get("inactive") and isinstance(a.get("_account_id"), int)
+        )
+        if active:
+            return Found(Standing.ACTIVE, active)
+        if exact:
+            return Found(Standing.INACTIVE)
+        near = tuple(
+            f"{a[field]} ({a.get('username') or a.get('_account_id')})" if field == "email"
+            else str(a[field])
+            for a in found
+            if isinstance(a.get(field), str) and a[field].lower() == identity.lower()
+        )
+        return Found(Standing.UNKNOWN, near=near)
 
     # -- access rights, labels and submit requirements (owners audit) --------------------
 

@@ -169,6 +169,7 @@ class OwnersService:
             self._fresh_groups() if fresh_groups else self.gerrit.group_members,
             proposed,
             foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
+            directory=self.gerrit.directory() if proposed is not None else None,
         )
 
     def _with_writer_accounts(self, snapshot: ChangeSnapshot) -> ChangeSnapshot:

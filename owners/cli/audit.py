@@ -24,14 +24,15 @@ class AuditUnavailable(CliError):
     exit_code = 2
 
 
-@cli.command()
-@click.option("--project", required=True, metavar="P", help="The Gerrit project to audit.")
+@cli.command(short_help="Rights that let code land without the bot [Gerrit].")
+@click.option("--project", required=True, metavar="PROJECT", help="The Gerrit project to audit.")
 @click.option(
     "--branch-glob",
     "branch_globs",
     multiple=True,
     metavar="GLOB",
-    help="Enforced branches (repeatable; default refs/heads/*); `master` means refs/heads/master.",
+    show_default="refs/heads/*",
+    help="Enforced branches (repeatable); `master` means refs/heads/master.",
 )
 @click.option(
     "--allow",
@@ -40,7 +41,9 @@ class AuditUnavailable(CliError):
     metavar="GROUP",
     help="Accept rights held by this group (name or UUID; repeatable): shown, not counted.",
 )
-@click.option("--bot", metavar="USER", help="The bot's username (default: OWNERS_GERRIT_USER).")
+@click.option(
+    "--bot", metavar="USER", show_default="OWNERS_GERRIT_USER", help="The bot's username."
+)
 @click.option(
     "--bot-group",
     default="Owners Bot",
@@ -58,7 +61,8 @@ def audit(
     as_json: bool,
 ) -> None:
     """List the access rights that let code land on an enforced branch without the bot's
-    +1, inherited ones included; exit 1 when any is held by someone not accepted."""
+    +1, inherited ones included; exit 1 when any is held by someone not accepted.  Needs the
+    OWNERS_GERRIT_* settings of an account that can read refs/meta/config."""
     from webhook.audit import Policy, audit, failing, parse_project
     from webhook.gerrit import GerritConnection
 

@@ -100,7 +100,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 @click.version_option(package_name="gerrit-owners")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Path-based subsystem ownership for Gerrit."""
+    """Path-based subsystem ownership for Gerrit.
+
+    Commands marked [Gerrit] talk to Gerrit with the service's settings: OWNERS_GERRIT_URL,
+    OWNERS_GERRIT_USER and OWNERS_GERRIT_PASSWORD_FILE (or OWNERS_GERRIT_PASSWORD).  The
+    others read only the checkout, except `check --change` and `validate --gerrit`.
+    """
     if ctx.invoked_subcommand is None:
         raise click.UsageError("missing command; 'owners --help' lists them")
 

@@ -43,11 +43,12 @@ def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tup
     return parse_ownership(data, f"{rev}:{CONFIG_PATH}"), f"{CONFIG_PATH} at {rev} ({sha[:12]})"
 
 
-@cli.command()
+@cli.command(short_help="Commits per subsystem for each range of git history.")
 @click.argument("ranges", nargs=-1, required=True, metavar="RANGE...")
 @click.option(
     "--repo",
     type=click.Path(file_okay=False, path_type=Path),
+    metavar="PATH",
     default=Path("."),
     show_default="the current folder",
     help="The git repository to read; a bare one works.",
@@ -56,14 +57,16 @@ def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tup
 @click.option(
     "--config-at",
     metavar="REV",
-    help=f"Judge history by {CONFIG_PATH} as it was at REV (default: the working tree's, "
-    "or HEAD's in a bare repository).",
+    show_default="the working tree's, or HEAD's in a bare repository",
+    help=f"Judge history by {CONFIG_PATH} as it was at REV.",
 )
 @json_option
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Print CSV: a row per figure, ranges as columns."
 )
-@click.option("--plot", type=ChartPath(), help="Also draw the figures as a bar chart.")
+@click.option(
+    "--plot", type=ChartPath(), metavar="FILE", help="Also draw the figures as a bar chart."
+)
 def stats(
     ranges: Sequence[str],
     repo: Path,

@@ -34,13 +34,14 @@ from owners.engine import (
     Change,
     ChangedFile,
     Ownership,
+    Verdict,
     Vote,
     evaluate,
     parse_config,
     tree_warnings,
 )
 from owners.engine.coverage import coverage as compute_coverage
-from owners.gitrepo import changed_files, repo_root, tracked_files
+from owners.gitrepo import GitError, changed_files, repo_root, tracked_files
 
 
 @dataclass
@@ -99,20 +100,34 @@ class Workspace:
         return changed_files(self.root, revrange)
 
 
-@cli.command()
+@cli.command(short_help="Who must approve each PATH.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @config_option
 @json_option
 def who(paths: Sequence[str], config: str | None, as_json: bool) -> None:
-    """Who must approve each PATH: its requirements and their eligible approvers."""
+    """Who must approve each PATH: its requirements and their eligible approvers.
+
+    A PATH that cannot be named (outside the checkout, a directory) is reported on stderr
+    and the exit status is 1, but the other paths are still answered: one typo in a list
+    must not hide the answers for the rest.
+    """
     ws = Workspace.find(config)
-    names = [ws.repo_path(p) for p in paths]
-    emit(
-        as_json, render.who_json(ws.ownership, names), lambda: render.who_text(ws.ownership, names)
-    )
+    names, bad = [], []
+    for path in paths:
+        try:
+            names.append(ws.repo_path(path))
+        except CliError as exc:
+            bad.append(exc.format_message())
+    if names:
+        ownership = ws.ownership
+        emit(as_json, render.who_json(ownership, names), lambda: render.who_text(ownership, names))
+    if bad:
+        for message in bad[:-1]:
+            click.echo(f"owners: {message}", err=True)
+        raise CliError(bad[-1])
 
 
-@cli.command()
+@cli.command(short_help="Why PATH has the owners it has.")
 @click.argument("path")
 @config_option
 @json_option
@@ -183,14 +198,20 @@ def _read_votes(stream: Any) -> tuple[Account | None, Account | None, list[Vote]
     return owner, uploader, votes
 
 
-@cli.command()
+class CheckUnavailable(CliError):
+    """`owners check` could not reach a verdict: exit 2, apart from 1 (not approved)."""
+
+    exit_code = 2
+
+
+@cli.command(short_help="What a change needs; exit 0 approved, 1 pending or blocked.")
 @_change_options
 @click.option(
     "--change",
     "change_number",
     type=int,
     metavar="N",
-    help="Ask Gerrit about change N: the verdict the bot would cast.",
+    help="Ask Gerrit about change N: the verdict the bot would cast (needs OWNERS_GERRIT_*).",
 )
 def check(
     args: Sequence[str],
@@ -200,19 +221,31 @@ def check(
     config: str | None,
     as_json: bool,
 ) -> None:
-    """What a change needs: by default the commits on HEAD not yet on the upstream branch."""
-    if change_number is not None:
-        from webhook.service import check_change
+    """What a change needs: by default the commits on HEAD not yet on the upstream branch.
 
-        with service_errors():
-            evaluation = check_change(settings_from_env(), change_number)
-    else:
-        ws = Workspace.find(config)
-        evaluation = evaluate(ws.ownership, _local_change(ws, args, files_mode, votes_file))
+    Exit status, for scripts and hooks: 0 when the verdict is APPROVED, 1 when PENDING or
+    BLOCKED (without --votes or --change nobody has voted, so that is PENDING unless nothing
+    needs approval), 2 when there is no verdict (usage, OWNERS.yaml, git or Gerrit errors).
+    """
+    try:
+        if change_number is not None:
+            from webhook.service import check_change
+
+            with service_errors():
+                evaluation = check_change(settings_from_env(), change_number)
+        else:
+            ws = Workspace.find(config)
+            evaluation = evaluate(ws.ownership, _local_change(ws, args, files_mode, votes_file))
+    except CliError as exc:
+        raise CheckUnavailable(exc.format_message()) from None
+    except GitError as exc:
+        raise CheckUnavailable(f"git: {exc}") from None
     emit(as_json, render.check_json(evaluation), lambda: render.check_text(evaluation))
+    if evaluation.verdict is not Verdict.APPROVED:
+        sys.exit(1)
 
 
-@cli.command()
+@cli.command(short_help="The reviewers to add to a change.")
 @_change_options
 def suggest(
     args: Sequence[str], files_mode: bool, votes_file: Any, config: str | None, as_json: bool
@@ -224,17 +257,41 @@ def suggest(
     emit(as_json, reviewers, lambda: "\n".join(reviewers))
 
 
-@cli.command()
+@cli.command(short_help="Check OWNERS.yaml; --gerrit also checks names [Gerrit].")
 @click.argument("file", required=False)
 @click.option("--no-tree", is_flag=True, help="Skip the check for patterns matching no file.")
+@click.option(
+    "--gerrit",
+    "use_gerrit",
+    is_flag=True,
+    help="Also look up every username, email and gerrit: group in Gerrit and count the "
+    "eligible accounts that exist (needs OWNERS_GERRIT_*).",
+)
+@click.option("--strict", is_flag=True, help="Exit status 1 on warnings too.")
 @config_option
 @json_option
-def validate(file: str | None, no_tree: bool, config: str | None, as_json: bool) -> None:
-    """Check an OWNERS file; exit status 1 on errors. Prints FILE:LINE:COL: message lines."""
+def validate(
+    file: str | None,
+    no_tree: bool,
+    use_gerrit: bool,
+    strict: bool,
+    config: str | None,
+    as_json: bool,
+) -> None:
+    """Check an OWNERS file; exit status 1 on errors (with --strict, on warnings too).
+    Prints FILE:LINE:COL: message lines.  --gerrit needs the OWNERS_GERRIT_* settings."""
     if file and config:
         raise click.UsageError("give the file once: FILE or --config FILE")
     ws = Workspace.find(file or config)
-    config, diagnostics = parse_config(ws.read_config(), ws._display_name)
+    data = ws.read_config()
+    if use_gerrit:
+        from webhook.gerrit import GerritConnection
+
+        with service_errors():
+            directory = GerritConnection(settings_from_env()).directory()
+            config, diagnostics = parse_config(data, ws._display_name, directory)
+    else:
+        config, diagnostics = parse_config(data, ws._display_name)
     if config is not None and not no_tree and ws.root is not None:
         diagnostics += tree_warnings(config, ws.tree())
     emit(
@@ -242,11 +299,11 @@ def validate(file: str | None, no_tree: bool, config: str | None, as_json: bool)
         render.diagnostics_json(diagnostics),
         lambda: "\n".join(str(d) for d in diagnostics),
     )
-    if config is None:
+    if config is None or (strict and diagnostics):
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(short_help="How the checkout's files divide among subsystems.")
 @config_option
 @json_option
 def coverage(config: str | None, as_json: bool) -> None:
@@ -254,3 +311,11 @@ def coverage(config: str | None, as_json: bool) -> None:
     ws = Workspace.find(config)
     result = compute_coverage(ws.ownership, ws.tree())
     emit(as_json, render.coverage_json(result), lambda: render.coverage_text(result))
+
+
+@cli.command(short_help="Print the JSON Schema of OWNERS.yaml, for editors.")
+def schema() -> None:
+    """Print the JSON Schema of OWNERS.yaml, for editors (docs/format.md: Editors)."""
+    from owners.engine.schema import owners_schema
+
+    click.echo(json.dumps(owners_schema(), indent=2))

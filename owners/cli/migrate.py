@@ -57,7 +57,7 @@ def _requirements_json(answer: frozenset[Requirement]) -> list[dict]:
     ]
 
 
-@cli.command("import")
+@cli.command("import", short_help="Write OWNERS.yaml from CODEOWNERS or OWNERS files.")
 @click.option(
     "--from", "fmt", required=True, type=click.Choice(sorted(FORMATS)), help="Source format."
 )
@@ -66,7 +66,8 @@ def _requirements_json(answer: frozenset[Requirement]) -> list[dict]:
     "-o",
     "--output",
     metavar="FILE",
-    help=f"Where to write (default: the checkout's {CONFIG_PATH}; - for stdout).",
+    show_default=f"the checkout's {CONFIG_PATH}",
+    help="Where to write; - for stdout.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option(
@@ -158,11 +159,13 @@ def _check(
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(short_help="Write a CODEOWNERS file from OWNERS.yaml.")
 @click.option(
     "--to", "fmt", required=True, type=click.Choice(["codeowners"]), help="Target format."
 )
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option(
+    "-o", "--output", metavar="FILE", show_default="stdout", help="Where to write; - for stdout."
+)
 @click.option(
     "--org", metavar="ORG", help="GitHub/GitLab organisation for gerrit: groups (@ORG/group)."
 )

@@ -50,8 +50,8 @@ def parse_since(text: str, now: datetime) -> datetime:
     return moment
 
 
-@cli.command()
-@click.option("--project", required=True, metavar="P", help="The Gerrit project.")
+@cli.command(short_help="How review went on a Gerrit branch [Gerrit].")
+@click.option("--project", required=True, metavar="PROJECT", help="The Gerrit project.")
 @click.option(
     "--since",
     "since_text",
@@ -60,7 +60,9 @@ def parse_since(text: str, now: datetime) -> datetime:
     metavar="WHEN",
     help="Start of the window: an age (90d, 12w, 6h) or an ISO date.",
 )
-@click.option("--branch", metavar="B", help="The branch (default: the project's HEAD branch).")
+@click.option(
+    "--branch", metavar="BRANCH", show_default="the project's HEAD branch", help="The branch."
+)
 @click.option(
     "--config",
     metavar="FILE",
@@ -69,8 +71,10 @@ def parse_since(text: str, now: datetime) -> datetime:
 @click.option(
     "--page-size",
     type=click.IntRange(min=1, max=10_000),
+    default=500,
+    show_default=True,
     metavar="N",
-    help="Changes per query call (default 500; Gerrit caps it at the caller's query limit).",
+    help="Changes per query call; Gerrit caps it at the caller's query limit.",
 )
 @click.option(
     "--html",
@@ -79,20 +83,23 @@ def parse_since(text: str, now: datetime) -> datetime:
     metavar="FILE",
     help="Also write one self-contained page.",
 )
-@click.option("--plot", "plot_file", type=ChartPath(), help="Also write a chart of the waits.")
+@click.option(
+    "--plot", "plot_file", type=ChartPath(), metavar="FILE", help="Also write a chart of the waits."
+)
 @json_option
 def report(
     project: str,
     since_text: str,
     branch: str | None,
     config: str | None,
-    page_size: int | None,
+    page_size: int,
     html_file: Path | None,
     plot_file: Path | None,
     as_json: bool,
 ) -> None:
     """How review went on a Gerrit project: waits per subsystem for lieutenants and the core
-    team, whether lieutenants would have been enough, load, stale owners, bus factor one."""
+    team, whether lieutenants would have been enough, load, stale owners, bus factor one.
+    Needs the OWNERS_GERRIT_* settings (read access is enough)."""
     if html_file is not None or plot_file is not None:
         require_extra("plot")  # before asking Gerrit: the chart, and the page's template
     from owners.insight.review import review_report

@@ -56,20 +56,26 @@ workers_option = click.option(
     "--workers",
     type=click.IntRange(min=0),
     metavar="N",
-    help="Worker threads in this process (default: OWNERS_WORKERS, or 4).",
+    show_default="OWNERS_WORKERS, or 4",
+    help="Worker threads in this process.",
 )
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@cli.command(short_help="Run the webhook service and its workers [Gerrit].")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Address to listen on."
+)
+@click.option(
+    "--port", default=8080, show_default=True, type=int, metavar="PORT", help="Port to listen on."
+)
 @workers_option
 @click.option(
     "--web-only", is_flag=True, help="Only accept events; `owners worker` processes them."
 )
 def serve(host: str, port: int, workers: int | None, web_only: bool) -> None:
     """Run the webhook service with its workers in one process (a development server: in
-    production run gunicorn, and `owners worker` for the jobs)."""
+    production run gunicorn, and `owners worker` for the jobs).  Needs the OWNERS_GERRIT_*
+    settings."""
     require_extra("service")
     from webhook import logs
     from webhook.app import EXTENSION, create_app
@@ -92,17 +98,22 @@ def serve(host: str, port: int, workers: int | None, web_only: bool) -> None:
             worker.stop()
 
 
-@cli.command()
+@cli.command(short_help="Process queued jobs, and reconcile periodically [Gerrit].")
 @workers_option
 @click.option(
     "--metrics-port", type=int, metavar="PORT", help="Serve this process's /metrics on PORT."
 )
 @click.option(
-    "--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port."
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="HOST",
+    help="Address for --metrics-port.",
 )
 def worker(workers: int | None, metrics_port: int | None, metrics_host: str) -> None:
     """Process queued jobs, and reconcile every OWNERS_RECONCILE_INTERVAL seconds, until
-    SIGTERM or Ctrl-C.  Run as many as needed, on several machines with a redis:// queue."""
+    SIGTERM or Ctrl-C.  Run as many as needed, on several machines with a redis:// queue.
+    Needs the OWNERS_GERRIT_* settings."""
     require_extra("service")
     import threading
 
@@ -127,30 +138,47 @@ def worker(workers: int | None, metrics_port: int | None, metrics_host: str) -> 
     running.stop()
 
 
-@cli.command()
-def reconcile() -> None:
+@cli.command(short_help="Re-evaluate open changes whose inputs changed [Gerrit].")
+@json_option
+def reconcile(as_json: bool) -> None:
     """Queue a re-evaluation of each open change whose inputs (revision, votes, OWNERS.yaml,
     group members) changed since its last verdict: one sweep, as the workers run it every
-    OWNERS_RECONCILE_INTERVAL seconds."""
+    OWNERS_RECONCILE_INTERVAL seconds.  Needs the OWNERS_GERRIT_* settings."""
     require_extra("service")
     from webhook.reconcile import Reconciler
 
     with service_errors():
         sweep = Reconciler(_jobs(settings_from_env())).sweep()
-    click.echo(str(sweep))
+    data = {
+        "open_changes": sweep.seen,
+        "queued": sweep.queued,
+        "unchanged": sweep.skipped,
+        "forgotten": sweep.forgotten,
+        "rest_calls": sweep.rest_calls,
+    }
+    emit(as_json, data, lambda: str(sweep))
 
 
-@cli.command("dead-letters")
+@cli.command("dead-letters", short_help="Jobs that kept failing; --replay retries them [Gerrit].")
 @click.argument("keys", nargs=-1, metavar="[KEY...]")
 @click.option("--replay", is_flag=True, help="Queue them again (all, or the KEYs given).")
 @json_option
 def dead_letters(keys: Sequence[str], replay: bool, as_json: bool) -> None:
-    """Jobs that kept failing and were set aside; --replay queues them again."""
+    """Jobs that kept failing and were set aside; --replay queues them again.  Needs the
+    OWNERS_GERRIT_* settings (and OWNERS_QUEUE).  A queue file that does not exist holds no
+    dead letters: it is not created just to be listed."""
     require_extra("service")
     import datetime
 
     with service_errors():
-        jobs = _jobs(settings_from_env())
+        settings = settings_from_env()
+        if not settings.uses_redis and not os.path.exists(settings.queue or ""):
+            if replay:
+                emit(as_json, [], lambda: "queued 0 dead letters")
+            else:
+                emit(as_json, [], lambda: "no dead letters")
+            return
+        jobs = _jobs(settings)
         letters = jobs.dead_letters()
         if replay:
             replayed = jobs.replay(set(keys) if keys else None)
@@ -188,9 +216,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-@cli.command("gerrit-setup")
+@cli.command("gerrit-setup", short_help="Configure a Gerrit project for the service [Gerrit].")
 @click.option(
-    "--project", required=True, metavar="P", help="Project to configure, or All-Projects."
+    "--project", required=True, metavar="PROJECT", help="Project to configure, or All-Projects."
 )
 @click.option(
     "--service-url",
@@ -198,14 +226,22 @@ def _interrupt(signum: int, frame: object) -> None:
     metavar="URL",
     help="Where Gerrit reaches the service, e.g. http://owners.internal:8080.",
 )
-@click.option("--bot", metavar="USER", help="The bot's username (default: OWNERS_GERRIT_USER).")
-def gerrit_setup(project: str, service_url: str, bot: str | None) -> None:
+@click.option(
+    "--bot", metavar="USER", show_default="OWNERS_GERRIT_USER", help="The bot's username."
+)
+@json_option
+def gerrit_setup(project: str, service_url: str, bot: str | None, as_json: bool) -> None:
     """Configure a project: the label, its submit requirement, access and the webhook (and
-    All-Users' webhook, which reports group changes)."""
+    All-Users' webhook, which reports group changes).  Needs the OWNERS_GERRIT_* settings,
+    of an account allowed to change the project's configuration."""
     from webhook.setup import configure_group_events, configure_project
 
     with service_errors():
         settings = settings_from_env()
         changes = configure_project(settings, project, service_url, bot=bot)
         changes += configure_group_events(settings, service_url)
-    click.echo("\n".join(changes) if changes else f"{project}: already configured, nothing changed")
+    emit(
+        as_json,
+        {"project": project, "changes": changes},
+        lambda: "\n".join(changes) or f"{project}: already configured, nothing changed",
+    )

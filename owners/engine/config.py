@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from owners.engine.directory import Lookup, check_entries, check_feasibility, remembered
 from owners.engine.model import (
     CONFIG_PATH,
     GERRIT_PREFIX,
@@ -48,6 +49,9 @@ LABEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")  # what Gerrit accepts as
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
+QUOTE_HINT = "quote patterns that start with ! or *"
+# What YAML says while reading an unquoted `!x` (a tag) or `*x`/`&x` (an alias, an anchor).
+_UNQUOTED_CONTEXTS = ("while scanning a tag", "while scanning an alias", "while scanning an anchor")
 
 
 class ConfigError(ValueError):
@@ -72,10 +76,15 @@ def load_config(data: bytes | str, filename: str = CONFIG_PATH) -> OwnersConfig:
 
 
 def parse_config(
-    data: bytes | str, filename: str = CONFIG_PATH
+    data: bytes | str, filename: str = CONFIG_PATH, directory: Lookup | None = None
 ) -> tuple[OwnersConfig | None, list[Diagnostic]]:
-    """Parse and validate; the config is None when any diagnostic is an error."""
-    reader = _Reader(filename)
+    """Parse and validate; the config is None when any diagnostic is an error.
+
+    With a `directory` (a lookup of accounts and groups, see `owners.engine.directory`) the
+    names are also checked against it, and feasibility counts the accounts and group members
+    that exist: only Gerrit can tell a mistyped alias from a username.
+    """
+    reader = _Reader(filename, directory=remembered(directory) if directory else None)
     config = reader.read(data)
     diagnostics = sorted(reader.diagnostics, key=lambda d: (d.location, d.message))
     if any(d.severity is Severity.ERROR for d in diagnostics):
@@ -87,6 +96,7 @@ def parse_config(
 class _Reader:
     filename: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    directory: Lookup | None = None
     _pattern_count: int = 0
     owner_entries: list[tuple[str, Location]] = field(default_factory=list)
 
@@ -128,6 +138,14 @@ class _Reader:
                 return None
             node = yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
+            if exc.context in _UNQUOTED_CONTEXTS and exc.context_mark is not None:
+                # `- *.pyc` or `[x/, !x/README]`: YAML read a pattern as an alias or a tag.
+                # Point at the pattern, where the fix goes, not at the character YAML
+                # choked on.
+                mark = exc.context_mark
+                problem = f"YAML syntax error: {exc.problem} ({exc.context})"
+                self.error_at(mark.line, mark.column, problem, QUOTE_HINT)
+                return None
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line, mark.column) if mark else (0, 0)
             problem = f"YAML syntax error: {exc.problem or exc.context}"
@@ -160,7 +178,15 @@ class _Reader:
         depth = 0
         for event in yaml.parse(text, Loader=_Loader):
             mark = event.start_mark
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            if isinstance(event, yaml.AliasEvent):
+                self.error_at(
+                    mark.line,
+                    mark.column,
+                    f"YAML aliases are not allowed (*{event.anchor} is an alias)",
+                    f"{QUOTE_HINT}; write values out, or use a group alias under 'groups'",
+                )
+                return False
+            if getattr(event, "anchor", None):
                 self.error_at(
                     mark.line,
                     mark.column,
@@ -170,8 +196,14 @@ class _Reader:
                 return False
             tag = getattr(event, "tag", None)
             if tag and not (isinstance(event, yaml.ScalarEvent) and tag == "!"):
+                # A local tag on a scalar is almost always an exclusion pattern left unquoted
+                # (`- !docs/x.md`); `!!str` and friends are deliberate YAML.
+                local = isinstance(event, yaml.ScalarEvent) and not tag.startswith(_TAG)
                 self.error_at(
-                    mark.line, mark.column, f"YAML tags are not allowed ({tag})", "remove the tag"
+                    mark.line,
+                    mark.column,
+                    f"YAML tags are not allowed ({tag})",
+                    QUOTE_HINT if local else "remove the tag",
                 )
                 return False
             if isinstance(event, yaml.CollectionStartEvent):
@@ -587,8 +619,17 @@ class _Checker:
         self._aliases()
         self._group_cycles()
         parents_ok = self._parents()
+        directory = self.reader.directory
+        if directory is not None:
+            # An entry already reported (say, as a mistyped alias) is not reported twice.
+            reported = {d.location for d in self.reader.diagnostics}
+            entries = [(e, at) for e, at in self.reader.owner_entries if at not in reported]
+            self.reader.diagnostics += check_entries(self.config, entries, directory)
         if parents_ok and not self._errors():
-            self._feasibility()
+            if directory is not None:
+                self.reader.diagnostics += check_feasibility(self.config, directory)
+            else:
+                self._feasibility()
 
     def _errors(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.reader.diagnostics)

@@ -249,9 +249,17 @@ class FakeGerrit:
         return {"branches": sorted({b for p, b in self.branches if p == project}), "tags": []}
 
     def _find_accounts(self, params: dict[str, Any], **_: Any) -> Any:
-        email = re.fullmatch(r'email:"(.*)"', params["q"])
-        assert email, params
-        return [a for a in self.accounts.values() if a.get("email") == email.group(1)]
+        # `email:"E"` (authors' accounts), or either field with `(is:active OR is:inactive)`
+        # (the names of a proposed OWNERS.yaml); Gerrit's search ignores case, so does this
+        any_state = r"( \(is:active OR is:inactive\))?"
+        query = re.fullmatch(r'(email|username):"(.*)"' + any_state, params["q"])
+        assert query, params
+        field, value, loose = query.group(1), query.group(2), bool(query.group(3))
+        return [
+            a
+            for a in self.accounts.values()
+            if a.get(field) == value or (loose and str(a.get(field)).lower() == value.lower())
+        ]
 
     def _query(self, params: dict[str, Any], **_: Any) -> Any:
         project = re.search(r'project:"([^"]+)"', params["q"])

@@ -105,6 +105,42 @@ def test_a_change_to_owners_yaml_is_validated_at_its_revision(
     assert ("GET", path) in gerrit.log
 
 
+PROPOSAL = (
+    b"version: 1\ngroups:\n  hyperv-core: [alice, bob]\nroot:\n  owners: [carol, dave]\n"
+    b"subsystems:\n  - name: hyperv\n    paths: [nova/virt/hyperv/]\n"
+    b"    owners: [hyperv-core, %s]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("owner", "verdict", "problem"),
+    [
+        ("hyperv-team", Verdict.BLOCKED, "OWNERS.yaml:9:27: 'hyperv-team' is neither an alias "
+         "nor a Gerrit username"),
+        ("Alice@example.org", Verdict.BLOCKED, "OWNERS.yaml:9:27: no Gerrit account has the "
+         "email 'Alice@example.org' (hint: identities are exact, case included; Gerrit has "
+         "alice@example.org (alice))"),
+        ("erin", Verdict.APPROVED, None),
+    ],
+    ids=["an unknown name", "a case variant of an email", "names that exist"],
+)
+def test_a_proposed_owners_yaml_naming_nobody_is_blocked_and_the_name_listed(
+    service: OwnersService, gerrit: FakeGerrit, owner: str, verdict: Verdict, problem: str | None
+) -> None:
+    for name in ("alice", "bob", "carol", "dave", "erin"):
+        gerrit.accounts[name] = account(name)
+    info = change_info(1, {"OWNERS.yaml": {}}, {"carol": 2, "dave": 2}, owner="uma")
+    gerrit.add_change(info, proposed=PROPOSAL % owner.encode())
+    result = service.process_change("nova", 1)
+    assert result.verdict is verdict
+    message = gerrit.reviews()[0]["message"]
+    if problem:
+        assert "The OWNERS.yaml proposed by this change:" in message
+        assert problem in message
+    else:
+        assert "proposed by this change" not in message
+
+
 def test_merges_are_judged_on_everything_they_bring_in(
     service: OwnersService, gerrit: FakeGerrit
 ) -> None:
