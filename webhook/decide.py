@@ -20,6 +20,7 @@ from owners.engine import (
     CONFIG_PATH,
     ROOT,
     Change,
+    ChangedFile,
     Diagnostic,
     Evaluation,
     OwnersConfig,
@@ -32,6 +33,7 @@ from owners.engine import (
     parse_config,
 )
 from owners.engine.evaluation import Eligibility
+from owners.engine.model import StickyVote
 from webhook import report
 from webhook.model import BOT_TAG, ChangeSnapshot
 from webhook.settings import Settings
@@ -59,6 +61,17 @@ class Outcome:
     notes: tuple[str, ...] = ()
     unresolved_groups: tuple[str, ...] = ()
     unstaffed: tuple[str, ...] = ()  # unmet requirements with too few eligible reviewers
+    overridden_by: tuple[str, ...] = ()  # who voted the override label (break-glass)
+    override_label: str = ""
+
+    @property
+    def unmet(self) -> tuple[str, ...]:
+        """The enforced requirements not met, or vetoed: what an override bypassed."""
+        return tuple(
+            r.subsystem
+            for r in self.evaluation.requirements
+            if r.mode.value == "enforce" and (not r.met or r.vetoed_by)
+        )
 
     @property
     def vote(self) -> int:
@@ -100,6 +113,8 @@ def assess(
     proposed: bytes | None = None,
     *,
     foreign_parents: tuple[str, ...] = (),
+    pure_revert_of: int = 0,
+    sticky_votes: tuple[StickyVote, ...] = (),
 ) -> Outcome:
     """What the owners say about the change.
 
@@ -145,12 +160,15 @@ def assess(
         if policy.label not in snapshot.labels:
             notes.append(f"The label {policy.label} does not apply to this change.")
         change = Change.of(
-            files=snapshot.files,
+            files=merge_files(snapshot, policy, foreign_parents),
             votes=snapshot.votes(policy.label),
             owner=snapshot.owner,
             uploader=snapshot.uploader,
             number=snapshot.number,
             writers=snapshot.writers,
+            uploaders=snapshot.uploaders,
+            pure_revert_of=pure_revert_of,
+            sticky_votes=sticky_votes,
         )
         evaluation = evaluate(ownership, change, lookup, suggestions=settings.max_reviewers)
         unstaffed = _unstaffed(evaluation, ownership, snapshot, settings.user, lookup)
@@ -174,7 +192,33 @@ def assess(
         notes=tuple(notes),
         unresolved_groups=evaluation.unresolved_groups,
         unstaffed=unstaffed,
+        overridden_by=overriders(snapshot, settings),
+        override_label=settings.override_label,
     )
+
+
+def overriders(snapshot: ChangeSnapshot, settings: Settings) -> tuple[str, ...]:
+    """Who voted the override label to its maximum (+1) on the current patch set.  Gerrit
+    decides whether that lets the change submit (the requirement's `overrideIf`, and the
+    label's permission); the bot only reports it, once, and counts it."""
+    return tuple(
+        dict.fromkeys(
+            v.account.display for v in snapshot.votes(settings.override_label) if v.value >= 1
+        )
+    )
+
+
+def merge_files(
+    snapshot: ChangeSnapshot, policy: Policy, foreign_parents: tuple[str, ...]
+) -> tuple[ChangedFile, ...]:
+    """The files a merge is judged on: every file differing from any parent (the default),
+    or with `merge_commits: conflict-resolution` only those differing from Gerrit's auto-merge
+    (the conflict resolutions), and that only when every parent is on the branch or an open
+    change for it: what a foreign parent brings in was reviewed nowhere, so then the default
+    applies whatever the file says."""
+    if snapshot.merge and policy.merge_commits == "conflict-resolution" and not foreign_parents:
+        return snapshot.automerge_files
+    return snapshot.files
 
 
 def plan(snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings) -> Report:
@@ -224,9 +268,7 @@ def reviewers_to_add(
     return tuple(
         person
         for person in outcome.evaluation.suggested_reviewers
-        if not person.startswith("gerrit:")
-        and person != settings.user
-        and person not in present
+        if not person.startswith("gerrit:") and person != settings.user and person not in present
     )
 
 

@@ -120,7 +120,17 @@ def explain(path: str, config: str | None, as_json: bool) -> None:
     """Why PATH has the owners it has: patterns, parent chain, and each approver's reason."""
     ws = Workspace.find(config)
     explanation = ws.ownership.explain(ws.repo_path(path))
-    emit(as_json, render.explain_json(explanation), lambda: render.explain_text(explanation))
+    policy = ws.ownership.config.policy
+    data = render.explain_json(explanation)
+    if render.exceptions(policy):
+        data["exceptions"] = render.exceptions(policy)
+    emit(
+        as_json,
+        data,
+        lambda: "\n".join(
+            t for t in (render.explain_text(explanation), render.exceptions_text(policy)) if t
+        ),
+    )
 
 
 def _change_options(command: Callable[..., None]) -> Callable[..., None]:

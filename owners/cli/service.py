@@ -184,13 +184,29 @@ def _interrupt(signum: int, frame: object) -> None:
     help="Where Gerrit reaches the service, e.g. http://owners.internal:8080.",
 )
 @click.option("--bot", metavar="USER", help="The bot's username (default: OWNERS_GERRIT_USER).")
-def gerrit_setup(project: str, service_url: str, bot: str | None) -> None:
+@click.option(
+    "--override-group",
+    metavar="G",
+    help="Gerrit group that may vote the break-glass label (OWNERS_OVERRIDE_LABEL, "
+    "default Owners-Override) to submit without the owners; audited.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a submit requirement changed by hand in ways that cannot be merged.",
+)
+def gerrit_setup(
+    project: str, service_url: str, bot: str | None, override_group: str | None, force: bool
+) -> None:
     """Configure a project: the label, its submit requirement, access and the webhook (and
-    All-Users' webhook, which reports group changes)."""
+    All-Users' webhook, which reports group changes).  OWNERS_BRANCHES becomes the
+    requirement's applicableIf."""
     from webhook.setup import configure_group_events, configure_project
 
     with service_errors():
         settings = settings_from_env()
-        changes = configure_project(settings, project, service_url, bot=bot)
+        changes = configure_project(
+            settings, project, service_url, bot=bot, override_group=override_group, force=force
+        )
         changes += configure_group_events(settings, service_url)
     click.echo("\n".join(changes) if changes else f"{project}: already configured, nothing changed")

@@ -43,6 +43,13 @@ MAX_PATTERN_LENGTH = 1024
 MAX_CHAIN = 32  # subsystems below root in one parent chain; aliases inside aliases
 SUPPORTED_VERSION = 1
 
+# Opt-in exceptions under `policy` (docs/format.md, "Exceptions").
+CHOICES = {
+    "pure_reverts": ("review", "exempt"),
+    "merge_commits": ("all-changed-files", "conflict-resolution"),
+}
+EXCEPTION_KEYS = ("implicit_approval", "exempt", *CHOICES, "sticky_approvals")
+
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 LABEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")  # what Gerrit accepts as a label name
 
@@ -299,9 +306,11 @@ class _Reader:
 
     def _policy(self, node: Node) -> Policy | None:
         keys = self.mapping(
-            node, ("label", "approve", "veto", "self_approval", "root_veto"), "policy"
+            node,
+            ("label", "approve", "veto", "self_approval", "root_veto", *EXCEPTION_KEYS),
+            "policy",
         )
-        values: dict[str, object] = {}
+        values: dict[str, object] = self._exceptions(keys)
         if "label" in keys:
             label = self.string(keys["label"], "policy.label")
             if label is not None and not LABEL_NAME.match(label):
@@ -333,6 +342,36 @@ class _Reader:
                 "Code-Review veto is -2",
             )
         return policy
+
+    def _exceptions(self, keys: dict[str, Node]) -> dict[str, object]:
+        """The opt-in exceptions of `policy` (docs/format.md, "Exceptions").  Each weakens a
+        check, so each must be written out; a wrong value is an error, never a default."""
+        values: dict[str, object] = {}
+        for name in ("implicit_approval", "sticky_approvals"):
+            if name in keys:
+                values[name] = self.boolean(keys[name], f"policy.{name}")
+        if "exempt" in keys:
+            entries = self.strings(keys["exempt"], "policy.exempt")
+            for entry, entry_node in entries:
+                self.owner_entry(entry, entry_node)
+            ok = isinstance(keys["exempt"], SequenceNode) and len(entries) == len(
+                keys["exempt"].value
+            )
+            values["exempt"] = tuple(e for e, _ in entries) if ok else None
+        for name, choices in CHOICES.items():
+            if name in keys:
+                text = self.string(keys[name], f"policy.{name}")
+                if text is not None and text not in choices:
+                    self.error(
+                        keys[name],
+                        f"policy.{name} must be one of {', '.join(choices)}, not '{text}'",
+                        f"did you mean '{difflib.get_close_matches(text, choices, n=1)[0]}'?"
+                        if difflib.get_close_matches(text, choices, n=1)
+                        else "",
+                    )
+                    text = None
+                values[name] = text
+        return values
 
     def _groups(self, node: Node | None) -> dict[str, tuple[tuple[str, ...], Node]]:
         if node is None:
