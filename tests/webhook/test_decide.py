@@ -339,3 +339,67 @@ def test_earlier_votes_come_from_the_patch_set_messages() -> None:
     ]
     found = earlier_votes(messages, "Code-Review", current=3)
     assert found == {1: [Vote(alice, 2)]}
+
+
+class _RevertGerrit:
+    """Just what `OwnersService._pure_revert_of` asks Gerrit, with a log of the asking."""
+
+    def __init__(self, original: dict[str, Any] | None, pure: bool):
+        self.original, self.pure, self.asked = original, pure, []
+
+    def change_summary(self, number: int) -> dict[str, Any] | None:
+        self.asked.append(("summary", number))
+        return self.original
+
+    def is_pure_revert(self, snapshot: ChangeSnapshot) -> bool:
+        self.asked.append(("pure", snapshot.number))
+        return self.pure
+
+
+MERGED = {"status": "MERGED", "project": "nova", "branch": "master"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "original", "pure", "expected"),
+    [
+        pytest.param("exempt", MERGED, True, 5, id="pure-revert-of-a-merged-change"),
+        pytest.param("review", MERGED, True, 0, id="off-by-default"),
+        pytest.param("exempt", MERGED, False, 0, id="not-pure"),
+        pytest.param("exempt", {**MERGED, "status": "NEW"}, True, 0, id="original-not-merged"),
+        pytest.param("exempt", {**MERGED, "branch": "stable"}, True, 0, id="another-branch"),
+        pytest.param("exempt", {**MERGED, "project": "x"}, True, 0, id="another-project"),
+        pytest.param("exempt", None, True, 0, id="original-not-visible"),
+    ],
+)
+def test_only_gerrits_pure_revert_of_a_change_merged_here_is_exempt(
+    nova_config: bytes, policy: str, original: Any, pure: bool, expected: int
+) -> None:
+    from webhook.model import BranchConfig
+    from webhook.service import OwnersService
+
+    config = _with_policy(nova_config, f"  pure_reverts: {policy}")
+    gerrit = _RevertGerrit(original, pure)
+    service = OwnersService(settings(), gerrit=gerrit)  # type: ignore[arg-type]
+    snapshot = snap(HYPERV, revert_of=5)
+    policy_of = service._policy(BranchConfig("nova", "master", "h", config))
+    assert service._pure_revert_of(snapshot, policy_of) == expected
+    if policy == "review":
+        assert gerrit.asked == []
+
+
+def test_a_merge_is_never_a_pure_revert(nova_config: bytes) -> None:
+    from webhook.model import BranchConfig
+    from webhook.service import OwnersService
+
+    config = _with_policy(nova_config, "  pure_reverts: exempt")
+    service = OwnersService(settings(), gerrit=_RevertGerrit(MERGED, True))  # type: ignore[arg-type]
+    merge = dataclasses.replace(snap(HYPERV, revert_of=5), parents=("a" * 40, "b" * 40))
+    policy = service._policy(BranchConfig("nova", "master", "h", config))
+    assert service._pure_revert_of(merge, policy) == 0
+
+
+def test_a_branch_outside_owners_branches_gets_no_vote() -> None:
+    scoped = settings(branches=("master", "stable/*"))
+    assert scoped.in_scope("master") and scoped.in_scope("stable/2025.1")
+    assert not scoped.in_scope("feature/x") and not scoped.in_scope("mastery")
+    assert settings().in_scope("anything")
