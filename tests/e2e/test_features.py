@@ -221,11 +221,12 @@ def test_sticky_approvals_survive_what_does_not_touch_their_files(nova: Nova) ->
     land(nova, other)
     nova.rest("zed").post(f"changes/{number}/rebase", {})
     assert nova.wait_for_bot(number, 1) == 1
-    assert len(nova.bot_messages(number)) == 4
+    said = [m for m in nova.bot_messages(number) if "owners-fingerprint:" in m]
+    assert len(said) == 4  # the vote again, no new comment
 
     # editing one subsystem of two drops that one's approvals only
     nova.amend_change("zed", number, {HYPERV: "# hv, edited\n"})
-    comment = nova.wait_for_comment(number, 5)
+    comment = nova.wait_for_comment(number, 6)  # the fifth was the vote alone
     assert comment.startswith("Owners: PENDING")
     assert "vmware: approved by victor (patch set 1)" in comment
     assert "✘ hyperv" in comment
