@@ -115,6 +115,8 @@ def assess(
     foreign_parents: tuple[str, ...] = (),
     pure_revert_of: int = 0,
     sticky_votes: tuple[StickyVote, ...] = (),
+    included: tuple[tuple[str, bytes | None], ...] = (),
+    proposed_read: Callable[[str], bytes | None] | None = None,
 ) -> Outcome:
     """What the owners say about the change.
 
@@ -125,7 +127,7 @@ def assess(
     a merge with another parent on the branch, whose files (against every parent) then cover
     all it brings in.
     """
-    ownership, diagnostics = compile_config(config) if config is not None else (None, ())
+    ownership, diagnostics = compile_tree(config, included) if config is not None else (None, ())
     fallback = None
     problems: tuple[str, ...] = ()
     if ownership is None:
@@ -139,11 +141,11 @@ def assess(
     notes: list[str] = []
     proposal: tuple[str, ...] = ()
     proposal_invalid = False
-    if snapshot.edits_config:
+    if snapshot.edits_config or proposed_read is not None:
         if proposed is None:
             proposal, proposal_invalid = (f"{CONFIG_PATH}: could not be read",), True
         else:
-            _, found = parse_config(proposed, CONFIG_PATH)
+            _, found = parse_config(proposed, CONFIG_PATH, read=proposed_read)
             proposal = _lines(found)
             proposal_invalid = any(d.severity is Severity.ERROR for d in found)
     elif snapshot.deletes_config:
@@ -275,6 +277,19 @@ def reviewers_to_add(
 def check_outcome(outcome: Outcome) -> Evaluation:
     """The evaluation carrying the verdict the bot casts (an invalid proposal blocks)."""
     return replace(outcome.evaluation, verdict=outcome.verdict)
+
+
+@lru_cache(maxsize=32)
+def compile_tree(
+    content: bytes, included: tuple[tuple[str, bytes | None], ...]
+) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
+    """`compile_config` for a root file with `include:`, given the files it names as read
+    at the same commit; a file that names includes it was not given fails to parse."""
+    if not included:
+        return compile_config(content)
+    files = dict(included)
+    config, diagnostics = parse_config(content, CONFIG_PATH, read=files.get)
+    return (Ownership(config) if config is not None else None), tuple(diagnostics)
 
 
 @lru_cache(maxsize=32)

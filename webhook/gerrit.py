@@ -31,6 +31,7 @@ from requests.auth import HTTPBasicAuth
 from urllib3.util.retry import Retry
 
 from owners.engine import CONFIG_PATH, Account, ChangedFile
+from owners.engine.includes import include_paths
 from owners.engine.model import identities_of
 from owners.insight.review import ChangeHistory
 from webhook.model import (
@@ -457,14 +458,15 @@ class GerritConnection:
             raise UnexpectedResponse(f"branch {branch} of {project} has no revision")
         return revision
 
-    def config_at(self, project: str, commit: str) -> bytes | None:
-        """OWNERS.yaml at a commit, None when absent; cached forever since commits are fixed."""
-        key = (project, commit)
+    def config_at(self, project: str, commit: str, path: str = CONFIG_PATH) -> bytes | None:
+        """OWNERS.yaml (or an included file) at a commit, None when absent; cached since
+        commits are fixed."""
+        key = (project, commit if path == CONFIG_PATH else f"{commit}:{path}")
         with self._lock:
             if key in self._configs:
                 self._configs.move_to_end(key)
                 return self._configs[key]
-        content = self._file(f"projects/{encode(project)}/commits/{commit}/files/{CONFIG_PATH}")
+        content = self._file(f"projects/{encode(project)}/commits/{commit}/files/{encode(path)}")
         with self._lock:
             self._configs[key] = content
             while len(self._configs) > CONFIG_CACHE_SIZE:
@@ -476,7 +478,16 @@ class GerritConnection:
         head = self.branch_head(project, branch)
         if head is None:
             return BranchConfig(project, branch, "", None)
-        return BranchConfig(project, branch, head, self.config_at(project, head))
+        content = self.config_at(project, head)
+        return BranchConfig(project, branch, head, content, self.included_at(project, head))
+
+    def included_at(
+        self, project: str, commit: str, content: bytes | None = None
+    ) -> tuple[tuple[str, bytes | None], ...]:
+        """The files the commit's OWNERS.yaml includes, read at that commit: one call per
+        file new to the cache, none for a file without `include:`."""
+        content = self.config_at(project, commit) if content is None else content
+        return tuple((p, self.config_at(project, commit, p)) for p in include_paths(content))
 
     # -- groups ----------------------------------------------------------------------------
 

@@ -301,6 +301,7 @@ class BranchConfig:
     branch: str
     revision: str
     content: bytes | None
+    included: tuple[tuple[str, bytes | None], ...] = ()  # the files `include:` names, read
 
 
 _PATCH_SET_VOTES = re.compile(r"Patch Set \d+:(?P<votes>[^\n]*)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from owners.engine import Evaluation, Policy, Verdict
 from owners.engine.model import StickyVote
-from webhook.decide import Outcome, Report, assess, check_outcome, compile_config, plan
+from webhook.decide import Outcome, Report, assess, check_outcome, compile_tree, plan
 from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritConnection
 from webhook.groups import affected_changes
@@ -102,11 +102,16 @@ class OwnersService:
             return self.gerrit.open_changes(project)
         if not ref.startswith("refs/heads/") or new_rev in ("", ZERO_REV):
             return []
-        if old_rev not in ("", ZERO_REV) and self.gerrit.config_at(
-            project, old_rev
-        ) == self.gerrit.config_at(project, new_rev):
+        if old_rev not in ("", ZERO_REV) and self._tree_at(project, old_rev) == self._tree_at(
+            project, new_rev
+        ):
             return []
         return self.gerrit.open_changes(project, ref[len("refs/heads/") :])
+
+    def _tree_at(self, project: str, commit: str) -> tuple[object, ...]:
+        """OWNERS.yaml at a commit with the files it includes: what a ref update compares."""
+        content = self.gerrit.config_at(project, commit)
+        return (content, self.gerrit.included_at(project, commit, content))
 
     # -- work ------------------------------------------------------------------------------
 
@@ -162,6 +167,11 @@ class OwnersService:
         if branch is None or branch.branch != snapshot.branch:
             branch = self.gerrit.branch_config(snapshot.project, snapshot.branch)
         proposed = self.gerrit.file_in_revision(snapshot) if snapshot.edits_config else None
+        proposed_read = None
+        if self._edits_included(snapshot, branch):
+            # the tree this change proposes: its own files, included ones read from it too
+            proposed = proposed if snapshot.edits_config else branch.content
+            proposed_read = lambda path: self.gerrit.file_in_revision(snapshot, path)  # noqa: E731
         policy = self._policy(branch)
         return assess(
             self._with_writer_accounts(snapshot),
@@ -172,7 +182,16 @@ class OwnersService:
             foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
             pure_revert_of=self._pure_revert_of(snapshot, policy),
             sticky_votes=self._sticky_votes(snapshot, policy),
+            included=branch.included,
+            proposed_read=proposed_read,
         )
+
+    @staticmethod
+    def _edits_included(snapshot: ChangeSnapshot, branch: BranchConfig) -> bool:
+        """Whether the change touches a file the branch's OWNERS.yaml includes, or edits an
+        OWNERS.yaml that includes any: then the tree it proposes must be valid."""
+        touched = {p for f in snapshot.files for p in f.paths}
+        return snapshot.edits_config or any(path in touched for path, _ in branch.included)
 
     @staticmethod
     def _policy(branch: BranchConfig) -> Policy | None:
@@ -180,7 +199,7 @@ class OwnersService:
         is missing or invalid, and then no exception of the file applies."""
         if branch.content is None:
             return None
-        ownership, _ = compile_config(branch.content)
+        ownership, _ = compile_tree(branch.content, branch.included)
         return ownership.config.policy if ownership is not None else None
 
     def _pure_revert_of(self, snapshot: ChangeSnapshot, policy: Policy | None) -> int:

@@ -79,7 +79,17 @@ class Workspace:
 
     @cached_property
     def ownership(self) -> Ownership:
-        return parse_ownership(self.read_config(), self._display_name)
+        return parse_ownership(self.read_config(), self._display_name, self.read_included)
+
+    def read_included(self, path: str) -> bytes | None:
+        """A file `include:` names, relative to the root OWNERS file's directory (the
+        checkout's root); None when it is absent."""
+        try:
+            return (self.config_file.parent / path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise CliError(f"{path}: {exc.strerror}") from None
 
     @property
     def _display_name(self) -> str:
@@ -244,7 +254,7 @@ def validate(file: str | None, no_tree: bool, config: str | None, as_json: bool)
     if file and config:
         raise click.UsageError("give the file once: FILE or --config FILE")
     ws = Workspace.find(file or config)
-    config, diagnostics = parse_config(ws.read_config(), ws._display_name)
+    config, diagnostics = parse_config(ws.read_config(), ws._display_name, read=ws.read_included)
     if config is not None and not no_tree and ws.root is not None:
         diagnostics += tree_warnings(config, ws.tree())
     emit(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from owners.engine.includes import Included, Read, check_isolation, read_includes
 from owners.engine.model import (
     CONFIG_PATH,
     GERRIT_PREFIX,
@@ -70,19 +71,22 @@ class ConfigError(ValueError):
         return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
 
-def load_config(data: bytes | str, filename: str = CONFIG_PATH) -> OwnersConfig:
+def load_config(
+    data: bytes | str, filename: str = CONFIG_PATH, *, read: Read | None = None
+) -> OwnersConfig:
     """Parse and validate; raise `ConfigError` on any error (warnings alone do not raise)."""
-    config, diagnostics = parse_config(data, filename)
+    config, diagnostics = parse_config(data, filename, read=read)
     if config is None:
         raise ConfigError(diagnostics)
     return config
 
 
 def parse_config(
-    data: bytes | str, filename: str = CONFIG_PATH
+    data: bytes | str, filename: str = CONFIG_PATH, *, read: Read | None = None
 ) -> tuple[OwnersConfig | None, list[Diagnostic]]:
-    """Parse and validate; the config is None when any diagnostic is an error."""
-    reader = _Reader(filename)
+    """Parse and validate; the config is None when any diagnostic is an error.  `read`
+    gives the files `include:` names (without it, a file with includes is an error)."""
+    reader = _Reader(filename, read_file=read)
     config = reader.read(data)
     diagnostics = sorted(reader.diagnostics, key=lambda d: (d.location, d.message))
     if any(d.severity is Severity.ERROR for d in diagnostics):
@@ -94,6 +98,7 @@ def parse_config(
 class _Reader:
     filename: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    read_file: Read | None = None  # the files `include:` names
     _pattern_count: int = 0
     owner_entries: list[tuple[str, Location]] = field(default_factory=list)
 
@@ -270,7 +275,7 @@ class _Reader:
 
     def _config(self, node: Node) -> OwnersConfig | None:
         top = self.mapping(
-            node, ("version", "policy", "groups", "root", "subsystems"), "the top level"
+            node, ("version", "policy", "groups", "root", "subsystems", "include"), "the top level"
         )
         if not top and not isinstance(node, MappingNode):
             return None
@@ -292,6 +297,13 @@ class _Reader:
         else:
             root = self._subsystem(top["root"], is_root=True)
         subsystems = self._subsystems(top.get("subsystems"))
+        included = read_includes(self, top["include"]) if "include" in top else []
+        if included:
+            check_isolation(self, subsystems, groups, included)
+            for inc in included:
+                groups = {**inc.groups, **groups}
+                subsystems = [*subsystems, *inc.subsystems]
+                self.owner_entries.extend(inc.owner_entries)
         if root is None or policy is None:
             return None
         config = OwnersConfig(
@@ -300,6 +312,7 @@ class _Reader:
             root,
             tuple(s for s in subsystems),
             self.filename,
+            tuple(inc.path for inc in included),
         )
         _Checker(self, config, groups).run()
         return config
@@ -570,6 +583,28 @@ class _Reader:
             self.error(node, f"{what} has an empty paths list")
             ok = False
         return tuple(rules) if ok else None
+
+
+class _IncludedReader(_Reader):
+    """Reads an included file: the same checks, but only `version`, `groups` and
+    `subsystems` (see `owners.engine.includes`)."""
+
+    _included: Included | None = None
+
+    def read_included(self, data: bytes) -> Included | None:
+        self.read(data)
+        return self._included
+
+    def _config(self, node: Node) -> OwnersConfig | None:
+        top = self.mapping(node, ("version", "groups", "subsystems"), "an included file")
+        if "version" in top:
+            version = self.integer(top["version"], "version")
+            if version is not None and version != SUPPORTED_VERSION:
+                self.error(top["version"], f"unsupported version {version}")
+        groups = self._groups(top.get("groups"))
+        subsystems = self._subsystems(top.get("subsystems"))
+        self._included = Included(self.filename, groups, subsystems, list(self.owner_entries))
+        return None
 
 
 def _subsystem_label(node: Node) -> str:

@@ -127,6 +127,7 @@ class OwnersConfig:
     root: Subsystem
     subsystems: tuple[Subsystem, ...]
     source: str = CONFIG_PATH
+    includes: tuple[str, ...] = ()  # delegated files `include:` names, merged in
 
     def subsystem(self, name: str) -> Subsystem:
         return self.by_name[name]

@@ -261,6 +261,59 @@ def test_conflict_resolution_counts_only_the_resolution_and_never_a_foreign_pare
     refused(nova, "alice", bad)
 
 
+# -- 8. delegated ownership files -------------------------------------------------------------
+
+DELEGATED = "nova/virt/hyperv/OWNERS.yaml"
+HYPERV_FILE = """version: 1
+groups:
+  hv-team: [alice, hana]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/, "!nova/virt/hyperv/README.rst"]
+    owners: [hv-team]
+    parent: virt
+"""
+
+
+def test_a_delegated_file_is_read_owned_by_its_lieutenants_and_confined(nova: Nova) -> None:
+    root = (
+        NOVA_OWNERS.read_text()
+        .replace("version: 1\n", f"version: 1\ninclude: [{DELEGATED}]\n", 1)
+        .replace(
+            "  - name: hyperv\n    description: Hyper-V virt driver\n"
+            "    paths: [nova/virt/hyperv/, nova/tests/unit/virt/hyperv/, "
+            '"!nova/virt/hyperv/README.rst"]\n',
+            "  - name: hyperv-tests\n    paths: [nova/tests/unit/virt/hyperv/]\n",
+        )
+    )
+    assert "hyperv-tests" in root
+    nova.create_branch("delegated", {"OWNERS.yaml": root, DELEGATED: HYPERV_FILE})
+
+    # hana is named only in the delegated file: the service read it at the branch head
+    number = nova.push_change("zed", {HYPERV: "# hv\n"}, "hyperv: delegated", "delegated")
+    nova.wait_for_comment(number)
+    nova.vote("hana", number, 2)
+    assert nova.wait_for_bot(number, 1) == 1
+
+    # the delegated file is the lieutenants' to change, and root keeps its veto
+    grow = HYPERV_FILE.replace("[alice, hana]", "[alice, hana, bob]")
+    edit = nova.push_change("zed", {DELEGATED: grow}, "hyperv: add bob", "delegated")
+    assert "hyperv" in nova.wait_for_comment(edit)
+    nova.vote("alice", edit, 2)
+    assert nova.wait_for_bot(edit, 1) == 1
+    nova.vote("carol", edit, -2)
+    assert nova.wait_for_bot(edit, -1) == -1
+
+    # reaching outside its directory is an invalid proposal, blocked with the location
+    grab = HYPERV_FILE.replace("[nova/virt/hyperv/,", "[nova/compute/, nova/virt/hyperv/,")
+    attack = nova.push_change("zed", {DELEGATED: grab}, "hyperv: take compute", "delegated")
+    comment = nova.wait_for_comment(attack)
+    assert comment.startswith("Owners: BLOCKED")
+    assert f"{DELEGATED}:6:13: pattern 'nova/compute/' of 'hyperv' is outside" in comment
+    nova.vote("alice", attack, 2)
+    refused(nova, "alice", attack)
+
+
 # -- 5. branch scope (restarts the service: keep last) -----------------------------------------
 
 
