@@ -279,7 +279,6 @@ def check_outcome(outcome: Outcome) -> Evaluation:
     return replace(outcome.evaluation, verdict=outcome.verdict)
 
 
-@lru_cache(maxsize=32)
 def compile_tree(
     content: bytes, included: tuple[tuple[str, bytes | None], ...]
 ) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
@@ -287,6 +286,13 @@ def compile_tree(
     at the same commit; a file that names includes it was not given fails to parse."""
     if not included:
         return compile_config(content)
+    return _compile_with_includes(content, included)
+
+
+@lru_cache(maxsize=32)
+def _compile_with_includes(
+    content: bytes, included: tuple[tuple[str, bytes | None], ...]
+) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
     files = dict(included)
     config, diagnostics = parse_config(content, CONFIG_PATH, read=files.get)
     return (Ownership(config) if config is not None else None), tuple(diagnostics)
