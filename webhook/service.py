@@ -190,8 +190,12 @@ class OwnersService:
     def _edits_included(snapshot: ChangeSnapshot, branch: BranchConfig) -> bool:
         """Whether the change touches a file the branch's OWNERS.yaml includes, or edits an
         OWNERS.yaml that includes any: then the tree it proposes must be valid."""
+        if snapshot.edits_config:
+            return True
+        if not branch.included:
+            return False
         touched = {p for f in snapshot.files for p in f.paths}
-        return snapshot.edits_config or any(path in touched for path, _ in branch.included)
+        return any(path in touched for path, _ in branch.included)
 
     @staticmethod
     def _policy(branch: BranchConfig) -> Policy | None:
