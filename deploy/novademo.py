@@ -102,6 +102,8 @@ class Nova:
     service_url: str = ""
     pushed_at: float = 0.0
     """time.monotonic() when the last `git push` for review returned."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """More OWNERS_* variables for the service and `owners gerrit-setup` (e.g. OWNERS_BRANCHES)."""
 
     def rest(self, username: str) -> devgerrit.GerritRest:
         if username == "admin":
@@ -118,6 +120,7 @@ class Nova:
             "OWNERS_WEBHOOK_TOKEN": self.token,
             "OWNERS_LABEL": LABEL,
             "OWNERS_FALLBACK_OWNERS": ",".join(FALLBACK_OWNERS),
+            **self.extra_env,
         }
 
     @property
@@ -547,8 +550,9 @@ def _ensure_group(admin: devgerrit.GerritRest, name: str, members: list[str]) ->
         admin.add_group_members(name, members)
 
 
-def gerrit_setup(nova: Nova) -> str:
-    """Run `owners gerrit-setup` as the administrator, as an admin would; what it printed."""
+def gerrit_setup(nova: Nova, *options: str) -> str:
+    """Run `owners gerrit-setup` as the administrator, as an admin would; what it printed
+    (`options`: more command-line options, e.g. --override-group)."""
     done = subprocess.run(
         [
             sys.executable,
@@ -561,6 +565,7 @@ def gerrit_setup(nova: Nova) -> str:
             nova.service_url,
             "--bot",
             BOT,
+            *options,
         ],
         env=nova.service_env(user="admin"),
         capture_output=True,

@@ -15,6 +15,8 @@ def requirement_state(result: RequirementResult) -> str:
     parts = []
     if result.vetoed_by:
         parts.append("vetoed by " + ", ".join(result.vetoed_by))
+    if result.waived and not result.vetoed_by:
+        parts.append("waived")
     if result.missing:
         parts.append(f"needs {result.missing} more {plural(result.missing, 'approval')}")
     if result.approved_by:

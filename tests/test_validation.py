@@ -138,7 +138,7 @@ VALIDATION_ROWS = [
     ("the file name given is the file name reported",
      "version: 1\nroot: {owners: [a, b]}\nextra: 1\n",
      ["OWNERS.yaml:3:1: unknown key 'extra' in the top level "
-      "(hint: allowed: version, policy, groups, root, subsystems)"]),
+      "(hint: allowed: version, policy, groups, root, subsystems, include)"]),
 ]
 
 

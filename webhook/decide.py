@@ -20,6 +20,7 @@ from owners.engine import (
     CONFIG_PATH,
     ROOT,
     Change,
+    ChangedFile,
     Diagnostic,
     Evaluation,
     OwnersConfig,
@@ -33,6 +34,7 @@ from owners.engine import (
 )
 from owners.engine.directory import Lookup
 from owners.engine.evaluation import Eligibility
+from owners.engine.model import StickyVote
 from webhook import report
 from webhook.model import BOT_TAG, ChangeSnapshot
 from webhook.settings import Settings
@@ -60,6 +62,17 @@ class Outcome:
     notes: tuple[str, ...] = ()
     unresolved_groups: tuple[str, ...] = ()
     unstaffed: tuple[str, ...] = ()  # unmet requirements with too few eligible reviewers
+    overridden_by: tuple[str, ...] = ()  # who voted the override label (break-glass)
+    override_label: str = ""
+
+    @property
+    def unmet(self) -> tuple[str, ...]:
+        """The enforced requirements not met, or vetoed: what an override bypassed."""
+        return tuple(
+            r.subsystem
+            for r in self.evaluation.requirements
+            if r.mode.value == "enforce" and (not r.met or r.vetoed_by)
+        )
 
     @property
     def vote(self) -> int:
@@ -104,6 +117,10 @@ def assess(
     *,
     foreign_parents: tuple[str, ...] = (),
     directory: Lookup | None = None,
+    pure_revert_of: int = 0,
+    sticky_votes: tuple[StickyVote, ...] = (),
+    included: tuple[tuple[str, bytes | None], ...] = (),
+    proposed_read: Callable[[str], bytes | None] | None = None,
 ) -> Outcome:
     """What the owners say about the change.
 
@@ -119,7 +136,7 @@ def assess(
     they block: an unknown name is most likely a typo that would leave a subsystem without
     the approvers it was meant to have once merged, and blocking fails closed.
     """
-    ownership, diagnostics = compile_config(config) if config is not None else (None, ())
+    ownership, diagnostics = compile_tree(config, included) if config is not None else (None, ())
     fallback = None
     problems: tuple[str, ...] = ()
     if ownership is None:
@@ -133,11 +150,11 @@ def assess(
     notes: list[str] = []
     proposal: tuple[str, ...] = ()
     proposal_invalid = False
-    if snapshot.edits_config:
+    if snapshot.edits_config or proposed_read is not None:
         if proposed is None:
             proposal, proposal_invalid = (f"{CONFIG_PATH}: could not be read",), True
         else:
-            _, found = parse_config(proposed, CONFIG_PATH, directory)
+            _, found = parse_config(proposed, CONFIG_PATH, directory, read=proposed_read)
             proposal = _lines(found)
             proposal_invalid = any(d.severity is Severity.ERROR for d in found)
     elif snapshot.deletes_config:
@@ -154,12 +171,15 @@ def assess(
         if policy.label not in snapshot.labels:
             notes.append(f"The label {policy.label} does not apply to this change.")
         change = Change.of(
-            files=snapshot.files,
+            files=merge_files(snapshot, policy, foreign_parents),
             votes=snapshot.votes(policy.label),
             owner=snapshot.owner,
             uploader=snapshot.uploader,
             number=snapshot.number,
             writers=snapshot.writers,
+            uploaders=snapshot.uploaders,
+            pure_revert_of=pure_revert_of,
+            sticky_votes=sticky_votes,
         )
         evaluation = evaluate(ownership, change, lookup, suggestions=settings.max_reviewers)
         unstaffed = _unstaffed(evaluation, ownership, snapshot, settings.user, lookup)
@@ -183,7 +203,33 @@ def assess(
         notes=tuple(notes),
         unresolved_groups=evaluation.unresolved_groups,
         unstaffed=unstaffed,
+        overridden_by=overriders(snapshot, settings),
+        override_label=settings.override_label,
     )
+
+
+def overriders(snapshot: ChangeSnapshot, settings: Settings) -> tuple[str, ...]:
+    """Who voted the override label to its maximum (+1) on the current patch set.  Gerrit
+    decides whether that lets the change submit (the requirement's `overrideIf`, and the
+    label's permission); the bot only reports it, once, and counts it."""
+    return tuple(
+        dict.fromkeys(
+            v.account.display for v in snapshot.votes(settings.override_label) if v.value >= 1
+        )
+    )
+
+
+def merge_files(
+    snapshot: ChangeSnapshot, policy: Policy, foreign_parents: tuple[str, ...]
+) -> tuple[ChangedFile, ...]:
+    """The files a merge is judged on: every file differing from any parent (the default),
+    or with `merge_commits: conflict-resolution` only those differing from Gerrit's auto-merge
+    (the conflict resolutions), and that only when every parent is on the branch or an open
+    change for it: what a foreign parent brings in was reviewed nowhere, so then the default
+    applies whatever the file says."""
+    if snapshot.merge and policy.merge_commits == "conflict-resolution" and not foreign_parents:
+        return snapshot.automerge_files
+    return snapshot.files
 
 
 def plan(snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings) -> Report:
@@ -233,15 +279,32 @@ def reviewers_to_add(
     return tuple(
         person
         for person in outcome.evaluation.suggested_reviewers
-        if not person.startswith("gerrit:")
-        and person != settings.user
-        and person not in present
+        if not person.startswith("gerrit:") and person != settings.user and person not in present
     )
 
 
 def check_outcome(outcome: Outcome) -> Evaluation:
     """The evaluation carrying the verdict the bot casts (an invalid proposal blocks)."""
     return replace(outcome.evaluation, verdict=outcome.verdict)
+
+
+def compile_tree(
+    content: bytes, included: tuple[tuple[str, bytes | None], ...]
+) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
+    """`compile_config` for a root file with `include:`, given the files it names as read
+    at the same commit; a file that names includes it was not given fails to parse."""
+    if not included:
+        return compile_config(content)
+    return _compile_with_includes(content, included)
+
+
+@lru_cache(maxsize=32)
+def _compile_with_includes(
+    content: bytes, included: tuple[tuple[str, bytes | None], ...]
+) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
+    files = dict(included)
+    config, diagnostics = parse_config(content, CONFIG_PATH, read=files.get)
+    return (Ownership(config) if config is not None else None), tuple(diagnostics)
 
 
 @lru_cache(maxsize=32)

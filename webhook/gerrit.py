@@ -32,6 +32,7 @@ from urllib3.util.retry import Retry
 
 from owners.engine import CONFIG_PATH, Account, ChangedFile
 from owners.engine.directory import Found, Lookup, Standing, remembered
+from owners.engine.includes import include_paths
 from owners.engine.model import GERRIT_PREFIX, identities_of
 from owners.insight.review import ChangeHistory
 from webhook.model import (
@@ -199,6 +200,30 @@ class GerritConnection:
             snapshot = replace(snapshot, files=tuple(changed), deleted_files=frozenset(deleted))
         return snapshot
 
+    def change_summary(self, number: int) -> dict[str, Any] | None:
+        """A change's ChangeInfo without options (status, project, branch); None if the bot
+        cannot see it."""
+        info = self.get(f"changes/{number}", missing_ok=True)
+        return _mapping(info) if info is not None else None
+
+    def is_pure_revert(self, snapshot: ChangeSnapshot) -> bool:
+        """Gerrit's own answer to whether the change's current patch set exactly undoes the
+        change it names in `revert_of` (GET /changes/{id}/pure_revert)."""
+        ref = change_ref(snapshot.project, snapshot.number)
+        info = self.get(f"changes/{ref}/pure_revert", missing_ok=True)
+        return info is not None and _mapping(info).get("is_pure_revert") is True
+
+    def paths_changed_since(self, snapshot: ChangeSnapshot, patchset: int) -> frozenset[str]:
+        """Every path that differs between an earlier patch set and the current revision,
+        both sides of a rename (`files?base=N`: the trees compared, what a rebase brought in
+        included)."""
+        ref = change_ref(snapshot.project, snapshot.number)
+        files = self.get(
+            f"changes/{ref}/revisions/{snapshot.revision}/files", params={"base": patchset}
+        )
+        changed, _ = parse_files(_mapping(files))
+        return frozenset(p for f in changed for p in f.paths)
+
     def foreign_parents(self, snapshot: ChangeSnapshot, head: str) -> tuple[str, ...]:
         """The parents of the change's revision that a submit would bring into its branch
         unreviewed: neither reachable from the branch (`head` is its tip) nor the current
@@ -309,6 +334,40 @@ class GerritConnection:
             for info in self.query(query, HISTORY_OPTIONS, page_size=page_size or PAGE_SIZE)
         ]
 
+    def overrides(
+        self, project: str, branch: str, since: datetime, label: str
+    ) -> list[tuple[int, str, str]]:
+        """Changes of a branch updated since `since` that carry a +1 on the override label,
+        as (number, who, what the bot said was unmet), from the bot's own override line:
+        the audit trail of break-glass submits, for `owners report`."""
+        after = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        query = (
+            f'project:"{quoted(project)}" branch:"{quoted(branch)}" after:"{after}" '
+            f'label:"{quoted(label)}=1"'
+        )
+        found = []
+        for info in self.query(query, ("MESSAGES", "DETAILED_ACCOUNTS")):
+            said = [
+                m.get("message") or ""
+                for m in info.get("messages") or ()
+                if m.get("tag") == BOT_TAG
+                and (m.get("author") or {}).get("username") == self.settings.user
+            ]
+            lines = [
+                line
+                for text in said
+                for line in text.splitlines()
+                if line.startswith(f"Overridden with {label}+1 by ")
+            ]
+            if lines:
+                who, _, unmet = lines[-1][len(f"Overridden with {label}+1 by ") :].partition(
+                    "; requirements unmet: "
+                )
+                found.append((_number(info), who, unmet.rstrip(".")))
+            else:
+                found.append((_number(info), "?", "not reported by the bot"))
+        return found
+
     def review(
         self,
         snapshot: ChangeSnapshot,
@@ -400,14 +459,15 @@ class GerritConnection:
             raise UnexpectedResponse(f"branch {branch} of {project} has no revision")
         return revision
 
-    def config_at(self, project: str, commit: str) -> bytes | None:
-        """OWNERS.yaml at a commit, None when absent; cached forever since commits are fixed."""
-        key = (project, commit)
+    def config_at(self, project: str, commit: str, path: str = CONFIG_PATH) -> bytes | None:
+        """OWNERS.yaml (or an included file) at a commit, None when absent; cached since
+        commits are fixed."""
+        key = (project, commit if path == CONFIG_PATH else f"{commit}:{path}")
         with self._lock:
             if key in self._configs:
                 self._configs.move_to_end(key)
                 return self._configs[key]
-        content = self._file(f"projects/{encode(project)}/commits/{commit}/files/{CONFIG_PATH}")
+        content = self._file(f"projects/{encode(project)}/commits/{commit}/files/{encode(path)}")
         with self._lock:
             self._configs[key] = content
             while len(self._configs) > CONFIG_CACHE_SIZE:
@@ -419,7 +479,16 @@ class GerritConnection:
         head = self.branch_head(project, branch)
         if head is None:
             return BranchConfig(project, branch, "", None)
-        return BranchConfig(project, branch, head, self.config_at(project, head))
+        content = self.config_at(project, head)
+        return BranchConfig(project, branch, head, content, self.included_at(project, head))
+
+    def included_at(
+        self, project: str, commit: str, content: bytes | None = None
+    ) -> tuple[tuple[str, bytes | None], ...]:
+        """The files the commit's OWNERS.yaml includes, read at that commit: one call per
+        file new to the cache, none for a file without `include:`."""
+        content = self.config_at(project, commit) if content is None else content
+        return tuple((p, self.config_at(project, commit, p)) for p in include_paths(content))
 
     # -- groups ----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from owners.engine.model import GERRIT_PREFIX
-from webhook.decide import compile_config
+from webhook.decide import compile_tree
 from webhook.gerrit import GerritConnection, encode, quoted
 from webhook.model import UnexpectedResponse
 from webhook.settings import Settings
@@ -53,13 +53,17 @@ class GroupImpact:
         )
 
 
-def named_groups(content: bytes | None, fallback_owners: Iterable[str] = ()) -> list[str]:
+def named_groups(
+    content: bytes | None,
+    fallback_owners: Iterable[str] = (),
+    included: tuple[tuple[str, bytes | None], ...] = (),
+) -> list[str]:
     """The Gerrit groups an OWNERS.yaml names anywhere (subsystem owners and aliases), plus
     those of the fallback owners, sorted.  Aliases are not followed but read whole: a group
     in an alias no subsystem uses is a harmless extra, one missed would be a stale vote."""
     entries = list(fallback_owners)
     if content is not None:
-        ownership, _ = compile_config(content)
+        ownership, _ = compile_tree(content, included)
         if ownership is not None:
             entries += [o for s in ownership.config.all_subsystems for o in s.owners]
             entries += [o for members in ownership.config.groups.values() for o in members]
@@ -80,8 +84,9 @@ def affected_changes(gerrit: GerritConnection, settings: Settings, uuid: str) ->
     changes: list[tuple[str, int]] = []
     hit: set[str] = set()
     for (project, branch), numbers in sorted(branches.items()):
-        content = gerrit.branch_config(project, branch).content
-        found = [g for g in named_groups(content, settings.fallback_owners) if inclusion.has(g)]
+        config = gerrit.branch_config(project, branch)
+        named = named_groups(config.content, settings.fallback_owners, config.included)
+        found = [g for g in named if inclusion.has(g)]
         if found:
             hit.update(found)
             changes += [(project, number) for number in sorted(numbers)]

@@ -476,6 +476,8 @@ class Jobs:
             self.metrics.votes.labels(f"{result.voted:+d}" if result.voted else "0").inc()
         if result.commented:
             self.metrics.comments.inc()
+        if result.overridden:
+            self.metrics.overrides.inc()
         if job.inputs:
             self.inputs.put(job.key, job.inputs)
         self.metrics.jobs.labels("done").inc()

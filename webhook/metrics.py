@@ -79,6 +79,11 @@ class Metrics:
         self.comments = Counter(
             "owners_comments_posted", "Status comments the bot posted", registry=r
         )
+        self.overrides = Counter(
+            "owners_overrides",
+            "Changes the bot first saw overridden with the break-glass label",
+            registry=r,
+        )
         self.jobs = Counter(
             "owners_jobs",
             "Jobs run, by outcome (done, retried, busy, superseded, dead, recovered)",

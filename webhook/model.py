@@ -80,6 +80,7 @@ class Message:
     author: Account
     tag: str | None
     text: str
+    patchset: int = 0  # the patch set it was posted on (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,10 @@ class ChangeSnapshot:
     parents: tuple[str, ...] = ()  # of the current revision, in order
     deleted_files: frozenset[str] = field(default=frozenset())  # deleted or renamed away
     writers: tuple[Account, ...] = ()  # earlier uploaders; the commit's author and committer
+    uploaders: tuple[Account, ...] = ()  # of every patch set, and who really uploaded each
+    revert_of: int = 0  # the change this one says it reverts (Gerrit's revert_of)
+    automerge_files: tuple[ChangedFile, ...] = ()  # a merge's files against Gerrit's auto-merge
+    patchsets: tuple[int, ...] = ()  # every patch set's number, in order
 
     @property
     def merge(self) -> bool:
@@ -169,7 +174,12 @@ class ChangeSnapshot:
                 reviewers=_accounts(info, "REVIEWER"),
                 bystanders=_accounts(info, "CC", "REMOVED"),
                 messages=tuple(
-                    Message(account(m.get("author") or {}), m.get("tag"), m.get("message", ""))
+                    Message(
+                        account(m.get("author") or {}),
+                        m.get("tag"),
+                        m.get("message", ""),
+                        int(m.get("_revision_number") or 0),
+                    )
                     for m in info.get("messages") or ()
                 ),
                 work_in_progress=bool(info.get("work_in_progress")),
@@ -177,6 +187,12 @@ class ChangeSnapshot:
                 parents=tuple(p["commit"] for p in commit.get("parents") or ()),
                 deleted_files=deleted,
                 writers=_writers(info["revisions"], commit),
+                uploaders=_uploaders(info["revisions"]),
+                revert_of=int(info.get("revert_of") or 0),
+                automerge_files=files,
+                patchsets=tuple(
+                    sorted(int(r["_number"]) for r in (info["revisions"] or {}).values())
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UnexpectedResponse(f"unexpected ChangeInfo from Gerrit: {exc!r}") from None
@@ -223,6 +239,40 @@ def _writers(revisions: Mapping[str, Any], commit: Mapping[str, Any]) -> tuple[A
     return tuple(found)
 
 
+def _uploaders(revisions: Mapping[str, Any]) -> tuple[Account, ...]:
+    """Who uploaded each patch set and who really did (Gerrit uploading on their behalf):
+    the accounts `policy.exempt` and `implicit_approval` judge."""
+    found: dict[Account, None] = {}
+    for revision in revisions.values():
+        for key in ("uploader", "real_uploader"):
+            if revision.get(key):
+                found[account(revision[key])] = None
+    return tuple(found)
+
+
+_VOTES_CAST = re.compile(r"Patch Set (?P<ps>\d+):(?P<votes>[^\n]*)")
+
+
+def earlier_votes(messages: Iterable[Message], label: str, current: int) -> dict[int, list[Vote]]:
+    """Per earlier patch set, the last vote each account cast on `label` there, from the
+    change's messages (`Patch Set 1: Code-Review+2`): Gerrit's labels show only the current
+    patch set's votes.  Zero votes (taken back) are kept so that they cancel."""
+    cast: dict[int, dict[str, Vote]] = {}
+    for message in messages:
+        found = _VOTES_CAST.match(message.text)
+        if not found or message.author.account_id is None:
+            continue
+        number = int(found["ps"])
+        if number >= current:
+            continue
+        for token in found["votes"].split():
+            value = _vote_value(token, label)
+            if value is not None:
+                vote = Vote(message.author, value)
+                cast.setdefault(number, {})[message.author.key] = vote
+    return {n: [v for v in votes.values() if v.value] for n, votes in cast.items()}
+
+
 def account(info: Mapping[str, Any]) -> Account:
     return Account(
         username=info.get("username") or None,
@@ -251,6 +301,7 @@ class BranchConfig:
     branch: str
     revision: str
     content: bytes | None
+    included: tuple[tuple[str, bytes | None], ...] = ()  # the files `include:` names, read
 
 
 _PATCH_SET_VOTES = re.compile(r"Patch Set \d+:(?P<votes>[^\n]*)")

@@ -134,12 +134,14 @@ class Reconciler:
         owners) names."""
         config = self.gerrit.branch_config(project, branch)
         groups = []
-        for name in named_groups(config.content, self.settings.fallback_owners):
+        for name in named_groups(config.content, self.settings.fallback_owners, config.included):
             if name not in done._groups:
                 members = self.gerrit.group_members(name, fresh=True)
                 done._groups[name] = _digest(sorted(members) if members is not None else None)
             groups.append([name, done._groups[name]])
         content = None if config.content is None else hashlib.sha256(config.content).hexdigest()
+        if config.included:  # delegated files: a change to one re-decides the branch's changes
+            content = _digest([content, [[p, (d or b"").hex()] for p, d in config.included]])
         return _digest([content, groups])
 
 

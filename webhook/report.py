@@ -52,6 +52,11 @@ def fingerprint(outcome: Outcome) -> str:
             for r in outcome.evaluation.requirements
         ],
     }
+    # Keys of the opt-in features only when they apply: an existing change keeps its digest.
+    if outcome.overridden_by:
+        reasons["override"] = [sorted(outcome.overridden_by), list(outcome.unmet)]
+    if outcome.evaluation.waived:
+        reasons["waived"] = outcome.evaluation.waived
     text = json.dumps(reasons, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -79,12 +84,30 @@ def render(outcome: Outcome, digest: str | None = None) -> str:
             + ", ".join(outcome.unresolved_groups)
             + ", so their votes do not count."
         )
+    if outcome.evaluation.waived:
+        blocks.append(
+            f"No owner approval is needed: {outcome.evaluation.waived} (vetoes still block)."
+        )
+    if outcome.overridden_by:
+        blocks.append(override_line(outcome))
     blocks.extend(outcome.notes)
     suggested = outcome.evaluation.suggested_reviewers
     if suggested and outcome.verdict is not Verdict.APPROVED:
         blocks.append("Suggested reviewers: " + ", ".join(suggested))
     blocks.append(f"{FINGERPRINT_PREFIX} {digest or fingerprint(outcome)}")
     return "\n\n".join(blocks)
+
+
+OVERRIDE_PREFIX = "Overridden with "
+
+
+def override_line(outcome: Outcome) -> str:
+    """Who broke the glass and what they bypassed, as `owners report` finds it again."""
+    unmet = ", ".join(outcome.unmet) or "none"
+    return (
+        f"{OVERRIDE_PREFIX}{outcome.override_label}+1 by {', '.join(outcome.overridden_by)}; "
+        f"requirements unmet: {unmet}."
+    )
 
 
 def _headline(outcome: Outcome) -> str:

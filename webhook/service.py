@@ -11,12 +11,14 @@ import threading
 import zlib
 from dataclasses import dataclass, replace
 
-from owners.engine import Evaluation, Verdict
-from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, plan
+from owners.engine import Evaluation, Policy, Verdict
+from owners.engine.model import StickyVote
+from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, compile_tree, plan
 from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritConnection
 from webhook.groups import affected_changes
-from webhook.model import BranchConfig, ChangeSnapshot
+from webhook.model import BOT_TAG, BranchConfig, ChangeSnapshot, earlier_votes
+from webhook.report import OVERRIDE_PREFIX
 from webhook.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class Result:
     commented: bool = False
     reviewers: tuple[str, ...] = ()
     calls: int = 0
+    overridden: bool = False  # this evaluation reported a new override (break-glass)
 
     def __str__(self) -> str:
         if self.verdict is None:
@@ -99,11 +102,16 @@ class OwnersService:
             return self.gerrit.open_changes(project)
         if not ref.startswith("refs/heads/") or new_rev in ("", ZERO_REV):
             return []
-        if old_rev not in ("", ZERO_REV) and self.gerrit.config_at(
-            project, old_rev
-        ) == self.gerrit.config_at(project, new_rev):
+        if old_rev not in ("", ZERO_REV) and self._tree_at(project, old_rev) == self._tree_at(
+            project, new_rev
+        ):
             return []
         return self.gerrit.open_changes(project, ref[len("refs/heads/") :])
+
+    def _tree_at(self, project: str, commit: str) -> tuple[object, ...]:
+        """OWNERS.yaml at a commit with the files it includes: what a ref update compares."""
+        content = self.gerrit.config_at(project, commit)
+        return (content, self.gerrit.included_at(project, commit, content))
 
     # -- work ------------------------------------------------------------------------------
 
@@ -114,10 +122,16 @@ class OwnersService:
         with self._locks[zlib.crc32(f"{project}~{number}".encode()) % _STRIPES]:
             before = self.gerrit.calls
             snapshot = self.gerrit.change(number, project)
-            if not snapshot.is_open:
+            if not snapshot.is_open or not self.settings.in_scope(snapshot.branch):
+                # outside OWNERS_BRANCHES the submit requirement does not apply either
                 return self._done(Result(project, number, None, calls=self.gerrit.calls - before))
             outcome = self._assess(snapshot, branch)
             report = plan(snapshot, outcome, self.settings)
+            overridden = bool(report.message and outcome.overridden_by) and not any(
+                OVERRIDE_PREFIX in m.text
+                for m in snapshot.messages
+                if m.tag == BOT_TAG and m.author.username == self.settings.user
+            )
             if self.settings.label not in snapshot.labels:
                 log.warning(
                     "label %s does not apply to %s~%s: run `owners gerrit-setup --project %s`",
@@ -136,6 +150,7 @@ class OwnersService:
                     report.message is not None,
                     report.reviewers,
                     self.gerrit.calls - before,
+                    overridden,
                 )
             )
 
@@ -162,6 +177,12 @@ class OwnersService:
         if branch is None or branch.branch != snapshot.branch:
             branch = self.gerrit.branch_config(snapshot.project, snapshot.branch)
         proposed = self.gerrit.file_in_revision(snapshot) if snapshot.edits_config else None
+        proposed_read = None
+        if self._edits_included(snapshot, branch):
+            # the tree this change proposes: its own files, included ones read from it too
+            proposed = proposed if snapshot.edits_config else branch.content
+            proposed_read = lambda path: self.gerrit.file_in_revision(snapshot, path)  # noqa: E731
+        policy = self._policy(branch)
         return assess(
             self._with_writer_accounts(snapshot),
             branch.content,
@@ -170,7 +191,67 @@ class OwnersService:
             proposed,
             foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
             directory=self.gerrit.directory() if proposed is not None else None,
+            pure_revert_of=self._pure_revert_of(snapshot, policy),
+            sticky_votes=self._sticky_votes(snapshot, policy),
+            included=branch.included,
+            proposed_read=proposed_read,
         )
+
+    @staticmethod
+    def _edits_included(snapshot: ChangeSnapshot, branch: BranchConfig) -> bool:
+        """Whether the change touches a file the branch's OWNERS.yaml includes, or edits an
+        OWNERS.yaml that includes any: then the tree it proposes must be valid."""
+        if snapshot.edits_config:
+            return True
+        if not branch.included:
+            return False
+        touched = {p for f in snapshot.files for p in f.paths}
+        return any(path in touched for path, _ in branch.included)
+
+    @staticmethod
+    def _policy(branch: BranchConfig) -> Policy | None:
+        """The policy of the branch's OWNERS.yaml (compiled once per content); None when it
+        is missing or invalid, and then no exception of the file applies."""
+        if branch.content is None:
+            return None
+        ownership, _ = compile_tree(branch.content, branch.included)
+        return ownership.config.policy if ownership is not None else None
+
+    def _pure_revert_of(self, snapshot: ChangeSnapshot, policy: Policy | None) -> int:
+        """The merged change of the same project and branch that Gerrit says this change
+        purely reverts (`pure_reverts: exempt`), else 0.  Costs two calls, only for a change
+        that claims to be a revert on a branch whose file opts in."""
+        if policy is None or policy.pure_reverts != "exempt" or not snapshot.revert_of:
+            return 0
+        if snapshot.merge:
+            return 0  # a revert has one parent; a merge brings in more than it undoes
+        original = self.gerrit.change_summary(snapshot.revert_of)
+        if (
+            original is None
+            or original.get("status") != "MERGED"
+            or original.get("project") != snapshot.project
+            or original.get("branch") != snapshot.branch
+        ):
+            return 0
+        return snapshot.revert_of if self.gerrit.is_pure_revert(snapshot) else 0
+
+    def _sticky_votes(
+        self, snapshot: ChangeSnapshot, policy: Policy | None
+    ) -> tuple[StickyVote, ...]:
+        """Approvals cast on earlier patch sets, each with the paths that differ between
+        its patch set and the current one (`sticky_approvals`): one call per earlier patch
+        set that holds an approval."""
+        if policy is None or not policy.sticky_approvals or snapshot.patchset <= 1:
+            return ()
+        found: list[StickyVote] = []
+        for patchset, votes in sorted(
+            earlier_votes(snapshot.messages, policy.label, snapshot.patchset).items()
+        ):
+            approvals = [v for v in votes if v.value >= policy.approve]
+            if approvals:
+                changed = self.gerrit.paths_changed_since(snapshot, patchset)
+                found.extend(StickyVote(v, patchset, changed) for v in approvals)
+        return tuple(found)
 
     def _with_writer_accounts(self, snapshot: ChangeSnapshot) -> ChangeSnapshot:
         """The snapshot with the accounts behind its commit's author and committer emails.

@@ -7,6 +7,7 @@ why in its journal.  The password and the webhook token are secrets: they are ke
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from owners.engine.config import LABEL_NAME
 
 PREFIX = "OWNERS_"
 DEFAULT_LABEL = "Owner-Approval"
+DEFAULT_OVERRIDE_LABEL = "Owners-Override"
 DEFAULT_MAX_REVIEWERS = 3
 MIN_TOKEN_LENGTH = 16
 DEFAULT_QUEUE_FILE = "owners-queue.db"
@@ -55,6 +57,8 @@ class Settings:
     workers: int = DEFAULT_WORKERS  # worker threads per process
     job_attempts: int = DEFAULT_JOB_ATTEMPTS  # tries before a job becomes a dead letter
     retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY  # cap of the exponential backoff
+    override_label: str = DEFAULT_OVERRIDE_LABEL  # the break-glass label (owners gerrit-setup)
+    branches: tuple[str, ...] = ()  # globs of the branches voted on; empty: every branch
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,7 +91,15 @@ class Settings:
         label = get("LABEL") or DEFAULT_LABEL
         if not LABEL_NAME.match(label):
             raise SettingsError(f"OWNERS_LABEL '{label}' is not a Gerrit label name")
+        override = get("OVERRIDE_LABEL") or DEFAULT_OVERRIDE_LABEL
+        if not LABEL_NAME.match(override) or override == label:
+            raise SettingsError(
+                f"OWNERS_OVERRIDE_LABEL '{override}' must be a Gerrit label name other than "
+                "OWNERS_LABEL"
+            )
         return cls(
+            override_label=override,
+            branches=_branches(get("BRANCHES")),
             gerrit_url=url.rstrip("/"),
             user=user,
             password=_password(env),
@@ -111,6 +123,11 @@ class Settings:
                 "OWNERS_RETRY_MAX_DELAY", get("RETRY_MAX_DELAY"), DEFAULT_RETRY_MAX_DELAY
             ),
         )
+
+    def in_scope(self, branch: str) -> bool:
+        """Whether the service votes on changes of `branch` (`OWNERS_BRANCHES`): a change
+        outside the scope gets no vote, and the submit requirement does not apply to it."""
+        return not self.branches or any(fnmatch.fnmatchcase(branch, g) for g in self.branches)
 
     def watches(self, project: str) -> bool:
         return not self.projects or project in self.projects
@@ -159,6 +176,17 @@ def _password(env: Mapping[str, str]) -> str:
             "HTTP password"
         )
     return password
+
+
+def _branches(value: str) -> tuple[str, ...]:
+    """`OWNERS_BRANCHES`: branch-name globs (`master,stable/*`), without `refs/heads/`."""
+    globs = _list(value)
+    for glob in globs:
+        if glob.startswith("refs/") or any(c in glob for c in '"\\ ()[]{}^$'):
+            raise SettingsError(
+                f"OWNERS_BRANCHES: '{glob}' is not a branch glob (write master or stable/*)"
+            )
+    return globs
 
 
 def _list(value: str) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,7 @@ SIGHT = (
     (ALL_PROJECTS, "GLOBAL_CAPABILITIES", "viewSecondaryEmails"),
 )
 LABEL_VALUES = {-1: "Blocked or invalid OWNERS.yaml", 0: "Pending", 1: "Approved by owners"}
+OVERRIDE_VALUES = {0: "No override", 1: "Override the owners (break-glass, audited)"}
 
 
 class SetupError(RuntimeError):
@@ -57,11 +59,15 @@ def configure_project(
     bot: str | None = None,
     bot_group: str = DEFAULT_BOT_GROUP,
     gerrit: GerritConnection | None = None,
+    override_group: str | None = None,
+    force: bool = False,
 ) -> list[str]:
     """Configure `project` for the bot reachable at `service_url`; return what changed.
 
     `bot` is the bot's username (default: the settings' user, when the bot sets itself up).
-    An empty list means the project was already configured.
+    An empty list means the project was already configured.  `override_group` also sets up
+    the break-glass label its members may vote (`configure_override`); `force` replaces a
+    submit requirement an admin changed in ways the setup cannot merge (see `requirement`).
     """
     if not settings.webhook_token:
         raise SetupError("OWNERS_WEBHOOK_TOKEN is required: it is part of the webhook URL")
@@ -76,11 +82,19 @@ def configure_project(
     if gerrit.get(f"projects/{encode(project)}", missing_ok=True) is None:
         raise SetupError(f"there is no Gerrit project '{project}'")
 
+    # Drift in the submit requirement stops the setup before it writes anything.
+    _submit_requirement(
+        gerrit, project, label, bot, [], settings, bool(override_group), force, dry_run=True
+    )
     changes: list[str] = []
     group_id = _group(gerrit, bot_group, bot, changes)
     _label(gerrit, project, label, changes)
     _access(gerrit, project, label, group_id, bot_group, changes)
-    _submit_requirement(gerrit, project, label, bot, changes)
+    override = None
+    if override_group:
+        override = configure_override(gerrit, project, settings.override_label, override_group)
+        changes += override
+    _submit_requirement(gerrit, project, label, bot, changes, settings, bool(override_group), force)
     for where, ref, permission in SIGHT:
         _allow(gerrit, where or project, ref, permission, group_id, bot_group, changes)
     url = f"{service_url.rstrip('/')}/gerrit/events/{settings.webhook_token}"
@@ -250,28 +264,208 @@ def _allow(
 
 
 def _submit_requirement(
-    gerrit: GerritConnection, project: str, label: str, bot: str, changes: list[str]
+    gerrit: GerritConnection,
+    project: str,
+    label: str,
+    bot: str,
+    changes: list[str],
+    settings: Settings,
+    override: bool,
+    force: bool,
+    *,
+    dry_run: bool = False,
 ) -> None:
     path = f"projects/{encode(project)}/submit_requirements/{encode(label)}"
     current = gerrit.get(path, missing_ok=True)
-    wanted = {
-        "name": label,
-        "description": "The owners of every changed path approved (voted by the owners bot)",
-        "submittability_expression": submittability(label, bot),
-        "allow_override_in_child_projects": False,
-    }
-    if current is not None and (
-        current.get("submittability_expression") == wanted["submittability_expression"]
-        and not current.get("applicability_expression")
-        and not current.get("override_expression")
-        and not current.get("allow_override_in_child_projects")
-    ):
+    ours = Terms(
+        applicable=scope_expression(settings.branches),
+        override=f"label:{settings.override_label}=MAX" if override else "",
+    )
+    wanted, drift = requirement(current, label, bot, ours, force)
+    if drift:
+        raise SetupError(
+            f"submit requirement {label} on {project} was changed by hand ({'; '.join(drift)}); "
+            "nothing was changed: restore it, or run again with --force to replace it"
+        )
+    if wanted is None or dry_run:
         return
     gerrit.put(path, wanted)
     verb = "created" if current is None else "updated"
-    changes.append(
-        f"{verb} submit requirement {label} on {project}: {wanted['submittability_expression']}"
+    shown = [wanted["submittability_expression"]]
+    for key, name in (
+        ("applicability_expression", "applicableIf"),
+        ("override_expression", "overrideIf"),
+    ):
+        if wanted.get(key):
+            shown.append(f"{name} {wanted[key]}")
+    changes.append(f"{verb} submit requirement {label} on {project}: {'; '.join(shown)}")
+
+
+DESCRIPTION = "The owners of every changed path approved (voted by the owners bot)"
+MARK = " [owners-setup terms: "  # in the description: the terms the setup wrote last time
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The parts of the requirement's applicableIf and overrideIf that the setup owns."""
+
+    applicable: str = ""
+    override: str = ""
+
+
+def requirement(
+    current: dict[str, Any] | None, label: str, bot: str, ours: Terms, force: bool
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The submit requirement to write (None: it is right already) and the drift that stops
+    the setup (empty: none).
+
+    What an admin added is kept: an applicableIf is ANDed with the branch scope, extra
+    override terms are ORed with the break-glass label.  The setup recognises its own terms
+    from the last run (recorded in the description), so changing `OWNERS_BRANCHES` or
+    dropping `--override-group` replaces them instead of piling up.  What it cannot merge
+    without weakening the bot (another submittableIf, a requirement children may override)
+    is drift: reported, and left alone unless `force`, which writes the setup's own only.
+    """
+    pinned = submittability(label, bot)
+    before = _recorded(current)
+    theirs = Terms(
+        _without(
+            str((current or {}).get("applicability_expression") or ""), before.applicable, "AND"
+        ),
+        _without(str((current or {}).get("override_expression") or ""), before.override, "OR"),
     )
+    drift = []
+    if current is not None and not force:
+        if current.get("submittability_expression") != pinned:
+            drift.append(f"submittableIf is '{current.get('submittability_expression')}'")
+        if current.get("allow_override_in_child_projects"):
+            drift.append("child projects may override it")
+        if drift:
+            return None, drift
+    if force:
+        theirs = Terms()
+    wanted: dict[str, Any] = {
+        "name": label,
+        "description": DESCRIPTION + _record(ours),
+        "submittability_expression": pinned,
+        "allow_override_in_child_projects": False,
+    }
+    applicable = _joined(theirs.applicable, ours.applicable, "AND")
+    override = _joined(theirs.override, ours.override, "OR")
+    if applicable:
+        wanted["applicability_expression"] = applicable
+    if override:
+        wanted["override_expression"] = override
+    if current is not None and all(
+        (current.get(k) or None) == (wanted.get(k) or None)
+        for k in (
+            "description",
+            "submittability_expression",
+            "applicability_expression",
+            "override_expression",
+            "allow_override_in_child_projects",
+        )
+    ):
+        return None, []
+    return wanted, []
+
+
+def scope_expression(branches: tuple[str, ...]) -> str:
+    """`OWNERS_BRANCHES` as a Gerrit query: `branch:master OR branch:^stable/.*`; empty for
+    every branch.  A `.` stays a regular-expression dot, which can only widen the scope: a
+    branch the requirement applies to but the bot does not vote on stays blocked."""
+    terms = []
+    for glob in branches:
+        if "*" in glob or "?" in glob:
+            terms.append("branch:^" + glob.replace("*", ".*").replace("?", "."))
+        else:
+            terms.append(f"branch:{glob}")
+    return " OR ".join(terms)
+
+
+def _record(ours: Terms) -> str:
+    if not ours.applicable and not ours.override:
+        return ""
+    return f"{MARK}applicableIf={ours.applicable}; overrideIf={ours.override}]"
+
+
+def _recorded(current: dict[str, Any] | None) -> Terms:
+    text = str((current or {}).get("description") or "")
+    if MARK not in text or not text.endswith("]"):
+        return Terms()
+    body = text.split(MARK, 1)[1][:-1]
+    applicable, _, override = body.partition("; overrideIf=")
+    return Terms(applicable.removeprefix("applicableIf="), override)
+
+
+def _joined(theirs: str, ours: str, op: str) -> str:
+    if theirs and ours:
+        return f"({theirs}) {op} ({ours})"
+    return theirs or ours
+
+
+def _without(expression: str, ours: str, op: str) -> str:
+    """`expression` with the setup's own earlier term taken out (see `_joined`)."""
+    if not ours:
+        return expression
+    if expression == ours:
+        return ""
+    tail = f") {op} ({ours})"
+    if expression.startswith("(") and expression.endswith(tail):
+        return expression[1 : -len(tail)]
+    return expression
+
+
+def configure_override(gerrit: GerritConnection, project: str, label: str, group: str) -> list[str]:
+    """The break-glass label (+1 only, NoBlock, no copied votes: an override is for one patch
+    set), votable only by `group` on refs/heads/*; return what changed."""
+    changes: list[str] = []
+    info = gerrit.get(f"groups/{encode(group)}", missing_ok=True)
+    if info is None:
+        raise SetupError(f"there is no Gerrit group '{group}' for --override-group")
+    group_id = str(info["id"])
+    path = f"projects/{encode(project)}/labels/{encode(label)}"
+    current = gerrit.get(path, missing_ok=True)
+    wanted: dict[str, Any] = {
+        "function": "NoBlock",
+        "values": {_value_key(v): text for v, text in OVERRIDE_VALUES.items()},
+        "default_value": 0,
+    }
+    if current is None:
+        gerrit.put(path, {"commit_message": f"owners: create label {label}", **wanted})
+        changes.append(f"created label {label} on {project} (NoBlock, 0..+1: break-glass)")
+    elif (
+        current.get("function") != "NoBlock"
+        or _values(current.get("values")) != OVERRIDE_VALUES
+        or current.get("copy_condition")
+    ):
+        update = {"commit_message": f"owners: update label {label}", **wanted}
+        if current.get("copy_condition"):
+            update["unset_copy_condition"] = True
+        gerrit.put(path, update)
+        changes.append(f"updated label {label} on {project}")
+    permission = f"label-{label}"
+    access = gerrit.get(f"projects/{encode(project)}/access")
+    held = ((access.get("local") or {}).get(REFS) or {}).get("permissions", {}).get(permission)
+    rule = {"action": "ALLOW", "min": 0, "max": 1}
+    rules = (held or {}).get("rules") or {}
+    if not (
+        held
+        and held.get("exclusive")
+        and set(rules) == {group_id}
+        and {k: rules[group_id].get(k) for k in rule} == rule
+    ):
+        body: dict[str, Any] = {
+            "message": f"owners: only '{group}' may override the owners",
+            "add": {
+                REFS: {"permissions": {permission: {"exclusive": True, "rules": {group_id: rule}}}}
+            },
+        }
+        if held is not None:
+            body["remove"] = {REFS: {"permissions": {permission: {}}}}
+        gerrit.post(f"projects/{encode(project)}/access", body)
+        changes.append(f"granted {permission} 0..+1 on {REFS} of {project} to '{group}' only")
+    return changes
 
 
 def set_remote(config: bytes, remote: str, url: str, events: tuple[str, ...]) -> bytes:

@@ -95,12 +95,18 @@ class CheckAnswer:
 def check(service: OwnersService, request: CheckRequest) -> CheckAnswer:
     """Decide whether `request.revision` may merge now; never raises, never posts.
 
-    A project the service does not watch (`OWNERS_PROJECTS`) answers APPROVED with
-    `enforced: false`: the plugin is installed server-wide, but only the projects the service
-    enforces are its business.
+    A project the service does not watch (`OWNERS_PROJECTS`), or a branch outside
+    `OWNERS_BRANCHES`, answers APPROVED with `enforced: false`: the plugin is installed
+    server-wide, but only what the service enforces is its business (and on such a branch the
+    submit requirement does not apply either).  A change overridden through the break-glass
+    label is APPROVED as overridden: Gerrit's `overrideIf` already let it through, and only the
+    override group may vote that label.
     """
     if not service.settings.watches(request.project):
         reason = f"project {request.project} is not enforced by the owners service"
+        return CheckAnswer(APPROVED, reason, enforced=False)
+    if not service.settings.in_scope(request.branch.removeprefix("refs/heads/")):
+        reason = f"branch {request.branch} is outside OWNERS_BRANCHES"
         return CheckAnswer(APPROVED, reason, enforced=False)
     try:
         snapshot, outcome = service.assess_change(
@@ -125,6 +131,9 @@ def check(service: OwnersService, request: CheckRequest) -> CheckAnswer:
         return CheckAnswer(
             ERROR, f"change {request.change} targets {snapshot.branch}, not {request.branch}"
         )
+    if outcome.overridden_by and outcome.verdict is not Verdict.APPROVED:
+        overriders = ", ".join(outcome.overridden_by)
+        return CheckAnswer(APPROVED, f"overridden by {overriders} ({_reason(outcome)})")
     return CheckAnswer(outcome.verdict.value, _reason(outcome))
 
 

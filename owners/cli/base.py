@@ -59,9 +59,12 @@ def emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
             click.echo(output)
 
 
-def parse_ownership(data: bytes | str, name: str) -> Ownership:
-    """An OWNERS file's ownership map, or a one-line error naming the first problem."""
-    config, diagnostics = parse_config(data, name)
+def parse_ownership(
+    data: bytes | str, name: str, read: Callable[[str], bytes | None] | None = None
+) -> Ownership:
+    """An OWNERS file's ownership map, or a one-line error naming the first problem.
+    `read` gives the files its `include:` names."""
+    config, diagnostics = parse_config(data, name, read=read)
     if config is None:
         errors = [str(d) for d in diagnostics if d.severity is Severity.ERROR]
         raise CliError(

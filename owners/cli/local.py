@@ -80,7 +80,17 @@ class Workspace:
 
     @cached_property
     def ownership(self) -> Ownership:
-        return parse_ownership(self.read_config(), self._display_name)
+        return parse_ownership(self.read_config(), self._display_name, self.read_included)
+
+    def read_included(self, path: str) -> bytes | None:
+        """A file `include:` names, relative to the root OWNERS file's directory (the
+        checkout's root); None when it is absent."""
+        try:
+            return (self.config_file.parent / path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise CliError(f"{path}: {exc.strerror}") from None
 
     @property
     def _display_name(self) -> str:
@@ -135,7 +145,17 @@ def explain(path: str, config: str | None, as_json: bool) -> None:
     """Why PATH has the owners it has: patterns, parent chain, and each approver's reason."""
     ws = Workspace.find(config)
     explanation = ws.ownership.explain(ws.repo_path(path))
-    emit(as_json, render.explain_json(explanation), lambda: render.explain_text(explanation))
+    policy = ws.ownership.config.policy
+    data = render.explain_json(explanation)
+    if render.exceptions(policy):
+        data["exceptions"] = render.exceptions(policy)
+    emit(
+        as_json,
+        data,
+        lambda: "\n".join(
+            t for t in (render.explain_text(explanation), render.exceptions_text(policy)) if t
+        ),
+    )
 
 
 def _change_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -289,9 +309,11 @@ def validate(
 
         with service_errors():
             directory = GerritConnection(settings_from_env()).directory()
-            config, diagnostics = parse_config(data, ws._display_name, directory)
+            config, diagnostics = parse_config(
+                data, ws._display_name, directory, read=ws.read_included
+            )
     else:
-        config, diagnostics = parse_config(data, ws._display_name)
+        config, diagnostics = parse_config(data, ws._display_name, read=ws.read_included)
     if config is not None and not no_tree and ws.root is not None:
         diagnostics += tree_warnings(config, ws.tree())
     emit(

@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from owners.engine import Diagnostic, Evaluation, Mode, Ownership, RequirementResult
+from owners.engine import Diagnostic, Evaluation, Mode, Ownership, Policy, RequirementResult
 from owners.engine.coverage import Coverage
 from owners.engine.resolution import PathExplanation
 from owners.insight.history import RangeStats
@@ -74,6 +75,8 @@ def check_json(evaluation: Evaluation) -> Json:
     }
     if evaluation.unresolved_groups:
         data["unresolved_groups"] = list(evaluation.unresolved_groups)
+    if evaluation.waived:
+        data["waived"] = evaluation.waived
     return data
 
 
@@ -89,6 +92,8 @@ def check_text(evaluation: Evaluation) -> str:
         lines.append("suggested reviewers: " + ", ".join(evaluation.suggested_reviewers))
     if evaluation.unresolved_groups:
         lines.append("not resolved without Gerrit: " + ", ".join(evaluation.unresolved_groups))
+    if evaluation.waived:
+        lines.append(f"no owner approval needed: {evaluation.waived} (vetoes still block)")
     return "\n".join(lines)
 
 
@@ -146,6 +151,34 @@ def explain_text(explanation: PathExplanation) -> str:
             rows.append(("   ", a.identity, f"{why} of {a.subsystem}{via}"))
         lines.append(table(rows))
     return "\n".join(lines)
+
+
+def exceptions(policy: Policy) -> dict[str, Any]:
+    """The opt-in exceptions the file turns on (docs/format.md, "Exceptions"), as written."""
+    found: dict[str, Any] = {}
+    if policy.implicit_approval:
+        found["implicit_approval"] = True
+    if policy.exempt:
+        found["exempt"] = list(policy.exempt)
+    if policy.pure_reverts != "review":
+        found["pure_reverts"] = policy.pure_reverts
+    if policy.sticky_approvals:
+        found["sticky_approvals"] = True
+    if policy.merge_commits != "all-changed-files":
+        found["merge_commits"] = policy.merge_commits
+    return found
+
+
+def exceptions_text(policy: Policy) -> str:
+    """One line naming the exceptions in effect, or nothing when there are none."""
+    found = exceptions(policy)
+    if not found:
+        return ""
+    shown = {
+        k: "true" if v is True else ", ".join(v) if isinstance(v, list) else v
+        for k, v in found.items()
+    }
+    return "exceptions in effect: " + "; ".join(f"{k}: {v}" for k, v in shown.items())
 
 
 def diagnostics_json(diagnostics: Sequence[Diagnostic]) -> list[Json]:

@@ -114,6 +114,7 @@ def report(
         label = ownership.config.policy.label
         histories = gerrit.change_histories(project, branch, since, label, page_size=page_size)
         result = review_report(ownership, histories, since, gerrit.group_members)
+        overrides = gerrit.overrides(project, branch, since, gerrit.settings.override_label)
     scope = report_render.Scope(project, branch, gerrit.calls, len(histories))
     if html_file is not None:
         write_file(html_file, report_render.report_html(result, scope).encode())
@@ -121,9 +122,22 @@ def report(
         write_file(plot_file, report_render.plot_bytes(result, charts.kind(plot_file)))
     emit(
         as_json,
-        report_render.report_json(result, scope),
-        lambda: report_render.report_text(result, scope),
+        {
+            **report_render.report_json(result, scope),
+            "overrides": [
+                {"change": number, "by": who, "unmet": unmet} for number, who, unmet in overrides
+            ],
+        },
+        lambda: report_render.report_text(result, scope) + _overrides_text(overrides),
     )
+
+
+def _overrides_text(overrides: list[tuple[int, str, str]]) -> str:
+    """The break-glass submits of the window, each with who overrode and what was unmet."""
+    if not overrides:
+        return "\n\nOverrides: none"
+    lines = [f"  change {n}: overridden by {who}; unmet: {unmet}" for n, who, unmet in overrides]
+    return "\n\nOverrides (break-glass):\n" + "\n".join(lines)
 
 
 def _branch_ownership(gerrit: GerritConnection, project: str, branch: str) -> Ownership:

@@ -229,16 +229,37 @@ def _interrupt(signum: int, frame: object) -> None:
 @click.option(
     "--bot", metavar="USER", show_default="OWNERS_GERRIT_USER", help="The bot's username."
 )
+@click.option(
+    "--override-group",
+    metavar="GROUP",
+    help="Gerrit group that may vote the break-glass label (named by OWNERS_OVERRIDE_LABEL, "
+    "Owners-Override unless set) to submit without the owners; audited.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a submit requirement changed by hand in ways that cannot be merged.",
+)
 @json_option
-def gerrit_setup(project: str, service_url: str, bot: str | None, as_json: bool) -> None:
+def gerrit_setup(
+    project: str,
+    service_url: str,
+    bot: str | None,
+    override_group: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Configure a project: the label, its submit requirement, access and the webhook (and
-    All-Users' webhook, which reports group changes).  Needs the OWNERS_GERRIT_* settings,
-    of an account allowed to change the project's configuration."""
+    All-Users' webhook, which reports group changes).  OWNERS_BRANCHES becomes the
+    requirement's applicableIf.  Needs the OWNERS_GERRIT_* settings, of an account allowed to
+    change the project's configuration."""
     from webhook.setup import configure_group_events, configure_project
 
     with service_errors():
         settings = settings_from_env()
-        changes = configure_project(settings, project, service_url, bot=bot)
+        changes = configure_project(
+            settings, project, service_url, bot=bot, override_group=override_group, force=force
+        )
         changes += configure_group_events(settings, service_url)
     emit(
         as_json,

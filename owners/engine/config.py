@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from owners.engine.directory import Lookup, check_entries, check_feasibility, remembered
+from owners.engine.includes import Included, Read, check_isolation, read_includes
 from owners.engine.model import (
     CONFIG_PATH,
     GERRIT_PREFIX,
@@ -44,6 +45,13 @@ MAX_PATTERN_LENGTH = 1024
 MAX_CHAIN = 32  # subsystems below root in one parent chain; aliases inside aliases
 SUPPORTED_VERSION = 1
 
+# Opt-in exceptions under `policy` (docs/format.md, "Exceptions").
+CHOICES = {
+    "pure_reverts": ("review", "exempt"),
+    "merge_commits": ("all-changed-files", "conflict-resolution"),
+}
+EXCEPTION_KEYS = ("implicit_approval", "exempt", *CHOICES, "sticky_approvals")
+
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 LABEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")  # what Gerrit accepts as a label name
 
@@ -67,24 +75,33 @@ class ConfigError(ValueError):
         return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
 
-def load_config(data: bytes | str, filename: str = CONFIG_PATH) -> OwnersConfig:
+def load_config(
+    data: bytes | str, filename: str = CONFIG_PATH, *, read: Read | None = None
+) -> OwnersConfig:
     """Parse and validate; raise `ConfigError` on any error (warnings alone do not raise)."""
-    config, diagnostics = parse_config(data, filename)
+    config, diagnostics = parse_config(data, filename, read=read)
     if config is None:
         raise ConfigError(diagnostics)
     return config
 
 
 def parse_config(
-    data: bytes | str, filename: str = CONFIG_PATH, directory: Lookup | None = None
+    data: bytes | str,
+    filename: str = CONFIG_PATH,
+    directory: Lookup | None = None,
+    *,
+    read: Read | None = None,
 ) -> tuple[OwnersConfig | None, list[Diagnostic]]:
     """Parse and validate; the config is None when any diagnostic is an error.
 
     With a `directory` (a lookup of accounts and groups, see `owners.engine.directory`) the
     names are also checked against it, and feasibility counts the accounts and group members
-    that exist: only Gerrit can tell a mistyped alias from a username.
+    that exist: only Gerrit can tell a mistyped alias from a username.  `read` gives the
+    files `include:` names (without it, a file with includes is an error).
     """
-    reader = _Reader(filename, directory=remembered(directory) if directory else None)
+    reader = _Reader(
+        filename, directory=remembered(directory) if directory else None, read_file=read
+    )
     config = reader.read(data)
     diagnostics = sorted(reader.diagnostics, key=lambda d: (d.location, d.message))
     if any(d.severity is Severity.ERROR for d in diagnostics):
@@ -97,6 +114,7 @@ class _Reader:
     filename: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     directory: Lookup | None = None
+    read_file: Read | None = None  # the files `include:` names
     _pattern_count: int = 0
     owner_entries: list[tuple[str, Location]] = field(default_factory=list)
 
@@ -295,7 +313,7 @@ class _Reader:
 
     def _config(self, node: Node) -> OwnersConfig | None:
         top = self.mapping(
-            node, ("version", "policy", "groups", "root", "subsystems"), "the top level"
+            node, ("version", "policy", "groups", "root", "subsystems", "include"), "the top level"
         )
         if not top and not isinstance(node, MappingNode):
             return None
@@ -317,6 +335,13 @@ class _Reader:
         else:
             root = self._subsystem(top["root"], is_root=True)
         subsystems = self._subsystems(top.get("subsystems"))
+        included = read_includes(self, top["include"]) if "include" in top else []
+        if included:
+            check_isolation(self, subsystems, groups, included)
+            for inc in included:
+                groups = {**inc.groups, **groups}
+                subsystems = [*subsystems, *inc.subsystems]
+                self.owner_entries.extend(inc.owner_entries)
         if root is None or policy is None:
             return None
         config = OwnersConfig(
@@ -325,15 +350,18 @@ class _Reader:
             root,
             tuple(s for s in subsystems),
             self.filename,
+            tuple(inc.path for inc in included),
         )
         _Checker(self, config, groups).run()
         return config
 
     def _policy(self, node: Node) -> Policy | None:
         keys = self.mapping(
-            node, ("label", "approve", "veto", "self_approval", "root_veto"), "policy"
+            node,
+            ("label", "approve", "veto", "self_approval", "root_veto", *EXCEPTION_KEYS),
+            "policy",
         )
-        values: dict[str, object] = {}
+        values: dict[str, object] = self._exceptions(keys)
         if "label" in keys:
             label = self.string(keys["label"], "policy.label")
             if label is not None and not LABEL_NAME.match(label):
@@ -365,6 +393,36 @@ class _Reader:
                 "Code-Review veto is -2",
             )
         return policy
+
+    def _exceptions(self, keys: dict[str, Node]) -> dict[str, object]:
+        """The opt-in exceptions of `policy` (docs/format.md, "Exceptions").  Each weakens a
+        check, so each must be written out; a wrong value is an error, never a default."""
+        values: dict[str, object] = {}
+        for name in ("implicit_approval", "sticky_approvals"):
+            if name in keys:
+                values[name] = self.boolean(keys[name], f"policy.{name}")
+        if "exempt" in keys:
+            entries = self.strings(keys["exempt"], "policy.exempt")
+            for entry, entry_node in entries:
+                self.owner_entry(entry, entry_node)
+            ok = isinstance(keys["exempt"], SequenceNode) and len(entries) == len(
+                keys["exempt"].value
+            )
+            values["exempt"] = tuple(e for e, _ in entries) if ok else None
+        for name, choices in CHOICES.items():
+            if name in keys:
+                text = self.string(keys[name], f"policy.{name}")
+                if text is not None and text not in choices:
+                    self.error(
+                        keys[name],
+                        f"policy.{name} must be one of {', '.join(choices)}, not '{text}'",
+                        f"did you mean '{difflib.get_close_matches(text, choices, n=1)[0]}'?"
+                        if difflib.get_close_matches(text, choices, n=1)
+                        else "",
+                    )
+                    text = None
+                values[name] = text
+        return values
 
     def _groups(self, node: Node | None) -> dict[str, tuple[tuple[str, ...], Node]]:
         if node is None:
@@ -563,6 +621,28 @@ class _Reader:
             self.error(node, f"{what} has an empty paths list")
             ok = False
         return tuple(rules) if ok else None
+
+
+class _IncludedReader(_Reader):
+    """Reads an included file: the same checks, but only `version`, `groups` and
+    `subsystems` (see `owners.engine.includes`)."""
+
+    _included: Included | None = None
+
+    def read_included(self, data: bytes) -> Included | None:
+        self.read(data)
+        return self._included
+
+    def _config(self, node: Node) -> OwnersConfig | None:
+        top = self.mapping(node, ("version", "groups", "subsystems"), "an included file")
+        if "version" in top:
+            version = self.integer(top["version"], "version")
+            if version is not None and version != SUPPORTED_VERSION:
+                self.error(top["version"], f"unsupported version {version}")
+        groups = self._groups(top.get("groups"))
+        subsystems = self._subsystems(top.get("subsystems"))
+        self._included = Included(self.filename, groups, subsystems, list(self.owner_entries))
+        return None
 
 
 def _subsystem_label(node: Node) -> str:

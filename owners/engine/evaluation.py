@@ -14,6 +14,7 @@ from owners.engine.model import (
     Change,
     Evaluation,
     Mode,
+    Policy,
     RequirementResult,
     Verdict,
     Vote,
@@ -50,6 +51,17 @@ class Eligibility:
         people, groups = self._sets[requirement]
         ids = account.identities
         return bool(ids & people) or any(ids & self.members(g) for g in groups)
+
+    def names(self, entries: tuple[str, ...], account: Account) -> bool:
+        """Whether owners entries (aliases expanded, `gerrit:` groups resolved) name the
+        account: for `policy.exempt`, which lists accounts rather than a requirement's."""
+        ids = account.identities
+        for identity in self.ownership.expand_entries(entries):
+            if is_group(identity) and ids & self.members(identity):
+                return True
+            if not is_group(identity) and identity in ids:
+                return True
+        return False
 
 
 def evaluate(
@@ -88,6 +100,7 @@ def evaluate(
     ]
 
     order = {sub.name: i for i, sub in enumerate(ownership.config.all_subsystems)}
+    waived = exemption(policy, change, eligibility)
     results = []
     for name in sorted(files, key=order.__getitem__):
         sub = ownership.config.subsystem(name)
@@ -95,6 +108,10 @@ def evaluate(
         approved = tuple(
             dict.fromkeys(v.account.display for v in eligible if v.value >= policy.approve)
         )
+        if policy.sticky_approvals and change.sticky_votes:
+            approved = _with_sticky(approved, name, ownership, change, eligibility)
+        if policy.implicit_approval:
+            approved = _with_implicit(approved, name, change, eligibility)
         vetoed = dict.fromkeys(v.account.display for v in eligible if v.value <= policy.veto)
         if sub.mode is Mode.ENFORCE:
             vetoed.update(dict.fromkeys(root_vetoes))
@@ -107,6 +124,7 @@ def evaluate(
                 files=tuple(files[name]),
                 approved_by=approved,
                 vetoed_by=tuple(vetoed),
+                waived=waived,
             )
         )
 
@@ -118,7 +136,91 @@ def evaluate(
     else:
         verdict = Verdict.PENDING
     suggested = suggest_reviewers(ownership, results, change, eligibility.members, suggestions)
-    return Evaluation(verdict, tuple(results), suggested, tuple(eligibility.unresolved))
+    return Evaluation(verdict, tuple(results), suggested, tuple(eligibility.unresolved), waived)
+
+
+IMPLICIT = " (implicit: change owner)"
+"""How an implicit approval reads in `approved_by`: never a display name of its own."""
+
+
+def _with_implicit(
+    approved: tuple[str, ...], name: str, change: Change, eligibility: Eligibility
+) -> tuple[str, ...]:
+    """`approved` plus the change owner's implicit approval (`implicit_approval`).
+
+    It counts only when every account that put code into the change may approve for the
+    requirement: the owner, the uploader of every patch set (and who really uploaded it),
+    the current revision's author and committer.  Anyone else's code in it would otherwise be
+    approved by its owner's mere ownership of the change.
+    """
+    owner = change.owner
+    if owner is None or owner.display in approved or not eligibility.allows(name, owner):
+        return approved
+    writers = (*change.authors, *change.uploaders)
+    for writer in writers:
+        if eligibility.allows(name, writer):
+            continue
+        # a commit email stands for the account holding it, when Gerrit named that account
+        holders = [
+            w
+            for w in writers
+            if w.account_id is not None and writer.email and writer.email in w.identities
+        ]
+        if (
+            writer.account_id is None
+            and holders
+            and all(eligibility.allows(name, h) for h in holders)
+        ):
+            continue
+        return approved
+    return (*approved, owner.display + IMPLICIT)
+
+
+def _with_sticky(
+    approved: tuple[str, ...],
+    name: str,
+    ownership: Ownership,
+    change: Change,
+    eligibility: Eligibility,
+) -> tuple[str, ...]:
+    """`approved` plus approvals cast on earlier patch sets since which no file of the
+    requirement changed (`sticky_approvals`): a path that differs, added or removed under the
+    requirement drops them.  Authors' votes never count, as on the current patch set."""
+    policy = ownership.config.policy
+    found = dict.fromkeys(approved)
+    current = {v.account.key for v in change.votes}  # a vote on this patch set stands instead
+    for sticky in change.sticky_votes:
+        account = sticky.vote.account
+        if (
+            sticky.vote.value < policy.approve
+            or account.key in current
+            or account.display in found
+            or any(a.startswith(account.display + " (") for a in found)
+            or (not policy.self_approval and change.is_author(account))
+            or not eligibility.allows(name, account)
+        ):
+            continue
+        if any(name in ownership.requirements(path) for path in sticky.changed):
+            continue
+        found[account.display + f" (patch set {sticky.patchset})"] = None
+    return tuple(found)
+
+
+def exemption(policy: Policy, change: Change, eligibility: Eligibility) -> str:
+    """Why the change needs no owner approval, or "" (almost always).
+
+    `exempt`: every patch set was uploaded (and really uploaded) by exempted accounts, and the
+    change is owned by one.  `pure_reverts: exempt`: Gerrit reports the change as a pure
+    revert of a merged change of its branch (the service checks all of that).
+    """
+    if policy.exempt:
+        accounts = [a for a in (change.owner, change.uploader, *change.uploaders) if a]
+        if accounts and all(eligibility.names(policy.exempt, a) for a in accounts):
+            names = ", ".join(dict.fromkeys(a.display for a in accounts))
+            return f"every patch set was uploaded by exempted accounts ({names})"
+    if policy.pure_reverts == "exempt" and change.pure_revert_of > 0:
+        return f"a pure revert of merged change {change.pure_revert_of}"
+    return ""
 
 
 def _latest_votes(votes: Iterable[Vote]) -> list[Vote]:

@@ -78,6 +78,13 @@ class Policy:
     veto: int = -2
     self_approval: bool = False
     root_veto: bool = True
+    # Opt-in exceptions (docs/format.md, "Exceptions"); each only ever weakens a check where
+    # the file says so, and none lifts a veto.
+    implicit_approval: bool = False
+    exempt: tuple[str, ...] = ()
+    pure_reverts: str = "review"  # or "exempt"
+    sticky_approvals: bool = False
+    merge_commits: str = "all-changed-files"  # or "conflict-resolution"
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,7 @@ class OwnersConfig:
     root: Subsystem
     subsystems: tuple[Subsystem, ...]
     source: str = CONFIG_PATH
+    includes: tuple[str, ...] = ()  # delegated files `include:` names, merged in
 
     def subsystem(self, name: str) -> Subsystem:
         return self.by_name[name]
@@ -173,6 +181,18 @@ class Vote:
 
 
 @dataclass(frozen=True)
+class StickyVote:
+    """A vote cast on an earlier patch set, with every path that differs between that patch
+    set and the current one (added, removed, edited or renamed, as Gerrit's
+    `files?base=<patch set>` lists them).  It counts for a requirement none of whose files is
+    among `changed` (`sticky_approvals`)."""
+
+    vote: Vote
+    patchset: int
+    changed: frozenset[str]
+
+
+@dataclass(frozen=True)
 class ChangedFile:
     """A file of a change; a rename carries its old path so both sides are owned."""
 
@@ -198,6 +218,10 @@ class Change:
     uploader: Account | None = None
     number: int = 0
     writers: tuple[Account, ...] = ()
+    # Inputs of the opt-in exceptions; empty values never waive anything.
+    uploaders: tuple[Account, ...] = ()  # of every patch set, and who really uploaded each
+    pure_revert_of: int = 0  # the merged change this one purely reverts, as Gerrit says
+    sticky_votes: tuple[StickyVote, ...] = ()  # approvals cast on earlier patch sets
 
     @classmethod
     def of(
@@ -208,9 +232,23 @@ class Change:
         uploader: Account | None = None,
         number: int = 0,
         writers: Iterable[Account] = (),
+        *,
+        uploaders: Iterable[Account] = (),
+        pure_revert_of: int = 0,
+        sticky_votes: Iterable[StickyVote] = (),
     ) -> Change:
         changed = tuple(f if isinstance(f, ChangedFile) else ChangedFile(f) for f in files)
-        return cls(changed, tuple(votes), owner, uploader, number, tuple(writers))
+        return cls(
+            changed,
+            tuple(votes),
+            owner,
+            uploader,
+            number,
+            tuple(writers),
+            tuple(uploaders),
+            pure_revert_of,
+            tuple(sticky_votes),
+        )
 
     @property
     def authors(self) -> tuple[Account, ...]:
@@ -232,9 +270,12 @@ class RequirementResult:
     files: tuple[str, ...]
     approved_by: tuple[str, ...] = ()
     vetoed_by: tuple[str, ...] = ()
+    waived: str = ""  # why no approval is needed (an exemption); vetoes still count
 
     @property
     def missing(self) -> int:
+        if self.waived:
+            return 0
         return max(0, self.approvals - len(self.approved_by))
 
     @property
@@ -248,6 +289,7 @@ class Evaluation:
     requirements: tuple[RequirementResult, ...]
     suggested_reviewers: tuple[str, ...] = ()
     unresolved_groups: tuple[str, ...] = field(default=())
+    waived: str = ""  # the exemption that lifted every requirement, if any
 
     @property
     def vetoed_by(self) -> tuple[str, ...]:

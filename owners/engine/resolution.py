@@ -211,6 +211,14 @@ class Ownership:
         """Usernames and emails as written, aliases expanded, `gerrit:` groups as written."""
         return tuple(a.identity for a in self.approvers(name))
 
+    def expand_entries(self, entries: Iterable[str]) -> tuple[str, ...]:
+        """Owners entries with aliases expanded (`gerrit:` groups as written), each once: for
+        lists of accounts that are not a subsystem's owners, such as `policy.exempt`."""
+        found: dict[str, None] = {}
+        for entry in entries:
+            found.update((identity, None) for identity, _ in self._expand(entry))
+        return tuple(found)
+
     def own_owners(self, name: str) -> tuple[str, ...]:
         """The subsystem's own owners, expanded: whom to ask first."""
         found: dict[str, None] = {}

@@ -272,3 +272,134 @@ def test_plan_renders_the_outcome(nova_config: bytes) -> None:
     change = snap(HYPERV, {"bob": 2}, owner="uma")
     outcome = assess(change, nova_config, settings())
     assert plan(change, outcome, settings()).message == render(outcome)
+
+
+# -- the opt-in features at the service's edge ----------------------------------------------
+
+
+def _with_policy(config: bytes, line: str) -> bytes:
+    return config.replace(b"policy:\n", b"policy:\n" + line.encode() + b"\n", 1)
+
+
+def test_an_override_vote_is_reported_with_what_it_bypassed(nova_config: bytes) -> None:
+    info = change_info(7, HYPERV)
+    info["labels"]["Owners-Override"] = {"all": [dict(account("hana"), value=1)]}
+    report = decide(ChangeSnapshot.from_change_info(info), nova_config, settings())
+    assert report is not None
+    assert report.outcome.verdict is Verdict.PENDING  # the bot's vote does not change
+    assert report.outcome.overridden_by == ("hana",)
+    assert "Overridden with Owners-Override+1 by hana; requirements unmet: hyperv." in (
+        report.message or ""
+    )
+
+
+def test_the_fingerprint_of_a_change_without_features_is_unchanged(nova_config: bytes) -> None:
+    from webhook.report import fingerprint
+
+    outcome = assess(snap(HYPERV, {"bob": 2}, owner="uma"), nova_config, settings())
+    plain = dataclasses.replace(outcome, overridden_by=(), override_label="")
+    assert fingerprint(outcome) == fingerprint(plain)
+
+
+def _merge(files_vs_automerge: dict[str, Any], union: list[str]) -> ChangeSnapshot:
+    from owners.engine import ChangedFile
+
+    info = change_info(7, files_vs_automerge)
+    revision = info["current_revision"]
+    info["revisions"][revision]["commit"]["parents"] = [{"commit": "a" * 40}, {"commit": "b" * 40}]
+    snapshot = ChangeSnapshot.from_change_info(info)
+    return dataclasses.replace(snapshot, files=tuple(ChangedFile(p) for p in union))
+
+
+def test_conflict_resolution_counts_only_the_auto_merge_files(nova_config: bytes) -> None:
+    config = _with_policy(nova_config, "  merge_commits: conflict-resolution")
+    merge = _merge(HYPERV, ["nova/virt/hyperv/vmops.py", "nova/compute/api.py"])
+    outcome = assess(merge, config, settings())
+    assert [r.subsystem for r in outcome.evaluation.requirements] == ["hyperv"]
+    by_default = assess(merge, nova_config, settings())
+    assert "root" in [r.subsystem for r in by_default.evaluation.requirements]
+
+
+def test_conflict_resolution_never_applies_with_a_foreign_parent(nova_config: bytes) -> None:
+    config = _with_policy(nova_config, "  merge_commits: conflict-resolution")
+    merge = _merge(HYPERV, ["nova/virt/hyperv/vmops.py", "nova/compute/api.py"])
+    outcome = assess(merge, config, settings(), foreign_parents=("b" * 40,))
+    assert "root" in [r.subsystem for r in outcome.evaluation.requirements]
+
+
+def test_earlier_votes_come_from_the_patch_set_messages() -> None:
+    from webhook.model import earlier_votes
+
+    alice, bob = person("alice"), person("bob")
+    messages = [
+        Message(alice, None, "Patch Set 1: Code-Review+2", 1),
+        Message(bob, None, "Patch Set 1: Code-Review+1\n\nlooks fine", 1),
+        Message(bob, None, "Patch Set 1: -Code-Review", 1),
+        Message(alice, None, "Patch Set 3: Code-Review+2", 3),
+    ]
+    found = earlier_votes(messages, "Code-Review", current=3)
+    assert found == {1: [Vote(alice, 2)]}
+
+
+class _RevertGerrit:
+    """Just what `OwnersService._pure_revert_of` asks Gerrit, with a log of the asking."""
+
+    def __init__(self, original: dict[str, Any] | None, pure: bool):
+        self.original, self.pure, self.asked = original, pure, []
+
+    def change_summary(self, number: int) -> dict[str, Any] | None:
+        self.asked.append(("summary", number))
+        return self.original
+
+    def is_pure_revert(self, snapshot: ChangeSnapshot) -> bool:
+        self.asked.append(("pure", snapshot.number))
+        return self.pure
+
+
+MERGED = {"status": "MERGED", "project": "nova", "branch": "master"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "original", "pure", "expected"),
+    [
+        pytest.param("exempt", MERGED, True, 5, id="pure-revert-of-a-merged-change"),
+        pytest.param("review", MERGED, True, 0, id="off-by-default"),
+        pytest.param("exempt", MERGED, False, 0, id="not-pure"),
+        pytest.param("exempt", {**MERGED, "status": "NEW"}, True, 0, id="original-not-merged"),
+        pytest.param("exempt", {**MERGED, "branch": "stable"}, True, 0, id="another-branch"),
+        pytest.param("exempt", {**MERGED, "project": "x"}, True, 0, id="another-project"),
+        pytest.param("exempt", None, True, 0, id="original-not-visible"),
+    ],
+)
+def test_only_gerrits_pure_revert_of_a_change_merged_here_is_exempt(
+    nova_config: bytes, policy: str, original: Any, pure: bool, expected: int
+) -> None:
+    from webhook.model import BranchConfig
+    from webhook.service import OwnersService
+
+    config = _with_policy(nova_config, f"  pure_reverts: {policy}")
+    gerrit = _RevertGerrit(original, pure)
+    service = OwnersService(settings(), gerrit=gerrit)  # type: ignore[arg-type]
+    snapshot = snap(HYPERV, revert_of=5)
+    policy_of = service._policy(BranchConfig("nova", "master", "h", config))
+    assert service._pure_revert_of(snapshot, policy_of) == expected
+    if policy == "review":
+        assert gerrit.asked == []
+
+
+def test_a_merge_is_never_a_pure_revert(nova_config: bytes) -> None:
+    from webhook.model import BranchConfig
+    from webhook.service import OwnersService
+
+    config = _with_policy(nova_config, "  pure_reverts: exempt")
+    service = OwnersService(settings(), gerrit=_RevertGerrit(MERGED, True))  # type: ignore[arg-type]
+    merge = dataclasses.replace(snap(HYPERV, revert_of=5), parents=("a" * 40, "b" * 40))
+    policy = service._policy(BranchConfig("nova", "master", "h", config))
+    assert service._pure_revert_of(merge, policy) == 0
+
+
+def test_a_branch_outside_owners_branches_gets_no_vote() -> None:
+    scoped = settings(branches=("master", "stable/*"))
+    assert scoped.in_scope("master") and scoped.in_scope("stable/2025.1")
+    assert not scoped.in_scope("feature/x") and not scoped.in_scope("mastery")
+    assert settings().in_scope("anything")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,26 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env(BASE)
     with pytest.raises(AttributeError):
         settings.password = "x"  # type: ignore[misc]
+
+
+def test_the_branch_scope_and_the_override_label() -> None:
+    found = Settings.from_env({**BASE, "OWNERS_BRANCHES": "master, stable/*"})
+    assert found.branches == ("master", "stable/*")
+    assert found.override_label == "Owners-Override"
+    assert Settings.from_env(BASE).branches == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("OWNERS_BRANCHES", "refs/heads/master", "OWNERS_BRANCHES: 'refs/heads/master'"),
+        ("OWNERS_BRANCHES", "stable/(x)", "is not a branch glob"),
+        ("OWNERS_OVERRIDE_LABEL", "Owner-Approval", "other than OWNERS_LABEL"),
+        ("OWNERS_OVERRIDE_LABEL", "bad label", "must be a Gerrit label name"),
+    ],
+)
+def test_a_wrong_scope_or_override_label_stops_the_service(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env({**BASE, name: value})

@@ -76,7 +76,7 @@ def test_drift_is_repaired(connection: FakeConnection, gerrit: FakeGerrit) -> No
     )
     rules = gerrit.access["nova"]["local"]["refs/heads/*"]["permissions"]["label-Owner-Approval"]
     rules["rules"]["uuid-Registered Users"] = {"action": "ALLOW", "min": -1, "max": 1}
-    gerrit.submit_requirements[("nova", "Owner-Approval")]["submittability_expression"] = "is:true"
+    gerrit.submit_requirements[("nova", "Owner-Approval")]["description"] = "edited"
     gerrit.group_members["Owners Bot"].remove(BOT)
     gerrit.meta_files[("nova", "webhooks.config")] = (
         b'[remote "other"]\n\turl = https://x.example.org/\n[remote "owners"]\n\turl = http://old/\n'
@@ -97,6 +97,55 @@ def test_drift_is_repaired(connection: FakeConnection, gerrit: FakeGerrit) -> No
     webhooks = gerrit.meta_files[("nova", "webhooks.config")].decode()
     assert "url = https://x.example.org/" in webhooks and "http://old/" not in webhooks
     assert setup(connection) == []
+
+
+def test_a_weakened_requirement_is_drift_that_only_force_replaces(
+    connection: FakeConnection, gerrit: FakeGerrit
+) -> None:
+    setup(connection)
+    requirement = gerrit.submit_requirements[("nova", "Owner-Approval")]
+    requirement["submittability_expression"] = "is:true"
+    writes = [entry for entry in gerrit.log if entry[0] in ("PUT", "POST", "PUSH")]
+    with pytest.raises(SetupError, match=r"changed by hand \(submittableIf is 'is:true'\)"):
+        setup(connection)
+    assert [entry for entry in gerrit.log if entry[0] in ("PUT", "POST", "PUSH")] == writes
+    assert setup(connection, force=True) == [
+        "updated submit requirement Owner-Approval on nova: "
+        f"label:Owner-Approval=MAX,user={BOT} AND -label:Owner-Approval=MIN"
+    ]
+
+
+def test_an_admins_applicability_and_override_terms_are_kept(
+    connection: FakeConnection, gerrit: FakeGerrit
+) -> None:
+    gerrit.group_members["Release Managers"] = ["hana"]
+    setup(connection, override_group="Release Managers")
+    requirement = gerrit.submit_requirements[("nova", "Owner-Approval")]
+    assert requirement["override_expression"] == "label:Owners-Override=MAX"
+    requirement["applicability_expression"] = "-is:wip"
+    requirement["override_expression"] = "(label:Verified=+1) OR (label:Owners-Override=MAX)"
+    assert setup(connection, override_group="Release Managers") == []
+    assert setup(connection) == [  # without the override: only the setup's own term goes
+        "updated submit requirement Owner-Approval on nova: "
+        f"label:Owner-Approval=MAX,user={BOT} AND -label:Owner-Approval=MIN; "
+        "applicableIf -is:wip; overrideIf label:Verified=+1"
+    ]
+
+
+def test_the_branch_scope_is_anded_with_an_admins_applicability(
+    connection: FakeConnection, gerrit: FakeGerrit
+) -> None:
+    setup(connection)
+    gerrit.submit_requirements[("nova", "Owner-Approval")]["applicability_expression"] = "-is:wip"
+    scoped = settings(branches=("master", "stable/*"))
+    configure_project(scoped, "nova", SERVICE, gerrit=connection)  # type: ignore[arg-type]
+    requirement = gerrit.submit_requirements[("nova", "Owner-Approval")]
+    assert requirement["applicability_expression"] == (
+        "(-is:wip) AND (branch:master OR branch:^stable/.*)"
+    )
+    configure_project(settings(branches=("main",)), "nova", SERVICE, gerrit=connection)  # type: ignore[arg-type]
+    requirement = gerrit.submit_requirements[("nova", "Owner-Approval")]
+    assert requirement["applicability_expression"] == "(-is:wip) AND (branch:main)"
 
 
 def test_an_administrator_can_set_up_another_bot(

@@ -164,3 +164,26 @@ def test_groups_are_read_fresh_not_from_the_cache(
     answer = ask(client, 9)
     assert answer.json["verdict"] == "PENDING", answer.json
     assert jobs.service.gerrit.group_members("Hyper-V Team") == ()
+
+
+def test_a_branch_outside_the_scope_is_not_enforced(
+    gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    scoped = queued_jobs(gerrit, tmp_path / "scoped.db", branches=("stable/*",))
+    client = create_app(scoped.settings, jobs=scoped).test_client()
+    answer = ask(client)
+    assert answer.json["verdict"] == "APPROVED" and answer.json["enforced"] is False
+    assert "outside OWNERS_BRANCHES" in answer.json["reason"]
+    assert ask(client, branch="refs/heads/stable/2024").json["enforced"] is True
+
+
+def test_an_overridden_change_is_approved_as_overridden(
+    client: FlaskClient, gerrit: FakeGerrit
+) -> None:
+    info = change_info(7, {"nova/compute/api.py": {}}, {}, owner="uma")
+    info["labels"]["Owners-Override"] = {"all": [dict(account("rita"), value=1)]}
+    gerrit.add_change(info)
+    answer = ask(client, 7)
+    assert answer.json["verdict"] == "APPROVED"
+    assert answer.json["reason"].startswith("overridden by rita (")
+    assert "root" in answer.json["reason"]  # what the override bypassed
