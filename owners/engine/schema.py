@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from owners.engine.config import LABEL_NAME, MAX_PATTERN_LENGTH, SUPPORTED_VERSION
+from owners.engine.config import CHOICES, LABEL_NAME, MAX_PATTERN_LENGTH, SUPPORTED_VERSION
 
 _OWNER = {
     "type": "string",
@@ -100,7 +100,56 @@ def owners_schema() -> dict[str, Any]:
                             "(default true)."
                         ),
                     },
+                    "implicit_approval": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": (
+                            "true: an owner's own change counts as one approval where the owner, "
+                            "every uploader and the author may all approve (default false)."
+                        ),
+                    },
+                    "exempt": {
+                        **_OWNERS,
+                        "description": (
+                            "Accounts (or gerrit: groups) whose changes, every patch set "
+                            "uploaded by them, need no owner approval; vetoes still block."
+                        ),
+                    },
+                    "pure_reverts": {
+                        "enum": list(CHOICES["pure_reverts"]),
+                        "default": "review",
+                        "description": (
+                            "exempt: a change Gerrit reports as a pure revert of a change merged "
+                            "on the same branch needs no owner approval (default review)."
+                        ),
+                    },
+                    "sticky_approvals": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": (
+                            "true: approvals of an earlier patch set still count for a "
+                            "requirement none of whose files changed since (default false)."
+                        ),
+                    },
+                    "merge_commits": {
+                        "enum": list(CHOICES["merge_commits"]),
+                        "default": "all-changed-files",
+                        "description": (
+                            "conflict-resolution: a merge of parents all on the branch needs "
+                            "only the owners of the files that differ from Gerrit's auto-merge "
+                            "(default all-changed-files: every file differing from any parent)."
+                        ),
+                    },
                 },
+            },
+            "include": {
+                "type": "array",
+                "description": (
+                    "Delegated ownership files (e.g. nova/virt/hyperv/OWNERS.yaml): each may "
+                    "define groups and subsystems inside its own directory only, and is owned "
+                    "by that directory's subsystem."
+                ),
+                "items": {"type": "string", "minLength": 1},
             },
             "groups": {
                 "type": "object",
