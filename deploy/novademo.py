@@ -226,6 +226,26 @@ class Nova:
             devgerrit.git(clone, "checkout", "--quiet", "--detach", sha)
         return self._push(clone, uploader, branch)
 
+    def contributor_checkout(self, username: str) -> Path:
+        """A clone for a person to work in: on `master` with its upstream set (so `owners
+        check` and `owners suggest` find the unpushed commits), Gerrit's commit-msg hook
+        installed (pushes for review need a Change-Id), and the person's name as the
+        committer.  The password is asked by git, or given by `password(username)`."""
+        checkout = self.workdir / f"checkout-{username}"
+        if checkout.exists():
+            return checkout
+        url = f"{self.gerrit.url}/a/{self.project}"
+        devgerrit.git_clone(url, checkout, self._auth(username))
+        devgerrit.git(checkout, "config", "credential.username", username)
+        devgerrit.git(checkout, "config", "user.name", username.title())
+        devgerrit.git(checkout, "config", "user.email", PEOPLE[username])
+        hook = requests.get(f"{self.gerrit.url}/tools/hooks/commit-msg", timeout=30)
+        hook.raise_for_status()
+        path = checkout / ".git" / "hooks" / "commit-msg"
+        path.write_bytes(hook.content)
+        path.chmod(0o755)
+        return checkout
+
     def _clone(self, username: str) -> Path:
         clone = self.workdir / f"clone-{username}"
         if not clone.exists():
@@ -666,6 +686,12 @@ def _play(nova: Nova) -> None:
     print(f"  curl -s '{url}/changes/{hyperv}/detail' | tail -n +2 | python3 -m json.tool")
     print(f"  {env} OWNERS_GERRIT_PASSWORD={password(BOT)} {owners} check --change {both}")
     print(f"  {owners} who --config {NOVA_OWNERS} nova/virt/hyperv/driver.py nova/compute/api.py")
+    checkout = nova.contributor_checkout("zed")
+    people = ", ".join(sorted(PEOPLE))
+    print(f"\nA contributor's checkout (zed, on master, upstream set): {checkout}")
+    print(f"  cd {checkout} && {owners} who nova/virt/hyperv/driver.py")
+    print("  commit, then: owners check; owners suggest; git push origin HEAD:refs/for/master")
+    print(f"Passwords (git over HTTP and REST): <name>-demo-pw for {people}")
 
 
 if __name__ == "__main__":

@@ -388,3 +388,21 @@ def test_the_bot_is_the_only_voter_and_said_nothing_twice(nova: Nova) -> None:
         assert {v.get("username") for v in votes if v.get("value")} <= {BOT}
         comments = bot_messages(change)
         assert all(a != b for a, b in itertools.pairwise(comments)), comments
+
+
+def test_the_demos_contributor_checkout_answers_owners_check(nova: Nova) -> None:
+    checkout = nova.contributor_checkout("zed")
+    upstream = devgerrit.git(checkout, "rev-parse", "--abbrev-ref", "@{upstream}").strip()
+    assert upstream == "origin/master"
+    (checkout / "nova/virt/hyperv/driver.py").write_text("# faster\n")
+    devgerrit.git(checkout, "commit", "-qam", "hyperv: faster")
+    assert "Change-Id: I" in devgerrit.git(checkout, "log", "-1", "--format=%B")
+    check = subprocess.run(
+        [sys.executable, "-m", "owners.cli", "check", "--json"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 1, check.stderr  # pending: nobody approved yet
+    assert "hyperv" in check.stdout
