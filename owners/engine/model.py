@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from owners.engine.patterns import Glob
+
 ROOT = "root"
 CONFIG_PATH = "OWNERS.yaml"
 GERRIT_PREFIX = "gerrit:"  # an owners entry naming a Gerrit group
@@ -88,6 +90,9 @@ class PathRule:
 
     pattern: str
     location: Location
+    # The parsed glob, when the reader already parsed it to validate the pattern: answering
+    # then reuses it rather than parsing each pattern a second time.
+    compiled: Glob | None = field(default=None, compare=False, repr=False)
 
     @property
     def negated(self) -> bool:
