@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from owners.cli import render
 from owners.cli.base import (
     CliError,
+    cache_enabled,
     cli,
     config_option,
     emit,
@@ -36,11 +37,12 @@ from owners.engine import (
     Ownership,
     Vote,
     evaluate,
-    parse_config,
-    tree_warnings,
 )
 from owners.engine.coverage import coverage as compute_coverage
-from owners.gitrepo import changed_files, repo_root, tracked_files
+from owners.gitrepo import changed_files, checkout, tracked_files
+
+if TYPE_CHECKING:
+    from owners.cache import DiskCache
 
 
 @dataclass
@@ -49,15 +51,17 @@ class Workspace:
 
     config_file: Path
     root: Path | None
+    git_dir: Path | None = None
 
     @classmethod
     def find(cls, config: str | None) -> Workspace:
-        root = repo_root(Path.cwd())
+        found = checkout(Path.cwd())
+        root, git_dir = found if found is not None else (None, None)
         if config is not None:
-            return cls(Path(config), root)
+            return cls(Path(config), root, git_dir)
         if root is None:
             raise CliError(f"not in a git checkout; run inside one or pass --config {CONFIG_PATH}")
-        return cls(root / CONFIG_PATH, root)
+        return cls(root / CONFIG_PATH, root, git_dir)
 
     @property
     def base(self) -> Path:
@@ -79,7 +83,17 @@ class Workspace:
 
     @cached_property
     def ownership(self) -> Ownership:
-        return parse_ownership(self.read_config(), self._display_name)
+        return parse_ownership(self.read_config(), self._display_name, self.cache)
+
+    @property
+    def cache(self) -> DiskCache | None:
+        """Where compiled maps are kept: the checkout's git folder, else the user's cache
+        folder; None with --no-cache."""
+        if not cache_enabled():
+            return None
+        from owners.cache import FOLDER, DiskCache, user_cache_folder
+
+        return DiskCache(self.git_dir / FOLDER if self.git_dir else user_cache_folder())
 
     @property
     def _display_name(self) -> str:
@@ -233,6 +247,8 @@ def validate(file: str | None, no_tree: bool, config: str | None, as_json: bool)
     """Check an OWNERS file; exit status 1 on errors. Prints FILE:LINE:COL: message lines."""
     if file and config:
         raise click.UsageError("give the file once: FILE or --config FILE")
+    from owners.engine import parse_config, tree_warnings
+
     ws = Workspace.find(file or config)
     config, diagnostics = parse_config(ws.read_config(), ws._display_name)
     if config is not None and not no_tree and ws.root is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, overload
 
 from owners.engine.model import (
@@ -74,17 +75,19 @@ class PathExplanation:
 class _RuleGlobs(Sequence[Glob]):
     """The globs of a config's rules, parsed on first use, each distinct pattern once.
 
-    A rule the reader validated carries its parsed glob; one built otherwise (or reopened
+    A rule the reader validated comes with its parsed glob; one built otherwise (or reopened
     from the compiled-map cache) is parsed only when a lookup reaches it.
     """
 
-    def __init__(self, rules: Sequence[PathRule]):
-        self._rules = rules
-        self._globs: list[Glob | None] = [rule.compiled for rule in rules]
+    def __init__(self, patterns: Sequence[str], compiled: Sequence[Glob | None] | None):
+        self._patterns = patterns
+        self._globs: list[Glob | None] = (
+            list(compiled) if compiled is not None else [None] * len(patterns)
+        )
         self._by_text: dict[str, Glob] = {}
 
     def __len__(self) -> int:
-        return len(self._rules)
+        return len(self._patterns)
 
     @overload
     def __getitem__(self, i: int) -> Glob: ...
@@ -95,7 +98,7 @@ class _RuleGlobs(Sequence[Glob]):
             return [self[j] for j in range(*i.indices(len(self)))]
         glob = self._globs[i]
         if glob is None:
-            text = self._rules[i].glob
+            text = self._patterns[i].removeprefix("!")
             glob = self._by_text.get(text)
             if glob is None:
                 glob = self._by_text[text] = compile_glob(text)
@@ -204,8 +207,10 @@ class Hierarchy:
 class Ownership(Hierarchy):
     """A config compiled for questions about paths.
 
-    `index` is a pattern index saved from an earlier compile of the same config
-    (`index_data`), so that a cached map answers without parsing its patterns.
+    A cached map (`owners.cache`) passes what an earlier compile of the same config saved:
+    `index`, the pattern index (`index_data`), and `rule_table`, each rule's subsystem name
+    and pattern in file order, so that it answers without parsing its patterns or building
+    the subsystems a lookup does not reach.
     """
 
     def __init__(
@@ -214,20 +219,31 @@ class Ownership(Hierarchy):
         matcher: Matcher = IndexedMatcher,
         *,
         index: dict[str, Any] | None = None,
+        rule_table: tuple[Sequence[str], Sequence[str]] | None = None,
     ):
         super().__init__(config)
-        self.rules: tuple[tuple[Subsystem, PathRule], ...] = tuple(
-            (sub, rule) for sub in config.subsystems for rule in sub.paths
-        )
-        self._globs = _RuleGlobs([rule for _, rule in self.rules])
-        self._rule_subsystem = tuple(sub.name for sub, _ in self.rules)
-        self._rule_negated = tuple(rule.pattern.startswith("!") for _, rule in self.rules)
+        compiled: list[Glob | None] | None = None
+        if rule_table is None:
+            rules = self.rules
+            names: Sequence[str] = [sub.name for sub, _ in rules]
+            patterns: Sequence[str] = [rule.pattern for _, rule in rules]
+            compiled = [rule.compiled for _, rule in rules]
+        else:
+            names, patterns = rule_table
+        self._globs = _RuleGlobs(patterns, compiled)
+        self._rule_subsystem = tuple(names)
+        self._rule_negated = tuple(pattern.startswith("!") for pattern in patterns)
         self._requirements_cache: dict[tuple[int, ...], tuple[str, ...]] = {}
         self._matcher: IndexedMatcher | NaiveMatcher = (
             IndexedMatcher.from_index(self._globs, index)
             if index is not None
             else matcher(self._globs)
         )
+
+    @cached_property
+    def rules(self) -> tuple[tuple[Subsystem, PathRule], ...]:
+        """Every (subsystem, rule) in file order; rule indexes of the matcher point here."""
+        return tuple((sub, rule) for sub in self.config.subsystems for rule in sub.paths)
 
     def index_data(self) -> dict[str, Any]:
         """The pattern index as plain data, for `Ownership(config, index=...)`."""
