@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import (
+    cli,
     endtoend,
     evaluation,
     history,
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "history": history.run,
     "migration": migration.run,
     "review": review.run,
+    "cli": cli.run,
 }
 
 

@@ -100,6 +100,7 @@ def assess(
     proposed: bytes | None = None,
     *,
     foreign_parents: tuple[str, ...] = (),
+    compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]] | None = None,
 ) -> Outcome:
     """What the owners say about the change.
 
@@ -108,9 +109,11 @@ def assess(
     the revision's parents that are neither on the branch nor open changes for it: what they
     bring in was reviewed nowhere, so the change is blocked until it is rebased, unless it is
     a merge with another parent on the branch, whose files (against every parent) then cover
-    all it brings in.
+    all it brings in.  `compile_map` compiles the branch's file (default: `compile_config`;
+    the service shares compiled maps between its processes, `webhook.compiled`).
     """
-    ownership, diagnostics = compile_config(config) if config is not None else (None, ())
+    compile_map = compile_map or compile_config
+    ownership, diagnostics = compile_map(config) if config is not None else (None, ())
     fallback = None
     problems: tuple[str, ...] = ()
     if ownership is None:

@@ -12,6 +12,7 @@ import zlib
 from dataclasses import dataclass, replace
 
 from owners.engine import Evaluation, Verdict
+from webhook.compiled import SharedMaps
 from webhook.decide import Outcome, Report, assess, check_outcome, plan
 from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritConnection
@@ -60,6 +61,8 @@ class OwnersService:
         # Two evaluations of one change must not interleave: an older one posting last would
         # leave a stale vote.  Striped locks serialize per change within this process.
         self._locks = [threading.Lock() for _ in range(_STRIPES)]
+        # compiled OWNERS.yaml maps; `webhook.jobs` shares them through the queue's backend
+        self.maps = SharedMaps(None)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -159,6 +162,7 @@ class OwnersService:
             self.gerrit.group_members,
             proposed,
             foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
+            compile_map=self.maps.compile,
         )
 
     def _with_writer_accounts(self, snapshot: ChangeSnapshot) -> ChangeSnapshot:
