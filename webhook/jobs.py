@@ -61,7 +61,8 @@ QUEUE_NAME = "owners"
 
 HEARTBEAT_SECONDS = 3.0  # how often a worker process says it is alive
 DEAD_AFTER_SECONDS = 15.0  # silent for this long: its leases are taken back
-BUSY_RETRY_SECONDS = 1.0  # a change another worker is evaluating: look again after this
+BUSY_WAIT_SECONDS = 2.0  # a change another worker is evaluating: wait this long for it
+BUSY_RETRY_SECONDS = 1.0  # then give the thread back and look again after this
 STALE_PENDING_SECONDS = 600.0  # a pending marker this much past due lost its job: re-enqueue
 BACKOFF_BASE_SECONDS = 1.0
 
@@ -470,9 +471,14 @@ class Jobs:
             else:
                 self.metrics.jobs.labels("done").inc()
             return
+        # Wait for the other evaluation of this change, which takes milliseconds: a second
+        # approval arriving during the first one's evaluation (now that a worker starts a job
+        # the moment it is queued) would otherwise wait for huey's scheduler, a second or more.
+        # Without workers to retry later (immediate mode) wait as long as it takes.
         lease = self._acquire(job)
-        while lease is None and self.huey.immediate and time.monotonic() < deadline:
-            time.sleep(0.05)  # no workers to retry later: wait for the other evaluation
+        waited = time.monotonic() + BUSY_WAIT_SECONDS
+        while lease is None and time.monotonic() < (deadline if self.huey.immediate else waited):
+            time.sleep(0.01)
             lease = self._acquire(job)
         if lease is None:
             # Another live worker evaluates this change now; its snapshot may predate the
