@@ -30,7 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import owners
-from owners.engine.model import Location, Mode, OwnersConfig, PathRule, Policy, Subsystem
+from owners.engine.model import (
+    Location,
+    Mode,
+    OwnersConfig,
+    PathRule,
+    Policy,
+    Subsystem,
+    gc_paused,
+)
 from owners.engine.resolution import Ownership
 
 FORMAT = 1
@@ -156,7 +164,8 @@ def _build(values: list[Any], filename: str) -> Subsystem:
 
 def decode(body: bytes, filename: str) -> Ownership:
     """The map `encode` wrote, its locations naming `filename`; raises on a malformed body."""
-    data = json.loads(body)
+    with gc_paused():
+        data = json.loads(body)
     raw = data["subsystems"]
     config = _ReopenedConfig.reopen(
         Policy(**data["policy"]),

@@ -31,6 +31,7 @@ from owners.engine.model import (
     Policy,
     Severity,
     Subsystem,
+    gc_paused,
 )
 from owners.engine.patterns import Glob, PatternError, compile_glob
 from owners.engine.resolution import Hierarchy, Ownership
@@ -77,7 +78,8 @@ def parse_config(
 ) -> tuple[OwnersConfig | None, list[Diagnostic]]:
     """Parse and validate; the config is None when any diagnostic is an error."""
     reader = _Reader(filename)
-    config = reader.read(data)
+    with gc_paused():
+        config = reader.read(data)
     diagnostics = sorted(reader.diagnostics, key=lambda d: (d.location, d.message))
     if any(d.severity is Severity.ERROR for d in diagnostics):
         return None, diagnostics

@@ -6,8 +6,10 @@ config and a change: the CLI, the webhook and the tests all build the same objec
 
 from __future__ import annotations
 
+import contextlib
 import enum
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -263,3 +265,21 @@ class Evaluation:
             if req.mode is Mode.ENFORCE:
                 seen.update(dict.fromkeys(req.vetoed_by))
         return tuple(seen)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a large acyclic structure.
+
+    Reading a map of 10,000 subsystems allocates hundreds of thousands of objects, and each
+    allocation burst triggers collections that scan the whole heap: in a process already
+    holding a large heap (the service, the benchmarks) that was 80% of the compile time.
+    What is built here holds no cycles, so reference counting frees it all the same.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()

@@ -21,6 +21,7 @@ from owners.engine.model import (
     OwnersConfig,
     PathRule,
     Subsystem,
+    gc_paused,
 )
 from owners.engine.patterns import (
     Glob,
@@ -234,11 +235,12 @@ class Ownership(Hierarchy):
         self._rule_subsystem = tuple(names)
         self._rule_negated = tuple(pattern.startswith("!") for pattern in patterns)
         self._requirements_cache: dict[tuple[int, ...], tuple[str, ...]] = {}
-        self._matcher: IndexedMatcher | NaiveMatcher = (
-            IndexedMatcher.from_index(self._globs, index)
-            if index is not None
-            else matcher(self._globs)
-        )
+        with gc_paused():
+            self._matcher: IndexedMatcher | NaiveMatcher = (
+                IndexedMatcher.from_index(self._globs, index)
+                if index is not None
+                else matcher(self._globs)
+            )
 
     @cached_property
     def rules(self) -> tuple[tuple[Subsystem, PathRule], ...]:
