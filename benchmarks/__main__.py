@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import (
+    cli,
     endtoend,
     evaluation,
     history,
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "migration": migration.run,
     "review": review.run,
     "submitcheck": submitcheck.run,
+    "cli": cli.run,
 }
 
 

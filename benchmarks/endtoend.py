@@ -71,9 +71,11 @@ def run(quick: bool) -> Report:
         ratio <= GOAL_RATIO,
         gap=f"x{ratio / GOAL_RATIO:.1f} over the allowance",
         limit="what the floor leaves out and the service cannot shorten: Gerrit posting "
-        "the event only after indexing the change, the webhooks plugin's POST, the hand-over "
-        "to a worker (polling every 10-100 ms); the service's own REST calls are the floor's. "
-        "This measurement polls Gerrit every 10 ms",
+        "the event only after indexing the change, the webhooks plugin's POST and the queue "
+        "write (a worker wakes the moment the job is queued); a second approval arriving "
+        "during the first one's evaluation waits for it; the service's own REST calls are the "
+        "floor's. This measurement polls Gerrit every 10 ms, on a machine shared with other "
+        "runs (see the load average)",
     )
     return report
 

@@ -292,6 +292,7 @@ def run(
     chosen = list(peers) if peers is not None else RESOLVERS
     worst: tuple[float, str] = (0.0, "")
     coverage_400k: Measure | None = None
+    compile_10k: tuple[Measure, Measure, str, str] | None = None
     trees: dict[int, list[str]] = {}
     for size in plan.sizes:
         paths = trees.setdefault(size.paths, tree(size.paths))
@@ -317,6 +318,9 @@ def run(
         report.tables.append(table)
         if size == Size(400_000, 10_000):
             coverage_400k = engine[-1]
+        if size.subsystems == 10_000 and compile_10k is None and len(chosen) > 1:
+            fastest = min(chosen[1:], key=lambda r: results[r.name][0].median)
+            compile_10k = (engine[0], results[fastest.name][0], fastest.name, where)
     if worst[1]:
         report.goal(
             "ahead of every peer at every size (per change and whole tree)",
@@ -327,6 +331,17 @@ def run(
             "each of its folders (memoised for the files after it), where a peer tries its few "
             "patterns from the last; the service compiles once per OWNERS.yaml revision and "
             "keeps that index across changes",
+        )
+    if compile_10k is not None:
+        own, peer, name, where = compile_10k
+        report.goal(
+            "compile (parse, validate, index) at 10,000 subsystems no slower than the fastest "
+            "peer",
+            f"engine {fmt(own.median, 's')}, {name} {fmt(peer.median, 's')} ({where})",
+            own.median <= peer.median,
+            gap=f"engine takes x{own.median / peer.median:.2f} the peer's time",
+            limit="libyaml's events (with a position for every node, kept for messages) and "
+            "validating each subsystem in Python",
         )
     if coverage_400k is not None:
         report.goal(

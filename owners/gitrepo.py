@@ -43,6 +43,16 @@ def repo_root(start: Path) -> Path | None:
     return Path(os.fsdecode(out.strip()))
 
 
+def checkout(start: Path) -> tuple[Path, Path] | None:
+    """The top level and the git folder of the checkout around `start` (one git call)."""
+    try:
+        out = _git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], start)
+    except GitError:
+        return None
+    top, folder = out.splitlines()[:2]
+    return Path(os.fsdecode(top)), Path(os.fsdecode(folder))
+
+
 def tracked_files(root: Path) -> list[str]:
     out = _git(["ls-files", "-z"], root)
     return [os.fsdecode(p) for p in out.split(b"\0") if p]

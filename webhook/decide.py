@@ -121,6 +121,7 @@ def assess(
     sticky_votes: tuple[StickyVote, ...] = (),
     included: tuple[tuple[str, bytes | None], ...] = (),
     proposed_read: Callable[[str], bytes | None] | None = None,
+    compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]] | None = None,
 ) -> Outcome:
     """What the owners say about the change.
 
@@ -129,14 +130,17 @@ def assess(
     the revision's parents that are neither on the branch nor open changes for it: what they
     bring in was reviewed nowhere, so the change is blocked until it is rebased, unless it is
     a merge with another parent on the branch, whose files (against every parent) then cover
-    all it brings in.
+    all it brings in.  `compile_map` compiles the branch's file (default: `compile_config`;
+    the service shares compiled maps between its processes, `webhook.compiled`).
 
     With a `directory` (Gerrit's accounts and groups), a proposed OWNERS.yaml is also checked
     for names no active account or visible group holds.  Those are errors of the proposal, so
     they block: an unknown name is most likely a typo that would leave a subsystem without
     the approvers it was meant to have once merged, and blocking fails closed.
     """
-    ownership, diagnostics = compile_tree(config, included) if config is not None else (None, ())
+    ownership, diagnostics = (
+        compile_tree(config, included, compile_map) if config is not None else (None, ())
+    )
     fallback = None
     problems: tuple[str, ...] = ()
     if ownership is None:
@@ -289,12 +293,16 @@ def check_outcome(outcome: Outcome) -> Evaluation:
 
 
 def compile_tree(
-    content: bytes, included: tuple[tuple[str, bytes | None], ...]
+    content: bytes,
+    included: tuple[tuple[str, bytes | None], ...],
+    compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]]
+    | None = None,
 ) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
-    """`compile_config` for a root file with `include:`, given the files it names as read
-    at the same commit; a file that names includes it was not given fails to parse."""
+    """`compile_config` (or `compile_map`) for a root file, given the files its `include:`
+    names as read at the same commit; a file that names includes it was not given fails to
+    parse.  A tree with includes is compiled here: the shared maps are keyed by one file."""
     if not included:
-        return compile_config(content)
+        return (compile_map or compile_config)(content)
     return _compile_with_includes(content, included)
 
 

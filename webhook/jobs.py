@@ -45,6 +45,7 @@ from huey.registry import Message
 from huey.serializer import Serializer
 from huey.storage import BaseStorage, MemoryStorage, RedisStorage, SqliteStorage
 
+from webhook.compiled import Entries, RedisEntries, SharedMaps, folder_entries
 from webhook.events import ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritError
 from webhook.groups import affected_changes
@@ -60,7 +61,8 @@ QUEUE_NAME = "owners"
 
 HEARTBEAT_SECONDS = 3.0  # how often a worker process says it is alive
 DEAD_AFTER_SECONDS = 15.0  # silent for this long: its leases are taken back
-BUSY_RETRY_SECONDS = 1.0  # a change another worker is evaluating: look again after this
+BUSY_WAIT_SECONDS = 2.0  # a change another worker is evaluating: wait this long for it
+BUSY_RETRY_SECONDS = 1.0  # then give the thread back and look again after this
 STALE_PENDING_SECONDS = 600.0  # a pending marker this much past due lost its job: re-enqueue
 BACKOFF_BASE_SECONDS = 1.0
 
@@ -260,8 +262,38 @@ class Store:
         return int(self.storage.result_store_size())
 
 
+class Doorbell:
+    """Wakes this process's idle workers the moment a job is queued in this process.
+
+    A counter under a condition: a worker reads it before finding the queue empty and
+    waits only while it is unchanged, so a job queued between the two is never slept on.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.rings = 0
+
+    def ring(self) -> None:
+        with self._condition:
+            self.rings += 1
+            self._condition.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        """Return once rung after `seen` was read, or after `timeout` seconds."""
+        with self._condition:
+            self._condition.wait_for(lambda: self.rings != seen, timeout)
+
+
 class WalStorage(SqliteStorage):
-    """huey's SQLite storage (write-ahead log) with `synchronous=NORMAL`.
+    """huey's SQLite storage (write-ahead log) with `synchronous=NORMAL`, and a blocking
+    dequeue.
+
+    An idle worker used to poll the queue every 10 to 100 ms, and that wait was most of the
+    bot's latency beyond Gerrit's own REST time.  Now a job queued in this process (`owners
+    serve`: the web part and the workers share it) rings a `Doorbell` that the waiting
+    workers' dequeue returns on at once; a job queued by another process (gunicorn beside
+    `owners worker`) is found by the next look, at most `POLL_SECONDS` later.  (On Redis,
+    huey's dequeue is already a blocking pop.)
 
     A commit is then written to the log but not fsynced; the log is synced at checkpoints.
     A job survives the crash or `kill -9` of any process (the OS holds the written pages), and
@@ -271,10 +303,28 @@ class WalStorage(SqliteStorage):
     no fsync, which is most of its time on a disk that honours them.
     """
 
+    blocking = True  # dequeue waits itself: huey's worker loops on without sleeping
+    POLL_SECONDS = 0.1
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.doorbell = Doorbell()
+
     def _create_connection(self) -> Any:
         conn = super()._create_connection()
         conn.execute("pragma synchronous=NORMAL")
         return conn
+
+    def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        super().enqueue(data, priority)
+        self.doorbell.ring()
+
+    def dequeue(self) -> bytes | None:
+        seen = self.doorbell.rings
+        task = super().dequeue()
+        if task is None:
+            self.doorbell.wait(seen, self.POLL_SECONDS)
+        return task
 
 
 class WalHuey(SqliteHuey):
@@ -298,6 +348,16 @@ def _namespace(huey: Huey, name: str) -> Store:
     if isinstance(storage, SqliteStorage):
         return Store(type(storage)(f"{QUEUE_NAME}.{name}", filename=storage.filename))
     return Store(MemoryStorage(f"{QUEUE_NAME}.{name}"))
+
+
+def _map_entries(huey: Huey) -> Entries | None:
+    """Where compiled OWNERS.yaml maps are shared: beside the queue, in the same backend."""
+    storage = huey.storage
+    if isinstance(storage, RedisStorage):
+        return RedisEntries(storage.conn, f"{QUEUE_NAME}_compiled:")
+    if isinstance(storage, SqliteStorage):
+        return folder_entries(storage.filename)
+    return None
 
 
 # -- the jobs --------------------------------------------------------------------------------
@@ -332,6 +392,7 @@ class Jobs:
         # each process drops its cached members before its next evaluation (see _evaluate).
         self.groups = _namespace(self.huey, "groups")
         self._groups_seen: Any = None
+        self.service.maps = SharedMaps(_map_entries(self.huey))
         self._task = self.huey.task(name="owners_job")(self._run)
 
     # -- the web side ---------------------------------------------------------------------
@@ -410,9 +471,14 @@ class Jobs:
             else:
                 self.metrics.jobs.labels("done").inc()
             return
+        # Wait for the other evaluation of this change, which takes milliseconds: a second
+        # approval arriving during the first one's evaluation (now that a worker starts a job
+        # the moment it is queued) would otherwise wait for huey's scheduler, a second or more.
+        # Without workers to retry later (immediate mode) wait as long as it takes.
         lease = self._acquire(job)
-        while lease is None and self.huey.immediate and time.monotonic() < deadline:
-            time.sleep(0.05)  # no workers to retry later: wait for the other evaluation
+        waited = time.monotonic() + BUSY_WAIT_SECONDS
+        while lease is None and time.monotonic() < (deadline if self.huey.immediate else waited):
+            time.sleep(0.01)
             lease = self._acquire(job)
         if lease is None:
             # Another live worker evaluates this change now; its snapshot may predate the

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from owners.engine import Evaluation, Policy, Verdict
 from owners.engine.model import StickyVote
+from webhook.compiled import SharedMaps
 from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, compile_tree, plan
 from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritConnection
@@ -63,6 +64,8 @@ class OwnersService:
         # Two evaluations of one change must not interleave: an older one posting last would
         # leave a stale vote.  Striped locks serialize per change within this process.
         self._locks = [threading.Lock() for _ in range(_STRIPES)]
+        # compiled OWNERS.yaml maps; `webhook.jobs` shares them through the queue's backend
+        self.maps = SharedMaps(None)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -195,6 +198,7 @@ class OwnersService:
             sticky_votes=self._sticky_votes(snapshot, policy),
             included=branch.included,
             proposed_read=proposed_read,
+            compile_map=self.maps.compile,
         )
 
     @staticmethod

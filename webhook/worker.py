@@ -52,9 +52,8 @@ class Worker:
                 workers=self.threads,
                 worker_type="thread",
                 periodic=False,
-                # An idle worker polls the queue (SQLite; Redis after each blocking read times
-                # out) every 10 ms, backing off to 100 ms: a cheap read, and the wait between
-                # an event's arrival and its evaluation is a part of the bot's latency.
+                # Both queues' dequeue blocks (see WalStorage); these delays only pace the
+                # retries after the queue's backend failed to answer.
                 initial_delay=0.01,
                 backoff=1.5,
                 max_delay=0.1,

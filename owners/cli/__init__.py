@@ -2,10 +2,10 @@
 run the service.
 
 Checkout commands live in `local`, service commands in `service`, what they share in `base`;
-`render` holds the stable JSON shapes and the text.  Errors are one line on stderr.
+`render` holds the stable JSON shapes and the text.  Errors are one line on stderr.  A
+command's module is imported only when it runs (`base.COMMANDS`), to start quickly.
 """
 
-from owners.cli import audit, history, local, migrate, report, service
 from owners.cli.base import cli, main
 
-__all__ = ["audit", "cli", "history", "local", "main", "migrate", "report", "service"]
+__all__ = ["cli", "main"]

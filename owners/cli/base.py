@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from owners.engine import CONFIG_PATH, Ownership, Severity, parse_config
+from owners.engine.model import CONFIG_PATH
 from owners.gitrepo import GitError
+
+if TYPE_CHECKING:
+    from owners.cache import DiskCache
+    from owners.engine import Ownership
+
+# Each command's module, imported only when that command runs (or help lists them all): a
+# local command never pays for the service's, the charts' or the migrations' imports.
+COMMANDS = {
+    "who": "local", "explain": "local", "check": "local", "suggest": "local",
+    "validate": "local", "coverage": "local", "stats": "history", "report": "report",
+    "import": "migrate", "export": "migrate", "audit": "audit", "serve": "service",
+    "worker": "service", "reconcile": "service", "dead-letters": "service",
+    "gerrit-setup": "service",
+}  # fmt: skip
+NO_CACHE = "owners.no_cache"  # in click's context meta: --no-cache was given
 
 
 class CliError(click.ClickException):
@@ -60,10 +76,29 @@ def emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
 
 
 def parse_ownership(
-    data: bytes | str, name: str, read: Callable[[str], bytes | None] | None = None
+    data: bytes | str,
+    name: str,
+    cache: DiskCache | None = None,
+    read: Callable[[str], bytes | None] | None = None,
 ) -> Ownership:
     """An OWNERS file's ownership map, or a one-line error naming the first problem.
-    `read` gives the files its `include:` names."""
+
+    With a `cache`, a file compiled before (same bytes, same package) is reopened from it.
+    `read` gives the files its `include:` names; a file that may name any is compiled afresh,
+    since the cache is keyed by the root file's bytes alone.
+    """
+    if cache is None or isinstance(data, str) or b"include" in data:
+        return _compile(data, name, read)
+    from owners.cache import load
+
+    return load(data, name, cache, _compile)
+
+
+def _compile(
+    data: bytes | str, name: str, read: Callable[[str], bytes | None] | None = None
+) -> Ownership:
+    from owners.engine import Ownership, Severity, parse_config
+
     config, diagnostics = parse_config(data, name, read=read)
     if config is None:
         errors = [str(d) for d in diagnostics if d.severity is Severity.ERROR]
@@ -90,16 +125,54 @@ def write_file(path: Path, data: bytes) -> None:
         raise CliError(f"{path}: {exc.strerror}") from None
 
 
-config_option = click.option(
-    "--config",
-    "config",
-    metavar="FILE",
-    help=f"OWNERS file to read instead of the checkout's {CONFIG_PATH}.",
-)
+def _remember_no_cache(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[NO_CACHE] = True
+
+
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--config FILE, and --no-cache (read by `cache_enabled`) for commands that read it."""
+    command = click.option(
+        "--no-cache",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_no_cache,
+        help="Compile OWNERS.yaml afresh instead of reusing the compiled map.",
+    )(command)
+    return click.option(
+        "--config",
+        "config",
+        metavar="FILE",
+        help=f"OWNERS file to read instead of the checkout's {CONFIG_PATH}.",
+    )(command)
+
+
+def cache_enabled() -> bool:
+    """Whether this command may reuse compiled maps (no --no-cache given)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or not ctx.meta.get(NO_CACHE, False)
+
+
+class LazyGroup(click.Group):
+    """The `owners` group, importing a command's module when the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"owners.cli.{COMMANDS[cmd_name]}")  # registers it
+        return super().get_command(ctx, cmd_name)
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.version_option(package_name="gerrit-owners")
 @click.pass_context
 def cli(ctx: click.Context) -> None:

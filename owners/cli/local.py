@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from owners.cli import render
 from owners.cli.base import (
     CliError,
+    cache_enabled,
     cli,
     config_option,
     emit,
@@ -37,11 +38,12 @@ from owners.engine import (
     Verdict,
     Vote,
     evaluate,
-    parse_config,
-    tree_warnings,
 )
 from owners.engine.coverage import coverage as compute_coverage
-from owners.gitrepo import GitError, changed_files, repo_root, tracked_files
+from owners.gitrepo import GitError, changed_files, checkout, tracked_files
+
+if TYPE_CHECKING:
+    from owners.cache import DiskCache
 
 
 @dataclass
@@ -50,15 +52,17 @@ class Workspace:
 
     config_file: Path
     root: Path | None
+    git_dir: Path | None = None
 
     @classmethod
     def find(cls, config: str | None) -> Workspace:
-        root = repo_root(Path.cwd())
+        found = checkout(Path.cwd())
+        root, git_dir = found if found is not None else (None, None)
         if config is not None:
-            return cls(Path(config), root)
+            return cls(Path(config), root, git_dir)
         if root is None:
             raise CliError(f"not in a git checkout; run inside one or pass --config {CONFIG_PATH}")
-        return cls(root / CONFIG_PATH, root)
+        return cls(root / CONFIG_PATH, root, git_dir)
 
     @property
     def base(self) -> Path:
@@ -80,7 +84,9 @@ class Workspace:
 
     @cached_property
     def ownership(self) -> Ownership:
-        return parse_ownership(self.read_config(), self._display_name, self.read_included)
+        return parse_ownership(
+            self.read_config(), self._display_name, self.cache, self.read_included
+        )
 
     def read_included(self, path: str) -> bytes | None:
         """A file `include:` names, relative to the root OWNERS file's directory (the
@@ -91,6 +97,16 @@ class Workspace:
             return None
         except OSError as exc:
             raise CliError(f"{path}: {exc.strerror}") from None
+
+    @property
+    def cache(self) -> DiskCache | None:
+        """Where compiled maps are kept: the checkout's git folder, else the user's cache
+        folder; None with --no-cache."""
+        if not cache_enabled():
+            return None
+        from owners.cache import FOLDER, DiskCache, user_cache_folder
+
+        return DiskCache(self.git_dir / FOLDER if self.git_dir else user_cache_folder())
 
     @property
     def _display_name(self) -> str:
@@ -302,6 +318,8 @@ def validate(
     Prints FILE:LINE:COL: message lines.  --gerrit needs the OWNERS_GERRIT_* settings."""
     if file and config:
         raise click.UsageError("give the file once: FILE or --config FILE")
+    from owners.engine import parse_config, tree_warnings
+
     ws = Workspace.find(file or config)
     data = ws.read_config()
     if use_gerrit:

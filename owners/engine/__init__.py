@@ -1,9 +1,15 @@
 """The ownership engine: pure functions from OWNERS.yaml and a change to a verdict.
 
 Nothing in this package performs I/O; callers pass bytes in and get typed values out.
+Reading OWNERS.yaml (`owners.engine.config`, and with it PyYAML) is imported on first use:
+a command answering from a compiled map never parses YAML.
 """
 
-from owners.engine.config import ConfigError, load_config, parse_config, tree_warnings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from owners.engine.evaluation import evaluate
 from owners.engine.model import (
     CONFIG_PATH,
@@ -24,6 +30,18 @@ from owners.engine.model import (
     Vote,
 )
 from owners.engine.resolution import GroupResolver, Ownership
+
+if TYPE_CHECKING:
+    from owners.engine.config import ConfigError, load_config, parse_config, tree_warnings
+
+_FROM_CONFIG = ("ConfigError", "load_config", "parse_config", "tree_warnings")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_CONFIG:
+        return getattr(importlib.import_module("owners.engine.config"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CONFIG_PATH",

@@ -33,9 +33,10 @@ from owners.engine.model import (
     Policy,
     Severity,
     Subsystem,
+    gc_paused,
 )
-from owners.engine.patterns import PatternError, compile_glob
-from owners.engine.resolution import Ownership
+from owners.engine.patterns import Glob, PatternError, compile_glob
+from owners.engine.resolution import Hierarchy, Ownership
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 8
@@ -60,6 +61,7 @@ _TAG = "tag:yaml.org,2002:"
 QUOTE_HINT = "quote patterns that start with ! or *"
 # What YAML says while reading an unquoted `!x` (a tag) or `*x`/`&x` (an alias, an anchor).
 _UNQUOTED_CONTEXTS = ("while scanning a tag", "while scanning an alias", "while scanning an anchor")
+_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
 
 
 class ConfigError(ValueError):
@@ -102,7 +104,8 @@ def parse_config(
     reader = _Reader(
         filename, directory=remembered(directory) if directory else None, read_file=read
     )
-    config = reader.read(data)
+    with gc_paused():
+        config = reader.read(data)
     diagnostics = sorted(reader.diagnostics, key=lambda d: (d.location, d.message))
     if any(d.severity is Severity.ERROR for d in diagnostics):
         return None, diagnostics
@@ -117,6 +120,8 @@ class _Reader:
     read_file: Read | None = None  # the files `include:` names
     _pattern_count: int = 0
     owner_entries: list[tuple[str, Location]] = field(default_factory=list)
+    # each distinct pattern is parsed once; the rules carry the result to `Ownership`
+    _globs: dict[str, Glob] = field(default_factory=dict)
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -152,9 +157,9 @@ class _Reader:
             self.error_at(line, 0, f"not valid UTF-8 (byte {exc.start})", "save the file as UTF-8")
             return None
         try:
-            if not self._safe_structure(text):
+            safe, node = self._compose(text)
+            if not safe:
                 return None
-            node = yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
             if exc.context in _UNQUOTED_CONTEXTS and exc.context_mark is not None:
                 # `- *.pyc` or `[x/, !x/README]`: YAML read a pattern as an alias or a tag.
@@ -191,52 +196,125 @@ class _Reader:
             return None
         return self._config(node)
 
-    def _safe_structure(self, text: str) -> bool:
-        """Reject what YAML allows but an ownership file never needs, before composing."""
+    def _compose(self, text: str) -> tuple[bool, Node | None]:
+        """The document's node tree, or (False, None) after reporting what YAML allows but an
+        ownership file never needs.
+
+        One pass over libyaml's events does both: it rejects anchors, aliases, tags and deep
+        nesting as they come, and builds the nodes (with their positions, for messages) that
+        `yaml.compose` would, without its per-node resolver calls, which cost more than the
+        parse itself on a large file.  Plain scalars are resolved as `yaml.compose` resolves
+        them (an int, a bool, a merge key), so the same file gives the same nodes.
+        """
+        loader = _Loader(text)
+        resolvers = loader.yaml_implicit_resolvers
+        wildcard = None in resolvers
+        resolve, get_event, check_event = loader.resolve, loader.get_event, loader.check_event
+        stack: list[tuple[Node | None, Node | None]] = []
+        root: Node | None = None
+        parent: Node | None = None
+        key: Node | None = None
         depth = 0
-        for event in yaml.parse(text, Loader=_Loader):
-            mark = event.start_mark
-            if isinstance(event, yaml.AliasEvent):
-                self.error_at(
-                    mark.line,
-                    mark.column,
-                    f"YAML aliases are not allowed (*{event.anchor} is an alias)",
-                    f"{QUOTE_HINT}; write values out, or use a group alias under 'groups'",
-                )
-                return False
-            if getattr(event, "anchor", None):
-                self.error_at(
-                    mark.line,
-                    mark.column,
-                    "YAML anchors and aliases are not allowed",
-                    "write the values out, or use a group alias under 'groups'",
-                )
-                return False
-            tag = getattr(event, "tag", None)
-            if tag and not (isinstance(event, yaml.ScalarEvent) and tag == "!"):
-                # A local tag on a scalar is almost always an exclusion pattern left unquoted
-                # (`- !docs/x.md`); `!!str` and friends are deliberate YAML.
-                local = isinstance(event, yaml.ScalarEvent) and not tag.startswith(_TAG)
-                self.error_at(
-                    mark.line,
-                    mark.column,
-                    f"YAML tags are not allowed ({tag})",
-                    QUOTE_HINT if local else "remove the tag",
-                )
-                return False
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    self.error_at(
-                        mark.line,
-                        mark.column,
-                        f"nesting deeper than {MAX_DEPTH} levels",
-                        "OWNERS.yaml needs at most four levels",
-                    )
-                    return False
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-        return True
+        documents = 0
+        second: yaml.Mark | None = None  # where a second document starts: an error at the end
+        try:
+            while check_event():
+                event = get_event()
+                kind = type(event)
+                if kind is yaml.ScalarEvent:
+                    if event.anchor is not None or event.tag not in (None, "!"):
+                        return self._unsafe(event), None
+                    if second is not None:
+                        continue
+                    value = event.value
+                    plain = event.implicit[0]
+                    if plain and (wildcard or (value[:1] if value else "") in resolvers):
+                        tag = resolve(ScalarNode, value, event.implicit)
+                    else:
+                        tag = _STR
+                    node: Node = ScalarNode(tag, value, event.start_mark, event.end_mark)
+                elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    if event.anchor is not None or event.tag is not None:
+                        return self._unsafe(event), None
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        mark = event.start_mark
+                        self.error_at(
+                            mark.line,
+                            mark.column,
+                            f"nesting deeper than {MAX_DEPTH} levels",
+                            "OWNERS.yaml needs at most four levels",
+                        )
+                        return False, None
+                    if second is not None:
+                        continue
+                    if kind is yaml.MappingStartEvent:
+                        node = MappingNode(_MAP, [], event.start_mark, None, event.flow_style)
+                    else:
+                        node = SequenceNode(_SEQ, [], event.start_mark, None, event.flow_style)
+                elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                    depth -= 1
+                    if second is None:
+                        parent, key = stack.pop()
+                    continue
+                elif kind is yaml.AliasEvent:
+                    return self._unsafe(event), None
+                elif kind is yaml.DocumentStartEvent:
+                    documents += 1
+                    if documents == 2:
+                        second = event.start_mark
+                    continue
+                else:
+                    continue
+                if parent is None:
+                    root = node
+                elif type(parent) is MappingNode:
+                    if key is None:
+                        key = node
+                    else:
+                        parent.value.append((key, node))
+                        key = None
+                else:
+                    parent.value.append(node)
+                if kind is not yaml.ScalarEvent:
+                    stack.append((parent, key))
+                    parent, key = node, None
+        finally:
+            loader.dispose()
+        if second is not None:
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream",
+                root.start_mark if root is not None else None,
+                "but found another document",
+                second,
+            )
+        return True, root
+
+    def _unsafe(self, event: yaml.Event) -> bool:
+        """Report an anchor, alias or tag; False, for `_compose` to return."""
+        mark = event.start_mark
+        if isinstance(event, yaml.AliasEvent):  # often `*.py` left unquoted
+            self.error_at(
+                mark.line,
+                mark.column,
+                f"YAML aliases are not allowed (*{event.anchor} is an alias)",
+                f"{QUOTE_HINT}; write values out, or use a group alias under 'groups'",
+            )
+        elif getattr(event, "anchor", None):
+            self.error_at(
+                mark.line,
+                mark.column,
+                "YAML anchors and aliases are not allowed",
+                "write the values out, or use a group alias under 'groups'",
+            )
+        else:
+            tag = event.tag  # type: ignore[attr-defined]
+            # A local tag on a scalar is almost always an exclusion pattern left unquoted
+            # (`- !docs/x.md`); `!!str` and friends are deliberate YAML.
+            local = isinstance(event, yaml.ScalarEvent) and not tag.startswith(_TAG)
+            hint = QUOTE_HINT if local else "remove the tag"
+            self.error_at(mark.line, mark.column, f"YAML tags are not allowed ({tag})", hint)
+        return False
 
     # -- typed access to nodes -----------------------------------------------------------
 
@@ -602,14 +680,17 @@ class _Reader:
                 self.error(item, f"pattern longer than {MAX_PATTERN_LENGTH} characters")
                 ok = False
                 continue
-            rule = PathRule(text, location)
-            try:
-                compile_glob(rule.glob)
-            except PatternError as exc:
-                self.error(item, f"malformed pattern '{text}': {exc}", exc.hint)
-                ok = False
-                continue
-            rules.append(rule)
+            glob_text = text[1:] if text.startswith("!") else text
+            glob = self._globs.get(glob_text)
+            if glob is None:
+                try:
+                    glob = compile_glob(glob_text)
+                except PatternError as exc:
+                    self.error(item, f"malformed pattern '{text}': {exc}", exc.hint)
+                    ok = False
+                    continue
+                self._globs[glob_text] = glob
+            rules.append(PathRule(text, location, glob))
         if entries and not any(not r.negated for r in rules) and ok:
             self.error(
                 node,
@@ -837,7 +918,7 @@ class _Checker:
         return ok
 
     def _feasibility(self) -> None:
-        ownership = Ownership(self.config)
+        ownership = Hierarchy(self.config)  # the approvers need no pattern index
         for sub in self.config.all_subsystems:
             # Count distinct people only as far as the verdict needs: a big group inherited
             # by thousands of subsystems must not be expanded for each of them.

@@ -6,10 +6,14 @@ config and a change: the CLI, the webhook and the tests all build the same objec
 
 from __future__ import annotations
 
+import contextlib
 import enum
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+
+from owners.engine.patterns import Glob
 
 ROOT = "root"
 CONFIG_PATH = "OWNERS.yaml"
@@ -93,6 +97,9 @@ class PathRule:
 
     pattern: str
     location: Location
+    # The parsed glob, when the reader already parsed it to validate the pattern: answering
+    # then reuses it rather than parsing each pattern a second time.
+    compiled: Glob | None = field(default=None, compare=False, repr=False)
 
     @property
     def negated(self) -> bool:
@@ -298,3 +305,21 @@ class Evaluation:
             if req.mode is Mode.ENFORCE:
                 seen.update(dict.fromkeys(req.vetoed_by))
         return tuple(seen)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a large acyclic structure.
+
+    Reading a map of 10,000 subsystems allocates hundreds of thousands of objects, and each
+    allocation burst triggers collections that scan the whole heap: in a process already
+    holding a large heap (the service, the benchmarks) that was 80% of the compile time.
+    What is built here holds no cycles, so reference counting frees it all the same.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()

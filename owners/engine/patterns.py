@@ -17,8 +17,10 @@ from __future__ import annotations
 import enum
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 WILDCARDS = "*?"
 
@@ -40,13 +42,21 @@ class Reach(enum.Enum):
 
 @dataclass(frozen=True)
 class Glob:
-    """A compiled pattern; `core` must fully match the path or one of its directories."""
+    """A parsed pattern; `core` must fully match the path or one of its directories.
+
+    Parsing checks the pattern and gives the index what it files a glob under; the regex is
+    only built when a lookup first tries the glob, since a map of 10,000 subsystems is
+    mostly never consulted by one command (and validation needs no regex at all).
+    """
 
     text: str
-    core: re.Pattern[str]
     reach: Reach
     segments: tuple[str, ...]
     anchored: bool
+
+    @cached_property
+    def core(self) -> re.Pattern[str]:
+        return re.compile(_core_regex(self.segments))
 
     @property
     def is_literal(self) -> bool:
@@ -99,10 +109,12 @@ def compile_glob(text: str) -> Glob:
             raise PatternError(
                 "'**' must be a whole path segment", text.index(seg), "write 'a/**/b', not 'a**b'"
             )
-    return Glob(text, re.compile(_core_regex(segments)), reach, tuple(segments), anchored)
+    return Glob(text, reach, tuple(segments), anchored)
 
 
 def _check_escapes(text: str) -> None:
+    if "\\" not in text and "[" not in text and "]" not in text:
+        return  # the common case, without a Python loop over the characters
     escaped = False
     for i, ch in enumerate(text):
         if escaped:
@@ -153,10 +165,14 @@ def _segment_regex(seg: str) -> str:
 
 
 def _has_wildcard(seg: str) -> bool:
+    if "\\" not in seg:  # without escapes every '*' and '?' is a wildcard
+        return "*" in seg or "?" in seg
     return any(is_wild for _, is_wild in _tokens(seg))
 
 
 def _unescape(seg: str) -> str:
+    if "\\" not in seg:
+        return seg
     return "".join(ch for ch, _ in _tokens(seg))
 
 
@@ -198,6 +214,24 @@ class _Buckets:
         self.anywhere: list[int] = []
         self.suffix_lengths: tuple[int, ...] = ()
         self.prefix_lengths: tuple[int, ...] = ()
+
+    _MAPS = ("by_path", "by_name", "by_suffix", "by_prefix", "by_parent")
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain lists and dicts (JSON), from which `from_data` rebuilds these buckets."""
+        data: dict[str, Any] = {name: dict(getattr(self, name)) for name in self._MAPS}
+        data["anywhere"] = self.anywhere
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> _Buckets:
+        buckets = cls()
+        for name in cls._MAPS:
+            setattr(buckets, name, data[name])
+        buckets.anywhere = data["anywhere"]
+        buckets.suffix_lengths = tuple(sorted({len(k) for k in buckets.by_suffix}))
+        buckets.prefix_lengths = tuple(sorted({len(k) for k in buckets.by_prefix}))
+        return buckets
 
     def add(self, i: int, glob: Glob) -> None:
         last = glob.segments[-1]
@@ -254,19 +288,22 @@ class IndexedMatcher:
     Globs that may match a directory (and so everything below it) and globs that may match
     a file are filed separately.  What covers a directory is memoised, since the files of a
     change or of a tree share their directories; a file then costs a few dictionary lookups
-    for its own name.
+    for its own name.  A glob's regex is built the first time a lookup tries it.
+
+    The index is plain data (`index_data`), so a compiled map can be stored and reopened
+    with `from_index` without parsing any pattern until a lookup reaches it.
     """
 
     def __init__(self, globs: Sequence[Glob]):
-        self.globs = tuple(globs)
+        self.globs = globs
         self._for_dirs = _Buckets()
         self._for_files = _Buckets()
         # The same pattern in many places (an imported CODEOWNERS excludes a late `*.md` from
         # every earlier line) is filed and tried once; a match stands for all its copies.
-        first_of: dict[tuple[str, Reach], int] = {}
+        first_of: dict[tuple[tuple[str, ...], Reach], int] = {}
         copies: dict[int, list[int]] = defaultdict(list)
-        for i, glob in enumerate(self.globs):
-            first = first_of.setdefault((glob.core.pattern, glob.reach), i)
+        for i, glob in enumerate(globs):
+            first = first_of.setdefault((glob.segments, glob.reach), i)
             copies[first].append(i)
             if first != i:
                 continue
@@ -275,8 +312,37 @@ class IndexedMatcher:
             if glob.reach is not Reach.DESCENDANTS:
                 self._for_files.add(i, glob)
         self._copies = {first: tuple(ids) for first, ids in copies.items() if len(ids) > 1}
-        self._fullmatch = tuple(glob.core.fullmatch for glob in self.globs)
+        self._start()
+
+    @classmethod
+    def from_index(cls, globs: Sequence[Glob], data: dict[str, Any]) -> IndexedMatcher:
+        """The matcher whose `index_data` was `data`, over the same globs."""
+        matcher = cls.__new__(cls)
+        matcher.globs = globs
+        matcher._for_dirs = _Buckets.from_data(data["dirs"])
+        matcher._for_files = _Buckets.from_data(data["files"])
+        matcher._copies = {ids[0]: tuple(ids) for ids in data["copies"]}
+        matcher._start()
+        return matcher
+
+    def index_data(self) -> dict[str, Any]:
+        """The index as plain lists and dicts, for `from_index`."""
+        return {
+            "dirs": self._for_dirs.to_data(),
+            "files": self._for_files.to_data(),
+            "copies": list(self._copies.values()),
+        }
+
+    def _start(self) -> None:
+        self._tests: list[Callable[[str], Any] | None] = [None] * len(self.globs)
         self._dir_cache: dict[str, tuple[int, ...]] = {"": ()}
+
+    def _test(self, i: int) -> Callable[[str], Any]:
+        """Glob `i`'s full match, its regex built on the first call."""
+        test = self._tests[i]
+        if test is None:
+            test = self._tests[i] = self.globs[i].core.fullmatch
+        return test
 
     def _with_copies(self, found: list[int]) -> list[int]:
         copies = self._copies
@@ -291,8 +357,12 @@ class IndexedMatcher:
             return cached
         parent, _, name = directory.rpartition("/")
         inherited = self._covering(parent)
-        test = self._fullmatch
-        own = [i for i in self._for_dirs.candidates(directory, parent, name) if test[i](directory)]
+        tests = self._tests
+        own = [
+            i
+            for i in self._for_dirs.candidates(directory, parent, name)
+            if (tests[i] or self._test(i))(directory)
+        ]
         if not own:
             self._dir_cache[directory] = inherited
             return inherited
@@ -305,8 +375,12 @@ class IndexedMatcher:
         """Indexes of the globs matching `path`, ascending."""
         parent, _, name = path.rpartition("/")
         covering = self._covering(parent)
-        test = self._fullmatch
-        own = [i for i in self._for_files.candidates(path, parent, name) if test[i](path)]
+        tests = self._tests
+        own = [
+            i
+            for i in self._for_files.candidates(path, parent, name)
+            if (tests[i] or self._test(i))(path)
+        ]
         if not own:
             return covering
         return tuple(sorted({*covering, *self._with_copies(own)}))

@@ -6,8 +6,10 @@ the parent chains are walked once, and every answer is a pure function of a path
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, overload
 
 from owners.engine.model import (
     CONFIG_PATH,
@@ -19,6 +21,7 @@ from owners.engine.model import (
     OwnersConfig,
     PathRule,
     Subsystem,
+    gc_paused,
 )
 from owners.engine.patterns import (
     Glob,
@@ -70,105 +73,88 @@ class PathExplanation:
     requirements: tuple[RequirementExplanation, ...]
 
 
-class Ownership:
-    def __init__(self, config: OwnersConfig, matcher: Matcher = IndexedMatcher):
-        self.config = config
-        self.rules: tuple[tuple[Subsystem, PathRule], ...] = tuple(
-            (sub, rule) for sub in config.subsystems for rule in sub.paths
+class _RuleGlobs(Sequence[Glob]):
+    """The globs of a config's rules, parsed on first use, each distinct pattern once.
+
+    A rule the reader validated comes with its parsed glob; one built otherwise (or reopened
+    from the compiled-map cache) is parsed only when a lookup reaches it.
+    """
+
+    def __init__(self, patterns: Sequence[str], compiled: Sequence[Glob | None] | None):
+        self._patterns = patterns
+        self._globs: list[Glob | None] = (
+            list(compiled) if compiled is not None else [None] * len(patterns)
         )
-        self._globs: tuple[Glob, ...] = tuple(compile_glob(rule.glob) for _, rule in self.rules)
-        self._rule_subsystem = tuple(sub.name for sub, _ in self.rules)
-        self._rule_negated = tuple(rule.negated for _, rule in self.rules)
-        self._requirements_cache: dict[tuple[int, ...], tuple[str, ...]] = {}
-        self._matcher = matcher(self._globs)
-        self._ancestors = {sub.name: self._walk_up(sub.name) for sub in config.all_subsystems}
-        self._chains = {sub.name: self._approval_chain(sub.name) for sub in config.all_subsystems}
-        self._enforcers = {s.name: self._nearest_enforcing(s.name) for s in config.all_subsystems}
+        self._by_text: dict[str, Glob] = {}
 
-    # -- the tree of subsystems -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._patterns)
 
-    def _walk_up(self, name: str) -> tuple[str, ...]:
+    @overload
+    def __getitem__(self, i: int) -> Glob: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Glob]: ...
+    def __getitem__(self, i: int | slice) -> Glob | Sequence[Glob]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        glob = self._globs[i]
+        if glob is None:
+            text = self._patterns[i].removeprefix("!")
+            glob = self._by_text.get(text)
+            if glob is None:
+                glob = self._by_text[text] = compile_glob(text)
+            self._globs[i] = glob
+        return glob
+
+
+class Hierarchy:
+    """The tree of subsystems and who may approve for each: what needs no path.
+
+    Each answer is worked out when first asked for: a command about one path visits a few
+    subsystems of thousands, and validation walks them all without any pattern index.
+    """
+
+    def __init__(self, config: OwnersConfig):
+        self.config = config
+        self._ancestors: dict[str, tuple[str, ...]] = {}
+        self._chains: dict[str, tuple[str, ...]] = {}
+        self._enforcers: dict[str, str] = {}
+
+    def ancestors(self, name: str) -> tuple[str, ...]:
         """Proper ancestors, nearest first, ending at root."""
-        chain: list[str] = []
-        parent = self.config.subsystem(name).parent
-        while parent is not None and parent not in chain:
-            chain.append(parent)
-            parent = self.config.subsystem(parent).parent
-        return tuple(chain)
-
-    def _approval_chain(self, name: str) -> tuple[str, ...]:
-        """The subsystem and the ancestors whose owners may approve for it (sentence 3)."""
-        chain = [name]
-        for ancestor in self._ancestors[name]:
-            if self.config.subsystem(chain[-1]).noparent:
-                break
-            chain.append(ancestor)
-        return tuple(chain)
+        found = self._ancestors.get(name)
+        if found is None:
+            chain: list[str] = []
+            parent = self.config.subsystem(name).parent
+            while parent is not None and parent not in chain:
+                chain.append(parent)
+                parent = self.config.subsystem(parent).parent
+            found = self._ancestors[name] = tuple(chain)
+        return found
 
     def chain(self, name: str) -> tuple[str, ...]:
-        return self._chains[name]
-
-    # -- paths ---------------------------------------------------------------------------------
-
-    def _decisive(self, ids: tuple[int, ...]) -> dict[str, int]:
-        """Per subsystem, the index of its last rule among `ids` (gitignore order)."""
-        last: dict[str, int] = {}
-        for i in ids:
-            last[self._rule_subsystem[i]] = i
-        return last
-
-    def _matching(self, ids: tuple[int, ...], path: str) -> tuple[str, ...]:
-        found = [name for name, i in self._decisive(ids).items() if not self._rule_negated[i]]
-        if path == CONFIG_PATH:
-            found = [name for name in found if self._claims_explicitly(name, path)]
-        return tuple(found)
-
-    def matching(self, path: str) -> tuple[str, ...]:
-        """Subsystems whose paths include the file, in file order."""
-        return self._matching(self._matcher.match(path), path)
-
-    def _claims_explicitly(self, name: str, path: str) -> bool:
-        return any(
-            sub.name == name and not rule.negated and glob.is_literal and glob.matches(path)
-            for (sub, rule), glob in zip(self.rules, self._globs, strict=True)
-        )
-
-    def owning(self, path: str) -> tuple[str, ...]:
-        """Matching subsystems minus ancestors of other matches; root when none match."""
-        return self._nearest(self.matching(path))
-
-    def _nearest(self, matched: tuple[str, ...]) -> tuple[str, ...]:
-        covered = {a for name in matched for a in self._ancestors[name]}
-        return tuple(name for name in matched if name not in covered) or (ROOT,)
-
-    def requirements(self, path: str) -> tuple[str, ...]:
-        """The subsystems that must approve the file: each owner, plus for an advisory owner
-        the nearest enforcing ancestor that stands in for it."""
-        ids = self._matcher.match(path)
-        if path == CONFIG_PATH:
-            return self._requirements_of(ids, path)
-        # files matched by the same rules have the same requirements: work them out once
-        cached = self._requirements_cache.get(ids)
-        if cached is None:
-            cached = self._requirements_cache[ids] = self._requirements_of(ids, path)
-        return cached
-
-    def _requirements_of(self, ids: tuple[int, ...], path: str) -> tuple[str, ...]:
-        result: dict[str, None] = {}
-        for name in self._nearest(self._matching(ids, path)):
-            result[name] = None
-            result[self.enforcer(name)] = None
-        return tuple(result)
+        """The subsystem and the ancestors whose owners may approve for it (sentence 3)."""
+        found = self._chains.get(name)
+        if found is None:
+            chain = [name]
+            for ancestor in self.ancestors(name):
+                if self.config.subsystem(chain[-1]).noparent:
+                    break
+                chain.append(ancestor)
+            found = self._chains[name] = tuple(chain)
+        return found
 
     def enforcer(self, name: str) -> str:
         """The subsystem whose approval is enforced for files owned by `name`."""
-        return self._enforcers[name]
-
-    def _nearest_enforcing(self, name: str) -> str:
-        for candidate in (name, *self._ancestors[name]):
-            if self.config.subsystem(candidate).mode is Mode.ENFORCE:
-                return candidate
-        return ROOT
+        found = self._enforcers.get(name)
+        if found is None:
+            found = ROOT
+            for candidate in (name, *self.ancestors(name)):
+                if self.config.subsystem(candidate).mode is Mode.ENFORCE:
+                    found = candidate
+                    break
+            self._enforcers[name] = found
+        return found
 
     # -- people --------------------------------------------------------------------------------
 
@@ -195,7 +181,7 @@ class Ownership:
     def walk_approvers(self, name: str) -> Iterator[Approver]:
         """Eligible approvers for `name`, nearest subsystem first, possibly repeated: for
         callers that can stop as soon as they know enough."""
-        for sub_name in self._chains[name]:
+        for sub_name in self.chain(name):
             for owner in self.config.subsystem(sub_name).owners:
                 for identity, via in self._expand(owner):
                     yield Approver(identity, sub_name, via)
@@ -226,6 +212,110 @@ class Ownership:
             found.update((identity, None) for identity, _ in self._expand(owner))
         return tuple(found)
 
+
+class Ownership(Hierarchy):
+    """A config compiled for questions about paths.
+
+    A cached map (`owners.cache`) passes what an earlier compile of the same config saved:
+    `index`, the pattern index (`index_data`), and `rule_table`, each rule's subsystem name
+    and pattern in file order, so that it answers without parsing its patterns or building
+    the subsystems a lookup does not reach.
+    """
+
+    def __init__(
+        self,
+        config: OwnersConfig,
+        matcher: Matcher = IndexedMatcher,
+        *,
+        index: dict[str, Any] | None = None,
+        rule_table: tuple[Sequence[str], Sequence[str]] | None = None,
+    ):
+        super().__init__(config)
+        compiled: list[Glob | None] | None = None
+        if rule_table is None:
+            rules = self.rules
+            names: Sequence[str] = [sub.name for sub, _ in rules]
+            patterns: Sequence[str] = [rule.pattern for _, rule in rules]
+            compiled = [rule.compiled for _, rule in rules]
+        else:
+            names, patterns = rule_table
+        self._globs = _RuleGlobs(patterns, compiled)
+        self._rule_subsystem = tuple(names)
+        self._rule_negated = tuple(pattern.startswith("!") for pattern in patterns)
+        self._requirements_cache: dict[tuple[int, ...], tuple[str, ...]] = {}
+        with gc_paused():
+            self._matcher: IndexedMatcher | NaiveMatcher = (
+                IndexedMatcher.from_index(self._globs, index)
+                if index is not None
+                else matcher(self._globs)
+            )
+
+    @cached_property
+    def rules(self) -> tuple[tuple[Subsystem, PathRule], ...]:
+        """Every (subsystem, rule) in file order; rule indexes of the matcher point here."""
+        return tuple((sub, rule) for sub in self.config.subsystems for rule in sub.paths)
+
+    def index_data(self) -> dict[str, Any]:
+        """The pattern index as plain data, for `Ownership(config, index=...)`."""
+        if not isinstance(self._matcher, IndexedMatcher):
+            raise TypeError("only the indexed matcher has an index to save")
+        return self._matcher.index_data()
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def _decisive(self, ids: tuple[int, ...]) -> dict[str, int]:
+        """Per subsystem, the index of its last rule among `ids` (gitignore order)."""
+        last: dict[str, int] = {}
+        for i in ids:
+            last[self._rule_subsystem[i]] = i
+        return last
+
+    def _matching(self, ids: tuple[int, ...], path: str) -> tuple[str, ...]:
+        found = [name for name, i in self._decisive(ids).items() if not self._rule_negated[i]]
+        if path == CONFIG_PATH:
+            found = [name for name in found if self._claims_explicitly(name, path)]
+        return tuple(found)
+
+    def matching(self, path: str) -> tuple[str, ...]:
+        """Subsystems whose paths include the file, in file order."""
+        return self._matching(self._matcher.match(path), path)
+
+    def _claims_explicitly(self, name: str, path: str) -> bool:
+        for rule in self.config.subsystem(name).paths:
+            if rule.negated:
+                continue
+            glob = rule.compiled or compile_glob(rule.glob)
+            if glob.is_literal and glob.matches(path):
+                return True
+        return False
+
+    def owning(self, path: str) -> tuple[str, ...]:
+        """Matching subsystems minus ancestors of other matches; root when none match."""
+        return self._nearest(self.matching(path))
+
+    def _nearest(self, matched: tuple[str, ...]) -> tuple[str, ...]:
+        covered = {a for name in matched for a in self.ancestors(name)}
+        return tuple(name for name in matched if name not in covered) or (ROOT,)
+
+    def requirements(self, path: str) -> tuple[str, ...]:
+        """The subsystems that must approve the file: each owner, plus for an advisory owner
+        the nearest enforcing ancestor that stands in for it."""
+        ids = self._matcher.match(path)
+        if path == CONFIG_PATH:
+            return self._requirements_of(ids, path)
+        # files matched by the same rules have the same requirements: work them out once
+        cached = self._requirements_cache.get(ids)
+        if cached is None:
+            cached = self._requirements_cache[ids] = self._requirements_of(ids, path)
+        return cached
+
+    def _requirements_of(self, ids: tuple[int, ...], path: str) -> tuple[str, ...]:
+        result: dict[str, None] = {}
+        for name in self._nearest(self._matching(ids, path)):
+            result[name] = None
+            result[self.enforcer(name)] = None
+        return tuple(result)
+
     # -- explanations and trees -----------------------------------------------------------------
 
     def explain(self, path: str) -> PathExplanation:
@@ -246,12 +336,12 @@ class Ownership:
             for name in matched
             if name not in owning
             for nearer in owning
-            if name in self._ancestors[nearer]
+            if name in self.ancestors(nearer)
         )
         requirements = []
         for name in self.requirements(path):
             sub = self.config.subsystem(name)
-            chain = self._chains[name]
+            chain = self.chain(name)
             stopper = chain[-1] if self.config.subsystem(chain[-1]).noparent else None
             stands_in = next((o for o in owning if o != name and self.enforcer(o) == name), None)
             requirements.append(

@@ -1,0 +1,255 @@
+"""CLI: `owners who` and `owners check` as a user runs them, beside the start-up floor and the
+Go `codeowners` CLI.
+
+Each size is a git checkout of the resolution benchmark's generated tree (10,000 paths) with
+its OWNERS.yaml and the equivalent CODEOWNERS.  Timed as processes, start to exit: *first*
+with no compiled map cached (the first call after OWNERS.yaml changed), *repeated* with the
+map the previous call left under `.git/`.  `who` asks about one path, `check --files` about
+1,000.  The floor is the interpreter starting and exiting (`python -c pass`, same
+interpreter), and `owners who` on the demo's small Nova map shows what a command costs
+besides.  The Go `codeowners` CLI (github.com/hmarr/codeowners, built in setup with `go
+install`) answers the same paths from the CODEOWNERS file.  Then, in this process: the
+service's first evaluation of a 100-file change after an OWNERS.yaml change (compile and
+share the map) and another process's first evaluation of it (reopen the shared map); and
+the format's largest maps, compiled and asked one path.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.resolution import rule_set, tree
+from benchmarks.stats import Measure, Report, Table, compared, fmt, repeat, spread
+from owners import cache
+from owners.engine import Change, Ownership, evaluate, load_config
+from owners.engine.config import MAX_BYTES, MAX_PATTERNS, MAX_SUBSYSTEMS
+from webhook.compiled import SharedMaps
+
+TITLE = "8. CLI: owners who and owners check against start-up and the Go codeowners CLI"
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nova-OWNERS.yaml"
+GO_MODULE = "github.com/hmarr/codeowners/cmd/codeowners@latest"
+OWNERS = [sys.executable, "-m", "owners.cli"]
+CHECKED = 1_000
+GOAL_REPEATED, GOAL_FIRST, GOAL_GO, GOAL_TINY, GOAL_SERVICE = 0.1, 1.0, 3.0, 0.08, 1.0
+
+
+def run(quick: bool) -> Report:
+    sizes, repeats = ((100,), 2) if quick else ((100, 1_000, 10_000), 7)
+    report = Report("cli", TITLE, notes=[" ".join(__doc__.split("\n\n", 1)[1].split())])
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as scratch:
+        work = Path(scratch)
+        go = None if quick else _go_codeowners(work)
+        if go is None:
+            report.notes.append(
+                "The Go codeowners CLI is not measured: "
+                + ("skipped by --quick." if quick else "Go is missing or the build failed.")
+            )
+        floor = _processes([[sys.executable, "-c", "pass"]], work, repeats)
+        tiny = _checkout(work / "tiny", FIXTURE.read_text(), "")
+        who_tiny = _processes([[*OWNERS, "who", "nova/virt/hyperv/driver.py"]], tiny, repeats)
+        start = Table("start-up", ("", "time"))
+        start.add("python -c pass (floor)", floor)
+        start.add("owners --help", _processes([[*OWNERS, "--help"]], tiny, repeats))
+        start.add("owners who, Nova map (repeated)", compared(who_tiny, floor))
+        report.tables.append(start)
+        report.goal(
+            f"owners who on a small map <= {fmt(GOAL_TINY, 's')} in all",
+            fmt(who_tiny.median, "s"),
+            who_tiny.median <= GOAL_TINY,
+            gap=f"{fmt(who_tiny.median - GOAL_TINY, 's')} over",
+            limit="the interpreter's own start-up (the floor) and importing click and the "
+            "engine's dataclasses",
+        )
+        paths = tree(10_000)
+        table = Table(
+            f"10,000 paths; who: 1 path, check: {CHECKED:,} paths; above the floor in ()",
+            ("subsystems", "who first", "who repeated", "check first", "check repeated",
+             "Go codeowners, 1 path", f"Go codeowners, {CHECKED:,} paths"),
+        )  # fmt: skip
+        for size in sizes:
+            rules = rule_set(paths, size)
+            repo = _checkout(work / f"s{size}", rules.owners_yaml, rules.codeowners)
+            asked = random.Random(size).sample(paths, CHECKED)
+            who = [*OWNERS, "who", asked[0]]
+            check = [*OWNERS, "check", "--files", *asked]
+            clear = functools.partial(shutil.rmtree, repo / ".git" / cache.FOLDER, True)
+            cells = [
+                _processes([who], repo, repeats, setup=clear),
+                _processes([who], repo, repeats),
+                _processes([check], repo, repeats, setup=clear),
+                _processes([check], repo, repeats),
+            ]
+            go_cells: list[Measure | str] = ["not measured", "not measured"]
+            if go is not None:
+                go_file = ["-f", "CODEOWNERS"]
+                go_cells = [
+                    _processes([[go, *go_file, asked[0]]], repo, repeats),
+                    _processes([[go, *go_file, *asked]], repo, repeats),
+                ]
+            table.add(f"{size:,}", *(_above(c, floor) for c in cells), *go_cells)
+            if size == 10_000:
+                _cli_goals(report, floor, cells[0], cells[1], go_cells[0])
+        report.tables.append(table)
+        _service(report, paths, quick)
+        _limits(report, quick)
+    return report
+
+
+def _cli_goals(
+    report: Report, floor: Measure, first: Measure, repeated: Measure, go: Measure | str
+) -> None:
+    above = repeated.median - floor.median
+    report.goal(
+        f"repeated owners who, 10,000 subsystems: <= {fmt(GOAL_REPEATED, 's')} above start-up",
+        fmt(above, "s"),
+        above <= GOAL_REPEATED,
+        gap=f"{fmt(above - GOAL_REPEATED, 's')} over",
+        limit="importing click and the engine, and reading the 2 MB compiled map as JSON",
+    )
+    if isinstance(go, Measure):
+        times = repeated.median / go.median
+        report.goal(
+            f"repeated owners who, 10,000 subsystems: within {GOAL_GO:g}x of Go codeowners",
+            f"x{times:.2f}",
+            times <= GOAL_GO,
+            gap=f"x{times / GOAL_GO:.2f} over the allowance",
+            limit="Python's start-up against a native binary's",
+        )
+    first_above = first.median - floor.median
+    report.goal(
+        f"first owners who after a change, 10,000 subsystems: <= {fmt(GOAL_FIRST, 's')} above "
+        "start-up",
+        fmt(first_above, "s"),
+        first_above <= GOAL_FIRST,
+        gap=f"{fmt(first_above - GOAL_FIRST, 's')} over",
+        limit="parsing 1 MB of YAML with libyaml's events and validating every subsystem",
+    )
+
+
+def _service(report: Report, paths: list[str], quick: bool) -> None:
+    """A worker's first evaluation after an OWNERS.yaml change, and another process's."""
+    size = 100 if quick else 10_000
+    content = rule_set(paths, size).owners_yaml.encode()
+    change = Change.of(random.Random(3).sample(paths, 100))
+    repeats = 2 if quick else 5
+    with tempfile.TemporaryDirectory(prefix="bench-maps-") as scratch:
+        folder = Path(scratch)
+
+        def first() -> None:
+            shutil.rmtree(folder, ignore_errors=True)
+            ownership, _ = SharedMaps(cache.DiskCache(folder)).compile(content)
+            assert ownership is not None
+            evaluate(ownership, change)
+
+        def other() -> None:
+            ownership, _ = SharedMaps(cache.DiskCache(folder)).compile(content)
+            assert ownership is not None
+            evaluate(ownership, change)
+
+        compiled = repeat(first, repeats)
+        reopened = repeat(other, repeats)
+    table = Table(
+        f"service: evaluation of a 100-file change, {size:,} subsystems, after OWNERS.yaml changed",
+        ("", "time"),
+    )
+    table.add("first evaluation (compiles, shares the map)", compiled)
+    table.add("another process's first evaluation (reopens it)", reopened)
+    report.tables.append(table)
+    report.goal(
+        f"service: first evaluation after an OWNERS.yaml change, {size:,} subsystems, "
+        f"< {fmt(GOAL_SERVICE, 's')}",
+        fmt(compiled.median, "s"),
+        compiled.median < GOAL_SERVICE,
+        gap=f"{fmt(compiled.median - GOAL_SERVICE, 's')} over",
+        limit="compiling the map once, in the first process that meets it",
+    )
+
+
+def _limits(report: Report, quick: bool) -> None:
+    """The largest maps the format accepts: all patterns, and as many subsystems as fit."""
+    patterns = MAX_PATTERNS // 100 if quick else MAX_PATTERNS
+    per = 100
+    lines = ["version: 1", "root: {owners: [r]}", "subsystems:"]
+    for i in range(patterns // per):
+        names = ", ".join(f"{chr(97 + j % 26)}{(i + j) % 10}" for j in range(per))
+        lines.append(f"- {{name: p{i}, owners: [t], paths: [{names}]}}")
+    many_patterns = "\n".join(lines) + "\n"
+    lines = ["version: 1", "root: {owners: [r]}", "subsystems:"]
+    count = 0
+    while sum(map(len, lines)) + len(lines) + 40 < MAX_BYTES and count < MAX_SUBSYSTEMS:
+        lines.append(f"- {{name: s{count:x}, paths: [d{count:x}], owners: [t]}}")
+        count += 1
+        if quick and count >= MAX_SUBSYSTEMS // 100:
+            break
+    many_subsystems = "\n".join(lines) + "\n"
+    table = Table("the format's limits", ("map", "bytes", "compile", "first lookup"))
+    for label, text in (
+        (f"{patterns:,} patterns in {patterns // per:,} subsystems", many_patterns),
+        (f"{count:,} subsystems, one pattern each"
+         + ("" if quick else f" (as many as fit in {MAX_BYTES:,} bytes)"), many_subsystems),
+    ):  # fmt: skip
+        compile_time = repeat(lambda text=text: Ownership(load_config(text)), 2)
+        ownership = Ownership(load_config(text))
+        start = time.perf_counter()
+        ownership.requirements("src/ab/cd/file.c")
+        lookup = spread([time.perf_counter() - start])
+        table.add(label, f"{len(text.encode()):,}", compile_time, lookup)
+    report.tables.append(table)
+    report.notes.append(
+        f"The format's subsystem limit ({MAX_SUBSYSTEMS:,}) cannot be reached within its "
+        f"{MAX_BYTES:,}-byte limit: the shortest subsystem entry is about 40 bytes, so the "
+        "largest map of subsystems is the one that fills the byte limit."
+    )
+
+
+def _go_codeowners(work: Path) -> str | None:
+    """Build hmarr's codeowners CLI with `go install`; None when Go is missing or fails."""
+    go = shutil.which("go")
+    if go is None:
+        return None
+    target = work / "gobin"
+    env = {**os.environ, "GOBIN": str(target)}
+    done = subprocess.run(
+        [go, "install", GO_MODULE], env=env, capture_output=True, check=False, timeout=900
+    )
+    binary = target / "codeowners"
+    return str(binary) if done.returncode == 0 and binary.exists() else None
+
+
+def _checkout(repo: Path, owners_yaml: str, codeowners: str) -> Path:
+    repo.mkdir(parents=True)
+    (repo / "OWNERS.yaml").write_text(owners_yaml)
+    (repo / "CODEOWNERS").write_text(codeowners)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return repo
+
+
+def _processes(
+    commands: list[list[str]],
+    cwd: Path,
+    repeats: int,
+    setup: Callable[[], object] | None = None,
+) -> Measure:
+    """Seconds to run `commands` as processes; `setup` runs untimed before each repetition."""
+    values = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        for command in commands:
+            subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, check=True)
+        values.append(time.perf_counter() - start)
+    return spread(values)
+
+
+def _above(measure: Measure, floor: Measure) -> str:
+    return f"{measure} ({fmt(measure.median - floor.median, 's')})"

@@ -1,0 +1,169 @@
+"""The compiled-map cache: a reopened map answers as the compiled one, and anything stale,
+corrupt or foreign is detected and rebuilt, never trusted."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from owners import cache
+from owners.engine import Ownership, load_config
+from tests.conftest import NOVA_OWNERS
+from webhook.compiled import SharedMaps
+from webhook.jobs import WalStorage
+
+PATHS = [
+    "nova/virt/hyperv/driver.py",
+    "nova/virt/driver.py",
+    "nova/compute/api.py",
+    "OWNERS.yaml",
+    "doc/source/index.rst",
+    "nova/virt/vmwareapi/vmops.py",
+]
+
+
+def answers(ownership: Ownership) -> list[object]:
+    return [
+        (ownership.requirements(p), ownership.explain(p), [ownership.approvers(r) for r in
+         ownership.requirements(p)]) for p in PATHS
+    ]  # fmt: skip
+
+
+def test_a_reopened_map_is_the_compiled_one():
+    compiled = Ownership(load_config(NOVA_OWNERS.read_bytes()))
+    reopened = cache.decode(cache.encode(compiled), "OWNERS.yaml")
+    assert reopened.config.policy == compiled.config.policy
+    assert reopened.config.groups == compiled.config.groups
+    assert reopened.config.root == compiled.config.root
+    assert reopened.config.subsystems == compiled.config.subsystems
+    assert answers(reopened) == answers(compiled)
+
+
+class Counting:
+    """A compile function that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, data: bytes, name: str) -> Ownership:
+        self.calls += 1
+        return Ownership(load_config(data, name))
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> cache.DiskCache:
+    return cache.DiskCache(tmp_path / "maps")
+
+
+def test_a_second_load_reopens_the_entry(disk):
+    content, compile_map = NOVA_OWNERS.read_bytes(), Counting()
+    first = cache.load(content, "OWNERS.yaml", disk, compile_map)
+    second = cache.load(content, "OWNERS.yaml", disk, compile_map)
+    assert compile_map.calls == 1
+    assert answers(second) == answers(first)
+    (entry,) = disk.folder.glob("*.json")
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    assert stat.S_IMODE(disk.folder.stat().st_mode) == 0o700
+
+
+def test_an_edited_file_is_compiled_again(disk):
+    content, compile_map = NOVA_OWNERS.read_bytes(), Counting()
+    cache.load(content, "OWNERS.yaml", disk, compile_map)
+    edited = content.replace(b"approvals: 2", b"approvals: 1", 1)
+    assert edited != content
+    reopened = cache.load(edited, "OWNERS.yaml", disk, compile_map)
+    assert compile_map.calls == 2
+    assert answers(reopened) == answers(Ownership(load_config(edited)))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],  # truncated
+        lambda raw: raw[:-10] + b"0123456789",  # corrupt body
+        lambda raw: b"",  # empty
+        lambda raw: b"not a cache entry at all",
+    ],
+    ids=["truncated", "corrupt", "empty", "garbage"],
+)
+def test_a_damaged_entry_is_detected_and_rebuilt(disk, damage):
+    content, compile_map = NOVA_OWNERS.read_bytes(), Counting()
+    cache.load(content, "OWNERS.yaml", disk, compile_map)
+    (entry,) = disk.folder.glob("*.json")
+    entry.write_bytes(damage(entry.read_bytes()))
+    rebuilt = cache.load(content, "OWNERS.yaml", disk, compile_map)
+    assert compile_map.calls == 2
+    assert answers(rebuilt) == answers(Ownership(load_config(content)))
+    assert disk.get(cache.key(content)) is not None  # rewritten whole
+
+
+def test_a_stale_entry_under_the_right_name_is_not_trusted(disk):
+    """Another file's entry (or another version's) renamed into place is refused."""
+    old, compile_map = NOVA_OWNERS.read_bytes(), Counting()
+    cache.load(old, "OWNERS.yaml", disk, compile_map)
+    new = old.replace(b"approvals: 2", b"approvals: 1", 1)
+    (entry,) = disk.folder.glob("*.json")
+    os.replace(entry, disk.folder / f"{cache.key(new)}.json")
+    reopened = cache.load(new, "OWNERS.yaml", disk, compile_map)
+    assert compile_map.calls == 2
+    assert answers(reopened) == answers(Ownership(load_config(new)))
+
+
+def test_the_key_includes_the_version(monkeypatch):
+    content = NOVA_OWNERS.read_bytes()
+    before = cache.key(content)
+    monkeypatch.setattr(cache, "_SALT", None)
+    monkeypatch.setattr("owners.__version__", "99.0")
+    assert cache.key(content) != before
+
+
+def test_the_cli_reuses_the_map_and_never_a_stale_one(owners, git_repo, monkeypatch):
+    monkeypatch.chdir(git_repo)
+    folder = git_repo / ".git" / cache.FOLDER
+    first = owners("who", "--json", "nova/compute/api.py")
+    assert first.code == 0 and len(list(folder.glob("*.json"))) == 1
+    assert owners("who", "--json", "nova/compute/api.py") == first
+    config = git_repo / "OWNERS.yaml"
+    config.write_bytes(config.read_bytes().replace(b"approvals: 2", b"approvals: 1", 1))
+    edited = owners("who", "--json", "nova/compute/api.py")
+    assert edited.json[0]["requirements"][0]["approvals"] == 1
+
+
+def test_no_cache_writes_nothing(owners, git_repo, monkeypatch):
+    monkeypatch.chdir(git_repo)
+    assert owners("who", "--no-cache", "nova/compute/api.py").code == 0
+    assert not (git_repo / ".git" / cache.FOLDER).exists()
+
+
+def test_the_service_compiles_a_revision_once_across_processes(disk, monkeypatch):
+    content = NOVA_OWNERS.read_bytes()
+    first, _ = SharedMaps(disk).compile(content)
+
+    def no_parsing(*args: object) -> None:
+        raise AssertionError("another process compiled what was shared")
+
+    monkeypatch.setattr("webhook.compiled.parse_config", no_parsing)
+    other, _ = SharedMaps(disk).compile(content)  # a new process: nothing in memory
+    assert first is not None and other is not None
+    assert answers(other) == answers(first)
+
+
+def test_a_queued_job_wakes_a_waiting_worker_at_once(tmp_path):
+    storage = WalStorage("owners", filename=str(tmp_path / "queue.db"))
+    storage.POLL_SECONDS = 10.0  # only the doorbell can wake it in time
+    got: list[bytes | None] = []
+    waiter = threading.Thread(target=lambda: got.append(storage.dequeue()))
+    waiter.start()
+    time.sleep(0.2)  # the worker now waits on an empty queue
+    started = time.monotonic()
+    storage.enqueue(b"job")
+    waiter.join(timeout=5)
+    woke = time.monotonic() - started
+    assert woke < 2, f"woke after {woke:.2f}s"
+    assert got == [None]  # the waiting dequeue returns at the ring; huey's loop pops next
+    assert storage.dequeue() == b"job"
