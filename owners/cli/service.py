@@ -184,7 +184,12 @@ def _interrupt(signum: int, frame: object) -> None:
     help="Where Gerrit reaches the service, e.g. http://owners.internal:8080.",
 )
 @click.option("--bot", metavar="USER", help="The bot's username (default: OWNERS_GERRIT_USER).")
-def gerrit_setup(project: str, service_url: str, bot: str | None) -> None:
+@click.option(
+    "--dashboards",
+    is_flag=True,
+    help="Also write a Gerrit project dashboard per subsystem (refs/meta/dashboards/owners).",
+)
+def gerrit_setup(project: str, service_url: str, bot: str | None, dashboards: bool) -> None:
     """Configure a project: the label, its submit requirement, access and the webhook (and
     All-Users' webhook, which reports group changes)."""
     from webhook.setup import configure_group_events, configure_project
@@ -193,4 +198,8 @@ def gerrit_setup(project: str, service_url: str, bot: str | None) -> None:
         settings = settings_from_env()
         changes = configure_project(settings, project, service_url, bot=bot)
         changes += configure_group_events(settings, service_url)
+        if dashboards:
+            from webhook.dashboards import configure_dashboards
+
+            changes += configure_dashboards(settings, project)
     click.echo("\n".join(changes) if changes else f"{project}: already configured, nothing changed")
