@@ -249,19 +249,19 @@ def _quote(text: str) -> str:
 def _chart(d: dict[str, Any], which: str) -> Markup:
     """The review-load page's charts from `owners report`'s JSON figures."""
     if which == "waits":
-        rows = [
+        waits = [
             (
                 s["subsystem"],
-                (
-                    svg.hours(s["lieutenant_wait"]["median_seconds"]),
-                    svg.hours(s["root_wait"]["median_seconds"]),
-                ),
+                s["lieutenant_wait"]["median_seconds"],
+                s["root_wait"]["median_seconds"],
             )
             for s in d["subsystems"]
             if s["changes"]
         ]
-        return svg.bars("Median wait per subsystem (hours)", rows,
-                        ("lieutenants", "core (root)"), " h")  # fmt: skip
+        size, unit = svg.time_unit([w for _, *pair in waits for w in pair])
+        rows = [(name, (svg.scaled(a, size), svg.scaled(b, size))) for name, a, b in waits]
+        return svg.bars(f"Median wait for a first approval per subsystem ({unit.strip()})",
+                        rows, ("lieutenants", "core (root)"), unit)  # fmt: skip
     if which == "enough":
         rows = [
             (s["subsystem"], (round(100 * (s["enough_share"] or 0)),))

@@ -70,5 +70,14 @@ def bars(
     return Markup("".join(out))
 
 
-def hours(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / 3600, 1)
+UNITS = ((86400.0, " d"), (3600.0, " h"), (60.0, " min"), (1.0, " s"))
+
+
+def time_unit(seconds: list[float | None]) -> tuple[float, str]:
+    """The largest unit in which the longest wait is at least 2: days, hours, minutes, s."""
+    top = max((s for s in seconds if s is not None), default=0.0)
+    return next(((size, name) for size, name in UNITS if top >= 2 * size), UNITS[-1])
+
+
+def scaled(seconds: float | None, size: float) -> float | None:
+    return None if seconds is None else round(seconds / size, 1)
