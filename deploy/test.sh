@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command (README, CI): installs what the suite needs into .venv (and redis-server,
-# which the fault tests start on a random loopback port, and chromium for the browser tests), then runs it all, including the
-# end-to-end and fault tests against a real Gerrit that the harness downloads and starts.
+# The test command (README, CI): installs what the suite needs into .venv (redis-server, which
+# the fault tests start on a random loopback port, and chromium for the browser tests), then
+# runs it all, including the end-to-end and fault tests against a real Gerrit that the
+# harness downloads and starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v redis-server >/dev/null; then
