@@ -25,6 +25,7 @@ from benchmarks import (
     render,
     resolution,
     review,
+    web,
 )
 from benchmarks.stats import Report
 
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "history": history.run,
     "migration": migration.run,
     "review": review.run,
+    "web": web.run,
 }
 
 

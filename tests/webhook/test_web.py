@@ -148,6 +148,8 @@ def client(fake: FakeGerrit, tmp_path: Any) -> FlaskClient:
     data.GROUPS.clear()
     data.REPORTS.clear()
     data.CONFIGS.clear()
+    data.REQUIREMENTS.clear()
+    data.EVALUATIONS.clear()
     return app.test_client()
 
 

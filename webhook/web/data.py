@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from owners.cli.render import check_json, explain_json, requirement_json
 from owners.cli.report_render import Scope, report_json
-from owners.engine import ROOT, Mode, Ownership, Verdict, evaluate
+from owners.engine import ROOT, Evaluation, Mode, Ownership, Verdict, evaluate
 from owners.engine.resolution import is_group
 from owners.insight.review import review_report
 from webhook.decide import check_outcome, compile_config
@@ -40,6 +40,9 @@ GROUP_TTL_SECONDS = 60.0
 
 TREES: Cache[tuple[str, str], TreeIndex] = Cache(size=8)
 CONFIGS: Cache[tuple[str, str], bytes | None] = Cache(size=256)
+REQUIREMENTS: Cache[tuple[str, str, str], Json] = Cache(size=20_000)
+EVALUATIONS: Cache[tuple[str, str, Any], Evaluation] = Cache(size=20_000)
+MAX_LISTED = 12  # requirements listed per folder; the rest are counted
 REPORTS: Cache[tuple[str, str, str, str], Json] = Cache(size=64, ttl=REPORT_TTL_SECONDS)
 GROUPS: Cache[tuple[str, str], tuple[str, ...] | None] = Cache(size=4096, ttl=GROUP_TTL_SECONDS)
 DASHBOARD_REF = "owners"  # refs/meta/dashboards/owners, written by `owners gerrit-setup`
@@ -140,6 +143,16 @@ def subsystem_json(viewer: Viewer, ownership: Ownership, name: str) -> Json:
     }
 
 
+def requirement(branch: Branch, name: str) -> Json:
+    """`requirement_json` (the CLI's shape), memoized per OWNERS.yaml revision: listing
+    eligible approvers walks the parent chain, and a big folder names the same few often."""
+    assert branch.ownership is not None
+    ownership = branch.ownership
+    return REQUIREMENTS.get(
+        (branch.project, branch.config.revision, name), lambda: requirement_json(ownership, name)
+    )
+
+
 def _config_json(branch: Branch) -> Json:
     return {
         "revision": branch.config.revision,
@@ -185,7 +198,7 @@ def tree(viewer: Viewer, project: str, branch_name: str, path: str, page: int = 
         if ownership is None or path not in _file_set(index):
             raise NotFound(f"no file or folder {path} on {branch_name}")
         data["kind"] = "file"
-        data["who"] = _entry(ownership, path, "file", (), 0)
+        data["who"] = _entry(branch, path, "file", (), 0)
         data["explain"] = explain_json(ownership.explain(path))
         data["subsystems"] = _subsystems_of(viewer, ownership, [data["who"]])
         return data
@@ -195,12 +208,12 @@ def tree(viewer: Viewer, project: str, branch_name: str, path: str, page: int = 
     page = min(max(page, 1), pages)
     shown = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     data["kind"] = "folder"
-    data["requirements"] = (
-        [requirement_json(ownership, n) for n in folder_reqs.get(path, ())] if ownership else []
-    )
+    own = folder_reqs.get(path, ())
+    data["requirements"] = [requirement(branch, n) for n in own[:MAX_LISTED]] if ownership else []
+    data["requirements_total"] = len(own)
     data["entries"] = (
         [
-            _entry(ownership, p, kind, folder_reqs.get(p, ()), index.counts.get(p, 0))
+            _entry(branch, p, kind, folder_reqs.get(p, ()), index.counts.get(p, 0))
             for p, kind in shown
         ]
         if ownership
@@ -218,15 +231,15 @@ def _file_set(index: TreeIndex) -> frozenset[str]:
     return index.files
 
 
-def _entry(
-    ownership: Ownership, path: str, kind: str, folder_reqs: tuple[str, ...], files: int
-) -> Json:
-    names = ownership.requirements(path) if kind == "file" else folder_reqs
+def _entry(branch: Branch, path: str, kind: str, folder_reqs: tuple[str, ...], files: int) -> Json:
+    assert branch.ownership is not None
+    names = branch.ownership.requirements(path) if kind == "file" else folder_reqs
     entry: Json = {
         "name": path.rpartition("/")[2],
         "path": path,
         "kind": kind,
-        "requirements": [requirement_json(ownership, n) for n in names],
+        "requirements": [requirement(branch, n) for n in names[:MAX_LISTED]],
+        "requirements_total": len(names),
         "root_only": tuple(names) == (ROOT,),
     }
     if kind == "folder":
@@ -298,7 +311,11 @@ def subsystem(
     resolver = _resolver(viewer)
     queue = []
     for history in histories:
-        evaluation = evaluate(ownership, history.change(), resolver)
+        # a change's history holds all its verdict depends on, but for group members
+        evaluation = EVALUATIONS.get(
+            (viewer.key, branch.config.revision, history),
+            lambda history=history: evaluate(ownership, history.change(), resolver),
+        )
         mine = [r for r in evaluation.requirements if r.subsystem == name]
         if not mine:
             continue
