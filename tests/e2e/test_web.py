@@ -192,7 +192,12 @@ def test_browse_tree_subsystem_change_and_the_bots_link(
     page.click("ul.projects a:text-is('nova')")
     assert page.url.endswith("/p/nova/+/master/tree/")
     assert page.locator("tr.unowned").count() >= 1  # README.rst: only root
+    page.click("tr[data-path='nova'] button.toggle")  # open in place (tree.js, /api/v1)
+    page.wait_for_selector("tr.opened[data-path='nova/virt']")
+    page.click("tr[data-path='nova/virt'] button.toggle")
+    page.wait_for_selector("tr.opened[data-path='nova/virt/hyperv']")
     page.screenshot(path=str(shots / "tree-root.png"), full_page=True)
+    page.goto(f"{nova.service_url}/p/nova/+/master/tree/")
     page.click("table.tree a:has-text('nova/')")
     page.click("table.tree a:has-text('virt/')")
     assert "nova/virt" in page.url
