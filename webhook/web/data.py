@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from owners.cli.render import check_json, explain_json, requirement_json
 from owners.cli.report_render import Scope, report_json
-from owners.engine import ROOT, Evaluation, Mode, Ownership, Verdict, evaluate
+from owners.engine import ROOT, Evaluation, Ownership, Verdict, evaluate
 from owners.engine.resolution import is_group
 from owners.insight.review import review_report
 from webhook.decide import check_outcome, compile_config
@@ -485,7 +485,3 @@ def review_load(viewer: Viewer, project: str, branch_name: str, days: int) -> Js
 
 def verdict_class(verdict: str) -> str:
     return {v.value: v.value.lower() for v in Verdict}.get(verdict, "unknown")
-
-
-def mode_is_advisory(mode: str) -> bool:
-    return mode == str(Mode.ADVISORY)
