@@ -17,12 +17,14 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import requests
 
 from benchmarks.ongerrit import nova_project
 from benchmarks.stats import COUNT, Measure, Report, Table, fmt
+from webhook import web as web_pages
 from webhook.app import create_app
 from webhook.decide import compile_config
 from webhook.gerrit import GerritConnection
@@ -183,7 +185,7 @@ def _basic(user: str, password: str) -> dict[str, str]:
 
 def _reset() -> None:
     for cache in (data.TREES, data.CONFIGS, data.GROUPS, data.REPORTS, data.REQUIREMENTS,
-                  data.EVALUATIONS):  # fmt: skip
+                  data.EVALUATIONS, web_pages.CHARTS):  # fmt: skip
         cache.clear()
     compile_config.cache_clear()
 
@@ -222,7 +224,9 @@ def run(quick: bool) -> Report:
             f"{worst[0]}: {fmt(worst[1].quantile(0.95), 's')}",
             worst[1].quantile(0.95) < GOAL_SECONDS,
             gap=f"{fmt(worst[1].quantile(0.95) - GOAL_SECONDS, 's')} over",
-            limit="evaluating every open change of the branch in Python on each view",
+            limit="building the page in Python (the engine's answers, then Jinja2) on a "
+            "shared 2-core machine; a commit's first view also fetches and indexes its tree, "
+            "shown apart as 'first view'",
         )
         with _demo() as (client, recorder, pages):
             _reset()
@@ -274,7 +278,8 @@ def _demo() -> Iterator[tuple[Any, _Recorder, dict[str, str]]]:
         nova.wait_until_idle(timeout=300)
         nova.vote("alice", numbers[0], 2)
         nova.wait_until_idle(timeout=300)
-        settings = Settings.from_env(nova.service_env())
+        # the pages need no queue: an in-memory one leaves no file behind
+        settings = replace(Settings.from_env(nova.service_env()), queue="")
         recorder = _Recorder(GerritConnection.as_viewer)
         app = create_app(settings, jobs=Jobs(settings, None))
         app.config[CONNECTION_FACTORY] = recorder

@@ -31,6 +31,7 @@ from owners.cli.report_render import duration
 from webhook.gerrit import GerritError
 from webhook.settings import Settings
 from webhook.web import data, svg
+from webhook.web.cache import Cache
 from webhook.web.viewer import REALM, Viewer, viewer_for
 
 log = logging.getLogger(__name__)
@@ -247,6 +248,15 @@ def _quote(text: str) -> str:
 
 @bp.app_template_global("chart")
 def _chart(d: dict[str, Any], which: str) -> Markup:
+    """The review-load page's charts, drawn once per computed report (it is cached)."""
+    key = (d["project"], d["branch"], d["since"], d["computed"], which, id(d))
+    return CHARTS.get(key, lambda: _draw(d, which))
+
+
+CHARTS: Cache[tuple[str, ...] | tuple[Any, ...], Markup] = Cache(size=256)
+
+
+def _draw(d: dict[str, Any], which: str) -> Markup:
     """The review-load page's charts from `owners report`'s JSON figures."""
     if which == "waits":
         waits = [

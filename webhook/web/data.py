@@ -9,6 +9,7 @@ explain --json`, so the API and the CLI cannot drift.
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -171,7 +172,14 @@ def tree_index(viewer: Viewer, branch: Branch) -> TreeIndex:
 
     def fetch() -> TreeIndex:
         head, paths = viewer.gerrit.branch_files(branch.project, branch.name, viewer.auth)
-        return TreeIndex.build(head, paths)
+        index = TreeIndex.build(head, paths)
+        if branch.ownership is not None:
+            index.requirements(branch.ownership)
+        # A big tree is hundreds of thousands of long-lived objects: leave them out of the
+        # collector's full passes, which would otherwise pause later requests for each.
+        gc.collect()
+        gc.freeze()
+        return index
 
     index = TREES.get(key, fetch)
     if index.commit != branch.config.revision:  # the branch moved between the two reads
