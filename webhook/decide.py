@@ -225,7 +225,9 @@ def reviewers_to_add(
     return tuple(
         person
         for person in outcome.evaluation.suggested_reviewers
-        if not person.startswith("gerrit:") and person != settings.user and person not in present
+        if not person.startswith("gerrit:")
+        and person != settings.user
+        and person not in present
     )
 
 
