@@ -27,6 +27,7 @@ from benchmarks import (
     resolution,
     review,
     submitcheck,
+    web,
 )
 from benchmarks.stats import Report
 
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "review": review.run,
     "submitcheck": submitcheck.run,
     "cli": cli.run,
+    "web": web.run,
 }
 
 

@@ -121,6 +121,8 @@ class Nova:
             "OWNERS_LABEL": LABEL,
             "OWNERS_FALLBACK_OWNERS": ",".join(FALLBACK_OWNERS),
             **self.extra_env,
+            # the bot's comments link the service's web pages
+            **({"OWNERS_PUBLIC_URL": self.service_url} if self.service_url else {}),
         }
 
     @property
@@ -425,6 +427,7 @@ class Nova:
     def start_service(self, port: int | None = None) -> str:
         """Start `owners serve` on loopback, logging to workdir/service.log; its base URL."""
         port = port or devgerrit.free_port()
+        self.service_url = f"http://127.0.0.1:{port}"
         with (self.workdir / "service.log").open("ab") as log:
             self.service = subprocess.Popen(
                 [
@@ -443,7 +446,6 @@ class Nova:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
-        self.service_url = f"http://127.0.0.1:{port}"
         if wait_healthy(self.service_url, self.service):
             # Gerrit's owners-submit-check plugin asks this service before every merge.
             devgerrit.configure_submit_check(self.gerrit.site, self.submit_check_url, self.token)
@@ -586,6 +588,7 @@ def gerrit_setup(nova: Nova, *options: str) -> str:
             "--bot",
             BOT,
             *options,
+            "--dashboards",
         ],
         env=nova.service_env(user="admin"),
         capture_output=True,
@@ -666,6 +669,10 @@ def _play(nova: Nova) -> None:
     url = nova.gerrit.url
     print(f"\nGerrit (REST and git over HTTP; admin / {nova.gerrit.admin_auth[1]}): {url}")
     print(f"owners service: {nova.service_url}  (log: {nova.service_log})")
+    print(
+        f"web pages: {nova.service_url}/p/{nova.project}/+/master/tree/  (sign in as a "
+        f"lieutenant, e.g. alice / {password('alice')}; change pages: {nova.service_url}/c/N)"
+    )
     print("\nAlice, a Hyper-V lieutenant, voted Code-Review +2 on three changes by zed:")
     for what, number in changes.items():
         change = nova.change(number)

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # The test command (README, CI): installs what the suite needs into .venv, pinned by
 # requirements/test.txt (and redis-server, which the fault tests start on a random loopback
-# port), then runs it all, including the end-to-end and fault tests against a real Gerrit that
-# the harness downloads and starts.
+# port, and chromium for the browser tests), then runs it all, including the end-to-end and
+# fault tests against a real Gerrit that the harness downloads and starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v redis-server >/dev/null; then
+# need PROGRAM WHAT-FAILS-WITHOUT-IT: install the Debian package of that name when missing.
+need() {
+  command -v "$1" >/dev/null && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
   else
-    echo "test.sh: redis-server is missing (apt-get install redis-server); the Redis fault test will be skipped" >&2
+    echo "test.sh: $1 is missing (apt-get install $1); $2" >&2
   fi
-fi
+}
+need redis-server "the Redis fault test will be skipped"
+# The browser tests (tests/e2e/test_web.py) drive Debian's Chromium with Playwright; they fail
+# (never skip) without it.  Playwright's own browser download is never used.
+need chromium "the browser tests will fail"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi

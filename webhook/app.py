@@ -29,6 +29,7 @@ from webhook.metrics import CONTENT_TYPE, Metrics
 from webhook.service import OwnersService
 from webhook.settings import Settings, SettingsError
 from webhook.submitcheck import ERROR, BadRequest, CheckAnswer, CheckRequest, timed_check
+from webhook.web import bp as web_bp
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions[EXTENSION] = State(settings, jobs, jobs.metrics)
     app.register_blueprint(bp)
+    app.register_blueprint(web_bp)  # the pages and /api/v1 (webhook/web/)
     app.register_error_handler(HTTPException, _http_error)
     return app
 

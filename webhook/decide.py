@@ -247,7 +247,8 @@ def plan(snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings) -> Repo
     fingerprint = report.fingerprint(outcome)
     message = None
     if last_fingerprint(snapshot, settings.user) != fingerprint:
-        message = report.render(outcome, fingerprint)
+        link = f"{settings.public_url}/c/{snapshot.number}" if settings.public_url else None
+        message = report.render(outcome, fingerprint, link)
     return Report(outcome, vote, message, reviewers_to_add(snapshot, outcome, settings))
 
 

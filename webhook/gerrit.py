@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import logging
 import os
 import subprocess
@@ -102,6 +103,19 @@ class GerritConnection:
         self._reachable: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._emails: dict[str, tuple[float, tuple[Account, ...]]] = {}
 
+    @classmethod
+    def as_viewer(
+        cls, settings: Settings, auth: tuple[str, str] | None, **kw: Any
+    ) -> GerritConnection:
+        """A connection that reads as a web viewer (HTTP credentials they gave on this request,
+        None: Gerrit's anonymous user), so Gerrit itself decides what they may see."""
+        rest = GerritRestAPI(
+            url=settings.gerrit_url,
+            auth=HTTPBasicAuth(*auth) if auth else None,
+            adapter=HTTPAdapter(max_retries=RETRY),
+        )
+        return cls(settings, rest=rest, **kw)
+
     # -- transport -------------------------------------------------------------------------
 
     def _call(
@@ -183,9 +197,16 @@ class GerritConnection:
         differs from any parent is one the merge brings in or drops, whichever parent the
         target branch turns out to hold.
         """
+        return self.change_and_info(number, project)[0]
+
+    def change_and_info(
+        self, number: int, project: str | None = None
+    ) -> tuple[ChangeSnapshot, dict[str, Any]]:
+        """`change`, and the ChangeInfo it was read from (subject, dates and messages, for the
+        web pages), at the same cost."""
         ref = change_ref(project, number)
-        info = self.get(f"changes/{ref}", params={"o": list(CHANGE_OPTIONS)})
-        snapshot = ChangeSnapshot.from_change_info(_mapping(info))
+        info = _mapping(self.get(f"changes/{ref}", params={"o": list(CHANGE_OPTIONS)}))
+        snapshot = ChangeSnapshot.from_change_info(info)
         if snapshot.merge:
             changed: dict[ChangedFile, None] = {}
             deleted: set[str] = set()
@@ -198,7 +219,7 @@ class GerritConnection:
                 changed.update(dict.fromkeys(these))
                 deleted.update(gone)
             snapshot = replace(snapshot, files=tuple(changed), deleted_files=frozenset(deleted))
-        return snapshot
+        return snapshot, info
 
     def change_summary(self, number: int) -> dict[str, Any] | None:
         """A change's ChangeInfo without options (status, project, branch); None if the bot
@@ -367,6 +388,54 @@ class GerritConnection:
             else:
                 found.append((_number(info), "?", "not reported by the bot"))
         return found
+
+    def open_change_histories(self, project: str, branch: str, label: str) -> list[ChangeHistory]:
+        """The open changes of a branch with their votes on `label`, oldest first: one
+        query (a call per `PAGE_SIZE` changes), for the web's queue of a subsystem."""
+        query = f'status:open project:"{quoted(project)}" branch:"{quoted(branch)}"'
+        found = [change_history(info, label) for info in self.query(query, HISTORY_OPTIONS)]
+        return sorted(found, key=lambda h: (h.created, h.number))
+
+    def projects(self, limit: int = 500) -> list[str]:
+        """Names of the projects the connection's account can see (the web's front page)."""
+        found = self.get("projects/", params={"n": limit})
+        return sorted(_mapping(found)) if found else []
+
+    def branch_files(
+        self, project: str, branch: str, auth: tuple[str, str] | None
+    ) -> tuple[str, tuple[str, ...]]:
+        """The branch head and every file path in its tree, fetched over git as `auth` (None:
+        Gerrit's anonymous user), since Gerrit's REST API has no tree listing: a shallow,
+        blobless fetch when the server allows filters.  One counted call."""
+        with tempfile.TemporaryDirectory(prefix="owners-tree-") as scratch:
+            repo = Path(scratch)
+            git = functools.partial(self._git_as, auth, repo)
+            git("init", "--quiet", "--bare")
+            url = f"{self.settings.gerrit_url}{'/a' if auth else ''}/{quote(project)}"
+            git("fetch", "--quiet", "--depth=1", "--filter=blob:none", url, f"refs/heads/{branch}")
+            head = git("rev-parse", "FETCH_HEAD").decode().strip()
+            listing = git("ls-tree", "-r", "-z", "--full-tree", "--name-only", head)
+        names = tuple(sorted(n.decode("utf-8", "replace") for n in listing.split(b"\0") if n))
+        return head, names
+
+    def _git_as(self, auth: tuple[str, str] | None, repo: Path, *args: str) -> bytes:
+        """Run git as `auth` (None: anonymously); credentials only in the environment."""
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            env |= {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "http.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token}",
+            }
+        if args[0] == "fetch":
+            self._count_call()
+        done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=False)
+        if done.returncode != 0:
+            error = done.stderr.decode(errors="replace").strip().splitlines()
+            status = 404 if args[0] == "fetch" else None  # unseen and absent look alike
+            raise GerritError(f"git {args[0]}: {error[-1] if error else 'failed'}", status)
+        return done.stdout
 
     def review(
         self,

@@ -67,8 +67,9 @@ def find_fingerprint(message: str) -> str | None:
     return found[-1] if found else None
 
 
-def render(outcome: Outcome, digest: str | None = None) -> str:
-    """One short comment: the verdict, each requirement, what is wrong and whom to ask."""
+def render(outcome: Outcome, digest: str | None = None, link: str | None = None) -> str:
+    """One short comment: the verdict, each requirement, what is wrong and whom to ask;
+    `link` (the change's web page) is advice like the suggestions, so not fingerprinted."""
     requirements = outcome.evaluation.requirements
     blocks = [_headline(outcome)]
     if outcome.fallback:
@@ -94,6 +95,8 @@ def render(outcome: Outcome, digest: str | None = None) -> str:
     suggested = outcome.evaluation.suggested_reviewers
     if suggested and outcome.verdict is not Verdict.APPROVED:
         blocks.append("Suggested reviewers: " + ", ".join(suggested))
+    if link:
+        blocks.append(f"Details: {link}")
     blocks.append(f"{FINGERPRINT_PREFIX} {digest or fingerprint(outcome)}")
     return "\n\n".join(blocks)
 

@@ -168,6 +168,12 @@ class OwnersService:
         snapshot = self.gerrit.change(number, project)
         return snapshot, self._assess(snapshot, fresh_groups=fresh_groups)
 
+    def assess_snapshot(
+        self, snapshot: ChangeSnapshot, branch: BranchConfig | None = None
+    ) -> Outcome:
+        """The outcome of a snapshot already read (the web's change page), posting nothing."""
+        return self._assess(snapshot, branch)
+
     # -- internals -------------------------------------------------------------------------
 
     def _assess(

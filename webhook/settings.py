@@ -59,6 +59,9 @@ class Settings:
     retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY  # cap of the exponential backoff
     override_label: str = DEFAULT_OVERRIDE_LABEL  # the break-glass label (owners gerrit-setup)
     branches: tuple[str, ...] = ()  # globs of the branches voted on; empty: every branch
+    # Where people reach the web pages (e.g. https://owners.example.org); the bot's comment
+    # links a change's page there.  None: no link.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +125,7 @@ class Settings:
             retry_max_delay=_seconds(
                 "OWNERS_RETRY_MAX_DELAY", get("RETRY_MAX_DELAY"), DEFAULT_RETRY_MAX_DELAY
             ),
+            public_url=_public_url(get("PUBLIC_URL")),
         )
 
     def in_scope(self, branch: str) -> bool:
@@ -252,3 +256,15 @@ def _count(name: str, value: str, default: int) -> int:
     if not value.isdigit():
         raise SettingsError(f"{name} must be a whole number, not '{value}'")
     return int(value)
+
+
+def _public_url(value: str) -> str | None:
+    """OWNERS_PUBLIC_URL: an http(s) URL without credentials, query or fragment."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError("OWNERS_PUBLIC_URL must be an http:// or https:// URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise SettingsError("OWNERS_PUBLIC_URL must not hold credentials, a query or a fragment")
+    return value.rstrip("/")

@@ -24,18 +24,20 @@ def who_json(ownership: Ownership, paths: Iterable[str]) -> list[Json]:
     return [
         {
             "path": path,
-            "requirements": [
-                {
-                    "subsystem": name,
-                    "mode": str(ownership.config.subsystem(name).mode),
-                    "approvals": ownership.config.subsystem(name).approvals,
-                    "eligible": list(ownership.eligible(name)),
-                }
-                for name in ownership.requirements(path)
-            ],
+            "requirements": [requirement_json(ownership, n) for n in ownership.requirements(path)],
         }
         for path in paths
     ]
+
+
+def requirement_json(ownership: Ownership, name: str) -> Json:
+    """One requirement as `who --json` and the web API show it (one shape, so they agree)."""
+    return {
+        "subsystem": name,
+        "mode": str(ownership.config.subsystem(name).mode),
+        "approvals": ownership.config.subsystem(name).approvals,
+        "eligible": list(ownership.eligible(name)),
+    }
 
 
 def who_text(ownership: Ownership, paths: Iterable[str]) -> str:

@@ -240,6 +240,11 @@ def _interrupt(signum: int, frame: object) -> None:
     is_flag=True,
     help="Replace a submit requirement changed by hand in ways that cannot be merged.",
 )
+@click.option(
+    "--dashboards",
+    is_flag=True,
+    help="Also write a Gerrit project dashboard per subsystem (refs/meta/dashboards/owners).",
+)
 @json_option
 def gerrit_setup(
     project: str,
@@ -247,6 +252,7 @@ def gerrit_setup(
     bot: str | None,
     override_group: str | None,
     force: bool,
+    dashboards: bool,
     as_json: bool,
 ) -> None:
     """Configure a project: the label, its submit requirement, access and the webhook (and
@@ -261,6 +267,10 @@ def gerrit_setup(
             settings, project, service_url, bot=bot, override_group=override_group, force=force
         )
         changes += configure_group_events(settings, service_url)
+        if dashboards:
+            from webhook.dashboards import configure_dashboards
+
+            changes += configure_dashboards(settings, project)
     emit(
         as_json,
         {"project": project, "changes": changes},

@@ -1,0 +1,252 @@
+"""End to end: the web pages, the API and the Gerrit dashboards on the demo's Nova project.
+
+zed pushes six changes (one with a hostile subject and file name, one private), alice
+approves two for Hyper-V.  Then:
+
+- each dashboard section that `owners gerrit-setup --dashboards` wrote (the `nova` fixture
+  runs it) is queried on Gerrit and must return exactly the open changes the engine says need
+  the subsystem;
+- the API answers alice, zed and an anonymous visitor each what Gerrit shows them;
+- headless Chromium (Debian's, driven by Playwright) browses the tree, opens a subsystem and
+  one of its changes, follows the link in the bot's comment and signs in as two users,
+  saving a screenshot of each page (to $OWNERS_SCREENSHOTS, else the test's tmp folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+import requests
+from novademo import NOVA_OWNERS, Nova, password
+
+from owners.engine import Ownership, load_config
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOSTILE_SUBJECT = "vmware: <img src=x onerror=alert(1)> fix"
+HOSTILE_FILE = 'nova/virt/vmwareapi/"><script>alert(2)</script>.py'
+CHANGES = {
+    "hyperv": ({"nova/virt/hyperv/driver.py": "# faster\n"}, "hyperv: speed up the driver"),
+    "core": ({"nova/compute/api.py": "# new API\n"}, "compute: new API"),
+    "both": (
+        {"nova/virt/hyperv/driver.py": "# x\n", "nova/compute/api.py": "# y\n"},
+        "hyperv and compute",
+    ),
+    "hostile": ({"nova/virt/vmwareapi/vm.py": "# v\n", HOSTILE_FILE: "# !\n"}, HOSTILE_SUBJECT),
+    "driver-api": (
+        {"nova/virt/driver.py": "# api\n", "nova/virt/libvirt/host.py": "# l\n"},
+        "virt: driver API and libvirt",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def changes(nova: Nova) -> dict[str, int]:
+    numbers = {name: nova.push_change("zed", files, s) for name, (files, s) in CHANGES.items()}
+    for number in numbers.values():
+        nova.wait_for_comment(number)
+    nova.vote("alice", numbers["hyperv"], 2)
+    nova.vote("alice", numbers["both"], 2)
+    nova.wait_for_bot(numbers["hyperv"], 1)
+    nova.wait_for_comment(numbers["both"], 2)
+    private = nova.push_change(
+        "zed", {"nova/virt/hyperv/secret.py": "# s\n"}, "hyperv: a private change"
+    )
+    nova.rest("zed").post(f"changes/{private}/private")
+    numbers["private"] = private
+    nova.wait_until_idle()
+    return numbers
+
+
+def api(nova: Nova, path: str, user: str | None = None) -> requests.Response:
+    auth = (user, password(user)) if user else None
+    return requests.get(f"{nova.service_url}/api/v1{path}", auth=auth, timeout=30)
+
+
+# -- Gerrit dashboards ---------------------------------------------------------------------------
+
+
+def test_dashboard_queries_return_the_changes_that_need_each_subsystem(
+    nova: Nova, changes: dict[str, int]
+) -> None:
+    ownership = Ownership(load_config(NOVA_OWNERS.read_bytes()))
+    listed = nova.gerrit.rest.get(f"projects/{nova.project}/dashboards/")
+    ids = {d["id"] for d in listed}
+    assert {f"owners:{s.name}" for s in ownership.config.all_subsystems} <= ids
+    public = {n for name, n in changes.items() if name != "private"}
+    files: dict[int, list[str]] = {}
+    for number in public:
+        info = nova.gerrit.rest.get(f"changes/{number}?o=CURRENT_REVISION&o=CURRENT_FILES")
+        files[number] = list(info["revisions"][info["current_revision"]]["files"])
+    approved = {n for n in public if nova.bot_vote(n) == 1}
+    for sub in ownership.config.all_subsystems:
+        board = nova.gerrit.rest.get(
+            f"projects/{nova.project}/dashboards/{quote(f'owners:{sub.name}', safe='')}"
+        )
+        found: dict[str, set[int]] = {}
+        for section in board["sections"]:
+            query = f"project:{nova.project} branch:master status:open {section['query']}"
+            answer = nova.gerrit.rest.get(f"changes/?{urlencode({'q': query})}")
+            found[section["name"]] = {c["_number"] for c in answer} & public
+        needing = {
+            n for n in public if any(sub.name in ownership.requirements(f) for f in files[n])
+        }
+        union = set().union(*found.values())
+        assert union == needing, (sub.name, found, needing)
+        done = found[f"Approved by every owner ({sub.name} among them)"]
+        assert done == needing & approved, sub.name
+        assert not found[f"Needs {sub.name}"] & found[f"Approved by {sub.name}, waiting for others"]
+
+
+# -- the API as three viewers ---------------------------------------------------------------------
+
+
+def test_api_shows_each_viewer_what_gerrit_shows_them(nova: Nova, changes: dict[str, int]) -> None:
+    private = changes["private"]
+    assert api(nova, f"/c/{private}").status_code == 404
+    assert api(nova, f"/c/{private}", "alice").status_code == 404
+    mine = api(nova, f"/c/{private}", "zed")
+    assert mine.status_code == 200 and mine.json()["subject"] == "hyperv: a private change"
+    queues = {
+        who: [c["change"] for c in api(nova, "/p/nova/+/master/s/hyperv", who).json()["queue"]]
+        for who in (None, "alice", "zed")
+    }
+    assert private not in queues[None] and private not in queues["alice"]
+    assert private in queues["zed"]
+    assert queues[None] == sorted(queues[None])  # oldest first
+    wrong = requests.get(
+        f"{nova.service_url}/api/v1/c/{changes['core']}", auth=("alice", "nope"), timeout=30
+    )
+    assert wrong.status_code == 401 and "WWW-Authenticate" in wrong.headers
+
+
+def test_api_tree_search_and_traversal(nova: Nova, changes: dict[str, int]) -> None:
+    root = api(nova, "/p/nova/+/master/tree/").json()
+    readme = next(e for e in root["entries"] if e["name"] == "README.rst")
+    assert readme["root_only"]
+    found = api(nova, "/p/nova/+/master/tree/?q=hyperv").json()["matches"]
+    assert "nova/virt/hyperv/driver.py" in found
+    for bad in ("nova/../../etc/passwd", "nova/%2e%2e/x", "a/" * 3000):
+        assert api(nova, f"/p/nova/+/master/tree/{bad}").status_code in (400, 404)
+    assert api(nova, "/p/All-Users/+/master/tree/").status_code == 404
+
+
+# -- a real browser -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; missing either fails, never skips."""
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium"
+    from playwright.sync_api import sync_playwright  # the test extra installs it
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("OWNERS_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+ALERTS: list[str] = []
+
+
+def _page(browser: Any, user: str | None) -> Any:
+    """A page in a fresh context (its own cookies and credentials); dialogs are recorded."""
+    credentials = {"username": user, "password": password(user)} if user else None
+    viewport = {"width": 1280, "height": 800}
+    context = browser.new_context(http_credentials=credentials, viewport=viewport)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: (ALERTS.append(dialog.message), dialog.dismiss()))
+    return page
+
+
+def test_browse_tree_subsystem_change_and_the_bots_link(
+    nova: Nova, changes: dict[str, int], browser: Any, shots: Path
+) -> None:
+    page = _page(browser, None)
+    page.goto(f"{nova.service_url}/")
+    page.click("ul.projects a:text-is('nova')")
+    assert page.url.endswith("/p/nova/+/master/tree/")
+    assert page.locator("tr.unowned").count() >= 1  # README.rst: only root
+    page.click("tr[data-path='nova'] button.toggle")  # open in place (tree.js, /api/v1)
+    page.wait_for_selector("tr.opened[data-path='nova/virt']")
+    page.click("tr[data-path='nova/virt'] button.toggle")
+    page.wait_for_selector("tr.opened[data-path='nova/virt/hyperv']")
+    page.screenshot(path=str(shots / "tree-root.png"), full_page=True)
+    page.goto(f"{nova.service_url}/p/nova/+/master/tree/")
+    page.click("table.tree a:has-text('nova/')")
+    page.click("table.tree a:has-text('virt/')")
+    assert "nova/virt" in page.url
+    page.screenshot(path=str(shots / "tree.png"), full_page=True)
+    page.fill("input[name=q]", "hyperv")
+    page.click("button:text('Find')")
+    page.click("a:text('nova/virt/hyperv/driver.py')")
+    assert "tree/nova/virt/hyperv/driver.py" in page.url
+    assert "hyperv" in page.inner_text("main")
+    page.screenshot(path=str(shots / "file.png"), full_page=True)
+
+    page.click("a.req:has-text('hyperv')")
+    assert page.url.endswith("/s/hyperv")
+    queue = page.locator("table.queue a.change")
+    numbers = [int(queue.nth(i).inner_text()) for i in range(queue.count())]
+    assert changes["hyperv"] in numbers and changes["private"] not in numbers
+    page.screenshot(path=str(shots / "subsystem.png"), full_page=True)
+    page.click(f"table.queue a.change:text('{changes['both']}')")
+    assert page.url.endswith(f"/c/{changes['both']}")
+    assert page.inner_text("#verdict") == "PENDING"
+    page.screenshot(path=str(shots / "change.png"), full_page=True)
+
+    comment = nova.bot_messages(changes["hostile"])[-1]
+    link = re.search(r"Details: (\S+)", comment)
+    assert link, comment
+    page.goto(link.group(1))
+    assert page.url == f"{nova.service_url}/c/{changes['hostile']}"
+    text = page.inner_text("main")
+    assert HOSTILE_SUBJECT in text and "<script>alert(2)</script>" in text  # shown as text
+    page.click("text=nova/virt/vmwareapi/vm.py")
+    assert "Why" in page.inner_text("main")
+    page.screenshot(path=str(shots / "change-hostile.png"), full_page=True)
+
+    page.goto(f"{nova.service_url}/p/nova/+/master/report?days=30")
+    assert page.locator("svg.chart").count() == 3
+    page.screenshot(path=str(shots / "report.png"), full_page=True)
+    assert ALERTS == []  # no injected script ran
+
+
+def test_sign_in_as_two_users(
+    nova: Nova, changes: dict[str, int], browser: Any, shots: Path
+) -> None:
+    private = f"{nova.service_url}/c/{changes['private']}"
+    anonymous = _page(browser, None)
+    assert anonymous.goto(private).status == 404
+    for user, status in (("zed", 200), ("alice", 404)):
+        page = _page(browser, user)
+        page.goto(f"{nova.service_url}/p/nova/+/master/tree/")
+        page.click("#signin")
+        assert f"signed in as {user}" in page.inner_text("header")
+        assert page.goto(private).status == status
+        page.screenshot(path=str(shots / f"signed-in-{user}.png"), full_page=True)

@@ -1,0 +1,284 @@
+"""Ownership where people work: web pages and the JSON API behind them.
+
+A blueprint of its own, registered by `webhook.app.create_app`.  Every page has its JSON at
+the same address under `/api/v1` (docs/api.md): both come from one builder in
+`webhook.web.data`, so a page never shows what the API would not say, and neither shows what
+the viewer could not see in Gerrit (`webhook.web.viewer`).  Templates autoescape, every asset
+is served from `static/`, and a Content-Security-Policy forbids anything from elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup
+
+from owners.cli.report_render import duration
+from webhook.gerrit import GerritError
+from webhook.settings import Settings
+from webhook.web import data, svg
+from webhook.web.cache import Cache
+from webhook.web.viewer import REALM, Viewer, viewer_for
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+CONNECTION_FACTORY = "OWNERS_WEB_CONNECTION"  # app.config key: tests and benchmarks set it
+MAX_DAYS = 3650
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/owners")  # fmt: skip
+
+
+def _settings() -> Settings:
+    return current_app.extensions["owners"].settings
+
+
+def _viewer() -> Viewer:
+    return viewer_for(request, _settings(), current_app.config.get(CONNECTION_FACTORY))
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(API + "/")
+
+
+def _challenge(message: str) -> Response:
+    response = _error(401, message)
+    response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+    return response
+
+
+def _error(code: int, message: str) -> Response:
+    if _wants_json():
+        response = jsonify(error=message)
+    else:
+        response = Response(render_template("error.html", code=code, message=message,
+                                            viewer=None))  # fmt: skip
+    response.status_code = code
+    return response
+
+
+def page(template: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., Response]]:
+    """A view that builds the data as the viewer, then answers JSON under /api/v1 and the
+    rendered template elsewhere; the errors of the data layer become 400, 401, 404 or 502."""
+
+    def wrap(build: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
+        @wraps(build)
+        def view(**kw: Any) -> Response:
+            viewer = _viewer()
+            try:
+                found = build(viewer, **kw)
+            except data.BadRequest as exc:
+                return _error(400, str(exc))
+            except data.NotFound as exc:
+                return _error(404, str(exc))
+            except GerritError as exc:
+                if exc.status == 401:
+                    return _challenge("Gerrit did not accept these credentials")
+                if exc.status in (403, 404):
+                    return _error(404, "not found, or not visible to you")
+                log.warning("web: %s: %s", request.path, exc)
+                return _error(502, "Gerrit did not answer as expected; try again later")
+            if _wants_json():
+                return jsonify(found)
+            return Response(render_template(template, d=found, viewer=viewer))
+
+        return view
+
+    return wrap
+
+
+def route(
+    rule: str, **options: Any
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Register a view at `rule` (the page) and at /api/v1 + `rule` (its JSON)."""
+
+    def register(view: Callable[..., Response]) -> Callable[..., Response]:
+        bp.add_url_rule(rule, view.__name__, view, **options)
+        bp.add_url_rule(API + rule, "api_" + view.__name__, view, **options)
+        return view
+
+    return register
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+@route("/")
+@page("index.html")
+def index(viewer: Viewer) -> dict[str, Any]:
+    settings = _settings()
+    projects = viewer.gerrit.projects()
+    if settings.projects:
+        projects = [p for p in projects if p in settings.projects]
+    return {"projects": projects, "viewer": viewer.username}
+
+
+@bp.get("/p/<path:project>")
+def project_head(project: str) -> Response:
+    """The project's HEAD branch's tree (what a clone checks out)."""
+    viewer = _viewer()
+    try:
+        branch = viewer.gerrit.head_branch(project)
+    except GerritError as exc:
+        if exc.status == 401:
+            return _challenge("Gerrit did not accept these credentials")
+        return _error(404, "not found, or not visible to you")
+    return redirect(url_for("web.tree", project=project, branch=branch, path=""))
+
+
+@route("/p/<path:project>/+/<path:branch>/tree/", defaults={"path": ""})
+@route("/p/<path:project>/+/<path:branch>/tree/<path:path>")
+@page("tree.html")
+def tree(viewer: Viewer, project: str, branch: str, path: str) -> dict[str, Any]:
+    query = request.args.get("q")
+    if query is not None:
+        found = data.search(viewer, project, branch, query)
+        return {**found, "kind": "search", "path": path}
+    return data.tree(viewer, project, branch, path, _int_arg("page", 1))
+
+
+@route("/p/<path:project>/+/<path:branch>/s/<name>")
+@page("subsystem.html")
+def subsystem(viewer: Viewer, project: str, branch: str, name: str) -> dict[str, Any]:
+    return data.subsystem(viewer, _settings(), project, branch, name)
+
+
+@route("/p/<path:project>/+/<path:branch>/report")
+@page("report.html")
+def report(viewer: Viewer, project: str, branch: str) -> dict[str, Any]:
+    days = min(max(_int_arg("days", 90), 1), MAX_DAYS)
+    return data.review_load(viewer, project, branch, days)
+
+
+@route("/c/<int:number>")
+@page("change.html")
+def change(viewer: Viewer, number: int) -> dict[str, Any]:
+    return data.change(viewer, _settings(), number, request.args.get("explain"))
+
+
+@bp.get("/signin")
+def signin() -> Response:
+    """Ask the browser for Gerrit credentials, check them against Gerrit, go back."""
+    viewer = _viewer()
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    if viewer.username is None:
+        return _challenge("sign in with your Gerrit username and HTTP password")
+    try:
+        viewer.gerrit.whoami()
+    except GerritError as exc:
+        if exc.status in (401, 403):
+            return _challenge("Gerrit did not accept these credentials")
+        return _error(502, "Gerrit did not answer; try again later")
+    return redirect(target)
+
+
+@bp.get("/signout")
+def signout() -> Response:
+    """A 401 makes most browsers drop the Basic credentials they keep for the site."""
+    text = "Signed out. Close the browser to be sure."
+    response = Response(render_template("error.html", code=401, viewer=None, message=text))
+    response.status_code = 401
+    return response
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.authorization is not None:  # a page read with someone's credentials
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["Vary"] = "Authorization"
+    return response
+
+
+def _int_arg(name: str, default: int) -> int:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 7 else default
+
+
+# -- template helpers ------------------------------------------------------------------------
+
+
+@bp.app_template_filter("age")
+def _age(seconds: float | None) -> str:
+    return duration(seconds)
+
+
+@bp.app_template_filter("verdict_class")
+def _verdict_class(verdict: str | None) -> str:
+    return data.verdict_class(verdict or "")
+
+
+@bp.app_template_global("tree_url")
+def _tree_url(project: str, branch: str, path: str = "") -> str:
+    return url_for("web.tree", project=project, branch=branch, path=path)
+
+
+@bp.app_template_global("gerrit_url")
+def _gerrit_url() -> str:
+    return _settings().gerrit_url
+
+
+@bp.app_template_global("quote")
+def _quote(text: str) -> str:
+    return quote(text, safe="")
+
+
+@bp.app_template_global("chart")
+def _chart(d: dict[str, Any], which: str) -> Markup:
+    """The review-load page's charts, drawn once per computed report (it is cached)."""
+    key = (d["project"], d["branch"], d["since"], d["computed"], which, id(d))
+    return CHARTS.get(key, lambda: _draw(d, which))
+
+
+CHARTS: Cache[tuple[str, ...] | tuple[Any, ...], Markup] = Cache(size=256)
+
+
+def _draw(d: dict[str, Any], which: str) -> Markup:
+    """The review-load page's charts from `owners report`'s JSON figures."""
+    if which == "waits":
+        waits = [
+            (
+                s["subsystem"],
+                s["lieutenant_wait"]["median_seconds"],
+                s["root_wait"]["median_seconds"],
+            )
+            for s in d["subsystems"]
+            if s["changes"]
+        ]
+        size, unit = svg.time_unit([w for _, *pair in waits for w in pair])
+        rows = [(name, (svg.scaled(a, size), svg.scaled(b, size))) for name, a, b in waits]
+        return svg.bars(f"Median wait for a first approval per subsystem ({unit.strip()})",
+                        rows, ("lieutenants", "core (root)"), unit)  # fmt: skip
+    if which == "enough":
+        rows = [
+            (s["subsystem"], (round(100 * (s["enough_share"] or 0)),))
+            for s in d["subsystems"]
+            if s["changes"]
+        ]
+        return svg.bars("Changes the lieutenants alone could have approved (%)", rows,
+                        ("share",), "%")  # fmt: skip
+    rows = [(p["person"], (p["approvals"],)) for p in d["load"]]
+    return svg.bars("Load: changes approved per person", rows, ("approvals",))
