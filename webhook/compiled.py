@@ -17,8 +17,6 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
 
-from redis.exceptions import RedisError
-
 from owners import cache
 from owners.engine import CONFIG_PATH, Diagnostic, Ownership, parse_config
 
@@ -36,8 +34,12 @@ class RedisEntries:
     """Entries as Redis strings with a TTL, renewed when read."""
 
     def __init__(self, connection: Any, prefix: str):
+        # Imported here: the base install (owners check --change) has no redis package.
+        from redis.exceptions import RedisError
+
         self.connection = connection
         self.prefix = prefix
+        self._errors = RedisError
 
     def get(self, entry_key: str) -> bytes | None:
         name = self.prefix + entry_key
@@ -45,12 +47,12 @@ class RedisEntries:
             raw = self.connection.get(name)
             if raw is not None:
                 self.connection.expire(name, REDIS_TTL_SECONDS)
-        except RedisError:
+        except self._errors:
             return None  # the queue's own calls report an outage; compiling still works
         return None if raw is None else cache.unwrap(bytes(raw), entry_key)
 
     def put(self, entry_key: str, body: bytes) -> None:
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(self._errors):
             self.connection.set(
                 self.prefix + entry_key, cache.wrap(entry_key, body), ex=REDIS_TTL_SECONDS
             )
