@@ -171,23 +171,33 @@ def _group(gerrit: GerritConnection, name: str, bot: str, changes: list[str]) ->
     return group_id
 
 
-def _label(gerrit: GerritConnection, project: str, label: str, changes: list[str]) -> None:
+def _label(
+    gerrit: GerritConnection,
+    project: str,
+    label: str,
+    changes: list[str],
+    values: dict[int, str] = LABEL_VALUES,
+    kind: str = "",
+) -> None:
+    """A NoBlock label with exactly `values`, on every branch, copying no vote (a vote of the
+    bot, or an override, is for one patch set only)."""
     path = f"projects/{encode(project)}/labels/{encode(label)}"
     current = gerrit.get(path, missing_ok=True)
     wanted: dict[str, Any] = {
         "function": "NoBlock",
-        "values": {_value_key(v): text for v, text in LABEL_VALUES.items()},
+        "values": {_value_key(v): text for v, text in values.items()},
         "default_value": 0,
     }
     if current is None:
         gerrit.put(path, {"commit_message": f"owners: create label {label}", **wanted})
-        changes.append(f"created label {label} on {project} (NoBlock, -1..+1)")
+        span = f"{min(values)}..{max(values):+d}"
+        changes.append(f"created label {label} on {project} (NoBlock, {span}{kind})")
         return
     differs = [
         key
         for key, ok in (
             ("function", current.get("function") == "NoBlock"),
-            ("values", _values(current.get("values")) == LABEL_VALUES),
+            ("values", _values(current.get("values")) == values),
             ("default_value", current.get("default_value", 0) == 0),
             ("copy_condition", not current.get("copy_condition")),
             ("branches", not current.get("branches")),
@@ -198,7 +208,7 @@ def _label(gerrit: GerritConnection, project: str, label: str, changes: list[str
         return
     update = {"commit_message": f"owners: update label {label}", **wanted}
     if "copy_condition" in differs:
-        update["unset_copy_condition"] = True  # a vote of the bot is for one patch set only
+        update["unset_copy_condition"] = True
     if "branches" in differs:
         update["branches"] = []
     gerrit.put(path, update)
@@ -212,11 +222,15 @@ def _access(
     group_id: str,
     group_name: str,
     changes: list[str],
+    votes: tuple[int, int] = (-1, 1),
+    why: str = "",
 ) -> None:
+    """`label-<label>` with `votes` on refs/heads/*, exclusive to the group: no one else, here
+    or in a parent project, may vote on it."""
     permission = f"label-{label}"
     access = gerrit.get(f"projects/{encode(project)}/access")
     current = ((access.get("local") or {}).get(REFS) or {}).get("permissions", {}).get(permission)
-    rule = {"action": "ALLOW", "min": -1, "max": 1}
+    rule = {"action": "ALLOW", "min": votes[0], "max": votes[1]}
     if current is not None:
         rules = current.get("rules") or {}
         if (
@@ -226,7 +240,7 @@ def _access(
         ):
             return
     body: dict[str, Any] = {
-        "message": f"owners: only '{group_name}' votes on {label}",
+        "message": why or f"owners: only '{group_name}' votes on {label}",
         "add": {
             REFS: {"permissions": {permission: {"exclusive": True, "rules": {group_id: rule}}}}
         },
@@ -234,8 +248,9 @@ def _access(
     if current is not None:
         body["remove"] = {REFS: {"permissions": {permission: {}}}}
     gerrit.post(f"projects/{encode(project)}/access", body)
+    span = f"{votes[0]}..{votes[1]:+d}"
     changes.append(
-        f"granted {permission} -1..+1 on {REFS} of {project} to '{group_name}' only (exclusive)"
+        f"granted {permission} {span} on {REFS} of {project} to '{group_name}' only (exclusive)"
     )
 
 
@@ -424,47 +439,9 @@ def configure_override(gerrit: GerritConnection, project: str, label: str, group
     if info is None:
         raise SetupError(f"there is no Gerrit group '{group}' for --override-group")
     group_id = str(info["id"])
-    path = f"projects/{encode(project)}/labels/{encode(label)}"
-    current = gerrit.get(path, missing_ok=True)
-    wanted: dict[str, Any] = {
-        "function": "NoBlock",
-        "values": {_value_key(v): text for v, text in OVERRIDE_VALUES.items()},
-        "default_value": 0,
-    }
-    if current is None:
-        gerrit.put(path, {"commit_message": f"owners: create label {label}", **wanted})
-        changes.append(f"created label {label} on {project} (NoBlock, 0..+1: break-glass)")
-    elif (
-        current.get("function") != "NoBlock"
-        or _values(current.get("values")) != OVERRIDE_VALUES
-        or current.get("copy_condition")
-    ):
-        update = {"commit_message": f"owners: update label {label}", **wanted}
-        if current.get("copy_condition"):
-            update["unset_copy_condition"] = True
-        gerrit.put(path, update)
-        changes.append(f"updated label {label} on {project}")
-    permission = f"label-{label}"
-    access = gerrit.get(f"projects/{encode(project)}/access")
-    held = ((access.get("local") or {}).get(REFS) or {}).get("permissions", {}).get(permission)
-    rule = {"action": "ALLOW", "min": 0, "max": 1}
-    rules = (held or {}).get("rules") or {}
-    if not (
-        held
-        and held.get("exclusive")
-        and set(rules) == {group_id}
-        and {k: rules[group_id].get(k) for k in rule} == rule
-    ):
-        body: dict[str, Any] = {
-            "message": f"owners: only '{group}' may override the owners",
-            "add": {
-                REFS: {"permissions": {permission: {"exclusive": True, "rules": {group_id: rule}}}}
-            },
-        }
-        if held is not None:
-            body["remove"] = {REFS: {"permissions": {permission: {}}}}
-        gerrit.post(f"projects/{encode(project)}/access", body)
-        changes.append(f"granted {permission} 0..+1 on {REFS} of {project} to '{group}' only")
+    _label(gerrit, project, label, changes, OVERRIDE_VALUES, ": break-glass")
+    why = f"owners: only '{group}' may override the owners"
+    _access(gerrit, project, label, group_id, group, changes, (0, 1), why)
     return changes
 
 
