@@ -240,15 +240,12 @@ def _processes(
     setup: Callable[[], object] | None = None,
 ) -> Measure:
     """Seconds to run `commands` as processes; `setup` runs untimed before each repetition."""
-    values = []
-    for _ in range(repeats):
-        if setup is not None:
-            setup()
-        start = time.perf_counter()
+
+    def run_all() -> None:
         for command in commands:
             subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, check=True)
-        values.append(time.perf_counter() - start)
-    return spread(values)
+
+    return repeat(run_all, repeats, setup)
 
 
 def _above(measure: Measure, floor: Measure) -> str:

@@ -419,22 +419,12 @@ class GerritConnection:
         return head, names
 
     def _git_as(self, auth: tuple[str, str] | None, repo: Path, *args: str) -> bytes:
-        """Run git as `auth` (None: anonymously); credentials only in the environment."""
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
-        if auth is not None:
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            env |= {
-                "GIT_CONFIG_COUNT": "1",
-                "GIT_CONFIG_KEY_0": "http.extraHeader",
-                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token}",
-            }
-        if args[0] == "fetch":
-            self._count_call()
-        done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=False)
+        """Run git as `auth` (None: anonymously); a failed fetch is a 404, since Gerrit
+        answers a project the viewer may not see exactly as one that does not exist."""
+        done = self._run_git(repo, args, auth)
         if done.returncode != 0:
-            error = done.stderr.decode(errors="replace").strip().splitlines()
-            status = 404 if args[0] == "fetch" else None  # unseen and absent look alike
-            raise GerritError(f"git {args[0]}: {error[-1] if error else 'failed'}", status)
+            status = 404 if args[0] == "fetch" else None
+            raise GerritError(f"git {args[0]}: {_last_line(done.stderr)}", status)
         return done.stdout
 
     def review(
@@ -696,27 +686,40 @@ class GerritConnection:
     def git(
         self, repo: Path, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
     ) -> bytes:
-        """Run git against Gerrit over HTTP.  The credentials travel in the environment of the
-        git process (an HTTP header set through GIT_CONFIG_*), never on its command line."""
-        token = base64.b64encode(f"{self.settings.user}:{self.settings.password}".encode())
-        env = {
+        """Run git against Gerrit over HTTP as the bot."""
+        done = self._run_git(repo, args, (self.settings.user, self.settings.password), stdin, env)
+        if done.returncode != 0:
+            raise GerritError(f"git {args[0]}: {_last_line(done.stderr)}")
+        return done.stdout
+
+    def _run_git(
+        self,
+        repo: Path,
+        args: Sequence[str],
+        auth: tuple[str, str] | None,
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """git, with the credentials in its environment (an HTTP header set through
+        GIT_CONFIG_*), never on its command line; fetches and pushes count as calls."""
+        full_env = {
             **os.environ,
             **(env or {}),
             "GIT_TERMINAL_PROMPT": "0",
             "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "http.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token.decode()}",
         }
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            full_env |= {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "http.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token}",
+            }
         if args and args[0] in ("fetch", "push"):
             self._count_call()
-        done = subprocess.run(
-            ["git", *args], cwd=repo, env=env, input=stdin, capture_output=True, check=False
+        return subprocess.run(
+            ["git", *args], cwd=repo, env=full_env, input=stdin, capture_output=True, check=False
         )
-        if done.returncode != 0:
-            error = done.stderr.decode(errors="replace").strip().splitlines()
-            raise GerritError(f"git {args[0]}: {error[-1] if error else 'failed'}")
-        return done.stdout
 
     def git_url(self, project: str) -> str:
         return f"{self.settings.gerrit_url}/a/{quote(project)}"
@@ -796,6 +799,12 @@ def _number(info: dict[str, Any]) -> int:
 def quoted(value: str) -> str:
     """A value inside double quotes of a Gerrit query."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _last_line(stderr: bytes) -> str:
+    """What git said last (its error), or that it failed."""
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "failed"
 
 
 def _first_line(text: str | bytes) -> str:
