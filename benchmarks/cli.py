@@ -243,7 +243,9 @@ def _processes(
 
     def run_all() -> None:
         for command in commands:
-            subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, check=True)
+            done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
+            if done.returncode not in (0, 1):  # `owners check` exits 1 for PENDING
+                raise subprocess.CalledProcessError(done.returncode, command[:4])
 
     return repeat(run_all, repeats, setup)
 
