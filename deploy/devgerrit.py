@@ -442,6 +442,7 @@ def build_site(site_dir: Path, dist: GerritDist | None = None) -> Path:
         _config(site_dir, "--replace-all", key, value)
     (site_dir / "etc" / "log4j.properties").write_text(LOG4J_PROPERTIES)
     _bind(site_dir, 8080)
+    _grant_admin_push(site_dir)
     shutil.copyfile(dist.webhooks_plugin, site_dir / "plugins" / "webhooks.jar")
     shutil.copyfile(dist.submit_check_plugin, site_dir / "plugins" / f"{SUBMIT_CHECK_PLUGIN}.jar")
     _say(f"built Gerrit site {site_dir} in {time.monotonic() - started:.1f}s")
@@ -513,6 +514,48 @@ def _config(site_dir: Path, *args: str, file: Path | None = None) -> list[str]:
     if result.returncode not in (0, tolerated):
         raise RuntimeError(f"git config {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.splitlines()
+
+
+ADMIN_PUSH_REFS = ("refs/heads/*", "refs/meta/config")
+"""Refs where Administrators may push directly, as every site before 3.11 let them."""
+
+
+def _grant_admin_push(site_dir: Path) -> None:
+    """Give Administrators ``push`` on :data:`ADMIN_PUSH_REFS` in All-Projects, if missing.
+
+    New sites of Gerrit 3.11 no longer grant it (3.10's ``init`` did, to Administrators and
+    Project Owners), yet the harness writes ``webhooks.config`` to refs/meta/config and seeds
+    branches with direct pushes as admin, and so does ``owners gerrit-setup`` on a real site
+    (docs/deployment.md). Written into the stopped site's repository with plain git, so the
+    template carries it and no test pays for a REST round trip; on 3.10 it changes nothing.
+    """
+    repo = site_dir / "git" / "All-Projects.git"
+    with tempfile.TemporaryDirectory(prefix="devgerrit-acl-") as scratch:
+        work = Path(scratch)
+        git(work, "init", "--quiet")
+        git(work, "fetch", "--quiet", str(repo), "refs/meta/config")
+        git(work, "checkout", "--quiet", "FETCH_HEAD")
+        config = ["config", "-f", "project.config"]
+        added = []
+        for ref in ADMIN_PUSH_REFS:
+            key = f"access.{ref}.push"
+            present = subprocess.run(
+                ["git", *config, "--get-all", key], cwd=work, capture_output=True, text=True
+            ).stdout.splitlines()
+            if "group Administrators" not in (line.strip() for line in present):
+                git(work, *config, "--add", key, "group Administrators")
+                added.append(ref)
+        if not added:
+            return
+        identity = {
+            "GIT_AUTHOR_NAME": "devgerrit",
+            "GIT_AUTHOR_EMAIL": "devgerrit@localhost",
+            "GIT_COMMITTER_NAME": "devgerrit",
+            "GIT_COMMITTER_EMAIL": "devgerrit@localhost",
+        }
+        message = f"devgerrit: Administrators may push to {', '.join(added)}"
+        git(work, "commit", "--quiet", "-am", message, env=identity)
+        git(work, "push", "--quiet", str(repo), "HEAD:refs/meta/config")
 
 
 def _bind(site_dir: Path, port: int) -> None:
