@@ -645,8 +645,7 @@ class GerritConnection:
             ["git", *args], cwd=repo, env=env, input=stdin, capture_output=True, check=False
         )
         if done.returncode != 0:
-            error = done.stderr.decode(errors="replace").strip().splitlines()
-            raise GerritError(f"git {args[0]}: {error[-1] if error else 'failed'}")
+            raise GerritError(f"git {args[0]}: {git_error(done.stderr)}")
         return done.stdout
 
     def git_url(self, project: str) -> str:
@@ -704,7 +703,25 @@ class MetaConfig:
         message = "\n".join(self._messages).encode() + b"\n"
         commit = git(repo, "commit-tree", tree, "-p", self.parent, stdin=message, env=identity)
         target = f"{commit.decode().strip()}:{self.REF}"
-        git(repo, "push", "--quiet", self.gerrit.git_url(self.project), target)
+        try:
+            git(repo, "push", "--quiet", self.gerrit.git_url(self.project), target)
+        except GerritError as error:
+            if "rejected" not in str(error):
+                raise
+            raise GerritError(
+                f"{error}; {self.gerrit.settings.user} needs Push on {self.REF} of "
+                f"{self.project} (new Gerrit 3.11 sites grant it to no one, see docs/deployment.md)"
+            ) from None
+
+
+def git_error(stderr: bytes) -> str:
+    """The line of git's stderr that says why it failed: Gerrit's ``[remote rejected] ...
+    (reason)`` on a refused push, since the last line ("failed to push some refs") does not."""
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    rejected = [line.strip() for line in lines if "[remote rejected]" in line]
+    if rejected:
+        return rejected[0]
+    return lines[-1] if lines else "failed"
 
 
 def _identities(accounts: Any) -> Iterator[str]:
