@@ -442,7 +442,7 @@ def build_site(site_dir: Path, dist: GerritDist | None = None) -> Path:
         _config(site_dir, "--replace-all", key, value)
     (site_dir / "etc" / "log4j.properties").write_text(LOG4J_PROPERTIES)
     _bind(site_dir, 8080)
-    _grant_admin_push(site_dir)
+    _grant_pre_311_defaults(site_dir)
     shutil.copyfile(dist.webhooks_plugin, site_dir / "plugins" / "webhooks.jar")
     shutil.copyfile(dist.submit_check_plugin, site_dir / "plugins" / f"{SUBMIT_CHECK_PLUGIN}.jar")
     _say(f"built Gerrit site {site_dir} in {time.monotonic() - started:.1f}s")
@@ -516,18 +516,24 @@ def _config(site_dir: Path, *args: str, file: Path | None = None) -> list[str]:
     return result.stdout.splitlines()
 
 
-ADMIN_PUSH_REFS = ("refs/heads/*", "refs/meta/config")
-"""Refs where Administrators may push directly, as every site before 3.11 let them."""
+PRE_311_GRANTS: tuple[tuple[str, str, str], ...] = (
+    ("refs/heads/*", "push", "group Administrators"),
+    ("refs/meta/config", "push", "group Administrators"),
+    ("refs/heads/*", "revert", "group Registered Users"),
+)
+"""(ref, permission, rule) in All-Projects that every new site had before Gerrit 3.11."""
 
 
-def _grant_admin_push(site_dir: Path) -> None:
-    """Give Administrators ``push`` on :data:`ADMIN_PUSH_REFS` in All-Projects, if missing.
+def _grant_pre_311_defaults(site_dir: Path) -> None:
+    """Add to All-Projects whichever of :data:`PRE_311_GRANTS` the site lacks.
 
-    New sites of Gerrit 3.11 no longer grant it (3.10's ``init`` did, to Administrators and
-    Project Owners), yet the harness writes ``webhooks.config`` to refs/meta/config and seeds
-    branches with direct pushes as admin, and so does ``owners gerrit-setup`` on a real site
-    (docs/deployment.md). Written into the stopped site's repository with plain git, so the
-    template carries it and no test pays for a REST round trip; on 3.10 it changes nothing.
+    New sites of Gerrit 3.11 no longer let Administrators push to branches and refs/meta/config
+    nor Registered Users revert, which 3.10's ``init`` did. The harness writes
+    ``webhooks.config`` to refs/meta/config and seeds branches with direct pushes as admin (as
+    ``owners gerrit-setup`` does on a real site: docs/deployment.md), and the tests revert as
+    lieutenants, so both versions get the same rights. Written into the stopped site's
+    repository with plain git, so the template carries it and no test pays for a REST round
+    trip; on 3.10 it changes nothing.
     """
     repo = site_dir / "git" / "All-Projects.git"
     with tempfile.TemporaryDirectory(prefix="devgerrit-acl-") as scratch:
@@ -537,14 +543,14 @@ def _grant_admin_push(site_dir: Path) -> None:
         git(work, "checkout", "--quiet", "FETCH_HEAD")
         config = ["config", "-f", "project.config"]
         added = []
-        for ref in ADMIN_PUSH_REFS:
-            key = f"access.{ref}.push"
+        for ref, permission, rule in PRE_311_GRANTS:
+            key = f"access.{ref}.{permission}"
             present = subprocess.run(
                 ["git", *config, "--get-all", key], cwd=work, capture_output=True, text=True
             ).stdout.splitlines()
-            if "group Administrators" not in (line.strip() for line in present):
-                git(work, *config, "--add", key, "group Administrators")
-                added.append(ref)
+            if rule not in (line.strip() for line in present):
+                git(work, *config, "--add", key, rule)
+                added.append(f"{permission} on {ref} to {rule}")
         if not added:
             return
         identity = {
@@ -553,7 +559,7 @@ def _grant_admin_push(site_dir: Path) -> None:
             "GIT_COMMITTER_NAME": "devgerrit",
             "GIT_COMMITTER_EMAIL": "devgerrit@localhost",
         }
-        message = f"devgerrit: Administrators may push to {', '.join(added)}"
+        message = f"devgerrit: grant what sites had before 3.11: {'; '.join(added)}"
         git(work, "commit", "--quiet", "-am", message, env=identity)
         git(work, "push", "--quiet", str(repo), "HEAD:refs/meta/config")
 
