@@ -5,6 +5,7 @@ Importable (``import devgerrit``; pytest puts ``deploy/`` on ``sys.path``) and a
     python deploy/devgerrit.py start  [--site DIR] [--port N]
     python deploy/devgerrit.py status [--site DIR]
     python deploy/devgerrit.py stop   [--site DIR]
+    OWNERS_GERRIT_VERSION=3.11.0 python deploy/devgerrit.py start --site DIR   # another release
 
 Where Gerrit comes from. The usual ``gerrit.war`` is not obtainable here: the only registry this
 project may use for Java is Maven Central through ``mvn``, and ``com.google.gerrit:gerrit-war``
