@@ -5,6 +5,7 @@ Importable (``import devgerrit``; pytest puts ``deploy/`` on ``sys.path``) and a
     python deploy/devgerrit.py start  [--site DIR] [--port N]
     python deploy/devgerrit.py status [--site DIR]
     python deploy/devgerrit.py stop   [--site DIR]
+    OWNERS_GERRIT_VERSION=3.11.0 python deploy/devgerrit.py start --site DIR   # another release
 
 Where Gerrit comes from. The usual ``gerrit.war`` is not obtainable here: the only registry this
 project may use for Java is Maven Central through ``mvn``, and ``com.google.gerrit:gerrit-war``
@@ -12,8 +13,14 @@ is not served there for any version, while ``gerrit-acceptance-framework`` and
 ``gerrit-plugin-api`` are. Together (plus Bouncy Castle, which the war bundles) those two jars
 hold the whole server, its launcher and its ``init``/``daemon`` programs, so Gerrit runs from
 them as a class path instead of a war. The web UI's JavaScript is the one part they lack: the
-REST API and Git over HTTP are complete, the browser UI is not. Gerrit 3.11 is compiled for
-Java 21 (class files 65) and cannot run on this machine's Java 17, hence 3.10.
+REST API and Git over HTTP are complete, the browser UI is not.
+
+Which Gerrit, which Java. :data:`GERRIT_VERSION` (``OWNERS_GERRIT_VERSION``; the tests'
+``--gerrit-version``) picks the release, one of :data:`TESTED_VERSIONS` or any other whose two
+jars the registry serves. The Java it needs is read from its jars' class files (3.10: Java 17;
+3.11: Java 21), and :func:`find_jdk` picks a JDK at least that new: the one on ``PATH``, else
+``JAVA_HOME``, else the oldest fitting one under ``/usr/lib/jvm``. That JDK runs Gerrit and
+compiles the plugins with ``--release`` set to the API's own Java.
 
 The webhooks plugin is likewise only distributed inside the war, so ``webhooks_plugin/`` holds
 a small plugin with the same name, configuration and wire format, compiled here against the
@@ -33,6 +40,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -46,6 +54,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,9 +63,16 @@ from typing import Any
 
 import requests
 
-GERRIT_VERSION = os.environ.get("OWNERS_GERRIT_VERSION", "3.10.2")
-"""Gerrit release to run: the newest 3.10 whose two jars the registry here serves (it has
-none of 3.10.3 to 3.10.6, and 3.11+ needs Java 21)."""
+TESTED_VERSIONS = ("3.10.2", "3.11.0")
+"""Releases CI runs the end-to-end tests on: the newest 3.10 and 3.11 whose two jars the
+registry here serves (it has none of 3.10.3 to 3.10.6, and its 3.11.1+ lack the
+acceptance-framework jar). The first is the default."""
+
+GERRIT_VERSION = os.environ.get("OWNERS_GERRIT_VERSION") or TESTED_VERSIONS[0]
+"""Gerrit release to run when none is passed (``OWNERS_GERRIT_VERSION``, read at import)."""
+
+JDK_GLOB = "/usr/lib/jvm/*"
+"""Where :func:`find_jdk` looks for a newer JDK than the one on PATH (Debian's layout)."""
 
 BOUNCYCASTLE_VERSION = "1.78.1"
 """Bouncy Castle (password hashing, key handling): bundled in gerrit.war, absent from the jars."""
@@ -154,33 +170,105 @@ class GerritDist:
     classpath: tuple[Path, ...]
     webhooks_plugin: Path
     submit_check_plugin: Path
+    java_home: Path
+    """The JDK that runs this version (see :func:`find_jdk`)."""
 
     def command(self, program: str, *args: str, jvm_options: Sequence[str] = ()) -> list[str]:
         """The java command line running one of Gerrit's programs (init, daemon, reindex...)."""
         classpath = os.pathsep.join(str(jar) for jar in self.classpath)
-        return ["java", *jvm_options, "-cp", classpath, _LAUNCHER, program, *args]
+        java = str(self.java_home / "bin" / "java")
+        return [java, *jvm_options, "-cp", classpath, _LAUNCHER, program, *args]
 
 
-def ensure_gerrit(cache_dir: Path | None = None, version: str = GERRIT_VERSION) -> GerritDist:
+def ensure_gerrit(cache_dir: Path | None = None, version: str | None = None) -> GerritDist:
     """Download Gerrit's jars with mvn and build the plugins, once per cache directory.
 
-    A file lock serialises concurrent test sessions sharing the cache, so two of them never
-    download into or compile over each other.
+    ``version`` defaults to ``OWNERS_GERRIT_VERSION`` as set now (the tests' option sets it
+    after import), else :data:`GERRIT_VERSION`. A file lock serialises concurrent test sessions
+    sharing the cache, so two of them never download into or compile over each other.
     """
-    for tool in ("java", "javac", "jar", "mvn", "git"):
+    version = version or os.environ.get("OWNERS_GERRIT_VERSION") or GERRIT_VERSION
+    for tool in ("mvn", "git"):
         if shutil.which(tool) is None:
-            raise RuntimeError(f"devgerrit needs {tool!r} on PATH (a JDK 17, Maven and git)")
+            raise RuntimeError(f"devgerrit needs {tool!r} on PATH (a JDK 17+, Maven and git)")
     home = (cache_dir or CACHE_DIR) / version
     home.mkdir(parents=True, exist_ok=True)
     with _locked(home / ".lock"):
         classpath = _ensure_jars(home, version)
-        plugin = _ensure_webhooks_plugin(home, classpath)
-        submit_check = _ensure_submit_check_plugin(home, classpath)
+        release = class_release(next(jar for jar in classpath if "gerrit-plugin-api" in jar.name))
+        java_home = find_jdk(release, why=f"Gerrit {version}")
+        plugin = _ensure_webhooks_plugin(home, classpath, java_home, release)
+        submit_check = _ensure_submit_check_plugin(home, classpath, java_home, release)
     return GerritDist(
         version=version,
         classpath=classpath,
         webhooks_plugin=plugin,
         submit_check_plugin=submit_check,
+        java_home=java_home,
+    )
+
+
+def class_release(jar: Path) -> int:
+    """The Java release a Gerrit jar is compiled for (its class files' major version - 44).
+
+    Read from the jar rather than tabled per version, so a new Gerrit that moves to a newer
+    Java gets the right JDK and ``--release`` without an edit here.
+    """
+    with zipfile.ZipFile(jar) as archive:
+        for name in archive.namelist():
+            if name.startswith("com/google/gerrit/") and name.endswith(".class"):
+                header = archive.read(name)[:8]
+                return int.from_bytes(header[6:8], "big") - 44
+    raise RuntimeError(f"{jar} holds no Gerrit class")
+
+
+def jdk_release(java_home: Path) -> int | None:
+    """Feature release of the JDK at ``java_home`` (17, 21, 25...), None if it is not a JDK.
+
+    Read from its ``release`` file, which every OpenJDK build has, instead of running java.
+    """
+    tools = ("java", "javac", "jar")
+    if not all(os.access(java_home / "bin" / tool, os.X_OK) for tool in tools):
+        return None
+    try:
+        text = (java_home / "release").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key == "JAVA_VERSION":
+            feature = value.strip().strip('"').split(".")[0]
+            return int(feature) if feature.isdigit() else None
+    return None
+
+
+def find_jdk(release: int, *, why: str = "Gerrit") -> Path:
+    """JAVA_HOME of a JDK of at least ``release``: PATH's first (the one the 3.10 harness has
+    always used), then ``JAVA_HOME``, then the oldest fitting one under :data:`JDK_GLOB`.
+
+    The oldest fitting one is the closest to the Java Gerrit is built and tested with.
+    Raises with every JDK seen when none fits, so the fix (install one) is obvious.
+    """
+    candidates: list[Path] = []
+    javac = shutil.which("javac")
+    if javac:
+        candidates.append(Path(javac).resolve().parent.parent)
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(Path(os.environ["JAVA_HOME"]))
+    found = [(jdk_release(Path(home)), Path(home)) for home in sorted(glob.glob(JDK_GLOB))]
+    candidates += [home for _, home in sorted((r, h) for r, h in found if r is not None)]
+    seen: dict[Path, int | None] = {}
+    for home in candidates:
+        resolved = home.resolve()
+        if resolved in seen:
+            continue
+        seen[resolved] = jdk_release(resolved)
+        if (seen[resolved] or 0) >= release:
+            return resolved
+    have = ", ".join(f"{home} (Java {r})" for home, r in seen.items() if r) or "none"
+    raise RuntimeError(
+        f"{why} needs a JDK {release} or newer (java, javac and jar): looked at javac on PATH, "
+        f"JAVA_HOME and {JDK_GLOB}; found {have}. Install one there or set JAVA_HOME."
     )
 
 
@@ -246,7 +334,9 @@ def _ensure_jars(home: Path, version: str) -> tuple[Path, ...]:
     return jars
 
 
-def _ensure_webhooks_plugin(home: Path, classpath: Sequence[Path]) -> Path:
+def _ensure_webhooks_plugin(
+    home: Path, classpath: Sequence[Path], java_home: Path, release: int
+) -> Path:
     """Compile webhooks_plugin/Webhooks.java into a plugin jar (see :func:`_ensure_plugin`)."""
     manifest = (
         "Gerrit-PluginName: webhooks\n"
@@ -256,10 +346,14 @@ def _ensure_webhooks_plugin(home: Path, classpath: Sequence[Path]) -> Path:
         "Implementation-Title: devgerrit webhooks (wire-compatible stand-in)\n"
         f"Implementation-Version: {home.name}-devgerrit\n"
     )
-    return _ensure_plugin(home, classpath, _PLUGIN_SOURCE, manifest, "webhooks")
+    return _ensure_plugin(
+        home, classpath, _PLUGIN_SOURCE, manifest, "webhooks", java_home=java_home, release=release
+    )
 
 
-def _ensure_submit_check_plugin(home: Path, classpath: Sequence[Path]) -> Path:
+def _ensure_submit_check_plugin(
+    home: Path, classpath: Sequence[Path], java_home: Path, release: int
+) -> Path:
     """Compile submit_check_plugin/SubmitCheck.java into the owners-submit-check plugin jar."""
     manifest = (
         f"Gerrit-PluginName: {SUBMIT_CHECK_PLUGIN}\n"
@@ -268,28 +362,53 @@ def _ensure_submit_check_plugin(home: Path, classpath: Sequence[Path]) -> Path:
         "Implementation-Title: gerrit-owners submit-time check\n"
         f"Implementation-Version: {home.name}-devgerrit\n"
     )
-    return _ensure_plugin(home, classpath, _SUBMIT_CHECK_SOURCE, manifest, SUBMIT_CHECK_PLUGIN)
+    return _ensure_plugin(
+        home,
+        classpath,
+        _SUBMIT_CHECK_SOURCE,
+        manifest,
+        SUBMIT_CHECK_PLUGIN,
+        java_home=java_home,
+        release=release,
+    )
 
 
 def _ensure_plugin(
-    home: Path, classpath: Sequence[Path], source: Path, manifest: str, name: str
+    home: Path,
+    classpath: Sequence[Path],
+    source: Path,
+    manifest: str,
+    name: str,
+    *,
+    java_home: Path,
+    release: int,
 ) -> Path:
     """Compile one Java file against the plugin API into ``home/<name>-<hash>.jar``; the
-    hash covers the source and manifest, so an edited plugin is rebuilt and an unchanged one
-    is not."""
-    digest = hashlib.sha256(source.read_bytes() + manifest.encode()).hexdigest()
+    hash covers the source, manifest and ``--release``, so an edited plugin is rebuilt and an
+    unchanged one is not. ``--release`` is the plugin API's own Java (17 for 3.10, 21 for
+    3.11): javac cannot read class files newer than its target."""
+    material = source.read_bytes() + manifest.encode() + f"--release {release}".encode()
+    digest = hashlib.sha256(material).hexdigest()
     plugin = home / f"{name}-{digest[:12]}.jar"
     if plugin.is_file():
         return plugin
     plugin_api = next(jar for jar in classpath if "gerrit-plugin-api" in jar.name)
     with tempfile.TemporaryDirectory(prefix="devgerrit-plugin-") as scratch:
         classes = Path(scratch) / "classes"
-        javac = ["javac", "--release", "17", "-nowarn", "-cp", str(plugin_api)]
+        javac = [str(java_home / "bin" / "javac"), "--release", str(release), "-nowarn"]
+        javac += ["-cp", str(plugin_api)]
         _run([*javac, "-d", str(classes), str(source)], what=f"compiling the {name} plugin")
         manifest_file = Path(scratch) / "MANIFEST.MF"
         manifest_file.write_text(manifest)
         partial = plugin.with_suffix(".tmp")
-        jar = ["jar", "--create", "--file", str(partial), "--manifest", str(manifest_file)]
+        jar = [
+            str(java_home / "bin" / "jar"),
+            "--create",
+            "--file",
+            str(partial),
+            "--manifest",
+            str(manifest_file),
+        ]
         _run([*jar, "-C", str(classes), "."], what=f"packaging the {name} plugin")
         partial.replace(plugin)
     return plugin
@@ -324,6 +443,7 @@ def build_site(site_dir: Path, dist: GerritDist | None = None) -> Path:
         _config(site_dir, "--replace-all", key, value)
     (site_dir / "etc" / "log4j.properties").write_text(LOG4J_PROPERTIES)
     _bind(site_dir, 8080)
+    _grant_pre_311_defaults(site_dir)
     shutil.copyfile(dist.webhooks_plugin, site_dir / "plugins" / "webhooks.jar")
     shutil.copyfile(dist.submit_check_plugin, site_dir / "plugins" / f"{SUBMIT_CHECK_PLUGIN}.jar")
     _say(f"built Gerrit site {site_dir} in {time.monotonic() - started:.1f}s")
@@ -395,6 +515,54 @@ def _config(site_dir: Path, *args: str, file: Path | None = None) -> list[str]:
     if result.returncode not in (0, tolerated):
         raise RuntimeError(f"git config {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.splitlines()
+
+
+PRE_311_GRANTS: tuple[tuple[str, str, str], ...] = (
+    ("refs/heads/*", "push", "group Administrators"),
+    ("refs/meta/config", "push", "group Administrators"),
+    ("refs/heads/*", "revert", "group Registered Users"),
+)
+"""(ref, permission, rule) in All-Projects that every new site had before Gerrit 3.11."""
+
+
+def _grant_pre_311_defaults(site_dir: Path) -> None:
+    """Add to All-Projects whichever of :data:`PRE_311_GRANTS` the site lacks.
+
+    New sites of Gerrit 3.11 no longer let Administrators push to branches and refs/meta/config
+    nor Registered Users revert, which 3.10's ``init`` did. The harness writes
+    ``webhooks.config`` to refs/meta/config and seeds branches with direct pushes as admin (as
+    ``owners gerrit-setup`` does on a real site: docs/deployment.md), and the tests revert as
+    lieutenants, so both versions get the same rights. Written into the stopped site's
+    repository with plain git, so the template carries it and no test pays for a REST round
+    trip; on 3.10 it changes nothing.
+    """
+    repo = site_dir / "git" / "All-Projects.git"
+    with tempfile.TemporaryDirectory(prefix="devgerrit-acl-") as scratch:
+        work = Path(scratch)
+        git(work, "init", "--quiet")
+        git(work, "fetch", "--quiet", str(repo), "refs/meta/config")
+        git(work, "checkout", "--quiet", "FETCH_HEAD")
+        config = ["config", "-f", "project.config"]
+        added = []
+        for ref, permission, rule in PRE_311_GRANTS:
+            key = f"access.{ref}.{permission}"
+            present = subprocess.run(
+                ["git", *config, "--get-all", key], cwd=work, capture_output=True, text=True
+            ).stdout.splitlines()
+            if rule not in (line.strip() for line in present):
+                git(work, *config, "--add", key, rule)
+                added.append(f"{permission} on {ref} to {rule}")
+        if not added:
+            return
+        identity = {
+            "GIT_AUTHOR_NAME": "devgerrit",
+            "GIT_AUTHOR_EMAIL": "devgerrit@localhost",
+            "GIT_COMMITTER_NAME": "devgerrit",
+            "GIT_COMMITTER_EMAIL": "devgerrit@localhost",
+        }
+        message = f"devgerrit: grant what sites had before 3.11: {'; '.join(added)}"
+        git(work, "commit", "--quiet", "-am", message, env=identity)
+        git(work, "push", "--quiet", str(repo), "HEAD:refs/meta/config")
 
 
 def _bind(site_dir: Path, port: int) -> None:

@@ -27,6 +27,35 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--gerrit-version``: here, not in tests/e2e/, because pytest reads options only from
+    the conftest files it loads at startup."""
+    parser.addoption(
+        "--gerrit-version",
+        default=None,
+        metavar="X.Y.Z",
+        help="Gerrit release for the end-to-end and fault tests (default: $OWNERS_GERRIT_VERSION, "
+        "else devgerrit's default; CI runs 3.10.2 and 3.11.0)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pass ``--gerrit-version`` on as ``OWNERS_GERRIT_VERSION``, which devgerrit reads at
+    every ``ensure_gerrit()``: the fixtures, novademo and any process a test starts then all run
+    the same Gerrit without each taking a parameter."""
+    version = config.getoption("--gerrit-version")
+    if version:
+        os.environ["OWNERS_GERRIT_VERSION"] = version
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Name the Gerrit a run used, so a failure report says which version it was."""
+    import devgerrit  # on sys.path through pyproject's pythonpath (deploy/)
+
+    return f"gerrit: {os.environ.get('OWNERS_GERRIT_VERSION') or devgerrit.GERRIT_VERSION}"
+
+
 FIXTURES = Path(__file__).parent / "fixtures"
 NOVA_OWNERS = FIXTURES / "nova-OWNERS.yaml"
 

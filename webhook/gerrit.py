@@ -424,7 +424,7 @@ class GerritConnection:
         done = self._run_git(repo, args, auth)
         if done.returncode != 0:
             status = 404 if args[0] == "fetch" else None
-            raise GerritError(f"git {args[0]}: {_last_line(done.stderr)}", status)
+            raise GerritError(f"git {args[0]}: {git_error(done.stderr)}", status)
         return done.stdout
 
     def review(
@@ -689,7 +689,7 @@ class GerritConnection:
         """Run git against Gerrit over HTTP as the bot."""
         done = self._run_git(repo, args, (self.settings.user, self.settings.password), stdin, env)
         if done.returncode != 0:
-            raise GerritError(f"git {args[0]}: {_last_line(done.stderr)}")
+            raise GerritError(f"git {args[0]}: {git_error(done.stderr)}")
         return done.stdout
 
     def _run_git(
@@ -776,7 +776,25 @@ class MetaConfig:
         message = "\n".join(self._messages).encode() + b"\n"
         commit = git(repo, "commit-tree", tree, "-p", self.parent, stdin=message, env=identity)
         target = f"{commit.decode().strip()}:{self.REF}"
-        git(repo, "push", "--quiet", self.gerrit.git_url(self.project), target)
+        try:
+            git(repo, "push", "--quiet", self.gerrit.git_url(self.project), target)
+        except GerritError as error:
+            if "rejected" not in str(error):
+                raise
+            raise GerritError(
+                f"{error}; {self.gerrit.settings.user} needs Push on {self.REF} of "
+                f"{self.project} (new Gerrit 3.11 sites grant it to no one, see docs/deployment.md)"
+            ) from None
+
+
+def git_error(stderr: bytes) -> str:
+    """The line of git's stderr that says why it failed: Gerrit's ``[remote rejected] ...
+    (reason)`` on a refused push, since the last line ("failed to push some refs") does not."""
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    rejected = [line.strip() for line in lines if "[remote rejected]" in line]
+    if rejected:
+        return rejected[0]
+    return lines[-1] if lines else "failed"
 
 
 def _identities(accounts: Any) -> Iterator[str]:
@@ -799,12 +817,6 @@ def _number(info: dict[str, Any]) -> int:
 def quoted(value: str) -> str:
     """A value inside double quotes of a Gerrit query."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _last_line(stderr: bytes) -> str:
-    """What git said last (its error), or that it failed."""
-    lines = stderr.decode(errors="replace").strip().splitlines()
-    return lines[-1] if lines else "failed"
 
 
 def _first_line(text: str | bytes) -> str:

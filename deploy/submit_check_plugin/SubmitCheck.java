@@ -9,7 +9,8 @@
 // MergeValidationException makes the submit fail with HTTP 409 and the exception's message.
 //
 // Built by deploy/devgerrit.py like the webhooks stand-in (javac against gerrit-plugin-api, one
-// jar, Gerrit-ApiType: plugin); any Gerrit 3.10 site can install the same jar.
+// jar, Gerrit-ApiType: plugin). The same source compiles against 3.10 (--release 17) and 3.11
+// (--release 21, a JDK 21+); a jar serves the sites of the minor version it was compiled for.
 //
 // Configuration, re-read when the files change (no restart needed, e.g. to rotate the token):
 //   gerrit.config   [plugin "owners-submit-check"]

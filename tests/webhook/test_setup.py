@@ -8,6 +8,7 @@ import pytest
 
 from tests.webhook.conftest import BOT, TOKEN, FakeConnection, FakeGerrit, account, settings
 from webhook.events import HANDLED
+from webhook.gerrit import git_error
 from webhook.setup import SetupError, configure_project, set_remote, submittability
 
 SERVICE = "https://owners.example.org"
@@ -195,3 +196,21 @@ def test_set_remote_keeps_other_sections_and_is_read_back_by_git(tmp_path) -> No
         "remote.owners.event=a",
         "remote.owners.event=b",
     ]
+
+
+def test_a_refused_meta_config_push_says_why() -> None:
+    """A new Gerrit 3.11 site refuses the admin's push to refs/meta/config; the error must
+    carry Gerrit's reason, not git's closing "failed to push some refs"."""
+    stderr = (
+        b"remote: error: branch refs/meta/config:\n"
+        b"remote: Configuration changes can only be pushed by project owners\n"
+        b"To http://127.0.0.1:1/a/nova\n"
+        b" ! [remote rejected] abc -> refs/meta/config"
+        b" (prohibited by Gerrit: not permitted: update)\n"
+        b"error: failed to push some refs to 'http://127.0.0.1:1/a/nova'\n"
+    )
+    assert git_error(stderr) == (
+        "! [remote rejected] abc -> refs/meta/config (prohibited by Gerrit: not permitted: update)"
+    )
+    assert git_error(b"fatal: repository not found\n") == "fatal: repository not found"
+    assert git_error(b"") == "failed"
