@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import fields
 from functools import cached_property
@@ -216,6 +215,8 @@ class DiskCache:
         return unwrap(raw, entry_key)
 
     def put(self, entry_key: str, body: bytes) -> None:
+        import tempfile  # here: only a miss writes, and it is slow to import
+
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")

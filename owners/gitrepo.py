@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -123,6 +122,8 @@ def commit_paths(repo: Path, revrange: str) -> Iterator[list[str]]:
         "git", "log", "--no-merges", "--no-renames", "--name-only", "-z", "--format=%x00%H",
         "--end-of-options", revrange, "--",
     ]  # fmt: skip
+    import tempfile  # here: only reading history needs it, and it is slow to import
+
     with tempfile.TemporaryFile() as errors:  # not a pipe: git must never block on stderr
         try:
             process = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=errors)

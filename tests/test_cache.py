@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -132,6 +134,37 @@ def test_the_cli_reuses_the_map_and_never_a_stale_one(owners, git_repo, monkeypa
     config.write_bytes(config.read_bytes().replace(b"approvals: 2", b"approvals: 1", 1))
     edited = owners("who", "--json", "nova/compute/api.py")
     assert edited.json[0]["requirements"][0]["approvals"] == 1
+
+
+# What `owners who` must not import when it answers from a compiled map: the YAML reader,
+# the evaluation and reviewer suggestion, and anything of the service or the Gerrit client.
+NOT_FOR_WHO = (
+    "yaml", "owners.engine.config", "owners.engine.evaluation", "owners.engine.suggestion",
+    "owners.cli.service", "webhook", "flask", "huey", "redis", "requests", "pygerrit2",
+)  # fmt: skip
+IMPORTED_BY_WHO = """
+import sys
+from owners.cli import main
+main(["who", "nova/compute/api.py"])
+print(" ".join(sys.modules))
+"""
+
+
+def test_who_from_a_compiled_map_imports_only_what_it_needs(git_repo):
+    """Start-up time is mostly imports: a regression here is a slower `owners who`."""
+
+    def imported() -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", IMPORTED_BY_WHO],
+            cwd=git_repo, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return set(done.stdout.split("\n")[-2].split())
+
+    first = imported()  # compiles, with the YAML reader
+    assert "owners.engine.config" in first
+    again = imported()
+    assert "owners.engine.resolution" in again
+    assert [m for m in again if m.partition(".")[0] in NOT_FOR_WHO or m in NOT_FOR_WHO] == []
 
 
 def test_no_cache_writes_nothing(owners, git_repo, monkeypatch):

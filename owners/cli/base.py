@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # Each command's module, imported only when that command runs (or help lists them all): a
 # local command never pays for the service's, the charts' or the migrations' imports.
 COMMANDS = {
-    "who": "local", "explain": "local", "check": "local", "suggest": "local",
+    "who": "local", "explain": "local", "check": "change", "suggest": "change",
     "validate": "local", "coverage": "local", "stats": "history", "report": "report",
     "import": "migrate", "export": "migrate", "audit": "audit", "serve": "service",
     "worker": "service", "reconcile": "service", "dead-letters": "service",

@@ -6,16 +6,18 @@ without running a command.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from owners.engine import Diagnostic, Evaluation, Mode, Ownership, Policy, RequirementResult
-from owners.engine.coverage import Coverage
-from owners.engine.resolution import PathExplanation
-from owners.insight.history import RangeStats
+from owners.engine.model import Mode
 from owners.wording import plural, requirement_name, requirement_state
+
+if TYPE_CHECKING:
+    from owners.engine import Diagnostic, Evaluation, Ownership, Policy, RequirementResult
+    from owners.engine.coverage import Coverage
+    from owners.engine.resolution import PathExplanation
+    from owners.insight.history import RangeStats
 
 Json = dict[str, object]
 
@@ -258,6 +260,8 @@ def stats_json(results: Sequence[RangeStats], source: str) -> Json:
 
 
 def stats_csv(results: Sequence[RangeStats]) -> str:
+    import csv  # here: only `owners stats --csv` needs it
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["figure", *(r.revrange for r in results)])

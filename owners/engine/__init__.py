@@ -1,8 +1,9 @@
 """The ownership engine: pure functions from OWNERS.yaml and a change to a verdict.
 
 Nothing in this package performs I/O; callers pass bytes in and get typed values out.
-Reading OWNERS.yaml (`owners.engine.config`, and with it PyYAML) is imported on first use:
-a command answering from a compiled map never parses YAML.
+Each name is imported from its module on first use, so that a command pays only for what
+it touches: `owners who` answering from a compiled map never imports the evaluation, the
+reviewer suggestion or the YAML reader (`owners.engine.config`, and with it PyYAML).
 """
 
 from __future__ import annotations
@@ -10,61 +11,50 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from owners.engine.evaluation import evaluate
-from owners.engine.model import (
-    CONFIG_PATH,
-    ROOT,
-    Account,
-    Change,
-    ChangedFile,
-    Diagnostic,
-    Evaluation,
-    Location,
-    Mode,
-    OwnersConfig,
-    Policy,
-    RequirementResult,
-    Severity,
-    Subsystem,
-    Verdict,
-    Vote,
-)
-from owners.engine.resolution import GroupResolver, Ownership
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ imports each
+    # ruff: noqa: F401
     from owners.engine.config import ConfigError, load_config, parse_config, tree_warnings
+    from owners.engine.evaluation import evaluate
+    from owners.engine.model import (
+        CONFIG_PATH,
+        ROOT,
+        Account,
+        Change,
+        ChangedFile,
+        Diagnostic,
+        Evaluation,
+        Location,
+        Mode,
+        OwnersConfig,
+        Policy,
+        RequirementResult,
+        Severity,
+        Subsystem,
+        Verdict,
+        Vote,
+    )
+    from owners.engine.resolution import GroupResolver, Ownership
 
-_FROM_CONFIG = ("ConfigError", "load_config", "parse_config", "tree_warnings")
+_MODULES = {
+    "config": ("ConfigError", "load_config", "parse_config", "tree_warnings"),
+    "evaluation": ("evaluate",),
+    "model": (
+        "CONFIG_PATH", "ROOT", "Account", "Change", "ChangedFile", "Diagnostic", "Evaluation",
+        "Location", "Mode", "OwnersConfig", "Policy", "RequirementResult", "Severity",
+        "Subsystem", "Verdict", "Vote",
+    ),
+    "resolution": ("GroupResolver", "Ownership"),
+}  # fmt: skip
+_MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_CONFIG:
-        return getattr(importlib.import_module("owners.engine.config"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # asked once: later lookups skip this function
+    return value
 
 
-__all__ = [
-    "CONFIG_PATH",
-    "ROOT",
-    "Account",
-    "Change",
-    "ChangedFile",
-    "ConfigError",
-    "Diagnostic",
-    "Evaluation",
-    "GroupResolver",
-    "Location",
-    "Mode",
-    "OwnersConfig",
-    "Ownership",
-    "Policy",
-    "RequirementResult",
-    "Severity",
-    "Subsystem",
-    "Verdict",
-    "Vote",
-    "evaluate",
-    "load_config",
-    "parse_config",
-    "tree_warnings",
-]
+__all__ = sorted(_MODULE_OF)
