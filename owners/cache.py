@@ -3,7 +3,7 @@
 Compiling a map of 10,000 subsystems takes most of a second; answering one path from it
 takes a millisecond.  So the CLI and the service keep what compiling produced, the validated
 config and the pattern index, as plain JSON keyed by the file's content, and reopen it on the
-next run instead of compiling again.  Patterns are reparsed from their text only when a
+next run instead of compiling again.  Subsystems and patterns are parsed only when a
 lookup reaches them.
 
 The key hashes the file's bytes together with this package's version, the cache format and
@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import sys
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +42,7 @@ from owners.engine.model import (
 )
 from owners.engine.resolution import Ownership
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"gerrit-owners compiled map\n"
 KEEP = 8  # entries per folder: a few branches' files, each up to a couple of megabytes
 FOLDER = "owners-cache"  # inside a checkout's git folder
@@ -89,28 +91,126 @@ def _subsystem(sub: Subsystem) -> list[Any]:
     ]
 
 
+SHARD_KEYS = 32  # keys per shard of a large index map
+LARGE_MAP = 4 * SHARD_KEYS  # a map of more keys is sharded
+
+
 def encode(ownership: Ownership) -> bytes:
-    """A compiled map as the body of a cache entry."""
+    """A compiled map as the body of a cache entry: a JSON header line, then JSON lines that
+    are parsed only when a lookup reaches them.
+
+    A lookup about one path needs a few subsystems of thousands and a few keys of the pattern
+    index's largest maps (one key per pattern), so each subsystem is a line of its own, and
+    each large map is split by a stable hash of its keys into lines of about SHARD_KEYS keys.
+    The header holds the rest: policy, groups, root, the rule table, the small part of the
+    index, where each sharded map belongs in it, and where each line ends.
+    """
     config = ownership.config
-    body = {
+    lines = [_json(_subsystem(sub)) for sub in config.subsystems]
+    sharded: list[list[Any]] = []
+    header = {
         "policy": {f.name: getattr(config.policy, f.name) for f in fields(config.policy)},
         "groups": config.groups,
         "root": _subsystem(config.root),
-        "subsystems": [_subsystem(sub) for sub in config.subsystems],
-        "index": ownership.index_data(),
+        "names": [sub.name for sub in config.subsystems],
+        "rules": [  # each rule's subsystem (its position) and pattern, in file order
+            [i for i, sub in enumerate(config.subsystems) for _ in sub.paths],
+            [rule.pattern for sub in config.subsystems for rule in sub.paths],
+        ],
+        "index": _shard_large_maps(ownership.index_data(), [], lines, sharded),
+        "sharded": sharded,
+        "ends": list(itertools.accumulate(len(line) + 1 for line in lines)),
     }
-    return json.dumps(body, separators=(",", ":")).encode()
+    return b"\n".join([_json(header), *lines])
+
+
+def _json(value: Any) -> bytes:
+    # ASCII only, so a line break inside a value is always written as the escape "\n"
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _shard_large_maps(
+    tree: dict[str, Any], where: list[str], lines: list[bytes], sharded: list[list[Any]]
+) -> dict[str, Any]:
+    """`tree` with each map of more than LARGE_MAP keys moved into shard lines (appended to
+    `lines`) and recorded in `sharded` as [its path in the tree, first line, shards, keys]."""
+    kept: dict[str, Any] = {}
+    for name, value in tree.items():
+        if isinstance(value, dict) and len(value) > LARGE_MAP:
+            count = -(-len(value) // SHARD_KEYS)
+            shards: list[dict[str, Any]] = [{} for _ in range(count)]
+            for map_key, item in value.items():
+                shards[_shard_of(map_key, count)][map_key] = item
+            sharded.append([[*where, name], len(lines), count, len(value)])
+            lines.extend(_json(shard) for shard in shards)
+            kept[name] = None
+        elif isinstance(value, dict):
+            kept[name] = _shard_large_maps(value, [*where, name], lines, sharded)
+        else:
+            kept[name] = value
+    return kept
+
+
+def _shard_of(map_key: str, count: int) -> int:
+    return zlib.crc32(map_key.encode()) % count
+
+
+class _Lines:
+    """The lines after an entry's header, each parsed as JSON when first asked for."""
+
+    def __init__(self, body: bytes, start: int, ends: list[int]):
+        self._body = body
+        self._start = start
+        self._ends = ends
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i: int) -> Any:
+        begin = self._start + (self._ends[i - 1] if i else 0)
+        return json.loads(self._body[begin : self._start + self._ends[i] - 1])
+
+
+class _ShardedMap(Mapping[str, Any]):
+    """A large index map reopened from its shard lines: a key's shard is parsed when the
+    key is first looked up."""
+
+    def __init__(self, lines: _Lines, first: int, count: int, size: int):
+        self._lines = lines
+        self._first = first
+        self._shards: list[dict[str, Any] | None] = [None] * count
+        self._size = size
+
+    def _shard(self, i: int) -> dict[str, Any]:
+        shard = self._shards[i]
+        if shard is None:
+            shard = self._shards[i] = self._lines[self._first + i]
+        return shard
+
+    def get(self, map_key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._shard(_shard_of(map_key, len(self._shards))).get(map_key, default)
+
+    def __getitem__(self, map_key: str) -> Any:
+        return self._shard(_shard_of(map_key, len(self._shards)))[map_key]
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(len(self._shards)):
+            yield from self._shard(i)
+
+    def __len__(self) -> int:
+        return self._size
 
 
 class _ReopenedConfig(OwnersConfig):
     """A config reopened from a cache entry, building each subsystem when first asked for.
 
-    Building 10,000 subsystems with their rules and locations costs more than a lookup
-    needs; `subsystem(name)` builds one, and `subsystems` (iteration, equality) all of them.
-    Made only by `reopen`; `dataclasses.replace` on one gives an ordinary, complete copy.
+    Parsing and building 10,000 subsystems with their rules and locations costs more than a
+    lookup needs; `subsystem(name)` parses and builds one, and `subsystems` (iteration,
+    equality) all of them.  Made only by `reopen`; `dataclasses.replace` on one gives an
+    ordinary, complete copy.
     """
 
-    _raw: list[list[Any]]
+    _lines: _Lines
     _position: dict[str, int]
     _built: dict[str, Subsystem]
 
@@ -120,26 +220,28 @@ class _ReopenedConfig(OwnersConfig):
         policy: Policy,
         groups: dict[str, tuple[str, ...]],
         root: Subsystem,
-        raw: list[list[Any]],
+        names: list[str],
+        lines: _Lines,
         source: str,
     ) -> _ReopenedConfig:
         config = cls.__new__(cls)
         fixed = {"policy": policy, "groups": groups, "root": root, "source": source}
-        fixed.update(_raw=raw, _built={}, _position={v[0]: i for i, v in enumerate(raw)})
+        fixed.update(_lines=lines, _built={}, _position={n: i for i, n in enumerate(names)})
         for name, value in fixed.items():
             object.__setattr__(config, name, value)  # frozen, as the dataclass's own init does
         return config
 
     @cached_property
     def subsystems(self) -> tuple[Subsystem, ...]:  # type: ignore[override]
-        return tuple(self.subsystem(values[0]) for values in self._raw)
+        return tuple(self.subsystem(name) for name in self._position)
 
     def subsystem(self, name: str) -> Subsystem:
         if name == self.root.name:
             return self.root
         found = self._built.get(name)
         if found is None:
-            found = self._built[name] = _build(self._raw[self._position[name]], self.source)
+            values = self._lines[self._position[name]]
+            found = self._built[name] = _build(values, self.source)
         return found
 
 
@@ -162,20 +264,32 @@ def _build(values: list[Any], filename: str) -> Subsystem:
 
 
 def decode(body: bytes, filename: str) -> Ownership:
-    """The map `encode` wrote, its locations naming `filename`; raises on a malformed body."""
+    """The map `encode` wrote, its locations naming `filename`; raises on a malformed body
+    (a line is parsed when first needed, so a malformed one raises then: the entry's digest
+    makes that a bug, never an accident)."""
+    start = body.index(b"\n") + 1
     with gc_paused():
-        data = json.loads(body)
-    raw = data["subsystems"]
+        data = json.loads(body[: start - 1])
+    lines = _Lines(body, start, data["ends"])
+    names = data["names"]
+    if len(lines) < len(names):
+        raise ValueError("a subsystem line is missing")
+    index = data["index"]
+    for (*path, name), first, count, size in data["sharded"]:
+        node = index
+        for step in path:
+            node = node[step]
+        node[name] = _ShardedMap(lines, first, count, size)
     config = _ReopenedConfig.reopen(
         Policy(**{k: tuple(v) if type(v) is list else v for k, v in data["policy"].items()}),
         {name: tuple(members) for name, members in data["groups"].items()},
         _build(data["root"], filename),
-        raw,
+        names,
+        lines,
         filename,
     )
-    names = [values[0] for values in raw for _ in values[3]]
-    patterns = [path[0] for values in raw for path in values[3]]
-    return Ownership(config, index=data["index"], rule_table=(names, patterns))
+    rule_names, patterns = data["rules"]
+    return Ownership(config, index=index, rule_table=([names[i] for i in rule_names], patterns))
 
 
 # -- where entries live -----------------------------------------------------------------------

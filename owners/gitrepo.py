@@ -10,9 +10,10 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from owners.engine import ChangedFile
+if TYPE_CHECKING:
+    from owners.engine.change import ChangedFile
 
 
 class GitError(RuntimeError):
@@ -83,6 +84,8 @@ def changed_files(root: Path, revrange: str | None) -> list[ChangedFile]:
         command = ["diff-tree", "-r", "--root", "--no-commit-id", "-m", "--first-parent"]
     out = _git([*command, "--name-status", "-z", "-M", "--no-color", *spec, "--"], root)
     fields = [os.fsdecode(f) for f in out.split(b"\0")]
+    from owners.engine.change import ChangedFile  # here: `owners who` never needs it
+
     files: list[ChangedFile] = []
     i = 0
     while i < len(fields) and fields[i]:

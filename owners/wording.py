@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from owners.engine import Mode, RequirementResult
+from typing import TYPE_CHECKING
+
+from owners.engine.model import Mode
+
+if TYPE_CHECKING:
+    from owners.engine.change import RequirementResult
 
 
 def requirement_name(result: RequirementResult) -> str:

@@ -3,6 +3,7 @@ corrupt or foreign is detected and rebuilt, never trusted."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -44,6 +45,25 @@ def test_a_reopened_map_is_the_compiled_one():
     assert reopened.config.root == compiled.config.root
     assert reopened.config.subsystems == compiled.config.subsystems
     assert answers(reopened) == answers(compiled)
+
+
+def test_a_large_map_answers_from_its_shards_as_compiled():
+    """Maps of the index with thousands of keys are reopened shard by shard."""
+    lines = ["version: 1", "root: {owners: [r]}", "subsystems:"]
+    for i in range(400):
+        paths = f"[/d{i % 40}/f{i}.c, 'd{i % 40}/*.h{i}', /e{i}/]"
+        lines.append(f"- {{name: s{i}, owners: [o{i}], paths: {paths}}}")
+    compiled = Ownership(load_config("\n".join(lines) + "\n"))
+    body = cache.encode(compiled)
+    assert len(json.loads(body.split(b"\n", 1)[0])["sharded"]) >= 2
+    reopened = cache.decode(body, "OWNERS.yaml")
+    paths = [
+        p
+        for i in range(0, 400, 7)
+        for p in (f"d{i % 40}/f{i}.c", f"d{i % 40}/x.h{i}", f"e{i}/a/b.c", f"e{i}.c", f"d{i}/f")
+    ]
+    assert [reopened.requirements(p) for p in paths] == [compiled.requirements(p) for p in paths]
+    assert reopened.config.subsystems == compiled.config.subsystems
 
 
 class Counting:

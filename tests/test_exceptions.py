@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from owners.engine import Account, Change, Ownership, Verdict, Vote, evaluate, load_config
+from owners.engine.change import StickyVote
 from owners.engine.config import parse_config
-from owners.engine.model import StickyVote
 
 ALICE = Account("alice", "alice@example.org", 1)
 BOB = Account("bob", "bob@example.org", 2)

@@ -32,9 +32,9 @@ from owners.engine import (
     evaluate,
     parse_config,
 )
+from owners.engine.change import StickyVote
 from owners.engine.directory import Lookup
 from owners.engine.evaluation import Eligibility
-from owners.engine.model import StickyVote
 from webhook import report
 from webhook.model import BOT_TAG, ChangeSnapshot
 from webhook.settings import Settings

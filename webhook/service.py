@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass, replace
 
 from owners.engine import Evaluation, Policy, Verdict
-from owners.engine.model import StickyVote
+from owners.engine.change import StickyVote
 from webhook.compiled import SharedMaps
 from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, compile_tree, plan
 from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated

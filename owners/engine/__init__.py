@@ -13,35 +13,39 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ imports each
     # ruff: noqa: F401
+    from owners.engine.change import (
+        Account,
+        Change,
+        ChangedFile,
+        Evaluation,
+        RequirementResult,
+        Verdict,
+        Vote,
+    )
     from owners.engine.config import ConfigError, load_config, parse_config, tree_warnings
     from owners.engine.evaluation import evaluate
     from owners.engine.model import (
         CONFIG_PATH,
         ROOT,
-        Account,
-        Change,
-        ChangedFile,
         Diagnostic,
-        Evaluation,
         Location,
         Mode,
         OwnersConfig,
         Policy,
-        RequirementResult,
         Severity,
         Subsystem,
-        Verdict,
-        Vote,
     )
     from owners.engine.resolution import GroupResolver, Ownership
 
 _MODULES = {
+    "change": (
+        "Account", "Change", "ChangedFile", "Evaluation", "RequirementResult", "Verdict", "Vote",
+    ),
     "config": ("ConfigError", "load_config", "parse_config", "tree_warnings"),
     "evaluation": ("evaluate",),
     "model": (
-        "CONFIG_PATH", "ROOT", "Account", "Change", "ChangedFile", "Diagnostic", "Evaluation",
-        "Location", "Mode", "OwnersConfig", "Policy", "RequirementResult", "Severity",
-        "Subsystem", "Verdict", "Vote",
+        "CONFIG_PATH", "ROOT", "Diagnostic", "Location", "Mode", "OwnersConfig", "Policy",
+        "Severity", "Subsystem",
     ),
     "resolution": ("GroupResolver", "Ownership"),
 }  # fmt: skip

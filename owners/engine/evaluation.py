@@ -8,17 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from owners.engine.model import (
-    ROOT,
-    Account,
-    Change,
-    Evaluation,
-    Mode,
-    Policy,
-    RequirementResult,
-    Verdict,
-    Vote,
-)
+from owners.engine.change import Account, Change, Evaluation, RequirementResult, Verdict, Vote
+from owners.engine.model import ROOT, Mode, Policy
 from owners.engine.resolution import GroupResolver, Ownership, is_group
 from owners.engine.suggestion import suggest_reviewers
 

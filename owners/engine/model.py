@@ -1,7 +1,8 @@
-"""The parsed form of OWNERS.yaml and the inputs and outputs of an evaluation.
+"""The parsed form of OWNERS.yaml: subsystems, their rules and the policy.
 
 Everything here is immutable and free of I/O so that a verdict is a pure function of a
-config and a change: the CLI, the webhook and the tests all build the same objects.
+config and a change (`owners.engine.change`): the CLI, the webhook and the tests all build
+the same objects.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -37,12 +38,6 @@ def identities_of(username: str | None, email: str | None) -> tuple[str, ...]:
 class Mode(enum.StrEnum):
     ENFORCE = "enforce"
     ADVISORY = "advisory"
-
-
-class Verdict(enum.StrEnum):
-    APPROVED = "APPROVED"
-    PENDING = "PENDING"
-    BLOCKED = "BLOCKED"
 
 
 class Severity(enum.StrEnum):
@@ -145,166 +140,6 @@ class OwnersConfig:
     @cached_property
     def by_name(self) -> dict[str, Subsystem]:
         return {s.name: s for s in self.all_subsystems}
-
-
-@dataclass(frozen=True)
-class Account:
-    """A Gerrit account as far as ownership cares: any of its names may appear in OWNERS.yaml."""
-
-    username: str | None = None
-    email: str | None = None
-    account_id: int | None = None
-
-    @property
-    def identities(self) -> frozenset[str]:
-        """The owners entries that name this account (see `identities_of`)."""
-        return frozenset(identities_of(self.username, self.email))
-
-    @property
-    def key(self) -> str:
-        """A stable identity for counting distinct approvers."""
-        if self.account_id is not None:
-            return f"#{self.account_id}"
-        return self.username or self.email or ""
-
-    @property
-    def display(self) -> str:
-        return self.username or self.email or f"#{self.account_id}"
-
-    def same_as(self, other: Account | None) -> bool:
-        """Whether both describe one account: the same ID, or a name both hold.  Used to
-        tell authors from approvers, where a false "same" only withholds a vote."""
-        if other is None:
-            return False
-        if self.account_id is not None and self.account_id == other.account_id:
-            return True
-        return bool(self.identities & other.identities)
-
-
-@dataclass(frozen=True)
-class Vote:
-    account: Account
-    value: int
-
-
-@dataclass(frozen=True)
-class StickyVote:
-    """A vote cast on an earlier patch set, with every path that differs between that patch
-    set and the current one (added, removed, edited or renamed, as Gerrit's
-    `files?base=<patch set>` lists them).  It counts for a requirement none of whose files is
-    among `changed` (`sticky_approvals`)."""
-
-    vote: Vote
-    patchset: int
-    changed: frozenset[str]
-
-
-@dataclass(frozen=True)
-class ChangedFile:
-    """A file of a change; a rename carries its old path so both sides are owned."""
-
-    path: str
-    old_path: str | None = None
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        if self.old_path and self.old_path != self.path:
-            return (self.path, self.old_path)
-        return (self.path,)
-
-
-@dataclass(frozen=True)
-class Change:
-    """A change as ownership sees it.  `writers` are the accounts that put code into it
-    besides its owner and current uploader: the uploaders of earlier patch sets and the
-    author and committer of the current revision."""
-
-    files: tuple[ChangedFile, ...]
-    votes: tuple[Vote, ...] = ()
-    owner: Account | None = None
-    uploader: Account | None = None
-    number: int = 0
-    writers: tuple[Account, ...] = ()
-    # Inputs of the opt-in exceptions; empty values never waive anything.
-    uploaders: tuple[Account, ...] = ()  # of every patch set, and who really uploaded each
-    pure_revert_of: int = 0  # the merged change this one purely reverts, as Gerrit says
-    sticky_votes: tuple[StickyVote, ...] = ()  # approvals cast on earlier patch sets
-
-    @classmethod
-    def of(
-        cls,
-        files: Iterable[str | ChangedFile],
-        votes: Iterable[Vote] = (),
-        owner: Account | None = None,
-        uploader: Account | None = None,
-        number: int = 0,
-        writers: Iterable[Account] = (),
-        *,
-        uploaders: Iterable[Account] = (),
-        pure_revert_of: int = 0,
-        sticky_votes: Iterable[StickyVote] = (),
-    ) -> Change:
-        changed = tuple(f if isinstance(f, ChangedFile) else ChangedFile(f) for f in files)
-        return cls(
-            changed,
-            tuple(votes),
-            owner,
-            uploader,
-            number,
-            tuple(writers),
-            tuple(uploaders),
-            pure_revert_of,
-            tuple(sticky_votes),
-        )
-
-    @property
-    def authors(self) -> tuple[Account, ...]:
-        """Everyone whose approval would be their own code's: see `Policy.self_approval`."""
-        return tuple(a for a in (self.owner, self.uploader, *self.writers) if a is not None)
-
-    def is_author(self, account: Account) -> bool:
-        return any(account.same_as(author) for author in self.authors)
-
-
-@dataclass(frozen=True)
-class RequirementResult:
-    """How one subsystem's requirement stands on a change."""
-
-    subsystem: str
-    mode: Mode
-    approvals: int
-    eligible: tuple[str, ...]
-    files: tuple[str, ...]
-    approved_by: tuple[str, ...] = ()
-    vetoed_by: tuple[str, ...] = ()
-    waived: str = ""  # why no approval is needed (an exemption); vetoes still count
-
-    @property
-    def missing(self) -> int:
-        if self.waived:
-            return 0
-        return max(0, self.approvals - len(self.approved_by))
-
-    @property
-    def met(self) -> bool:
-        return self.missing == 0
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    verdict: Verdict
-    requirements: tuple[RequirementResult, ...]
-    suggested_reviewers: tuple[str, ...] = ()
-    unresolved_groups: tuple[str, ...] = field(default=())
-    waived: str = ""  # the exemption that lifted every requirement, if any
-
-    @property
-    def vetoed_by(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for req in self.requirements:
-            if req.mode is Mode.ENFORCE:
-                seen.update(dict.fromkeys(req.vetoed_by))
-        return tuple(seen)
 
 
 @contextlib.contextmanager

@@ -58,6 +58,22 @@ class Glob:
     def core(self) -> re.Pattern[str]:
         return re.compile(_core_regex(self.segments))
 
+    @cached_property
+    def literal_head(self) -> str:
+        """What every path or directory it matches starts with: its leading literal segments
+        and a `/`, or "" when it has none (unanchored) or nothing but (literal).  A cheap
+        test that rules most globs out before their regex is built."""
+        if not self.anchored:
+            return ""
+        head = []
+        for seg in self.segments:
+            if seg == "**" or _has_wildcard(seg):
+                break
+            head.append(_unescape(seg))
+        if not head or len(head) == len(self.segments):
+            return ""
+        return "/".join(head) + "/"
+
     @property
     def is_literal(self) -> bool:
         """Written without wildcards: `OWNERS.yaml` as much as `/OWNERS.yaml`, although an
@@ -338,10 +354,24 @@ class IndexedMatcher:
         self._dir_cache: dict[str, tuple[int, ...]] = {"": ()}
 
     def _test(self, i: int) -> Callable[[str], Any]:
-        """Glob `i`'s full match, its regex built on the first call."""
+        """Glob `i`'s full match.  Its regex is built when a path first passes the glob's
+        literal head: a lookup tries a few dozen candidates, and building each one's regex
+        would cost more than the whole lookup."""
         test = self._tests[i]
         if test is None:
-            test = self._tests[i] = self.globs[i].core.fullmatch
+            glob = self.globs[i]
+            head = glob.literal_head
+            if not head:
+                test = glob.core.fullmatch
+            else:
+
+                def test(path: str, glob: Glob = glob, head: str = head) -> Any:
+                    if not path.startswith(head):
+                        return None
+                    self._tests[i] = full = glob.core.fullmatch
+                    return full(path)
+
+            self._tests[i] = test
         return test
 
     def _with_copies(self, found: list[int]) -> list[int]:

@@ -14,7 +14,8 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 
-from owners.engine.model import Change, Mode, RequirementResult
+from owners.engine.change import Change, RequirementResult
+from owners.engine.model import Mode
 from owners.engine.resolution import Ownership, is_group
 
 _EXACT_BUDGET = 20_000  # candidate sets to try for a smaller cover than the greedy one
