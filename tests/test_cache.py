@@ -16,6 +16,7 @@ import pytest
 
 from owners import cache
 from owners.engine import Ownership, load_config
+from owners.engine.explanation import explain
 from tests.conftest import NOVA_OWNERS
 from webhook.compiled import SharedMaps
 from webhook.jobs import WalStorage
@@ -32,7 +33,7 @@ PATHS = [
 
 def answers(ownership: Ownership) -> list[object]:
     return [
-        (ownership.requirements(p), ownership.explain(p), [ownership.approvers(r) for r in
+        (ownership.requirements(p), explain(ownership, p), [ownership.approvers(r) for r in
          ownership.requirements(p)]) for p in PATHS
     ]  # fmt: skip
 

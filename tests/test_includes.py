@@ -8,6 +8,7 @@ import pytest
 
 from owners.engine import Ownership
 from owners.engine.config import parse_config
+from owners.engine.explanation import explain
 from owners.engine.includes import include_paths
 
 ROOT_FILE = b"""version: 1
@@ -54,7 +55,7 @@ def test_an_included_file_adds_its_subsystems_and_owns_itself() -> None:
 
 def test_explain_names_the_file_and_line_of_each_rule() -> None:
     config, _ = parse()
-    matches = Ownership(config).explain("nova/virt/hyperv/vmops.py").matches
+    matches = explain(Ownership(config), "nova/virt/hyperv/vmops.py").matches
     assert [str(m.location) for m in matches] == [
         "OWNERS.yaml:10:13",
         "nova/virt/hyperv/OWNERS.yaml:6:13",

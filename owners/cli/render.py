@@ -16,7 +16,7 @@ from owners.wording import plural, requirement_name, requirement_state
 if TYPE_CHECKING:
     from owners.engine import Diagnostic, Evaluation, Ownership, Policy, RequirementResult
     from owners.engine.coverage import Coverage
-    from owners.engine.resolution import PathExplanation
+    from owners.engine.explanation import PathExplanation
     from owners.insight.history import RangeStats
 
 Json = dict[str, object]

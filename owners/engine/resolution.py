@@ -38,39 +38,12 @@ Matcher = type[IndexedMatcher] | type[NaiveMatcher]
 
 
 @dataclass(frozen=True)
-class RuleMatch:
-    subsystem: str
-    pattern: str
-    location: Location
-    decisive: bool  # the last matching rule of its subsystem decides in or out
-
-
-@dataclass(frozen=True)
 class Approver:
     """An eligible approver and how they got there: the subsystem and the aliases followed."""
 
     identity: str
     subsystem: str
     via: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RequirementExplanation:
-    subsystem: str
-    mode: Mode
-    approvals: int
-    chain: tuple[str, ...]
-    stopped_by_noparent: str | None
-    approvers: tuple[Approver, ...]
-    enforces_for: str | None  # the advisory subsystem this one stands in for
-
-
-@dataclass(frozen=True)
-class PathExplanation:
-    path: str
-    matches: tuple[RuleMatch, ...]
-    superseded: tuple[tuple[str, str], ...]  # (ancestor dropped, nearer subsystem that won)
-    requirements: tuple[RequirementExplanation, ...]
 
 
 class _RuleGlobs(Sequence[Glob]):
@@ -318,38 +291,12 @@ class Ownership(Hierarchy):
 
     # -- explanations and trees -----------------------------------------------------------------
 
-    def explain(self, path: str) -> PathExplanation:
-        decisive = set(self._decisive(self._matcher.match(path)).values())
-        matches = tuple(
-            RuleMatch(
-                self.rules[i][0].name,
-                self.rules[i][1].pattern,
-                self.rules[i][1].location,
-                i in decisive,
-            )
-            for i in self._matcher.match(path)
-        )
-        matched = self.matching(path)
-        owning = self.owning(path)
-        superseded = tuple(
-            (name, nearer)
-            for name in matched
-            if name not in owning
-            for nearer in owning
-            if name in self.ancestors(nearer)
-        )
-        requirements = []
-        for name in self.requirements(path):
-            sub = self.config.subsystem(name)
-            chain = self.chain(name)
-            stopper = chain[-1] if self.config.subsystem(chain[-1]).noparent else None
-            stands_in = next((o for o in owning if o != name and self.enforcer(o) == name), None)
-            requirements.append(
-                RequirementExplanation(
-                    name, sub.mode, sub.approvals, chain, stopper, self.approvers(name), stands_in
-                )
-            )
-        return PathExplanation(path, matches, superseded, tuple(requirements))
+    def matched_rules(self, path: str) -> tuple[tuple[Subsystem, PathRule, bool], ...]:
+        """Every rule matching the file, in file order, each with whether it is the last
+        matching rule of its subsystem, the one that decides in or out (gitignore order)."""
+        ids = self._matcher.match(path)
+        decisive = set(self._decisive(ids).values())
+        return tuple((*self.rules[i], i in decisive) for i in ids)
 
     def used_rules(self, tree: Iterable[str]) -> set[tuple[str, Location]]:
         """Which rules match at least one path of the tree, as (subsystem, location)."""

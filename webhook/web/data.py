@@ -19,6 +19,7 @@ from urllib.parse import quote
 from owners.cli.render import check_json, explain_json, requirement_json
 from owners.cli.report_render import Scope, report_json
 from owners.engine import ROOT, Evaluation, Ownership, Verdict, evaluate
+from owners.engine.explanation import explain as explain_path
 from owners.engine.resolution import is_group
 from owners.insight.review import review_report
 from webhook.decide import check_outcome, compile_config
@@ -207,7 +208,7 @@ def tree(viewer: Viewer, project: str, branch_name: str, path: str, page: int = 
             raise NotFound(f"no file or folder {path} on {branch_name}")
         data["kind"] = "file"
         data["who"] = _entry(branch, path, "file", (), 0)
-        data["explain"] = explain_json(ownership.explain(path))
+        data["explain"] = explain_json(explain_path(ownership, path))
         data["subsystems"] = _subsystems_of(viewer, ownership, [data["who"]])
         return data
     subfolders, files = index.folders[path]
@@ -428,7 +429,7 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
         path = clean_path(explain)
         if not path or ownership is None:
             raise BadRequest("explain needs a file path and a valid OWNERS.yaml")
-        data["explain"] = explain_json(ownership.explain(path))
+        data["explain"] = explain_json(explain_path(ownership, path))
     return data
 
 
