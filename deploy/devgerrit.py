@@ -56,7 +56,7 @@ import time
 import urllib.parse
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -960,6 +960,7 @@ class Delivery:
     path: str
     headers: dict[str, str]
     payload: Any
+    received: float = field(default_factory=time.monotonic)  # when its body was read
 
 
 class EventReceiver:
