@@ -7,7 +7,6 @@ bytes survive a round trip instead of breaking the command.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -21,6 +20,8 @@ class GitError(RuntimeError):
 
 
 def _git(args: list[str], cwd: Path) -> bytes:
+    import subprocess  # here, as below: `owners who` finds its checkout without git
+
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
     except FileNotFoundError as exc:
@@ -44,7 +45,44 @@ def repo_root(start: Path) -> Path | None:
 
 
 def checkout(start: Path) -> tuple[Path, Path] | None:
-    """The top level and the git folder of the checkout around `start` (one git call)."""
+    """The top level and the git folder of the checkout around `start`.
+
+    Found as git finds them, by looking for `.git` (a folder, or a file naming the folder as
+    a worktree's and a submodule's do) in `start` and each folder above it, without starting
+    git: every checkout command begins here, and a git process costs more than the answer.
+    The variables that change git's search (GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES,
+    GIT_DISCOVERY_ACROSS_FILESYSTEM) hand the question to git itself.
+    """
+    if any(name in os.environ for name in _DISCOVERY_VARIABLES):
+        return _checkout_by_git(start)
+    for folder in (start, *start.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            return folder, dot_git
+        if dot_git.is_file():
+            git_dir = _linked_git_dir(dot_git)
+            return (folder, git_dir) if git_dir is not None else _checkout_by_git(start)
+    return None
+
+
+_DISCOVERY_VARIABLES = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+)  # fmt: skip
+
+
+def _linked_git_dir(dot_git: Path) -> Path | None:
+    """The folder a `.git` file names (`gitdir: PATH`, relative to the file's folder)."""
+    try:
+        first = dot_git.read_text(errors="surrogateescape").partition("\n")[0]
+    except OSError:
+        return None
+    if not first.startswith("gitdir: "):
+        return None
+    git_dir = (dot_git.parent / first.removeprefix("gitdir: ").strip()).resolve()
+    return git_dir if git_dir.is_dir() else None
+
+
+def _checkout_by_git(start: Path) -> tuple[Path, Path] | None:
     try:
         out = _git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], start)
     except GitError:
@@ -125,6 +163,7 @@ def commit_paths(repo: Path, revrange: str) -> Iterator[list[str]]:
         "git", "log", "--no-merges", "--no-renames", "--name-only", "-z", "--format=%x00%H",
         "--end-of-options", revrange, "--",
     ]  # fmt: skip
+    import subprocess
     import tempfile  # here: only reading history needs it, and it is slow to import
 
     with tempfile.TemporaryFile() as errors:  # not a pipe: git must never block on stderr
