@@ -825,6 +825,8 @@ class _Checker:
         linear in the size of the file.
         """
         groups = self.config.groups
+        if not groups:
+            return  # no alias to mistype
         near = _Near(groups)
         for entry, where in self.reader.owner_entries:
             if entry in groups or "@" in entry or ":" in entry:
@@ -872,10 +874,11 @@ class _Checker:
 
     def _parents(self) -> bool:
         names = {s.name for s in self.config.all_subsystems}
-        near = _Near(sorted(names))
+        near: _Near | None = None  # indexed for the first unknown parent only
         ok = True
         for sub in self.config.subsystems:
             if sub.parent not in names:
+                near = near or _Near(sorted(names))
                 close = near.closest(sub.parent or "")
                 self._report(
                     sub.location,
@@ -923,10 +926,10 @@ class _Checker:
             # Count distinct people only as far as the verdict needs: a big group inherited
             # by thousands of subsystems must not be expanded for each of them.
             people: set[str] = set()
-            for approver in ownership.walk_approvers(sub.name):
-                if approver.identity.startswith(GERRIT_PREFIX):
+            for identity, _, _ in ownership.walk_approvers(sub.name):
+                if identity.startswith(GERRIT_PREFIX):
                     break  # its size is only known to Gerrit; the service checks it
-                people.add(approver.identity)
+                people.add(identity)
                 if len(people) > sub.approvals:
                     break
             else:

@@ -103,8 +103,8 @@ def check_feasibility(config: OwnersConfig, lookup: Lookup) -> list[Diagnostic]:
     diagnostics = []
     for sub in config.all_subsystems:
         people: set[int] = set()
-        for approver in ownership.walk_approvers(sub.name):
-            people |= lookup(approver.identity).accounts
+        for identity, _, _ in ownership.walk_approvers(sub.name):
+            people |= lookup(identity).accounts
             if len(people) > sub.approvals:
                 break
         else:

@@ -151,19 +151,21 @@ class Hierarchy:
         else:
             yield entry, via
 
-    def walk_approvers(self, name: str) -> Iterator[Approver]:
-        """Eligible approvers for `name`, nearest subsystem first, possibly repeated: for
-        callers that can stop as soon as they know enough."""
+    def walk_approvers(self, name: str) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+        """Eligible approvers for `name` as (identity, subsystem, aliases followed), nearest
+        subsystem first, possibly repeated: for callers that can stop as soon as they know
+        enough.  Tuples, not `Approver`s: validation walks every subsystem's chain."""
         for sub_name in self.chain(name):
             for owner in self.config.subsystem(sub_name).owners:
                 for identity, via in self._expand(owner):
-                    yield Approver(identity, sub_name, via)
+                    yield identity, sub_name, via
 
     def approvers(self, name: str) -> tuple[Approver, ...]:
         """Everyone eligible to approve for `name`, each once, nearest subsystem first."""
         seen: dict[str, Approver] = {}
-        for approver in self.walk_approvers(name):
-            seen.setdefault(approver.identity, approver)
+        for identity, sub_name, via in self.walk_approvers(name):
+            if identity not in seen:
+                seen[identity] = Approver(identity, sub_name, via)
         return tuple(seen.values())
 
     def eligible(self, name: str) -> tuple[str, ...]:
