@@ -235,6 +235,9 @@ class _ReopenedConfig(OwnersConfig):
     def subsystems(self) -> tuple[Subsystem, ...]:  # type: ignore[override]
         return tuple(self.subsystem(name) for name in self._position)
 
+    def position(self, name: str) -> int:
+        return 0 if name == self.root.name else self._position[name] + 1
+
     def subsystem(self, name: str) -> Subsystem:
         if name == self.root.name:
             return self.root

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from owners import cache
-from owners.engine import Ownership, load_config
+from owners.engine import Change, Ownership, evaluate, load_config
 from owners.engine.explanation import explain
 from tests.conftest import NOVA_OWNERS
 from webhook.compiled import SharedMaps
@@ -41,6 +41,10 @@ def answers(ownership: Ownership) -> list[object]:
 def test_a_reopened_map_is_the_compiled_one():
     compiled = Ownership(load_config(NOVA_OWNERS.read_bytes()))
     reopened = cache.decode(cache.encode(compiled), "OWNERS.yaml")
+    names = [sub.name for sub in compiled.config.all_subsystems]
+    assert [reopened.config.position(n) for n in names] == list(range(len(names)))
+    change = Change.of(PATHS)  # its requirements are listed in file order
+    assert evaluate(reopened, change) == evaluate(compiled, change)
     assert reopened.config.policy == compiled.config.policy
     assert reopened.config.groups == compiled.config.groups
     assert reopened.config.root == compiled.config.root

@@ -90,10 +90,9 @@ def evaluate(
         if policy.root_veto and v.value <= policy.veto and eligibility.allows(ROOT, v.account)
     ]
 
-    order = {sub.name: i for i, sub in enumerate(ownership.config.all_subsystems)}
     waived = exemption(policy, change, eligibility)
     results = []
-    for name in sorted(files, key=order.__getitem__):
+    for name in sorted(files, key=ownership.config.position):
         sub = ownership.config.subsystem(name)
         eligible = [v for v in counted if eligibility.allows(name, v.account)]
         approved = tuple(

@@ -141,6 +141,15 @@ class OwnersConfig:
     def by_name(self) -> dict[str, Subsystem]:
         return {s.name: s for s in self.all_subsystems}
 
+    def position(self, name: str) -> int:
+        """Where the subsystem stands in `all_subsystems` (root 0, then file order): the
+        order in which requirements are listed."""
+        return self._positions[name]
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self.all_subsystems)}
+
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
