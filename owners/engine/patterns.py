@@ -249,29 +249,17 @@ class _Buckets:
         buckets.prefix_lengths = tuple(sorted({len(k) for k in buckets.by_prefix}))
         return buckets
 
-    def add(self, i: int, glob: Glob) -> None:
-        last = glob.segments[-1]
-        literal_dirs = glob.anchored and all(
-            s != "**" and not _has_wildcard(s) for s in glob.segments[:-1]
-        )
-        if literal_dirs and glob.is_literal:
-            self.by_path["/".join(_unescape(s) for s in glob.segments)].append(i)
-            return
-        if literal_dirs:
-            self.by_parent["/".join(_unescape(s) for s in glob.segments[:-1])].append(i)
-            return
-        if last != "**" and not _has_wildcard(last):
-            self.by_name[_unescape(last)].append(i)
-            return
-        head, tail = _literal_affixes(last) if last != "**" else ("", "")
-        if tail and len(tail) >= len(head):
-            self.by_suffix[tail].append(i)
-            self.suffix_lengths = tuple(sorted({*self.suffix_lengths, len(tail)}))
-        elif head:
-            self.by_prefix[head].append(i)
-            self.prefix_lengths = tuple(sorted({*self.prefix_lengths, len(head)}))
-        else:
+    def add(self, i: int, filed: tuple[str, str]) -> None:
+        """File glob `i` as `filing` placed it: (the map's name, the key)."""
+        where, key = filed
+        if where == "anywhere":
             self.anywhere.append(i)
+            return
+        getattr(self, where)[key].append(i)
+        if where == "by_suffix" and len(key) not in self.suffix_lengths:
+            self.suffix_lengths = tuple(sorted({*self.suffix_lengths, len(key)}))
+        elif where == "by_prefix" and len(key) not in self.prefix_lengths:
+            self.prefix_lengths = tuple(sorted({*self.prefix_lengths, len(key)}))
 
     def candidates(self, path: str, parent: str, name: str) -> list[int]:
         # straight-line lookups: this runs for every directory level of every new path
@@ -296,6 +284,28 @@ class _Buckets:
             if hit:
                 found += hit
         return found
+
+
+def filing(glob: Glob) -> tuple[str, str]:
+    """Where `_Buckets` files a glob: its whole path when all literal, else its parent folder
+    when that is literal, else its literal last name, else a literal suffix or prefix of
+    that name (the longer), else anywhere: ("by_path", "docs/index.md") ... ("anywhere", "")."""
+    segments = glob.segments
+    last = segments[-1]
+    literal_dirs = glob.anchored and not any(s == "**" or _has_wildcard(s) for s in segments[:-1])
+    last_literal = last != "**" and not _has_wildcard(last)
+    if literal_dirs and last_literal:
+        return "by_path", "/".join(map(_unescape, segments))
+    if literal_dirs:
+        return "by_parent", "/".join(map(_unescape, segments[:-1]))
+    if last_literal:
+        return "by_name", _unescape(last)
+    head, tail = _literal_affixes(last) if last != "**" else ("", "")
+    if tail and len(tail) >= len(head):
+        return "by_suffix", tail
+    if head:
+        return "by_prefix", head
+    return "anywhere", ""
 
 
 class IndexedMatcher:
@@ -323,10 +333,11 @@ class IndexedMatcher:
             copies[first].append(i)
             if first != i:
                 continue
+            filed = filing(glob)
             if glob.reach is not Reach.SELF:
-                self._for_dirs.add(i, glob)
+                self._for_dirs.add(i, filed)
             if glob.reach is not Reach.DESCENDANTS:
-                self._for_files.add(i, glob)
+                self._for_files.add(i, filed)
         self._copies = {first: tuple(ids) for first, ids in copies.items() if len(ids) > 1}
         self._start()
 
