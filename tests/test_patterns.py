@@ -1,6 +1,8 @@
 """The CODEOWNERS matching rules, one table row per rule (sentence 1 of the format docs)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from owners.engine.patterns import IndexedMatcher, NaiveMatcher, PatternError, compile_glob
 
@@ -95,3 +97,41 @@ def test_a_pattern_written_many_times_matches_under_every_index() -> None:
     for path in ["a.md", "docs/a.md", "docs/x/README.md", "src/docs/b.py", "c.py"]:
         assert indexed.match(path) == naive.match(path), path
     assert indexed.match("docs/a.md") == (0, 1, 2, 3, 4, 5)
+
+
+# Segments built from a small alphabet, so that generated paths often match.
+_NAME = st.text("ab.", min_size=1, max_size=4)
+_WILD = st.text("ab.*", min_size=1, max_size=5).filter(lambda s: "**" not in s)
+_PATTERN_SEGMENT = st.one_of(_NAME, _WILD, st.just("**"), st.just("*"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.booleans(),
+    st.lists(_PATTERN_SEGMENT, min_size=1, max_size=4),
+    st.lists(st.lists(_NAME, min_size=1, max_size=5), min_size=1, max_size=8),
+)
+def test_the_string_test_is_the_regex(anchored, segments, paths):
+    """Where a glob is matched with string operations, they say what its regex says."""
+    text = ("/" if anchored else "") + "/".join(segments)
+    try:
+        glob = compile_glob(text)
+    except PatternError:
+        return
+    if glob.string_test is None:
+        return
+    for parts in paths:
+        path = "/".join(parts)
+        assert bool(glob.string_test(path)) == bool(glob.core.fullmatch(path)), (text, path)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "string_test"),
+    [
+        ("/docs/index.md", True), ("docs/*.md", True), ("*.md", True), ("/a/**/*.py", True),
+        ("a/**/b*c*d", True), ("**", True), ("/*", True), ("a?c", False), ("a/*/c", False),
+        (r"a\*b", False), ("a/**/b/**/c", False), ("**/x/", True),
+    ],
+)  # fmt: skip
+def test_the_common_shapes_need_no_regex(pattern, string_test):
+    assert (compile_glob(pattern).string_test is not None) is string_test

@@ -59,6 +59,13 @@ class Glob:
         return re.compile(_core_regex(self.segments))
 
     @cached_property
+    def string_test(self) -> Callable[[str], bool] | None:
+        """The core's full match done with string operations, for the shapes most patterns
+        have (see `_string_test`); None when only the regex will do.  A lookup tries a few
+        dozen globs, and building their regexes would cost more than the lookup."""
+        return _string_test(self.segments)
+
+    @cached_property
     def literal_head(self) -> str:
         """What every path or directory it matches starts with: its leading literal segments
         and a `/`, or "" when it has none (unanchored) or nothing but (literal).  A cheap
@@ -88,6 +95,68 @@ class Glob:
         first = last if self.reach is Reach.SELF else 1
         stop = last - 1 if self.reach is Reach.DESCENDANTS else last
         return any(self.core.fullmatch("/".join(parts[:i])) for i in range(first, stop + 1))
+
+
+def _string_test(segments: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """`re.fullmatch(_core_regex(segments), s)` for: a literal path; literal folders and
+    a last name with `*` wildcards; `**` after literal folders (or none) and such a name.
+    None for the rest (`?`, escapes, wildcard folders, `**` elsewhere)."""
+    if segments == ("**",):
+        return bool  # any path
+    if any("\\" in seg or "?" in seg for seg in segments):
+        return None
+    *folders, last = segments
+    deep = bool(folders) and folders[-1] == "**"
+    if deep:
+        folders.pop()
+    if "**" in last or any("*" in folder for folder in folders):
+        return None
+    name_matches = _star_test(last)
+    if not deep:
+        parent = "/".join(folders)
+        if "*" not in last:
+            whole = "/".join(segments)
+            return whole.__eq__
+
+        def in_parent(path: str) -> bool:
+            folder, _, name = path.rpartition("/")
+            return folder == parent and name_matches(name)
+
+        return in_parent
+    head = "/".join(folders) + "/" if folders else ""
+
+    def below_head(path: str) -> bool:
+        return (
+            len(path) > len(head)
+            and path.startswith(head)
+            and name_matches(path.rpartition("/")[2])
+        )
+
+    return below_head
+
+
+def _star_test(segment: str) -> Callable[[str], bool]:
+    """A match for one name against a segment whose only wildcard is `*` (never `/`): its
+    literal parts in order, the first at the start and the last at the end."""
+    if segment == "*":
+        return bool  # a lone `*` is a whole, non-empty name
+    if "*" not in segment:
+        return segment.__eq__
+    first, *middle, last = segment.split("*")
+    fixed = len(first) + len(last)
+
+    def matches(name: str) -> bool:
+        if len(name) < fixed or not name.startswith(first) or not name.endswith(last):
+            return False
+        position, end = len(first), len(name) - len(last)
+        for part in middle:
+            found = name.find(part, position, end)
+            if found < 0:
+                return False
+            position = found + len(part)
+        return True
+
+    return matches
 
 
 def compile_glob(text: str) -> Glob:
@@ -365,14 +434,17 @@ class IndexedMatcher:
         self._dir_cache: dict[str, tuple[int, ...]] = {"": ()}
 
     def _test(self, i: int) -> Callable[[str], Any]:
-        """Glob `i`'s full match.  Its regex is built when a path first passes the glob's
+        """Glob `i`'s full match: string operations where the glob's shape allows (see
+        `Glob.string_test`), else its regex, built when a path first passes the glob's
         literal head: a lookup tries a few dozen candidates, and building each one's regex
         would cost more than the whole lookup."""
         test = self._tests[i]
         if test is None:
             glob = self.globs[i]
             head = glob.literal_head
-            if not head:
+            if glob.string_test is not None:
+                test = glob.string_test
+            elif not head:
                 test = glob.core.fullmatch
             else:
 
