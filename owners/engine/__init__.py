@@ -6,13 +6,14 @@ it touches: `owners who` answering from a compiled map never imports the evaluat
 reviewer suggestion or the YAML reader (`owners.engine.config`, and with it PyYAML).
 """
 
+# ruff: noqa: F401  (the imports under TYPE_CHECKING are for type checkers only)
+
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ imports each
-    # ruff: noqa: F401
     from owners.engine.change import (
         Account,
         Change,

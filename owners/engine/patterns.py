@@ -111,12 +111,11 @@ def _string_test(segments: tuple[str, ...]) -> Callable[[str], bool] | None:
         folders.pop()
     if "**" in last or any("*" in folder for folder in folders):
         return None
+    if not deep and "*" not in last:
+        return "/".join(segments).__eq__
     name_matches = _star_test(last)
     if not deep:
         parent = "/".join(folders)
-        if "*" not in last:
-            whole = "/".join(segments)
-            return whole.__eq__
 
         def in_parent(path: str) -> bool:
             folder, _, name = path.rpartition("/")
@@ -319,7 +318,7 @@ class _Buckets:
         return buckets
 
     def add(self, i: int, filed: tuple[str, str]) -> None:
-        """File glob `i` as `filing` placed it: (the map's name, the key)."""
+        """File glob `i` as `_filing` placed it: (the map's name, the key)."""
         where, key = filed
         if where == "anywhere":
             self.anywhere.append(i)
@@ -355,7 +354,7 @@ class _Buckets:
         return found
 
 
-def filing(glob: Glob) -> tuple[str, str]:
+def _filing(glob: Glob) -> tuple[str, str]:
     """Where `_Buckets` files a glob: its whole path when all literal, else its parent folder
     when that is literal, else its literal last name, else a literal suffix or prefix of
     that name (the longer), else anywhere: ("by_path", "docs/index.md") ... ("anywhere", "")."""
@@ -402,7 +401,7 @@ class IndexedMatcher:
             copies[first].append(i)
             if first != i:
                 continue
-            filed = filing(glob)
+            filed = _filing(glob)
             if glob.reach is not Reach.SELF:
                 self._for_dirs.add(i, filed)
             if glob.reach is not Reach.DESCENDANTS:
