@@ -2,7 +2,8 @@
 Go `codeowners` CLI.
 
 Each size is a git checkout of the resolution benchmark's generated tree (10,000 paths) with
-its OWNERS.yaml and the equivalent CODEOWNERS.  Timed as processes, start to exit: *first*
+its OWNERS.yaml and the equivalent CODEOWNERS.  Timed as processes, start to exit, a table's
+commands and the floor taking turns in each repetition: *first*
 with no compiled map cached (the first call after OWNERS.yaml changed), *repeated* with the
 map the previous call left under `.git/`.  `who` asks about one path, `check --files` about
 1,000.  The floor is the interpreter starting and exiting (`python -c pass`, same
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -63,14 +65,20 @@ def run(quick: bool) -> Report:
                 "The Go codeowners CLI is not measured: "
                 + ("skipped by --quick." if quick else "Go is missing or the build failed.")
             )
-        floor = _processes([[sys.executable, "-c", "pass"]], work, repeats)
-        click = _processes([[sys.executable, "-c", "import click"]], work, repeats)
         tiny = _checkout(work / "tiny", FIXTURE.read_text(), "")
-        who_tiny = _processes([[*OWNERS, "who", "nova/virt/hyperv/driver.py"]], tiny, repeats)
+        floor, click, helped, who_tiny = _interleaved(
+            [
+                Case([sys.executable, "-c", "pass"], work),
+                Case([sys.executable, "-c", "import click"], work),
+                Case([*OWNERS, "--help"], tiny),
+                Case([*OWNERS, "who", "nova/virt/hyperv/driver.py"], tiny),
+            ],
+            repeats,
+        )
         start = Table("start-up", ("", "time"))
         start.add("python -c pass (floor)", floor)
         start.add("python -c 'import click' (the CLI library alone)", compared(click, floor))
-        start.add("owners --help", _processes([[*OWNERS, "--help"]], tiny, repeats))
+        start.add("owners --help", helped)
         start.add("owners who, Nova map (repeated)", compared(who_tiny, floor))
         report.tables.append(start)
         report.goal(
@@ -80,8 +88,8 @@ def run(quick: bool) -> Report:
             gap=f"{fmt(who_tiny.median - GOAL_TINY, 's')} over",
             limit=f"the interpreter's start-up ({fmt(floor.median, 's')}) and importing click "
             f"({fmt(click.median - floor.median, 's')} more) take "
-            f"{fmt(click.median, 's')} of it; this package's imports, one git call and the "
-            f"answer the other {fmt(who_tiny.median - click.median, 's')}",
+            f"{fmt(click.median, 's')} of it; this package's imports and the answer the "
+            f"other {fmt(who_tiny.median - click.median, 's')}",
         )
         paths = tree(10_000)
         phases = _compile_phases(report, paths, quick)
@@ -97,19 +105,19 @@ def run(quick: bool) -> Report:
             who = [*OWNERS, "who", asked[0]]
             check = [*OWNERS, "check", "--files", *asked]
             clear = functools.partial(shutil.rmtree, repo / ".git" / cache.FOLDER, True)
-            cells = [
-                _processes([who], repo, repeats, setup=clear),
-                _processes([who], repo, repeats),
-                _processes([check], repo, repeats, setup=clear),
-                _processes([check], repo, repeats),
+            cases = [
+                Case([sys.executable, "-c", "pass"], work),
+                Case(who, repo, setup=clear),
+                Case(who, repo),
+                Case(check, repo, setup=clear),
+                Case(check, repo),
             ]
-            go_cells: list[Measure | str] = ["not measured", "not measured"]
             if go is not None:
                 go_file = ["-f", "CODEOWNERS"]
-                go_cells = [
-                    _processes([[go, *go_file, asked[0]]], repo, repeats),
-                    _processes([[go, *go_file, *asked]], repo, repeats),
-                ]
+                cases += [Case([go, *go_file, asked[0]], repo), Case([go, *go_file, *asked], repo)]
+            floor, *measured = _interleaved(cases, repeats)
+            cells = measured[:4]
+            go_cells: list[Measure | str] = [*measured[4:]] or ["not measured", "not measured"]
             table.add(f"{size:,}", *(_above(c, floor) for c in cells), *go_cells)
             if size == 10_000:
                 _cli_goals(report, floor, click, phases, cells[0], cells[1], go_cells[0])
@@ -290,21 +298,32 @@ def _checkout(repo: Path, owners_yaml: str, codeowners: str) -> Path:
     return repo
 
 
-def _processes(
-    commands: list[list[str]],
-    cwd: Path,
-    repeats: int,
-    setup: Callable[[], object] | None = None,
-) -> Measure:
-    """Seconds to run `commands` as processes; `setup` runs untimed before each repetition."""
+@dataclass(frozen=True)
+class Case:
+    """A command timed as a process, from `cwd`, after `setup` (untimed)."""
 
-    def run_all() -> None:
-        for command in commands:
-            done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
+    command: list[str]
+    cwd: Path
+    setup: Callable[[], object] | None = None
+
+
+def _interleaved(cases: list[Case], repeats: int) -> list[Measure]:
+    """Seconds per process of each case, the cases taking turns within each repetition: on a
+    shared machine whose speed drifts over seconds, every case and the floor see the same
+    drift, so their differences and ratios hold even when the absolute figures move."""
+    values: list[list[float]] = [[] for _ in cases]
+    for _ in range(repeats):
+        for case, times in zip(cases, values, strict=True):
+            if case.setup is not None:
+                case.setup()
+            start = time.perf_counter()
+            done = subprocess.run(
+                case.command, cwd=case.cwd, stdout=subprocess.DEVNULL, check=False
+            )
+            times.append(time.perf_counter() - start)
             if done.returncode not in (0, 1):  # `owners check` exits 1 for PENDING
-                raise subprocess.CalledProcessError(done.returncode, command[:4])
-
-    return repeat(run_all, repeats, setup)
+                raise subprocess.CalledProcessError(done.returncode, case.command[:4])
+    return [Measure(tuple(times)) for times in values]
 
 
 def _above(measure: Measure, floor: Measure) -> str:
