@@ -37,11 +37,9 @@ def _failure(stderr: bytes, command: str) -> GitError:
 
 
 def repo_root(start: Path) -> Path | None:
-    try:
-        out = _git(["rev-parse", "--show-toplevel"], start)
-    except GitError:
-        return None
-    return Path(os.fsdecode(out.strip()))
+    """The top level of the checkout around `start` (see `checkout`)."""
+    found = checkout(start)
+    return found[0] if found is not None else None
 
 
 def checkout(start: Path) -> tuple[Path, Path] | None:
