@@ -58,6 +58,9 @@ class Settings:
     job_attempts: int = DEFAULT_JOB_ATTEMPTS  # tries before a job becomes a dead letter
     retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY  # cap of the exponential backoff
     override_label: str = DEFAULT_OVERRIDE_LABEL  # the break-glass label (owners gerrit-setup)
+    # The Gerrit group whose override votes count (and the only one the setup lets vote);
+    # None: no override counts, whoever votes the label.
+    override_group: str | None = None
     branches: tuple[str, ...] = ()  # globs of the branches voted on; empty: every branch
     # Where people reach the web pages (e.g. https://owners.example.org); the bot's comment
     # links a change's page there.  None: no link.
@@ -102,6 +105,7 @@ class Settings:
             )
         return cls(
             override_label=override,
+            override_group=get("OVERRIDE_GROUP") or None,
             branches=_branches(get("BRANCHES")),
             gerrit_url=url.rstrip("/"),
             user=user,
