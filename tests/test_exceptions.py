@@ -10,6 +10,7 @@ import pytest
 from owners.engine import Account, Change, Ownership, Verdict, Vote, evaluate, load_config
 from owners.engine.change import StickyVote
 from owners.engine.config import parse_config
+from owners.engine.landing import PathChange, Side, landing
 
 ALICE = Account("alice", "alice@example.org", 1)
 BOB = Account("bob", "bob@example.org", 2)
@@ -145,77 +146,151 @@ def test_a_veto_still_blocks_an_exempted_change() -> None:
     assert result.verdict is Verdict.BLOCKED
 
 
+# -- what a patch set lands ------------------------------------------------------------------
+
+FILE = 0o100644
+
+
+def lands(**paths: tuple[str | None, str | None]) -> dict[str, PathChange]:
+    """A landing from path=(content before, content after), None where the path is absent
+    (a path's slashes are written as `__`, so that each is a keyword)."""
+    return landing(
+        (
+            path.replace("__", "/"),
+            PathChange(
+                Side(FILE, before) if before is not None else None,
+                Side(FILE, after) if after is not None else None,
+            ),
+        )
+        for path, (before, after) in paths.items()
+    )
+
+
 # -- pure reverts ---------------------------------------------------------------------------
 
 REVERTS = ownership("  pure_reverts: exempt")
+ORIGINAL = lands(core__py=("old", "new"), hv__a__py=(None, "added"))
+INVERSE = lands(core__py=("new", "old"), hv__a__py=("added", None))
+
+
+def revert(landed: dict[str, PathChange], **kw) -> Change:
+    files = sorted(landed)
+    return change(files, pure_revert_of=12, landing=landed, reverted_landing=ORIGINAL, **kw)
 
 
 def test_a_pure_revert_needs_no_approval_when_the_file_says_so() -> None:
-    result = evaluate(REVERTS, change(["core.py"], pure_revert_of=12))
+    result = evaluate(REVERTS, revert(INVERSE))
     assert result.verdict is Verdict.APPROVED
     assert result.waived == "a pure revert of merged change 12"
 
 
 def test_a_pure_revert_is_reviewed_by_default() -> None:
     plain = ownership("  pure_reverts: review")
-    assert evaluate(plain, change(["core.py"], pure_revert_of=12)).verdict is Verdict.PENDING
+    assert evaluate(plain, revert(INVERSE)).verdict is Verdict.PENDING
 
 
 def test_a_veto_still_blocks_a_pure_revert() -> None:
-    result = evaluate(REVERTS, change(["core.py"], pure_revert_of=12, votes=[Vote(DAVE, -2)]))
+    result = evaluate(REVERTS, revert(INVERSE, votes=[Vote(DAVE, -2)]))
     assert result.verdict is Verdict.BLOCKED
+
+
+@pytest.mark.parametrize(
+    "landed",
+    [
+        # also sets back a file the original never touched (a later core fix)
+        pytest.param({**INVERSE, **lands(core2__py=("fixed", "broken"))}, id="undoes-more"),
+        # the file moved on since the original merged: the revert starts from other content
+        pytest.param(lands(core__py=("newer", "old"), hv__a__py=("added", None)), id="moved-on"),
+        pytest.param(lands(core__py=("new", "old")), id="half-a-revert"),
+        pytest.param(lands(core__py=("new", "older"), hv__a__py=("added", None)), id="edited"),
+        pytest.param(None, id="a-merge"),
+    ],
+)
+def test_a_revert_that_is_not_exactly_the_inverse_is_not_exempt(landed) -> None:
+    result = evaluate(
+        REVERTS, change(["core.py"], pure_revert_of=12, landing=landed, reverted_landing=ORIGINAL)
+    )
+    assert result.verdict is Verdict.PENDING
+    assert not result.waived
+
+
+def test_gerrits_word_alone_exempts_nothing() -> None:
+    assert evaluate(REVERTS, change(["core.py"], pure_revert_of=12)).verdict is Verdict.PENDING
 
 
 # -- sticky approvals -----------------------------------------------------------------------
 
 STICKY = ownership("  sticky_approvals: true")
+APPROVED = lands(hv__a__py=("v0", "v1"), vm__b__py=("w0", "w1"))
 
 
-def sticky(who: Account, changed: set[str], value: int = 2, patchset: int = 1) -> StickyVote:
-    return StickyVote(Vote(who, value), patchset, frozenset(changed))
+def sticky(who: Account, landed: dict[str, PathChange] = APPROVED, value: int = 2) -> StickyVote:
+    return StickyVote(Vote(who, value), 1, landed)
 
 
-def test_an_approval_survives_a_patch_set_that_changes_none_of_its_files() -> None:
-    result = evaluate(STICKY, change(["hv/a.py"], sticky_votes=[sticky(ALICE, set())]))
+def now(landed: dict[str, PathChange] = APPROVED, **kw) -> Change:
+    """The current patch set, landing `landed`."""
+    return change(sorted(landed), landing=landed, **kw)
+
+
+VICTOR = Account("victor", None, 7)
+
+
+def test_an_approval_survives_a_patch_set_that_lands_the_same() -> None:
+    result = evaluate(STICKY, now(sticky_votes=[sticky(ALICE), sticky(VICTOR)]))
     assert result.verdict is Verdict.APPROVED
     assert result.requirements[0].approved_by == ("alice (patch set 1)",)
 
 
 def test_sticky_approvals_are_off_by_default() -> None:
     plain = ownership("  root_veto: true")
-    result = evaluate(plain, change(["hv/a.py"], sticky_votes=[sticky(ALICE, set())]))
+    result = evaluate(plain, now(sticky_votes=[sticky(ALICE), sticky(VICTOR)]))
     assert result.verdict is Verdict.PENDING
 
 
-def test_editing_one_subsystem_of_two_drops_only_its_approvals() -> None:
-    votes = [sticky(ALICE, {"hv/a.py"}), sticky(Account("victor", None, 7), {"hv/a.py"})]
-    result = evaluate(STICKY, change(["hv/a.py", "vm/b.py"], sticky_votes=votes))
+@pytest.mark.parametrize(
+    "current",
+    [
+        pytest.param(lands(hv__a__py=("v0", "v2"), vm__b__py=("w0", "w1")), id="edited"),
+        # the same tree on another parent: lands other code (what the parent moved)
+        pytest.param(lands(hv__a__py=("v0b", "v1"), vm__b__py=("w0", "w1")), id="new-parent"),
+        pytest.param({**APPROVED, **lands(hv__new__py=(None, "n"))}, id="file-added"),
+        pytest.param(lands(hv__a__py=("v0", None), vm__b__py=("w0", "w1")), id="deletes-it"),
+        pytest.param(
+            {**APPROVED, "hv/a.py": PathChange(Side(FILE, "v0"), Side(0o100755, "v1"))},
+            id="made-executable",
+        ),
+    ],
+)
+def test_a_patch_set_landing_otherwise_on_a_requirement_drops_only_its_approvals(current) -> None:
+    result = evaluate(STICKY, now(current, sticky_votes=[sticky(ALICE), sticky(VICTOR)]))
     hyperv, vmware = result.requirements
     assert not hyperv.met and vmware.met
 
 
-def test_a_file_added_under_a_requirement_drops_its_approvals() -> None:
-    result = evaluate(STICKY, change(["hv/a.py"], sticky_votes=[sticky(ALICE, {"hv/new.py"})]))
+def test_a_merge_keeps_no_sticky_approval() -> None:
+    votes = [sticky(ALICE), sticky(VICTOR)]
+    result = evaluate(STICKY, change(sorted(APPROVED), landing=None, sticky_votes=votes))
     assert result.verdict is Verdict.PENDING
 
 
 def test_a_newer_vote_on_the_current_patch_set_replaces_the_sticky_one() -> None:
-    result = evaluate(
-        STICKY,
-        change(["hv/a.py"], votes=[Vote(ALICE, -1)], sticky_votes=[sticky(ALICE, set())]),
-    )
-    assert result.verdict is Verdict.PENDING
+    result = evaluate(STICKY, now(votes=[Vote(ALICE, -1)], sticky_votes=[sticky(ALICE)]))
+    assert not result.requirements[0].met
 
 
 def test_an_authors_sticky_vote_does_not_count() -> None:
-    result = evaluate(STICKY, change(["hv/a.py"], owner=ALICE, sticky_votes=[sticky(ALICE, set())]))
-    assert result.verdict is Verdict.PENDING
+    result = evaluate(STICKY, now(owner=ALICE, sticky_votes=[sticky(ALICE)]))
+    assert not result.requirements[0].met
 
 
 def test_a_sticky_approval_does_not_count_for_a_requirement_the_new_patch_set_adds() -> None:
-    # patch set 1 touched hv/ only; patch set 2 adds core.py, which root owns
-    votes = [sticky(CAROL, {"core.py"}), sticky(DAVE, {"core.py"})]
-    result = evaluate(STICKY, change(["hv/a.py", "core.py"], sticky_votes=votes))
+    # patch set 1 landed hv/ only; patch set 2 adds core.py, which root owns
+    before = lands(hv__a__py=("v0", "v1"))
+    votes = [sticky(CAROL, before), sticky(DAVE, before)]
+    result = evaluate(
+        STICKY, now(lands(hv__a__py=("v0", "v1"), core__py=("c0", "c1")), sticky_votes=votes)
+    )
     root = next(r for r in result.requirements if r.subsystem == "root")
     assert not root.met
 

@@ -35,6 +35,7 @@ from owners.engine import (
 from owners.engine.change import StickyVote
 from owners.engine.directory import Lookup
 from owners.engine.evaluation import Eligibility
+from owners.engine.landing import Landing
 from webhook import report
 from webhook.model import BOT_TAG, ChangeSnapshot
 from webhook.settings import Settings
@@ -119,6 +120,8 @@ def assess(
     directory: Lookup | None = None,
     pure_revert_of: int = 0,
     sticky_votes: tuple[StickyVote, ...] = (),
+    landing: Landing | None = None,
+    reverted_landing: Landing | None = None,
     included: tuple[tuple[str, bytes | None], ...] = (),
     proposed_read: Callable[[str], bytes | None] | None = None,
     compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]] | None = None,
@@ -184,6 +187,8 @@ def assess(
             uploaders=snapshot.uploaders,
             pure_revert_of=pure_revert_of,
             sticky_votes=sticky_votes,
+            landing=landing,
+            reverted_landing=reverted_landing,
         )
         evaluation = evaluate(ownership, change, lookup, suggestions=settings.max_reviewers)
         unstaffed = _unstaffed(evaluation, ownership, snapshot, settings.user, lookup)
@@ -207,18 +212,33 @@ def assess(
         notes=tuple(notes),
         unresolved_groups=evaluation.unresolved_groups,
         unstaffed=unstaffed,
-        overridden_by=overriders(snapshot, settings),
+        overridden_by=overriders(snapshot, settings, lookup),
         override_label=settings.override_label,
     )
 
 
-def overriders(snapshot: ChangeSnapshot, settings: Settings) -> tuple[str, ...]:
-    """Who voted the override label to its maximum (+1) on the current patch set.  Gerrit
-    decides whether that lets the change submit (the requirement's `overrideIf`, and the
-    label's permission); the bot only reports it, once, and counts it."""
+def overriders(
+    snapshot: ChangeSnapshot, settings: Settings, lookup: GroupLookup | None
+) -> tuple[str, ...]:
+    """Who overrode the owners: members of `OWNERS_OVERRIDE_GROUP` who voted the override
+    label to its maximum (+1) on the current patch set.
+
+    Invariant: only a +1 from a member of the override group lets a change submit without
+    the owners.  Gerrit's requirement is pinned to the group too (`owners gerrit-setup`),
+    but a grant of the label wider than the group must not widen the override, so a vote
+    counts here only when the group's members, as `lookup` reads them, name its account.
+    No group set, or a group that cannot be read: nobody overrides.
+    """
+    group = settings.override_group
+    members = lookup(group) if group and lookup is not None else None
+    if not members:
+        return ()
+    names = frozenset(members)
     return tuple(
         dict.fromkeys(
-            v.account.display for v in snapshot.votes(settings.override_label) if v.value >= 1
+            v.account.display
+            for v in snapshot.votes(settings.override_label)
+            if v.value >= 1 and v.account.identities & names
         )
     )
 

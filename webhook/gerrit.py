@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import subprocess
@@ -34,6 +35,7 @@ from urllib3.util.retry import Retry
 from owners.engine import CONFIG_PATH, Account, ChangedFile
 from owners.engine.directory import Found, Lookup, Standing, remembered
 from owners.engine.includes import include_paths
+from owners.engine.landing import Landing, PathChange, Side, landing
 from owners.engine.model import GERRIT_PREFIX, identities_of
 from owners.insight.review import ChangeHistory
 from webhook.model import (
@@ -46,6 +48,7 @@ from webhook.model import (
     UnexpectedResponse,
     account,
     change_history,
+    file_modes,
     parse_files,
 )
 from webhook.settings import Settings
@@ -57,6 +60,8 @@ log = logging.getLogger(__name__)
 GROUP_TTL_SECONDS = 300.0
 CONFIG_CACHE_SIZE = 256
 REACHABLE_CACHE_SIZE = 100_000
+LANDING_CACHE_SIZE = 1024
+MAX_LANDING_PATHS = 200
 PAGE_SIZE = 500
 TIMEOUT_SECONDS = 30
 # Retry connecting and idempotent requests briefly; a webhook that still fails answers 502
@@ -102,6 +107,7 @@ class GerritConnection:
         self._configs: OrderedDict[tuple[str, str], bytes | None] = OrderedDict()
         self._reachable: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._emails: dict[str, tuple[float, tuple[Account, ...]]] = {}
+        self._landings: OrderedDict[tuple[str, str], Landing | None] = OrderedDict()
 
     @classmethod
     def as_viewer(
@@ -222,9 +228,9 @@ class GerritConnection:
         return snapshot, info
 
     def change_summary(self, number: int) -> dict[str, Any] | None:
-        """A change's ChangeInfo without options (status, project, branch); None if the bot
-        cannot see it."""
-        info = self.get(f"changes/{number}", missing_ok=True)
+        """A change's ChangeInfo with its current revision (status, project, branch,
+        current_revision); None if the bot cannot see it."""
+        info = self.get(f"changes/{number}", missing_ok=True, params={"o": "CURRENT_REVISION"})
         return _mapping(info) if info is not None else None
 
     def is_pure_revert(self, snapshot: ChangeSnapshot) -> bool:
@@ -234,16 +240,49 @@ class GerritConnection:
         info = self.get(f"changes/{ref}/pure_revert", missing_ok=True)
         return info is not None and _mapping(info).get("is_pure_revert") is True
 
-    def paths_changed_since(self, snapshot: ChangeSnapshot, patchset: int) -> frozenset[str]:
-        """Every path that differs between an earlier patch set and the current revision,
-        both sides of a rename (`files?base=N`: the trees compared, what a rebase brought in
-        included)."""
-        ref = change_ref(snapshot.project, snapshot.number)
-        files = self.get(
-            f"changes/{ref}/revisions/{snapshot.revision}/files", params={"base": patchset}
-        )
-        changed, _ = parse_files(_mapping(files))
-        return frozenset(p for f in changed for p in f.paths)
+    def landing(self, project: str, number: int, revision: str) -> Landing | None:
+        """What a revision of a change lands: each path its diff against its own parent
+        changes, with the mode and a digest of the content on both sides (see
+        `owners.engine.landing`); None for a merge, which has no one diff, and for a revision
+        changing more than `MAX_LANDING_PATHS` paths, which is not worth comparing.
+
+        A revision never changes, so its landing is cached.  The first time it costs a call
+        for the commit, one for its files and two per path (the content in the parent and in
+        the revision, read by commit: a parent shared by several patch sets is read once).
+        """
+        key = (project, revision)
+        with self._lock:
+            if key in self._landings:
+                self._landings.move_to_end(key)
+                return self._landings[key]
+        ref = change_ref(project, number)
+        commit = _mapping(self.get(f"changes/{ref}/revisions/{revision}/commit"))
+        parents = [p.get("commit") for p in commit.get("parents") or () if isinstance(p, dict)]
+        found: Landing | None = None
+        if len(parents) == 1 and isinstance(parents[0], str):
+            files = _mapping(self.get(f"changes/{ref}/revisions/{revision}/files"))
+            modes = file_modes(files)
+            if len(modes) <= MAX_LANDING_PATHS:
+                found = landing(
+                    (
+                        path,
+                        PathChange(
+                            self._side(project, parents[0], path, before),
+                            self._side(project, revision, path, after),
+                        ),
+                    )
+                    for path, (before, after) in modes.items()
+                )
+        with self._lock:
+            self._landings[key] = found
+            while len(self._landings) > LANDING_CACHE_SIZE:
+                self._landings.popitem(last=False)
+        return found
+
+    def _side(self, project: str, commit: str, path: str, mode: int) -> Side | None:
+        """A path's mode and content digest at a commit; None where it does not exist."""
+        content = self._file(f"projects/{encode(project)}/commits/{commit}/files/{encode(path)}")
+        return None if content is None else Side(mode, hashlib.sha256(content).hexdigest())
 
     def foreign_parents(self, snapshot: ChangeSnapshot, head: str) -> tuple[str, ...]:
         """The parents of the change's revision that a submit would bring into its branch

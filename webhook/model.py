@@ -109,7 +109,8 @@ class ChangeSnapshot:
     uploaders: tuple[Account, ...] = ()  # of every patch set, and who really uploaded each
     revert_of: int = 0  # the change this one says it reverts (Gerrit's revert_of)
     automerge_files: tuple[ChangedFile, ...] = ()  # a merge's files against Gerrit's auto-merge
-    patchsets: tuple[int, ...] = ()  # every patch set's number, in order
+    # every patch set's commit by its number: what a sticky approval was given to
+    revisions: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def merge(self) -> bool:
@@ -190,9 +191,9 @@ class ChangeSnapshot:
                 uploaders=_uploaders(info["revisions"]),
                 revert_of=int(info.get("revert_of") or 0),
                 automerge_files=files,
-                patchsets=tuple(
-                    sorted(int(r["_number"]) for r in (info["revisions"] or {}).values())
-                ),
+                revisions={
+                    int(r["_number"]): sha for sha, r in (info["revisions"] or {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UnexpectedResponse(f"unexpected ChangeInfo from Gerrit: {exc!r}") from None
@@ -218,6 +219,23 @@ def parse_files(files: Mapping[str, Any]) -> tuple[tuple[ChangedFile, ...], froz
         elif old_path:
             deleted.add(old_path)
     return tuple(changed), frozenset(deleted)
+
+
+def file_modes(files: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Every path a revision's files (`GET .../files`, against one parent) change, both
+    sides of a rename, with its mode before and after (0 where Gerrit gives none, as on a
+    side where the path does not exist); Gerrit's magic files are dropped."""
+    modes: dict[str, tuple[int, int]] = {}
+    for path, detail in files.items():
+        if path in MAGIC_FILES or not isinstance(detail, Mapping):
+            continue
+        old_mode, new_mode = int(detail.get("old_mode") or 0), int(detail.get("new_mode") or 0)
+        old_path = detail.get("old_path")
+        if detail.get("status") == "R" and isinstance(old_path, str):
+            modes[old_path] = (old_mode, 0)
+            old_mode = 0
+        modes[path] = (old_mode, new_mode)
+    return modes
 
 
 def _writers(revisions: Mapping[str, Any], commit: Mapping[str, Any]) -> tuple[Account, ...]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from owners.engine import Evaluation, Policy, Verdict
 from owners.engine.change import StickyVote
+from owners.engine.landing import Landing
 from webhook.compiled import SharedMaps
 from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, compile_tree, plan
 from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated
@@ -192,6 +193,11 @@ class OwnersService:
             proposed = proposed if snapshot.edits_config else branch.content
             proposed_read = lambda path: self.gerrit.file_in_revision(snapshot, path)  # noqa: E731
         policy = self._policy(branch)
+        pure_revert_of, reverted_landing = self._pure_revert(snapshot, policy)
+        sticky_votes = self._sticky_votes(snapshot, policy)
+        landing = None
+        if reverted_landing is not None or sticky_votes:
+            landing = self.gerrit.landing(snapshot.project, snapshot.number, snapshot.revision)
         return assess(
             self._with_writer_accounts(snapshot),
             branch.content,
@@ -200,8 +206,10 @@ class OwnersService:
             proposed,
             foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
             directory=self.gerrit.directory() if proposed is not None else None,
-            pure_revert_of=self._pure_revert_of(snapshot, policy),
-            sticky_votes=self._sticky_votes(snapshot, policy),
+            pure_revert_of=pure_revert_of,
+            sticky_votes=sticky_votes,
+            landing=landing,
+            reverted_landing=reverted_landing,
             included=branch.included,
             proposed_read=proposed_read,
             compile_map=self.maps.compile,
@@ -227,30 +235,40 @@ class OwnersService:
         ownership, _ = compile_tree(branch.content, branch.included)
         return ownership.config.policy if ownership is not None else None
 
-    def _pure_revert_of(self, snapshot: ChangeSnapshot, policy: Policy | None) -> int:
+    def _pure_revert(
+        self, snapshot: ChangeSnapshot, policy: Policy | None
+    ) -> tuple[int, Landing | None]:
         """The merged change of the same project and branch that Gerrit says this change
-        purely reverts (`pure_reverts: exempt`), else 0.  Costs two calls, only for a change
-        that claims to be a revert on a branch whose file opts in."""
+        purely reverts (`pure_reverts: exempt`), with what that change landed; (0, None)
+        otherwise.  The engine then holds the revert's own landing against it
+        (`owners.engine.evaluation.exemption`): Gerrit's answer is a condition, never the
+        only one.  Costs a few calls, only for a change that claims to be a revert on a
+        branch whose file opts in."""
         if policy is None or policy.pure_reverts != "exempt" or not snapshot.revert_of:
-            return 0
+            return 0, None
         if snapshot.merge:
-            return 0  # a revert has one parent; a merge brings in more than it undoes
+            return 0, None  # a revert has one parent; a merge brings in more than it undoes
         original = self.gerrit.change_summary(snapshot.revert_of)
         if (
             original is None
             or original.get("status") != "MERGED"
             or original.get("project") != snapshot.project
             or original.get("branch") != snapshot.branch
+            or not isinstance(original.get("current_revision"), str)
+            or not self.gerrit.is_pure_revert(snapshot)
         ):
-            return 0
-        return snapshot.revert_of if self.gerrit.is_pure_revert(snapshot) else 0
+            return 0, None
+        landed = self.gerrit.landing(
+            snapshot.project, snapshot.revert_of, original["current_revision"]
+        )
+        return snapshot.revert_of, landed
 
     def _sticky_votes(
         self, snapshot: ChangeSnapshot, policy: Policy | None
     ) -> tuple[StickyVote, ...]:
-        """Approvals cast on earlier patch sets, each with the paths that differ between
-        its patch set and the current one (`sticky_approvals`): one call per earlier patch
-        set that holds an approval."""
+        """Approvals cast on earlier patch sets, each with what its patch set landed
+        (`sticky_approvals`): a few calls per earlier patch set holding an approval, the
+        first time only (a revision's landing is cached)."""
         if policy is None or not policy.sticky_approvals or snapshot.patchset <= 1:
             return ()
         found: list[StickyVote] = []
@@ -258,9 +276,12 @@ class OwnersService:
             earlier_votes(snapshot.messages, policy.label, snapshot.patchset).items()
         ):
             approvals = [v for v in votes if v.value >= policy.approve]
-            if approvals:
-                changed = self.gerrit.paths_changed_since(snapshot, patchset)
-                found.extend(StickyVote(v, patchset, changed) for v in approvals)
+            revision = snapshot.revisions.get(patchset)
+            if not approvals or revision is None:
+                continue
+            landed = self.gerrit.landing(snapshot.project, snapshot.number, revision)
+            if landed is not None:
+                found.extend(StickyVote(v, patchset, landed) for v in approvals)
         return tuple(found)
 
     def _with_writer_accounts(self, snapshot: ChangeSnapshot) -> ChangeSnapshot:

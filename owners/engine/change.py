@@ -10,6 +10,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from owners.engine.landing import Landing
 from owners.engine.model import Mode, identities_of
 
 
@@ -61,14 +62,13 @@ class Vote:
 
 @dataclass(frozen=True)
 class StickyVote:
-    """A vote cast on an earlier patch set, with every path that differs between that patch
-    set and the current one (added, removed, edited or renamed, as Gerrit's
-    `files?base=<patch set>` lists them).  It counts for a requirement none of whose files is
-    among `changed` (`sticky_approvals`)."""
+    """A vote cast on an earlier patch set, with what that patch set landed (its diff against
+    its own parent).  It counts for a requirement none of whose paths the current patch set
+    lands differently (`sticky_approvals`, see `owners.engine.landing`)."""
 
     vote: Vote
     patchset: int
-    changed: frozenset[str]
+    landing: Landing
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,10 @@ class Change:
     uploaders: tuple[Account, ...] = ()  # of every patch set, and who really uploaded each
     pure_revert_of: int = 0  # the merged change this one purely reverts, as Gerrit says
     sticky_votes: tuple[StickyVote, ...] = ()  # approvals cast on earlier patch sets
+    # What the current revision lands (None: unknown, or a merge, which has no one diff),
+    # and what the change named by `pure_revert_of` landed.
+    landing: Landing | None = None
+    reverted_landing: Landing | None = None
 
     @classmethod
     def of(
@@ -115,6 +119,8 @@ class Change:
         uploaders: Iterable[Account] = (),
         pure_revert_of: int = 0,
         sticky_votes: Iterable[StickyVote] = (),
+        landing: Landing | None = None,
+        reverted_landing: Landing | None = None,
     ) -> Change:
         changed = tuple(f if isinstance(f, ChangedFile) else ChangedFile(f) for f in files)
         return cls(
@@ -127,6 +133,8 @@ class Change:
             tuple(uploaders),
             pure_revert_of,
             tuple(sticky_votes),
+            landing,
+            reverted_landing,
         )
 
     @property

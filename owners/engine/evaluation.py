@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from owners.engine.change import Account, Change, Evaluation, RequirementResult, Verdict, Vote
+from owners.engine.landing import differing_paths, is_inverse
 from owners.engine.model import ROOT, Mode, Policy
 from owners.engine.resolution import GroupResolver, Ownership, is_group
 from owners.engine.suggestion import suggest_reviewers
@@ -173,9 +174,15 @@ def _with_sticky(
     change: Change,
     eligibility: Eligibility,
 ) -> tuple[str, ...]:
-    """`approved` plus approvals cast on earlier patch sets since which no file of the
-    requirement changed (`sticky_approvals`): a path that differs, added or removed under the
-    requirement drops them.  Authors' votes never count, as on the current patch set."""
+    """`approved` plus approvals cast on earlier patch sets (`sticky_approvals`).
+
+    Invariant: an approval carries to the current patch set only if what it lands on the
+    requirement's paths is exactly what the approved patch set landed there (the same paths,
+    from the same content to the same content, `owners.engine.landing`).  A merge, or a
+    revision whose landing is unknown, carries nothing.  Authors' votes never count, as on
+    the current patch set."""
+    if change.landing is None:
+        return approved
     policy = ownership.config.policy
     found = dict.fromkeys(approved)
     current = {v.account.key for v in change.votes}  # a vote on this patch set stands instead
@@ -190,7 +197,8 @@ def _with_sticky(
             or not eligibility.allows(name, account)
         ):
             continue
-        if any(name in ownership.requirements(path) for path in sticky.changed):
+        moved = differing_paths(sticky.landing, change.landing)
+        if any(name in ownership.requirements(path) for path in moved):
             continue
         found[account.display + f" (patch set {sticky.patchset})"] = None
     return tuple(found)
@@ -200,15 +208,23 @@ def exemption(policy: Policy, change: Change, eligibility: Eligibility) -> str:
     """Why the change needs no owner approval, or "" (almost always).
 
     `exempt`: every patch set was uploaded (and really uploaded) by exempted accounts, and the
-    change is owned by one.  `pure_reverts: exempt`: Gerrit reports the change as a pure
-    revert of a merged change of its branch (the service checks all of that).
+    change is owned by one.  `pure_reverts: exempt`, whose invariant is that a revert is
+    exempt only if it lands exactly the inverse of what the reverted change landed: Gerrit
+    reports the change as a pure revert of a merged change of its branch (the service checks
+    that) *and* its own diff inverts that change's diff, path by path and byte for byte.
     """
     if policy.exempt:
         accounts = [a for a in (change.owner, change.uploader, *change.uploaders) if a]
         if accounts and all(eligibility.names(policy.exempt, a) for a in accounts):
             names = ", ".join(dict.fromkeys(a.display for a in accounts))
             return f"every patch set was uploaded by exempted accounts ({names})"
-    if policy.pure_reverts == "exempt" and change.pure_revert_of > 0:
+    if (
+        policy.pure_reverts == "exempt"
+        and change.pure_revert_of > 0
+        and change.landing is not None
+        and change.reverted_landing is not None
+        and is_inverse(change.landing, change.reverted_landing)
+    ):
         return f"a pure revert of merged change {change.pure_revert_of}"
     return ""
 

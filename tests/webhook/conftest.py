@@ -34,6 +34,7 @@ TOKEN = "t0ken-0123456789abcdef"
 
 HEAD = "a" * 40  # the tip of master in most tests, and the parent of their changes
 
+
 def account(username: str, account_id: int | None = None) -> dict[str, Any]:
     number = account_id or 1_000_000 + sum(map(ord, username))
     return {

@@ -6,11 +6,12 @@ nova-core (carol, dave, erin; 2 approvals) owns everything; virt (lena, victor);
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from owners.engine import Account, Verdict, Vote
+from owners.engine.landing import PathChange, Side
 from tests.webhook.conftest import BOT, account, change_info, settings
 from webhook.decide import assess, check_outcome, decide, plan
 from webhook.model import BOT_TAG, ChangeSnapshot, Message
@@ -284,7 +285,13 @@ def _with_policy(config: bytes, line: str) -> bytes:
 def test_an_override_vote_is_reported_with_what_it_bypassed(nova_config: bytes) -> None:
     info = change_info(7, HYPERV)
     info["labels"]["Owners-Override"] = {"all": [dict(account("hana"), value=1)]}
-    report = decide(ChangeSnapshot.from_change_info(info), nova_config, settings())
+    managers = {"Release Managers": ("hana",)}
+    report = decide(
+        ChangeSnapshot.from_change_info(info),
+        nova_config,
+        settings(override_group="Release Managers"),
+        managers.get,
+    )
     assert report is not None
     assert report.outcome.verdict is Verdict.PENDING  # the bot's vote does not change
     assert report.outcome.overridden_by == ("hana",)
@@ -342,7 +349,9 @@ def test_earlier_votes_come_from_the_patch_set_messages() -> None:
 
 
 class _RevertGerrit:
-    """Just what `OwnersService._pure_revert_of` asks Gerrit, with a log of the asking."""
+    """Just what `OwnersService._pure_revert` asks Gerrit, with a log of the asking."""
+
+    LANDED: ClassVar = {"nova/virt/hyperv/vmops.py": PathChange(None, Side(0o100644, "added"))}
 
     def __init__(self, original: dict[str, Any] | None, pure: bool):
         self.original, self.pure, self.asked = original, pure, []
@@ -355,8 +364,12 @@ class _RevertGerrit:
         self.asked.append(("pure", snapshot.number))
         return self.pure
 
+    def landing(self, project: str, number: int, revision: str) -> Any:
+        self.asked.append(("landing", number, revision))
+        return self.LANDED
 
-MERGED = {"status": "MERGED", "project": "nova", "branch": "master"}
+
+MERGED = {"status": "MERGED", "project": "nova", "branch": "master", "current_revision": "c" * 40}
 
 
 @pytest.mark.parametrize(
@@ -371,7 +384,7 @@ MERGED = {"status": "MERGED", "project": "nova", "branch": "master"}
         pytest.param("exempt", None, True, 0, id="original-not-visible"),
     ],
 )
-def test_only_gerrits_pure_revert_of_a_change_merged_here_is_exempt(
+def test_only_gerrits_pure_revert_of_a_change_merged_here_is_compared(
     nova_config: bytes, policy: str, original: Any, pure: bool, expected: int
 ) -> None:
     from webhook.model import BranchConfig
@@ -382,7 +395,10 @@ def test_only_gerrits_pure_revert_of_a_change_merged_here_is_exempt(
     service = OwnersService(settings(), gerrit=gerrit)  # type: ignore[arg-type]
     snapshot = snap(HYPERV, revert_of=5)
     policy_of = service._policy(BranchConfig("nova", "master", "h", config))
-    assert service._pure_revert_of(snapshot, policy_of) == expected
+    landed = _RevertGerrit.LANDED if expected else None
+    assert service._pure_revert(snapshot, policy_of) == (expected, landed)
+    if expected:
+        assert ("landing", 5, "c" * 40) in gerrit.asked  # the merged revision's own diff
     if policy == "review":
         assert gerrit.asked == []
 
@@ -395,7 +411,7 @@ def test_a_merge_is_never_a_pure_revert(nova_config: bytes) -> None:
     service = OwnersService(settings(), gerrit=_RevertGerrit(MERGED, True))  # type: ignore[arg-type]
     merge = dataclasses.replace(snap(HYPERV, revert_of=5), parents=("a" * 40, "b" * 40))
     policy = service._policy(BranchConfig("nova", "master", "h", config))
-    assert service._pure_revert_of(merge, policy) == 0
+    assert service._pure_revert(merge, policy) == (0, None)
 
 
 def test_a_branch_outside_owners_branches_gets_no_vote() -> None:

@@ -115,11 +115,18 @@ PROPOSAL = (
 @pytest.mark.parametrize(
     ("owner", "verdict", "problem"),
     [
-        ("hyperv-team", Verdict.BLOCKED, "OWNERS.yaml:9:27: 'hyperv-team' is neither an alias "
-         "nor a Gerrit username"),
-        ("Alice@example.org", Verdict.BLOCKED, "OWNERS.yaml:9:27: no Gerrit account has the "
-         "email 'Alice@example.org' (hint: identities are exact, case included; Gerrit has "
-         "alice@example.org (alice))"),
+        (
+            "hyperv-team",
+            Verdict.BLOCKED,
+            "OWNERS.yaml:9:27: 'hyperv-team' is neither an alias nor a Gerrit username",
+        ),
+        (
+            "Alice@example.org",
+            Verdict.BLOCKED,
+            "OWNERS.yaml:9:27: no Gerrit account has the "
+            "email 'Alice@example.org' (hint: identities are exact, case included; Gerrit has "
+            "alice@example.org (alice))",
+        ),
         ("erin", Verdict.APPROVED, None),
     ],
     ids=["an unknown name", "a case variant of an email", "names that exist"],

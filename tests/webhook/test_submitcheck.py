@@ -15,7 +15,7 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from tests.webhook.conftest import TOKEN, FakeGerrit, account, change_info, queued_jobs
+from tests.webhook.conftest import HEAD, TOKEN, FakeGerrit, account, change_info, queued_jobs
 from webhook.app import create_app
 from webhook.jobs import Jobs
 
@@ -166,9 +166,7 @@ def test_groups_are_read_fresh_not_from_the_cache(
     assert jobs.service.gerrit.group_members("Hyper-V Team") == ()
 
 
-def test_a_branch_outside_the_scope_is_not_enforced(
-    gerrit: FakeGerrit, tmp_path: Path
-) -> None:
+def test_a_branch_outside_the_scope_is_not_enforced(gerrit: FakeGerrit, tmp_path: Path) -> None:
     scoped = queued_jobs(gerrit, tmp_path / "scoped.db", branches=("stable/*",))
     client = create_app(scoped.settings, jobs=scoped).test_client()
     answer = ask(client)
@@ -177,13 +175,40 @@ def test_a_branch_outside_the_scope_is_not_enforced(
     assert ask(client, branch="refs/heads/stable/2024").json["enforced"] is True
 
 
-def test_an_overridden_change_is_approved_as_overridden(
+@pytest.mark.parametrize(
+    ("members", "verdict"),
+    [
+        pytest.param(["rita"], "APPROVED", id="a-member-of-the-override-group"),
+        pytest.param(["hana"], "PENDING", id="granted-the-label-but-not-a-member"),
+        pytest.param(None, "PENDING", id="override-group-unreadable"),
+    ],
+)
+def test_only_the_override_groups_vote_overrides(
+    gerrit: FakeGerrit,
+    nova_config: bytes,
+    tmp_path: Path,
+    members: list[str] | None,
+    verdict: str,
+) -> None:
+    gerrit.set_branch("nova", "master", HEAD, nova_config)
+    jobs = queued_jobs(gerrit, tmp_path / "queue.db", override_group="Release Managers")
+    client = create_app(jobs.settings, jobs=jobs).test_client()
+    if members is not None:
+        gerrit.groups["Release Managers"] = [account(m) for m in members]
+    info = change_info(7, {"nova/compute/api.py": {}}, {}, owner="uma")
+    info["labels"]["Owners-Override"] = {"all": [dict(account("rita"), value=1)]}
+    gerrit.add_change(info)
+    answer = ask(client, 7)
+    assert answer.json["verdict"] == verdict
+    if verdict == "APPROVED":
+        assert answer.json["reason"].startswith("overridden by rita (")
+        assert "root" in answer.json["reason"]  # what the override bypassed
+
+
+def test_without_an_override_group_no_vote_overrides(
     client: FlaskClient, gerrit: FakeGerrit
 ) -> None:
     info = change_info(7, {"nova/compute/api.py": {}}, {}, owner="uma")
     info["labels"]["Owners-Override"] = {"all": [dict(account("rita"), value=1)]}
     gerrit.add_change(info)
-    answer = ask(client, 7)
-    assert answer.json["verdict"] == "APPROVED"
-    assert answer.json["reason"].startswith("overridden by rita (")
-    assert "root" in answer.json["reason"]  # what the override bypassed
+    assert ask(client, 7).json["verdict"] == "PENDING"
