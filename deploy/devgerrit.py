@@ -877,8 +877,10 @@ def git_commit(
     files: Mapping[str, str | None],
     *,
     author: tuple[str, str],
+    change_id: str | None = None,
 ) -> str:
-    """Write (or, for None, delete) files, commit them with a Change-Id, return the sha.
+    """Write (or, for None, delete) files, commit them with a Change-Id (a new one unless
+    ``change_id`` names the change this is a new patch set of), return the sha.
 
     ``author`` is (name, email) and is also the committer: Gerrit refuses a push whose
     committer email is not one of the pushing account's emails.
@@ -899,7 +901,7 @@ def git_commit(
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email,
     }
-    full_message = f"{message.rstrip()}\n\nChange-Id: I{secrets.token_hex(20)}\n"
+    full_message = f"{message.rstrip()}\n\nChange-Id: {change_id or 'I' + secrets.token_hex(20)}\n"
     git(repo_dir, "commit", "--quiet", "--allow-empty", "-m", full_message, env=identity)
     return git(repo_dir, "rev-parse", "HEAD").strip()
 

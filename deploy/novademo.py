@@ -199,11 +199,13 @@ class Nova:
         subject: str,
         branch: str = "master",
         author: str | None = None,
+        change_id: str | None = None,
     ) -> int:
         """Push for review, as `uploader`, a commit with exactly these `parents` (commit ids
         or refs Gerrit serves; two or more make a merge) whose tree is the first parent's with
-        `files` written (None deletes); `author` (a PEOPLE name) defaults to the uploader.
-        Returns the change number.  What an attacker with a clone can build."""
+        `files` written (None deletes); `author` (a PEOPLE name) defaults to the uploader;
+        with `change_id`, a new patch set of that change.  Returns the change number.  What
+        an attacker with a clone can build."""
         clone = self._clone(uploader)
         shas = []
         for parent in parents:
@@ -211,7 +213,9 @@ class Nova:
             shas.append(devgerrit.git(clone, "rev-parse", "FETCH_HEAD").strip())
         devgerrit.git(clone, "checkout", "--quiet", "--detach", shas[0])
         writer = author or uploader
-        sha = devgerrit.git_commit(clone, subject, files, author=(writer.title(), PEOPLE[writer]))
+        sha = devgerrit.git_commit(
+            clone, subject, files, author=(writer.title(), PEOPLE[writer]), change_id=change_id
+        )
         if author or len(shas) > 1:
             message = devgerrit.git(clone, "log", "-1", "--format=%B", sha)
             identity = {

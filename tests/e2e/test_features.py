@@ -9,6 +9,7 @@ service with OWNERS_BRANCHES and runs last.
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 
@@ -23,6 +24,7 @@ OVERRIDERS = "Release Managers"
 HYPERV = "nova/virt/hyperv/driver.py"
 VMWARE = "nova/virt/vmwareapi/vm.py"
 CORE = "nova/compute/api.py"
+README = "README.rst"  # only root (nova-core) owns it
 
 
 def branch(nova: Nova, name: str, policy: str) -> str:
@@ -30,6 +32,19 @@ def branch(nova: Nova, name: str, policy: str) -> str:
     text = NOVA_OWNERS.read_text().replace("policy:\n", "policy:\n" + policy.rstrip() + "\n", 1)
     nova.create_branch(name, {"OWNERS.yaml": text})
     return name
+
+
+def file_at(nova: Nova, path: str, revision: str) -> str:
+    """A file's text at a branch or commit."""
+    url = (
+        f"{nova.gerrit.url}/a/projects/nova/commits/{revision}/files/"
+        f"{devgerrit.quote(path)}/content"
+    )
+    if "/" in revision or not all(c in "0123456789abcdef" for c in revision):
+        url = url.replace(f"/commits/{revision}/", f"/branches/{devgerrit.quote(revision)}/")
+    answer = nova.gerrit.rest.session.get(url, timeout=30)
+    answer.raise_for_status()
+    return base64.b64decode(answer.text).decode()
 
 
 def refused(nova: Nova, username: str, number: int) -> str:
@@ -188,6 +203,35 @@ def test_a_pure_revert_needs_no_owner_but_an_edited_one_does(nova: Nova) -> None
     refused(nova, "alice", revert)
 
 
+def test_a_revert_that_also_undoes_a_later_core_fix_is_not_exempt(nova: Nova) -> None:
+    name = branch(nova, "reverts-more", "  pure_reverts: exempt")
+    hyperv_before = file_at(nova, HYPERV, name)
+    broken = nova.push_change("zed", {HYPERV: "# hv feature\n"}, "hyperv: feature", name)
+    nova.vote("alice", broken, 2)
+    assert nova.wait_for_bot(broken, 1) == 1
+    merged(nova, "alice", broken)
+    before_fix = nova.gerrit.rest.get(f"projects/nova/branches/{name}")["revision"]
+    fix = nova.push_change("zed", {CORE: "# core fix\n"}, "compute: fix", name)
+    land(nova, fix)
+
+    # Gerrit's revert, then the attacker's extra: core code set back to before the fix
+    number = nova.rest("zed").post(f"changes/{broken}/revert", {})["_number"]
+    revert = nova.change(number)
+    assert nova.wait_for_bot(number, 1) == 1  # the genuine revert is exempt
+    nova.push_commit(
+        "zed",
+        [nova.gerrit.rest.get(f"projects/nova/branches/{name}")["revision"]],
+        {HYPERV: hyperv_before, CORE: file_at(nova, CORE, before_fix)},
+        revert["subject"],
+        name,
+        change_id=revert["change_id"],
+    )
+    nova.wait_until_idle()
+    assert nova.bot_vote(number) != 1
+    refused(nova, "alice", number)
+    assert file_at(nova, CORE, name) == "# core fix\n"
+
+
 # -- 6. sticky approvals -----------------------------------------------------------------------
 
 
@@ -233,6 +277,44 @@ def test_sticky_approvals_survive_what_does_not_touch_their_files(nova: Nova) ->
     assert nova.requirement(number) == "UNSATISFIED"
     nova.vote("bob", number, 2)
     assert nova.wait_for_bot(number, 1) == 1
+
+
+def test_a_sticky_approval_does_not_carry_to_the_same_tree_on_a_branch_that_moved(
+    nova: Nova,
+) -> None:
+    name = branch(nova, "sticky-moved", "  sticky_approvals: true")
+    feature = nova.push_change("zed", {CORE: "# feature\n"}, "compute: feature", name)
+    for core in ("carol", "dave"):
+        nova.vote(core, feature, 2)
+    assert nova.wait_for_bot(feature, 1) == 1
+    before_fix = file_at(nova, README, name)
+    fix = nova.push_change("zed", {README: "# docs fix\n"}, "docs: fix", name)
+    land(nova, fix)
+
+    # patch set 2: patch set 1's very tree on the new tip, so it lands a revert of the fix
+    info = nova.change(feature)
+    tip = nova.gerrit.rest.get(f"projects/nova/branches/{name}")["revision"]
+    nova.push_commit(
+        "zed",
+        [tip],
+        {CORE: "# feature\n", README: before_fix},
+        info["subject"],
+        name,
+        change_id=info["change_id"],
+    )
+    nova.wait_until_idle()
+    assert nova.bot_vote(feature) != 1
+    refused(nova, "carol", feature)
+
+    # the control: patch set 3 lands what patch set 1 did, on the new tip: approved again
+    nova.push_commit(
+        "zed", [tip], {CORE: "# feature\n"}, info["subject"], name, change_id=info["change_id"]
+    )
+    assert nova.wait_for_bot(feature, 1) == 1
+    assert "approved by carol (patch set 1), dave (patch set 1)" in nova.bot_messages(feature)[-1]
+    nova.vote("erin", feature, 2)  # Gerrit's own Code-Review wants a +2 on this patch set
+    merged(nova, "carol", feature)
+    assert file_at(nova, README, name) == "# docs fix\n"
 
 
 # -- 7. merge commits --------------------------------------------------------------------------
