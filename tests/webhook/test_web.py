@@ -55,6 +55,8 @@ class ViewerGerrit:
             raise HTTPStatus(401, "Unauthorized")
         if "secret" in path and self.user != "alice":
             raise HTTPStatus(404, "Not found")
+        if path.startswith("groups/") and self.user is None:
+            raise HTTPStatus(403, "Authentication required")  # Gerrit's answer to anonymous
         if "Hidden%20Team" in path and self.user != "alice":
             raise HTTPStatus(404, "Not found")
         private = path.startswith("changes/") and path.split("/")[1].split("~")[-1] == "7"
@@ -385,3 +387,110 @@ def test_public_url_setting() -> None:
 
     with pytest.raises(SettingsError):
         Settings.from_env({**env, "OWNERS_PUBLIC_URL": "javascript:alert(1)"})
+
+
+# -- every kind of owner, a cold cache, an anonymous viewer -------------------------------------
+
+KINDS_OWNERS = b"""version: 1
+include: [nova/virt/hyperv/OWNERS.yaml]
+groups:
+  nova-core: [carol, dave]
+root:
+  owners: [nova-core]
+subsystems:
+  - name: compute
+    paths: [nova/compute/]
+    owners: [alice]
+  - name: virt
+    paths: [nova/virt/]
+    owners: [bob@example.org]
+  - name: libvirt
+    paths: [nova/virt/libvirt/]
+    owners: ["gerrit:Libvirt Team"]
+    parent: virt
+"""
+KINDS_INCLUDED = b"""version: 1
+groups:
+  hv-team: [alice, hana]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/]
+    owners: [hv-team]
+    parent: virt
+"""
+KINDS_HEAD = "d" * 40
+# subsystem -> (its owner entry, what the page shows of its members to a signed-in viewer)
+KINDS = {
+    "root": ("nova-core", None),  # an alias
+    "compute": ("alice", None),  # a username
+    "virt": ("bob@example.org", None),  # an email
+    "libvirt": ("gerrit:Libvirt Team", ["lena"]),  # a Gerrit group
+    "hyperv": ("hv-team", None),  # an alias of an included file
+}
+
+
+@pytest.fixture
+def kinds(fake: FakeGerrit) -> FakeGerrit:
+    """Branch `kinds`: one subsystem per kind of owner, hyperv's in an included file, a change
+    touching each; the Gerrit group answers anonymous readers 403, as Gerrit does."""
+    fake.set_branch("nova", "kinds", KINDS_HEAD, KINDS_OWNERS)
+    fake.trees[("nova", KINDS_HEAD)]["nova/virt/hyperv/OWNERS.yaml"] = KINDS_INCLUDED
+    fake.groups["Libvirt Team"] = [account("lena")]
+    TreeConnection.trees[("nova", "kinds")] = (*TREE, "nova/virt/hyperv/OWNERS.yaml")
+    files = [
+        "README.rst",
+        "nova/compute/api.py",
+        "nova/virt/driver.py",
+        "nova/virt/libvirt/host.py",
+        "nova/virt/hyperv/driver.py",
+    ]
+    fake.add_change(history_info(11, files, branch="kinds"))
+    return fake
+
+
+def without_include(fake: FakeGerrit) -> None:
+    """Branch `kinds` without its included file (and the hyperv subsystem it holds)."""
+    content = KINDS_OWNERS.replace(b"include: [nova/virt/hyperv/OWNERS.yaml]\n", b"")
+    fake.set_branch("nova", "kinds", "e" * 40, content)
+
+
+def test_change_page_of_a_branch_naming_a_gerrit_group_with_a_cold_cache(
+    client: FlaskClient, kinds: FakeGerrit
+) -> None:
+    """Every change page of such a branch answered 500 (RecursionError) to whoever's group
+    cache was empty: its group resolver called itself."""
+    without_include(kinds)
+    for who in ({}, basic("alice"), basic("zed")):
+        data.GROUPS.clear()
+        assert client.get("/c/11", headers=who).status_code == 200, who
+        api = client.get("/api/v1/c/11", headers=who).get_json()
+        libvirt = next(r for r in api["requirements"] if r["subsystem"] == "libvirt")
+        members = ["lena"] if who else None
+        assert libvirt["eligible"][0] == {
+            "entry": "gerrit:Libvirt Team",
+            "members": members,
+            "group": True,
+        }, who
+
+
+def test_anonymous_viewer_sees_a_gerrit_group_as_not_visible(
+    client: FlaskClient, kinds: FakeGerrit
+) -> None:
+    """Gerrit answers anonymous group reads 403: the group is not visible, the page is."""
+    without_include(kinds)
+    for address in (
+        "/p/nova/+/kinds/tree/",
+        "/p/nova/+/kinds/tree/nova/virt",
+        "/p/nova/+/kinds/tree/nova/virt/libvirt/host.py",
+        "/p/nova/+/kinds/s/libvirt",
+        "/c/11",
+    ):
+        data.GROUPS.clear()
+        page = client.get(address)
+        assert page.status_code == 200, address
+        assert "not visible to you" in page.get_data(as_text=True), address
+    sub = client.get("/api/v1/p/nova/+/kinds/s/libvirt").get_json()["subsystem"]
+    assert sub["owners"] == [{"entry": "gerrit:Libvirt Team", "members": None, "group": True}]
+    data.GROUPS.clear()
+    alice = client.get("/api/v1/p/nova/+/kinds/s/libvirt", headers=basic("alice")).get_json()
+    assert alice["subsystem"]["owners"][0]["members"] == ["lena"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,9 +124,32 @@ def members(viewer: Viewer, entry: str) -> list[str] | None:
     to them); any other entry is itself."""
     if not is_group(entry):
         return [entry]
-    name = entry[len("gerrit:") :]
-    found = GROUPS.get((viewer.key, name), lambda: viewer.gerrit.group_members(name))
+    found = group_reader(viewer)(entry[len("gerrit:") :])
     return None if found is None else sorted({m for m in found if "@" not in m} or set(found))
+
+
+def group_reader(viewer: Viewer) -> Callable[[str], tuple[str, ...] | None]:
+    """Reads a group's members as the viewer, kept per viewer for GROUP_TTL_SECONDS; None
+    when the group is not visible to them: Gerrit answers 404, or 403 to anonymous readers.
+
+    It calls the connection class's reader, never an attribute of the instance, so it may
+    stand in for the instance's `group_members` (the change page does, for `OwnersService`)
+    without calling itself."""
+    gerrit = viewer.gerrit
+    read = type(gerrit).group_members
+
+    def fetch(name: str) -> tuple[str, ...] | None:
+        try:
+            return read(gerrit, name)
+        except GerritError as exc:
+            if exc.status == 403:
+                return None
+            raise
+
+    def resolve(name: str) -> tuple[str, ...] | None:
+        return GROUPS.get((viewer.key, name), lambda: fetch(name))
+
+    return resolve
 
 
 def owners_json(viewer: Viewer, entries: tuple[str, ...]) -> list[Json]:
@@ -317,7 +341,7 @@ def subsystem(
     label = ownership.config.policy.label
     histories = viewer.gerrit.open_change_histories(project, branch_name, label)
     now = datetime.now(UTC)
-    resolver = _resolver(viewer)
+    resolver = group_reader(viewer)
     queue = []
     for history in histories:
         # a change's history holds all its verdict depends on, but for group members
@@ -366,13 +390,6 @@ def subsystem(
     }
 
 
-def _resolver(viewer: Viewer) -> Any:
-    def resolve(name: str) -> tuple[str, ...] | None:
-        return GROUPS.get((viewer.key, name), lambda: viewer.gerrit.group_members(name))
-
-    return resolve
-
-
 # -- a change -------------------------------------------------------------------------------------
 
 
@@ -387,7 +404,7 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
         raise
     branch = visible_branch(viewer, snapshot.project, snapshot.branch)
     service = OwnersService(settings, viewer.gerrit)
-    service.gerrit.group_members = _resolver(viewer)  # type: ignore[method-assign]
+    service.gerrit.group_members = group_reader(viewer)  # type: ignore[method-assign]
     outcome = service.assess_snapshot(snapshot, branch.config)
     evaluation = check_outcome(outcome)
     ownership = branch.ownership
@@ -481,7 +498,7 @@ def review_load(viewer: Viewer, project: str, branch_name: str, days: int) -> Js
         before = viewer.gerrit.calls
         label = ownership.config.policy.label
         histories = viewer.gerrit.change_histories(project, branch_name, since, label)
-        result = review_report(ownership, histories, since, _resolver(viewer))
+        result = review_report(ownership, histories, since, group_reader(viewer))
         scope = Scope(project, branch_name, viewer.gerrit.calls - before, len(histories))
         return {
             **report_json(result, scope),
