@@ -419,13 +419,13 @@ subsystems:
     parent: virt
 """
 KINDS_HEAD = "d" * 40
-# subsystem -> (its owner entry, what the page shows of its members to a signed-in viewer)
+# subsystem -> (its first owner as shown, a Gerrit group's members for a signed-in viewer)
 KINDS = {
-    "root": ("nova-core", None),  # an alias
+    "root": ("carol", None),  # the alias nova-core, shown as its members
     "compute": ("alice", None),  # a username
     "virt": ("bob@example.org", None),  # an email
     "libvirt": ("gerrit:Libvirt Team", ["lena"]),  # a Gerrit group
-    "hyperv": ("hv-team", None),  # an alias of an included file
+    "hyperv": ("alice", None),  # the alias hv-team of an included file
 }
 
 
@@ -494,3 +494,33 @@ def test_anonymous_viewer_sees_a_gerrit_group_as_not_visible(
     data.GROUPS.clear()
     alice = client.get("/api/v1/p/nova/+/kinds/s/libvirt", headers=basic("alice")).get_json()
     assert alice["subsystem"]["owners"][0]["members"] == ["lena"]
+
+
+@pytest.mark.parametrize("viewer", [None, "alice"])
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_of_owner_on_every_page_with_a_cold_cache(
+    client: FlaskClient, kinds: FakeGerrit, name: str, viewer: str | None
+) -> None:
+    """A username, an email, an alias, a Gerrit group and an included file's subsystem, each
+    on the tree, subsystem and change pages, for an anonymous and a signed-in viewer."""
+    entry, members = KINDS[name]
+    who = basic(viewer) if viewer else {}
+    data.GROUPS.clear()
+    data.CONFIGS.clear()
+    sub = client.get(f"/api/v1/p/nova/+/kinds/s/{name}", headers=who)
+    assert sub.status_code == 200
+    owner = sub.get_json()["subsystem"]["owners"][0]
+    assert owner["entry"] == entry
+    if entry.startswith("gerrit:"):
+        assert owner["members"] == (members if viewer else None)
+    assert [c["change"] for c in sub.get_json()["queue"]] == [11]
+    tree = client.get("/api/v1/p/nova/+/kinds/tree/", headers=who).get_json()
+    assert tree["config"]["valid"], tree["config"]["problems"]
+    assert name in [r["subsystem"] for r in tree["requirements"]]
+    change = client.get("/api/v1/c/11", headers=who).get_json()
+    found = {r["subsystem"]: r for r in change["requirements"]}
+    assert found[name]["eligible"], change
+    assert not change["notes"], change["notes"]  # no fallback: the included file was read
+    for address in (f"/p/nova/+/kinds/s/{name}", "/p/nova/+/kinds/tree/", "/c/11"):
+        page = client.get(address, headers=who)
+        assert page.status_code == 200 and entry in page.get_data(as_text=True), address

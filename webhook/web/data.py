@@ -21,11 +21,12 @@ from owners.cli.render import check_json, explain_json, requirement_json
 from owners.cli.report_render import Scope, report_json
 from owners.engine import ROOT, Evaluation, Ownership, Verdict, evaluate
 from owners.engine.explanation import explain as explain_path
+from owners.engine.includes import include_paths
 from owners.engine.resolution import is_group
 from owners.insight.review import review_report
-from webhook.decide import check_outcome, compile_config
+from webhook.decide import check_outcome, compile_config, compile_tree
 from webhook.gerrit import GerritError
-from webhook.model import BOT_TAG, BranchConfig, gerrit_time
+from webhook.model import BOT_TAG, CONFIG_PATH, BranchConfig, gerrit_time
 from webhook.report import find_fingerprint
 from webhook.service import OwnersService
 from webhook.settings import Settings
@@ -42,7 +43,7 @@ REPORT_TTL_SECONDS = 300.0
 GROUP_TTL_SECONDS = 60.0
 
 TREES: Cache[tuple[str, str], TreeIndex] = Cache(size=8)
-CONFIGS: Cache[tuple[str, str], bytes | None] = Cache(size=256)
+CONFIGS: Cache[tuple[str, str, str], bytes | None] = Cache(size=256)
 REQUIREMENTS: Cache[tuple[str, str, str], Json] = Cache(size=20_000)
 EVALUATIONS: Cache[tuple[str, str, Any], Evaluation] = Cache(size=20_000)
 MAX_LISTED = 12  # requirements listed per folder; the rest are counted
@@ -110,11 +111,19 @@ def visible_branch(viewer: Viewer, project: str, branch: str) -> Branch:
         raise
     if not head:
         raise NotFound(f"no branch {branch} of {project} that you can see")
-    # The viewer may read this commit: its OWNERS.yaml is shared by everyone who may.
-    content = CONFIGS.get((project, head), lambda: viewer.gerrit.config_at(project, head))
-    config = BranchConfig(project, branch, head, content)
+
+    # The viewer may read this commit: its OWNERS.yaml and the files that one includes are
+    # shared by everyone who may.  The map is the service's (`compile_tree`), includes too.
+    def read(path: str) -> bytes | None:
+        return CONFIGS.get(
+            (project, head, path), lambda: viewer.gerrit.config_at(project, head, path)
+        )
+
+    content = read(CONFIG_PATH)
+    included = tuple((path, read(path)) for path in include_paths(content))
+    config = BranchConfig(project, branch, head, content, included)
     ownership, diagnostics = (
-        (None, ()) if config.content is None else compile_config(config.content)
+        (None, ()) if content is None else compile_tree(content, included, compile_config)
     )
     return Branch(project, branch, config, ownership, tuple(str(d) for d in diagnostics))
 
