@@ -524,3 +524,47 @@ def test_every_kind_of_owner_on_every_page_with_a_cold_cache(
     for address in (f"/p/nova/+/kinds/s/{name}", "/p/nova/+/kinds/tree/", "/c/11"):
         page = client.get(address, headers=who)
         assert page.status_code == 200 and entry in page.get_data(as_text=True), address
+
+
+# -- error pages ---------------------------------------------------------------------------------
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # Chromium's
+
+
+@pytest.mark.parametrize("address", ["/c/abc", "/nothing/here", "/c/999"])
+def test_errors_answer_a_browser_html_and_an_api_client_json(
+    client: FlaskClient, address: str
+) -> None:
+    page = client.get(address, headers={"Accept": BROWSER})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "<h1>404</h1>" in page.get_data(as_text=True)
+    for accept in ("application/json", "*/*", None):
+        answer = client.get(address, headers={"Accept": accept} if accept else {})
+        assert answer.status_code == 404 and answer.is_json, accept
+        assert "error" in answer.get_json()
+    api = client.get("/api/v1" + address, headers={"Accept": BROWSER})
+    assert api.status_code == 404 and api.is_json
+
+
+def test_an_unexpected_error_answers_a_browser_an_html_500(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(data, "change", broken)
+    page = client.get("/c/3", headers={"Accept": BROWSER})
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    assert "a bug" not in page.get_data(as_text=True)
+    api = client.get("/api/v1/c/3", headers={"Accept": BROWSER})
+    assert api.status_code == 500 and api.is_json
+
+
+@pytest.mark.parametrize("address", ["/c/abc", "/c/999", "/p/nova/+/master/tree/nothing"])
+def test_an_error_page_shows_who_is_signed_in(client: FlaskClient, address: str) -> None:
+    page = client.get(address, headers={**basic("alice"), "Accept": BROWSER})
+    assert page.status_code == 404
+    text = page.get_data(as_text=True)
+    assert "signed in as <strong>alice</strong>" in text and "anonymous" not in text
+    wrong = client.get("/c/3", headers={**basic("alice", "wrong"), "Accept": BROWSER})
+    assert wrong.status_code == 401 and "signed in" not in wrong.get_data(as_text=True)

@@ -32,7 +32,7 @@ from webhook.gerrit import GerritError
 from webhook.settings import Settings
 from webhook.web import data, svg
 from webhook.web.cache import Cache
-from webhook.web.viewer import REALM, Viewer, viewer_for
+from webhook.web.viewer import REALM, Viewer, credentials, viewer_for
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +57,31 @@ def _viewer() -> Viewer:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(API + "/")
+    """JSON under /api/, and for any client that does not prefer HTML to it (curl, scripts,
+    Gerrit's plugins); a page for browsers, which ask for text/html first."""
+    if request.path.startswith("/api/"):
+        return True
+    accept = request.accept_mimetypes
+    return accept.quality("text/html") <= accept.quality("application/json")
 
 
 def _challenge(message: str) -> Response:
-    response = _error(401, message)
+    response = error_response(401, message)
     response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
     return response
 
 
-def _error(code: int, message: str) -> Response:
+def error_response(code: int, message: str) -> Response:
+    """`{"error": message}` or an error page, as the client prefers (`_wants_json`); also
+    the app's answer to unmatched addresses and unexpected errors (`webhook.app`).  The page
+    names the signed-in user as the browser sends them (never on a 401: Gerrit refused)."""
     if _wants_json():
         response = jsonify(error=message)
     else:
+        auth = credentials(request) if code != 401 else None
+        viewer = {"username": auth[0]} if auth else None
         response = Response(render_template("error.html", code=code, message=message,
-                                            viewer=None))  # fmt: skip
+                                            viewer=viewer))  # fmt: skip
     response.status_code = code
     return response
 
@@ -87,17 +97,17 @@ def page(template: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
             try:
                 found = build(viewer, **kw)
             except data.BadRequest as exc:
-                return _error(400, str(exc))
+                return error_response(400, str(exc))
             except data.NotFound as exc:
-                return _error(404, str(exc))
+                return error_response(404, str(exc))
             except GerritError as exc:
                 if exc.status == 401:
                     return _challenge("Gerrit did not accept these credentials")
                 if exc.status in (403, 404):
-                    return _error(404, "not found, or not visible to you")
+                    return error_response(404, "not found, or not visible to you")
                 log.warning("web: %s: %s", request.path, exc)
-                return _error(502, "Gerrit did not answer as expected; try again later")
-            if _wants_json():
+                return error_response(502, "Gerrit did not answer as expected; try again later")
+            if request.path.startswith(API + "/"):
                 return jsonify(found)
             return Response(render_template(template, d=found, viewer=viewer))
 
@@ -141,7 +151,7 @@ def project_head(project: str) -> Response:
     except GerritError as exc:
         if exc.status == 401:
             return _challenge("Gerrit did not accept these credentials")
-        return _error(404, "not found, or not visible to you")
+        return error_response(404, "not found, or not visible to you")
     return redirect(url_for("web.tree", project=project, branch=branch, path=""))
 
 
@@ -189,7 +199,7 @@ def signin() -> Response:
     except GerritError as exc:
         if exc.status in (401, 403):
             return _challenge("Gerrit did not accept these credentials")
-        return _error(502, "Gerrit did not answer; try again later")
+        return error_response(502, "Gerrit did not answer; try again later")
     return redirect(target)
 
 
