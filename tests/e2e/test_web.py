@@ -147,6 +147,9 @@ def test_api_tree_search_and_traversal(nova: Nova, changes: dict[str, int]) -> N
     for bad in ("nova/../../etc/passwd", "nova/%2e%2e/x", "a/" * 3000):
         assert api(nova, f"/p/nova/+/master/tree/{bad}").status_code in (400, 404)
     assert api(nova, "/p/All-Users/+/master/tree/").status_code == 404
+    for who in (None, "alice"):  # Gerrit's own projects have no branch to browse
+        projects = api(nova, "/", who).json()["projects"]
+        assert "nova" in projects and not {"All-Projects", "All-Users"} & set(projects)
 
 
 # -- a real browser -----------------------------------------------------------------------------

@@ -66,7 +66,11 @@ class ViewerGerrit:
     def get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
         self._check(path)
         if path == "projects/":
-            return {p: {} for p in sorted(self.fake.projects) if p != "secret" or self.user}
+            # Gerrit's own projects hold only refs/meta/config (HEAD points there): type=CODE
+            # leaves them out
+            own = () if (params or {}).get("type") == "CODE" else ("All-Projects", "All-Users")
+            found = [p for p in self.fake.projects if p != "secret" or self.user]
+            return {p: {} for p in sorted([*found, *own])}
         if path == "accounts/self":
             if self.user is None:
                 raise HTTPStatus(403, "Authentication required")
@@ -568,3 +572,10 @@ def test_an_error_page_shows_who_is_signed_in(client: FlaskClient, address: str)
     assert "signed in as <strong>alice</strong>" in text and "anonymous" not in text
     wrong = client.get("/c/3", headers={**basic("alice", "wrong"), "Accept": BROWSER})
     assert wrong.status_code == 401 and "signed in" not in wrong.get_data(as_text=True)
+
+
+def test_the_index_leaves_out_gerrits_own_projects(client: FlaskClient) -> None:
+    """All-Projects and All-Users have no branch to browse (404 when clicked)."""
+    for who in ({}, basic("alice")):
+        assert client.get("/api/v1/", headers=who).get_json()["projects"][0] == "nova"
+        assert "All-" not in client.get("/", headers=who).get_data(as_text=True)
