@@ -9,6 +9,7 @@ very long paths and a 100,000-file tree are each tried.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import Any, ClassVar
 
@@ -579,3 +580,34 @@ def test_the_index_leaves_out_gerrits_own_projects(client: FlaskClient) -> None:
     for who in ({}, basic("alice")):
         assert client.get("/api/v1/", headers=who).get_json()["projects"][0] == "nova"
         assert "All-" not in client.get("/", headers=who).get_data(as_text=True)
+
+
+# -- assets --------------------------------------------------------------------------------------
+
+
+def test_assets_are_fingerprinted_and_cached_while_pages_are_not(client: FlaskClient) -> None:
+    for who in ({}, basic("alice")):
+        page = client.get("/p/nova/+/master/tree/", headers=who)
+        assert page.headers["Cache-Control"] == "private, no-store", who
+        assert page.headers["Vary"] == "Authorization"
+        html = page.get_data(as_text=True)
+        assets = re.findall(r'(?:href|src)="(/static/owners/[^"]+)"', html)
+        assert {a.split("?")[0].rsplit("/", 1)[1] for a in assets} == {
+            "style.css",
+            "tree.js",
+            "favicon.svg",
+        }
+        for address in assets:
+            asset = client.get(address, headers=who)
+            assert asset.status_code == 200, address
+            control = asset.headers["Cache-Control"]
+            assert control == "public, max-age=31536000, immutable", (address, control)
+        plain = client.get("/static/owners/style.css", headers=who)
+        assert plain.headers["Cache-Control"] == "public, max-age=300"
+        stale = client.get("/static/owners/style.css?v=0000", headers=who)
+        assert stale.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_a_favicon(client: FlaskClient) -> None:
+    icon = client.get("/favicon.ico", follow_redirects=True)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"

@@ -9,9 +9,11 @@ is served from `static/`, and a Content-Security-Policy forbids anything from el
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
-from functools import wraps
+from functools import lru_cache, wraps
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -212,15 +214,54 @@ def signout() -> Response:
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """For clients that ask before reading a page's `<link rel="icon">`."""
+    return redirect(url_for("web.static", filename="favicon.svg"))
+
+
 @bp.after_request
 def _headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.authorization is not None:  # a page read with someone's credentials
+    if request.endpoint == "web.static":  # the same for everyone
+        filename = (request.view_args or {}).get("filename", "")
+        fresh = request.args.get("v") == fingerprint(filename)
+        response.headers["Cache-Control"] = ASSET_CACHE if fresh else ASSET_CACHE_UNVERSIONED
+    else:  # a page or an answer as the viewer sees it (anonymous too)
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["Vary"] = "Authorization"
     return response
+
+
+ASSET_CACHE = "public, max-age=31536000, immutable"  # its address changes with its content
+ASSET_CACHE_UNVERSIONED = "public, max-age=300"
+STATIC = Path(__file__).parent / "static"
+
+
+def fingerprint(filename: str) -> str | None:
+    """The first 12 hex digits of a static file's SHA-256 (None: no such file), read again
+    when the file changes."""
+    try:
+        path = (STATIC / filename).resolve()
+        if STATIC not in path.parents:
+            return None
+        stat = path.stat()
+    except (OSError, ValueError):
+        return None
+    return _digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+@bp.app_template_global("asset")
+def _asset(filename: str) -> str:
+    """A static file's address with its fingerprint, so that it may be cached for a year."""
+    return url_for("web.static", filename=filename, v=fingerprint(filename))
 
 
 def _int_arg(name: str, default: int) -> int:
