@@ -187,6 +187,16 @@ def _page(browser: Any, user: str | None) -> Any:
     return page
 
 
+def _signed_in(browser: Any, nova: Nova, user: str | None) -> Any:
+    """`_page`, signed in through the sign-in link: the browser sends the credentials only
+    once challenged, then with every request."""
+    page = _page(browser, user)
+    if user:
+        page.goto(f"{nova.service_url}/signin")
+        assert f"signed in as {user}" in page.inner_text("header")
+    return page
+
+
 def test_browse_tree_subsystem_change_and_the_bots_link(
     nova: Nova, changes: dict[str, int], browser: Any, shots: Path
 ) -> None:
@@ -253,3 +263,133 @@ def test_sign_in_as_two_users(
         assert f"signed in as {user}" in page.inner_text("header")
         assert page.goto(private).status == status
         page.screenshot(path=str(shots / f"signed-in-{user}.png"), full_page=True)
+
+
+# -- every kind of owner, a Gerrit group, a cold cache, an anonymous viewer ----------------------
+
+KINDS_BRANCH = "web-kinds"
+KINDS_GROUP = "Web Libvirt Team"
+KINDS_OWNERS = f"""version: 1
+include: [nova/virt/hyperv/OWNERS.yaml]
+groups:
+  nova-core: [carol, dave, erin]
+root:
+  owners: [nova-core]
+subsystems:
+  - name: compute
+    paths: [nova/compute/]
+    owners: [alice]
+  - name: virt
+    paths: [nova/virt/]
+    owners: [victor@example.org]
+  - name: libvirt
+    paths: [nova/virt/libvirt/]
+    owners: ["gerrit:{KINDS_GROUP}"]
+    parent: virt
+"""
+KINDS_INCLUDED = """version: 1
+groups:
+  hv-team: [alice, hana]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/]
+    owners: [hv-team]
+    parent: virt
+"""
+KINDS_FILES = {
+    "README.rst": "# r\n",
+    "nova/compute/api.py": "# c\n",
+    "nova/virt/driver.py": "# d\n",
+    "nova/virt/libvirt/host.py": "# l\n",
+    "nova/virt/hyperv/driver.py": "# h\n",
+}
+
+
+@pytest.fixture(scope="module")
+def kinds_change(nova: Nova) -> int:
+    """Branch `web-kinds`: an alias, a username, an email, a Gerrit group new to the service
+    (so every viewer's group cache is cold) and an included file; a change touching each."""
+    # The bot must see the groups OWNERS.yaml names (docs/deployment.md): visible to all.
+    nova.gerrit.rest.put(
+        f"groups/{quote(KINDS_GROUP, safe='')}", {"members": ["lena"], "visible_to_all": True}
+    )
+    nova.create_branch(
+        KINDS_BRANCH,
+        {"OWNERS.yaml": KINDS_OWNERS, "nova/virt/hyperv/OWNERS.yaml": KINDS_INCLUDED},
+    )
+    number = nova.push_change("zed", KINDS_FILES, "every kind of owner", branch=KINDS_BRANCH)
+    nova.wait_for_comment(number)
+    return number
+
+
+def test_a_gerrit_group_with_a_cold_cache_for_an_anonymous_viewer(
+    nova: Nova, kinds_change: int, browser: Any
+) -> None:
+    """Each page of a branch naming a `gerrit:` group answered anonymous viewers 404 (Gerrit
+    answers them 403 for groups) and its change page 500 to all (a resolver calling itself)."""
+    base = f"{nova.service_url}"
+    libvirt_tree = f"{base}/p/nova/+/{KINDS_BRANCH}/tree/nova/virt/libvirt"
+    pages = {  # address: names it shows, whether it shows the group
+        f"{base}/c/{kinds_change}": (["alice", "victor@example.org", "carol", "hana"], True),
+        f"{base}/p/nova/+/{KINDS_BRANCH}/tree/nova/virt": (["victor@example.org", "hana"], True),
+        libvirt_tree: ([], True),
+        f"{libvirt_tree}/host.py": ([], True),
+        f"{base}/p/nova/+/{KINDS_BRANCH}/s/libvirt": ([], True),
+        f"{base}/p/nova/+/{KINDS_BRANCH}/s/hyperv": (["alice", "hana"], False),
+        f"{base}/p/nova/+/{KINDS_BRANCH}/s/root": (["carol", "dave", "erin"], False),
+    }
+    anonymous = _page(browser, None)
+    for address, (names, group) in pages.items():
+        answer = anonymous.goto(address)
+        assert answer is not None and answer.status == 200, address
+        text = anonymous.inner_text("main")
+        if group:
+            assert f"gerrit:{KINDS_GROUP}" in text and "(not visible to you)" in text, address
+        assert all(name in text for name in names), (address, text)
+    verdict = anonymous.goto(f"{base}/c/{kinds_change}")
+    assert verdict is not None and anonymous.inner_text("#verdict") == "PENDING"
+    requirements = api(nova, f"/c/{kinds_change}").json()["requirements"]
+    assert {r["subsystem"] for r in requirements} == {
+        "root",
+        "compute",
+        "virt",
+        "libvirt",
+        "hyperv",
+    }
+    alice = _signed_in(browser, nova, "alice")
+    assert alice.goto(f"{base}/p/nova/+/{KINDS_BRANCH}/s/libvirt").status == 200
+    assert f"gerrit:{KINDS_GROUP}: lena" in alice.inner_text("main")
+
+
+# -- error pages, assets, a phone ---------------------------------------------------------------
+
+
+def test_error_pages_are_pages_and_name_who_is_signed_in(
+    nova: Nova, changes: dict[str, int], browser: Any
+) -> None:
+    for user in (None, "zed"):
+        page = _signed_in(browser, nova, user)
+        for address in ("/c/abc", "/c/999999", "/p/nova/+/master/tree/nothing"):
+            answer = page.goto(nova.service_url + address)
+            assert answer is not None and answer.status == 404, address
+            assert answer.headers["content-type"].startswith("text/html"), address
+            header = page.inner_text("header")
+            assert (f"signed in as {user}" if user else "anonymous") in header, address
+    plain = api(nova, "/c/abc")  # no browser: JSON
+    assert plain.status_code == 404 and "error" in plain.json()
+
+
+def test_assets_are_cached_and_there_is_a_favicon(
+    nova: Nova, changes: dict[str, int], browser: Any
+) -> None:
+    page = _signed_in(browser, nova, "zed")
+    answers: dict[str, Any] = {}
+    page.on("response", lambda r: answers.setdefault(r.url.split("?")[0], r))
+    page.goto(f"{nova.service_url}/p/nova/+/master/tree/")
+    assert answers[page.url].headers["cache-control"] == "private, no-store"
+    css = answers[f"{nova.service_url}/static/owners/style.css"]
+    assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    fetched = page.request.get(nova.service_url + icon)
+    assert fetched.status == 200 and fetched.headers["content-type"].startswith("image/svg+xml")
+    assert page.request.get(f"{nova.service_url}/favicon.ico").status == 200
