@@ -393,3 +393,57 @@ def test_assets_are_cached_and_there_is_a_favicon(
     fetched = page.request.get(nova.service_url + icon)
     assert fetched.status == 200 and fetched.headers["content-type"].startswith("image/svg+xml")
     assert page.request.get(f"{nova.service_url}/favicon.ico").status == 200
+
+
+PHONE = {"width": 375, "height": 740}
+# Every path segment on the page, and whether its text runs over more than one line.
+BROKEN_SEGMENTS = """() => {
+  const broken = [];
+  for (const el of document.querySelectorAll("main code, main a, main h1, main li")) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      let start = 0;
+      for (const word of node.data.split(/[/\\s]/)) {
+        if (word.length > 1 && word.length < 24) {
+          const range = document.createRange();
+          range.setStart(node, start);
+          range.setEnd(node, start + word.length);
+          const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+          if (lines.size > 1) broken.push(word);
+        }
+        start += word.length + 1;
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_pages_fit_a_phone(
+    nova: Nova, changes: dict[str, int], kinds_change: int, browser: Any, shots: Path
+) -> None:
+    """At 375 px no page is wider than the screen, and no file name or word shorter than a
+    line is broken across lines (paths wrap after a `/`)."""
+    context = browser.new_context(viewport=PHONE, http_credentials=None)
+    page = context.new_page()
+    addresses = {
+        "index": "/",
+        "tree-root": "/p/nova/+/master/tree/",
+        "tree": "/p/nova/+/master/tree/nova/virt",
+        "file": "/p/nova/+/master/tree/nova/virt/hyperv/driver.py",
+        "search": "/p/nova/+/master/tree/?q=hyperv",
+        "subsystem": "/p/nova/+/master/s/hyperv",
+        "change": f"/c/{changes['both']}",
+        "change-hostile": f"/c/{changes['hostile']}?explain=nova/virt/vmwareapi/vm.py",
+        "change-kinds": f"/c/{kinds_change}",
+        "report": "/p/nova/+/master/report?days=30",
+        "error": "/c/abc",
+    }
+    for name, address in addresses.items():
+        page.goto(nova.service_url + address)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (address, width)
+        assert page.evaluate(BROKEN_SEGMENTS) == [], address
+        (shots / "phone").mkdir(exist_ok=True)
+        page.screenshot(path=str(shots / "phone" / f"{name}.png"), full_page=True)
+    context.close()

@@ -611,3 +611,13 @@ def test_assets_are_fingerprinted_and_cached_while_pages_are_not(client: FlaskCl
 def test_a_favicon(client: FlaskClient) -> None:
     icon = client.get("/favicon.ico", follow_redirects=True)
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
+def test_paths_wrap_after_a_slash_not_inside_a_name(client: FlaskClient) -> None:
+    """File names broke every few characters on a phone (`word-break: break-all`)."""
+    text = client.get("/c/5").get_data(as_text=True)
+    assert "<code>nova/<wbr>virt/<wbr>hyperv/<wbr>driver.py</code>" in text
+    found = client.get("/p/nova/+/master/tree/?q=script").get_data(as_text=True)
+    assert "nova/<wbr>&lt;script&gt;alert(&#34;x&#34;)&lt;/<wbr>script&gt;.py" in found
+    css = client.get("/static/owners/style.css").get_data(as_text=True)
+    assert "break-all" not in css and "@media (max-width" in css

@@ -27,7 +27,7 @@ from flask import (
     request,
     url_for,
 )
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from owners.cli.report_render import duration
 from webhook.gerrit import GerritError
@@ -275,6 +275,12 @@ def _int_arg(name: str, default: int) -> int:
 @bp.app_template_filter("age")
 def _age(seconds: float | None) -> str:
     return duration(seconds)
+
+
+@bp.app_template_filter("path")
+def _path(text: str) -> Markup:
+    """A path that may wrap after each `/` rather than inside a name (escaped first)."""
+    return Markup(str(escape(text)).replace("/", "/<wbr>"))
 
 
 @bp.app_template_filter("verdict_class")
