@@ -279,8 +279,11 @@ def _age(seconds: float | None) -> str:
 
 @bp.app_template_filter("path")
 def _path(text: str) -> Markup:
-    """A path that may wrap after each `/` rather than inside a name (escaped first)."""
-    return Markup(str(escape(text)).replace("/", "/<wbr>"))
+    """A path that wraps after a `/`, never inside a name that fits on a line: each name (and
+    its `/`) is a box of its own (`.seg` in style.css); each escaped."""
+    names = text.split("/")
+    parts = [escape(name + "/") for name in names[:-1]] + [escape(names[-1])]
+    return Markup("").join(Markup('<span class="seg">%s</span>') % part for part in parts if part)
 
 
 @bp.app_template_filter("verdict_class")
