@@ -267,9 +267,10 @@ def test_sign_in_as_two_users(
 
 # -- every kind of owner, a Gerrit group, a cold cache, an anonymous viewer ----------------------
 
-KINDS_BRANCH = "web-kinds"
-KINDS_GROUP = "Web Libvirt Team"
-KINDS_OWNERS = f"""version: 1
+KINDS_BRANCH = "web-kinds"  # with an included file
+GROUP_BRANCH = "web-group"  # without
+GROUPS = {KINDS_BRANCH: "Web Libvirt Team", GROUP_BRANCH: "Web Group Team"}
+KINDS_OWNERS = """version: 1
 include: [nova/virt/hyperv/OWNERS.yaml]
 groups:
   nova-core: [carol, dave, erin]
@@ -284,7 +285,7 @@ subsystems:
     owners: [victor@example.org]
   - name: libvirt
     paths: [nova/virt/libvirt/]
-    owners: ["gerrit:{KINDS_GROUP}"]
+    owners: ["gerrit:GROUP"]
     parent: virt
 """
 KINDS_INCLUDED = """version: 1
@@ -306,59 +307,63 @@ KINDS_FILES = {
 
 
 @pytest.fixture(scope="module")
-def kinds_change(nova: Nova) -> int:
-    """Branch `web-kinds`: an alias, a username, an email, a Gerrit group new to the service
-    (so every viewer's group cache is cold) and an included file; a change touching each."""
-    # The bot must see the groups OWNERS.yaml names (docs/deployment.md): visible to all.
-    nova.gerrit.rest.put(
-        f"groups/{quote(KINDS_GROUP, safe='')}", {"members": ["lena"], "visible_to_all": True}
-    )
-    nova.create_branch(
-        KINDS_BRANCH,
-        {"OWNERS.yaml": KINDS_OWNERS, "nova/virt/hyperv/OWNERS.yaml": KINDS_INCLUDED},
-    )
-    number = nova.push_change("zed", KINDS_FILES, "every kind of owner", branch=KINDS_BRANCH)
-    nova.wait_for_comment(number)
-    return number
+def kinds_changes(nova: Nova) -> dict[str, int]:
+    """Branches `web-kinds` and `web-group`: an alias, a username, an email and a Gerrit group
+    new to the service (so every viewer's group cache is cold), and on `web-kinds` an included
+    file; on each a change touching every subsystem."""
+    numbers = {}
+    for branch, group in GROUPS.items():
+        # The bot must see the groups OWNERS.yaml names (docs/deployment.md): visible to all.
+        nova.gerrit.rest.put(
+            f"groups/{quote(group, safe='')}", {"members": ["lena"], "visible_to_all": True}
+        )
+        owners = KINDS_OWNERS.replace("GROUP", group)
+        files = {"OWNERS.yaml": owners, "nova/virt/hyperv/OWNERS.yaml": KINDS_INCLUDED}
+        if branch == GROUP_BRANCH:
+            files = {"OWNERS.yaml": owners.replace("include: [nova/virt/hyperv/OWNERS.yaml]\n", "")}
+        nova.create_branch(branch, files)
+        numbers[branch] = nova.push_change("zed", KINDS_FILES, "every kind of owner", branch=branch)
+    for number in numbers.values():
+        nova.wait_for_comment(number)
+    return numbers
 
 
+@pytest.mark.parametrize("branch", [GROUP_BRANCH, KINDS_BRANCH])
 def test_a_gerrit_group_with_a_cold_cache_for_an_anonymous_viewer(
-    nova: Nova, kinds_change: int, browser: Any
+    nova: Nova, kinds_changes: dict[str, int], browser: Any, branch: str
 ) -> None:
     """Each page of a branch naming a `gerrit:` group answered anonymous viewers 404 (Gerrit
-    answers them 403 for groups) and its change page 500 to all (a resolver calling itself)."""
-    base = f"{nova.service_url}"
-    libvirt_tree = f"{base}/p/nova/+/{KINDS_BRANCH}/tree/nova/virt/libvirt"
+    answers them 403 for groups) and its change page 500 to all (a resolver calling itself);
+    with an included file, the pages read the root file alone and showed it invalid."""
+    group, number, included = GROUPS[branch], kinds_changes[branch], branch == KINDS_BRANCH
+    hana = ["hana"] if included else []
+    base = f"{nova.service_url}/p/nova/+/{branch}"
     pages = {  # address: names it shows, whether it shows the group
-        f"{base}/c/{kinds_change}": (["alice", "victor@example.org", "carol", "hana"], True),
-        f"{base}/p/nova/+/{KINDS_BRANCH}/tree/nova/virt": (["victor@example.org", "hana"], True),
-        libvirt_tree: ([], True),
-        f"{libvirt_tree}/host.py": ([], True),
-        f"{base}/p/nova/+/{KINDS_BRANCH}/s/libvirt": ([], True),
-        f"{base}/p/nova/+/{KINDS_BRANCH}/s/hyperv": (["alice", "hana"], False),
-        f"{base}/p/nova/+/{KINDS_BRANCH}/s/root": (["carol", "dave", "erin"], False),
+        f"{nova.service_url}/c/{number}": (["alice", "victor@example.org", "carol", *hana], True),
+        f"{base}/tree/nova/virt": (["victor@example.org", *hana], True),
+        f"{base}/tree/nova/virt/libvirt": ([], True),
+        f"{base}/tree/nova/virt/libvirt/host.py": ([], True),
+        f"{base}/s/libvirt": ([], True),
+        f"{base}/s/root": (["carol", "dave", "erin"], False),
+        **({f"{base}/s/hyperv": (["alice", "hana"], False)} if included else {}),
     }
     anonymous = _page(browser, None)
-    for address, (names, group) in pages.items():
+    for address, (names, shows_group) in pages.items():
         answer = anonymous.goto(address)
         assert answer is not None and answer.status == 200, address
         text = anonymous.inner_text("main")
-        if group:
-            assert f"gerrit:{KINDS_GROUP}" in text and "(not visible to you)" in text, address
+        assert "invalid" not in text, (address, text)
+        if shows_group:
+            assert f"gerrit:{group}" in text and "(not visible to you)" in text, address
         assert all(name in text for name in names), (address, text)
-    verdict = anonymous.goto(f"{base}/c/{kinds_change}")
-    assert verdict is not None and anonymous.inner_text("#verdict") == "PENDING"
-    requirements = api(nova, f"/c/{kinds_change}").json()["requirements"]
-    assert {r["subsystem"] for r in requirements} == {
-        "root",
-        "compute",
-        "virt",
-        "libvirt",
-        "hyperv",
-    }
+    anonymous.goto(f"{nova.service_url}/c/{number}")
+    assert anonymous.inner_text("#verdict") == "PENDING"
+    requirements = api(nova, f"/c/{number}").json()["requirements"]
+    expected = {"root", "compute", "virt", "libvirt", *(["hyperv"] if included else [])}
+    assert {r["subsystem"] for r in requirements} == expected
     alice = _signed_in(browser, nova, "alice")
-    assert alice.goto(f"{base}/p/nova/+/{KINDS_BRANCH}/s/libvirt").status == 200
-    assert f"gerrit:{KINDS_GROUP}: lena" in alice.inner_text("main")
+    assert alice.goto(f"{base}/s/libvirt").status == 200
+    assert f"gerrit:{group}: lena" in alice.inner_text("main")
 
 
 # -- error pages, assets, a phone ---------------------------------------------------------------
@@ -420,7 +425,7 @@ BROKEN_SEGMENTS = """() => {
 
 
 def test_pages_fit_a_phone(
-    nova: Nova, changes: dict[str, int], kinds_change: int, browser: Any, shots: Path
+    nova: Nova, changes: dict[str, int], kinds_changes: dict[str, int], browser: Any, shots: Path
 ) -> None:
     """At 375 px no page is wider than the screen, and no file name or word shorter than a
     line is broken across lines (paths wrap after a `/`)."""
@@ -435,7 +440,7 @@ def test_pages_fit_a_phone(
         "subsystem": "/p/nova/+/master/s/hyperv",
         "change": f"/c/{changes['both']}",
         "change-hostile": f"/c/{changes['hostile']}?explain=nova/virt/vmwareapi/vm.py",
-        "change-kinds": f"/c/{kinds_change}",
+        "change-kinds": f"/c/{kinds_changes[KINDS_BRANCH]}",
         "report": "/p/nova/+/master/report?days=30",
         "error": "/c/abc",
     }
