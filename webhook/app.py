@@ -30,6 +30,7 @@ from webhook.service import OwnersService
 from webhook.settings import Settings, SettingsError
 from webhook.submitcheck import ERROR, BadRequest, CheckAnswer, CheckRequest, timed_check
 from webhook.web import bp as web_bp
+from webhook.web import error_response
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +185,9 @@ def submit_check() -> tuple[Response, int]:
     return _reply(503 if answer.verdict == ERROR else 200, **answer.body())
 
 
-def _http_error(exc: HTTPException) -> tuple[Response, int]:
+def _http_error(exc: HTTPException) -> Response:
+    """Unmatched addresses and unexpected errors (500) too: JSON, or a page for a browser."""
     code = exc.code or 500
     if request.path.startswith("/gerrit/events/") and EXTENSION in current_app.extensions:
         _state().metrics.rejected.labels(str(code)).inc()
-    return _reply(code, error=exc.description or exc.name)
+    return error_response(code, exc.description or exc.name)

@@ -436,8 +436,9 @@ class GerritConnection:
         return sorted(found, key=lambda h: (h.created, h.number))
 
     def projects(self, limit: int = 500) -> list[str]:
-        """Names of the projects the connection's account can see (the web's front page)."""
-        found = self.get("projects/", params={"n": limit})
+        """Names of the projects the connection's account can see (the web's front page),
+        less those holding only permissions (All-Projects, All-Users: no branch to browse)."""
+        found = self.get("projects/", params={"n": limit, "type": "CODE"})
         return sorted(_mapping(found)) if found else []
 
     def branch_files(

@@ -147,6 +147,9 @@ def test_api_tree_search_and_traversal(nova: Nova, changes: dict[str, int]) -> N
     for bad in ("nova/../../etc/passwd", "nova/%2e%2e/x", "a/" * 3000):
         assert api(nova, f"/p/nova/+/master/tree/{bad}").status_code in (400, 404)
     assert api(nova, "/p/All-Users/+/master/tree/").status_code == 404
+    for who in (None, "alice"):  # Gerrit's own projects have no branch to browse
+        projects = api(nova, "/", who).json()["projects"]
+        assert "nova" in projects and not {"All-Projects", "All-Users"} & set(projects)
 
 
 # -- a real browser -----------------------------------------------------------------------------
@@ -181,6 +184,16 @@ def _page(browser: Any, user: str | None) -> Any:
     context = browser.new_context(http_credentials=credentials, viewport=viewport)
     page = context.new_page()
     page.on("dialog", lambda dialog: (ALERTS.append(dialog.message), dialog.dismiss()))
+    return page
+
+
+def _signed_in(browser: Any, nova: Nova, user: str | None) -> Any:
+    """`_page`, signed in through the sign-in link: the browser sends the credentials only
+    once challenged, then with every request."""
+    page = _page(browser, user)
+    if user:
+        page.goto(f"{nova.service_url}/signin")
+        assert f"signed in as {user}" in page.inner_text("header")
     return page
 
 
@@ -250,3 +263,192 @@ def test_sign_in_as_two_users(
         assert f"signed in as {user}" in page.inner_text("header")
         assert page.goto(private).status == status
         page.screenshot(path=str(shots / f"signed-in-{user}.png"), full_page=True)
+
+
+# -- every kind of owner, a Gerrit group, a cold cache, an anonymous viewer ----------------------
+
+KINDS_BRANCH = "web-kinds"  # with an included file
+GROUP_BRANCH = "web-group"  # without
+GROUPS = {KINDS_BRANCH: "Web Libvirt Team", GROUP_BRANCH: "Web Group Team"}
+KINDS_OWNERS = """version: 1
+include: [nova/virt/hyperv/OWNERS.yaml]
+groups:
+  nova-core: [carol, dave, erin]
+root:
+  owners: [nova-core]
+subsystems:
+  - name: compute
+    paths: [nova/compute/]
+    owners: [alice]
+  - name: virt
+    paths: [nova/virt/]
+    owners: [victor@example.org]
+  - name: libvirt
+    paths: [nova/virt/libvirt/]
+    owners: ["gerrit:GROUP"]
+    parent: virt
+"""
+KINDS_INCLUDED = """version: 1
+groups:
+  hv-team: [alice, hana]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/]
+    owners: [hv-team]
+    parent: virt
+"""
+KINDS_FILES = {
+    "README.rst": "# r\n",
+    "nova/compute/api.py": "# c\n",
+    "nova/virt/driver.py": "# d\n",
+    "nova/virt/libvirt/host.py": "# l\n",
+    "nova/virt/hyperv/driver.py": "# h\n",
+}
+
+
+@pytest.fixture(scope="module")
+def kinds_changes(nova: Nova) -> dict[str, int]:
+    """Branches `web-kinds` and `web-group`: an alias, a username, an email and a Gerrit group
+    new to the service (so every viewer's group cache is cold), and on `web-kinds` an included
+    file; on each a change touching every subsystem."""
+    numbers = {}
+    for branch, group in GROUPS.items():
+        # The bot must see the groups OWNERS.yaml names (docs/deployment.md): visible to all.
+        nova.gerrit.rest.put(
+            f"groups/{quote(group, safe='')}", {"members": ["lena"], "visible_to_all": True}
+        )
+        owners = KINDS_OWNERS.replace("GROUP", group)
+        files = {"OWNERS.yaml": owners, "nova/virt/hyperv/OWNERS.yaml": KINDS_INCLUDED}
+        if branch == GROUP_BRANCH:
+            files = {"OWNERS.yaml": owners.replace("include: [nova/virt/hyperv/OWNERS.yaml]\n", "")}
+        nova.create_branch(branch, files)
+        numbers[branch] = nova.push_change("zed", KINDS_FILES, "every kind of owner", branch=branch)
+    for number in numbers.values():
+        nova.wait_for_comment(number)
+    return numbers
+
+
+@pytest.mark.parametrize("branch", [GROUP_BRANCH, KINDS_BRANCH])
+def test_a_gerrit_group_with_a_cold_cache_for_an_anonymous_viewer(
+    nova: Nova, kinds_changes: dict[str, int], browser: Any, branch: str
+) -> None:
+    """Each page of a branch naming a `gerrit:` group answered anonymous viewers 404 (Gerrit
+    answers them 403 for groups) and its change page 500 to all (a resolver calling itself);
+    with an included file, the pages read the root file alone and showed it invalid."""
+    group, number, included = GROUPS[branch], kinds_changes[branch], branch == KINDS_BRANCH
+    hana = ["hana"] if included else []
+    base = f"{nova.service_url}/p/nova/+/{branch}"
+    pages = {  # address: names it shows, whether it shows the group
+        f"{nova.service_url}/c/{number}": (["alice", "victor@example.org", "carol", *hana], True),
+        f"{base}/tree/nova/virt": (["victor@example.org", *hana], True),
+        f"{base}/tree/nova/virt/libvirt": ([], True),
+        f"{base}/tree/nova/virt/libvirt/host.py": ([], True),
+        f"{base}/s/libvirt": ([], True),
+        f"{base}/s/root": (["carol", "dave", "erin"], False),
+        **({f"{base}/s/hyperv": (["alice", "hana"], False)} if included else {}),
+    }
+    anonymous = _page(browser, None)
+    for address, (names, shows_group) in pages.items():
+        answer = anonymous.goto(address)
+        assert answer is not None and answer.status == 200, address
+        text = anonymous.inner_text("main")
+        assert "invalid" not in text, (address, text)
+        if shows_group:
+            assert f"gerrit:{group}" in text and "(not visible to you)" in text, address
+        assert all(name in text for name in names), (address, text)
+    anonymous.goto(f"{nova.service_url}/c/{number}")
+    assert anonymous.inner_text("#verdict") == "PENDING"
+    requirements = api(nova, f"/c/{number}").json()["requirements"]
+    expected = {"root", "compute", "virt", "libvirt", *(["hyperv"] if included else [])}
+    assert {r["subsystem"] for r in requirements} == expected
+    alice = _signed_in(browser, nova, "alice")
+    assert alice.goto(f"{base}/s/libvirt").status == 200
+    assert f"gerrit:{group}: lena" in alice.inner_text("main")
+
+
+# -- error pages, assets, a phone ---------------------------------------------------------------
+
+
+def test_error_pages_are_pages_and_name_who_is_signed_in(
+    nova: Nova, changes: dict[str, int], browser: Any
+) -> None:
+    for user in (None, "zed"):
+        page = _signed_in(browser, nova, user)
+        for address in ("/c/abc", "/c/999999", "/p/nova/+/master/tree/nothing"):
+            answer = page.goto(nova.service_url + address)
+            assert answer is not None and answer.status == 404, address
+            assert answer.headers["content-type"].startswith("text/html"), address
+            header = page.inner_text("header")
+            assert (f"signed in as {user}" if user else "anonymous") in header, address
+    plain = api(nova, "/c/abc")  # no browser: JSON
+    assert plain.status_code == 404 and "error" in plain.json()
+
+
+def test_assets_are_cached_and_there_is_a_favicon(
+    nova: Nova, changes: dict[str, int], browser: Any
+) -> None:
+    page = _signed_in(browser, nova, "zed")
+    answers: dict[str, Any] = {}
+    page.on("response", lambda r: answers.setdefault(r.url.split("?")[0], r))
+    page.goto(f"{nova.service_url}/p/nova/+/master/tree/")
+    assert answers[page.url].headers["cache-control"] == "private, no-store"
+    css = answers[f"{nova.service_url}/static/owners/style.css"]
+    assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    fetched = page.request.get(nova.service_url + icon)
+    assert fetched.status == 200 and fetched.headers["content-type"].startswith("image/svg+xml")
+    assert page.request.get(f"{nova.service_url}/favicon.ico").status == 200
+
+
+PHONE = {"width": 375, "height": 740}
+# Every path segment on the page, and whether its text runs over more than one line.
+BROKEN_SEGMENTS = """() => {
+  const broken = [];
+  for (const el of document.querySelectorAll("main code, main a, main h1, main li")) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      let start = 0;
+      for (const word of node.data.split(/[/\\s]/)) {
+        if (word.length > 1 && word.length < 24) {
+          const range = document.createRange();
+          range.setStart(node, start);
+          range.setEnd(node, start + word.length);
+          const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+          if (lines.size > 1) broken.push(word);
+        }
+        start += word.length + 1;
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_pages_fit_a_phone(
+    nova: Nova, changes: dict[str, int], kinds_changes: dict[str, int], browser: Any, shots: Path
+) -> None:
+    """At 375 px no page is wider than the screen, and no file name or word shorter than a
+    line is broken across lines (paths wrap after a `/`)."""
+    context = browser.new_context(viewport=PHONE, http_credentials=None)
+    page = context.new_page()
+    addresses = {
+        "index": "/",
+        "tree-root": "/p/nova/+/master/tree/",
+        "tree": "/p/nova/+/master/tree/nova/virt",
+        "file": "/p/nova/+/master/tree/nova/virt/hyperv/driver.py",
+        "search": "/p/nova/+/master/tree/?q=hyperv",
+        "subsystem": "/p/nova/+/master/s/hyperv",
+        "change": f"/c/{changes['both']}",
+        "change-hostile": f"/c/{changes['hostile']}?explain=nova/virt/vmwareapi/vm.py",
+        "change-kinds": f"/c/{kinds_changes[KINDS_BRANCH]}",
+        "report": "/p/nova/+/master/report?days=30",
+        "error": "/c/abc",
+    }
+    for name, address in addresses.items():
+        page.goto(nova.service_url + address)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (address, width)
+        assert page.evaluate(BROKEN_SEGMENTS) == [], address
+        (shots / "phone").mkdir(exist_ok=True)
+        page.screenshot(path=str(shots / "phone" / f"{name}.png"), full_page=True)
+    context.close()

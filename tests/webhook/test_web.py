@@ -9,6 +9,7 @@ very long paths and a 100,000-file tree are each tried.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import Any, ClassVar
 
@@ -55,6 +56,8 @@ class ViewerGerrit:
             raise HTTPStatus(401, "Unauthorized")
         if "secret" in path and self.user != "alice":
             raise HTTPStatus(404, "Not found")
+        if path.startswith("groups/") and self.user is None:
+            raise HTTPStatus(403, "Authentication required")  # Gerrit's answer to anonymous
         if "Hidden%20Team" in path and self.user != "alice":
             raise HTTPStatus(404, "Not found")
         private = path.startswith("changes/") and path.split("/")[1].split("~")[-1] == "7"
@@ -64,7 +67,11 @@ class ViewerGerrit:
     def get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
         self._check(path)
         if path == "projects/":
-            return {p: {} for p in sorted(self.fake.projects) if p != "secret" or self.user}
+            # Gerrit's own projects hold only refs/meta/config (HEAD points there): type=CODE
+            # leaves them out
+            own = () if (params or {}).get("type") == "CODE" else ("All-Projects", "All-Users")
+            found = [p for p in self.fake.projects if p != "secret" or self.user]
+            return {p: {} for p in sorted([*found, *own])}
         if path == "accounts/self":
             if self.user is None:
                 raise HTTPStatus(403, "Authentication required")
@@ -385,3 +392,235 @@ def test_public_url_setting() -> None:
 
     with pytest.raises(SettingsError):
         Settings.from_env({**env, "OWNERS_PUBLIC_URL": "javascript:alert(1)"})
+
+
+# -- every kind of owner, a cold cache, an anonymous viewer -------------------------------------
+
+KINDS_OWNERS = b"""version: 1
+include: [nova/virt/hyperv/OWNERS.yaml]
+groups:
+  nova-core: [carol, dave]
+root:
+  owners: [nova-core]
+subsystems:
+  - name: compute
+    paths: [nova/compute/]
+    owners: [alice]
+  - name: virt
+    paths: [nova/virt/]
+    owners: [bob@example.org]
+  - name: libvirt
+    paths: [nova/virt/libvirt/]
+    owners: ["gerrit:Libvirt Team"]
+    parent: virt
+"""
+KINDS_INCLUDED = b"""version: 1
+groups:
+  hv-team: [alice, hana]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/]
+    owners: [hv-team]
+    parent: virt
+"""
+KINDS_HEAD = "d" * 40
+# subsystem -> (its first owner as shown, a Gerrit group's members for a signed-in viewer)
+KINDS = {
+    "root": ("carol", None),  # the alias nova-core, shown as its members
+    "compute": ("alice", None),  # a username
+    "virt": ("bob@example.org", None),  # an email
+    "libvirt": ("gerrit:Libvirt Team", ["lena"]),  # a Gerrit group
+    "hyperv": ("alice", None),  # the alias hv-team of an included file
+}
+
+
+@pytest.fixture
+def kinds(fake: FakeGerrit) -> FakeGerrit:
+    """Branch `kinds`: one subsystem per kind of owner, hyperv's in an included file, a change
+    touching each; the Gerrit group answers anonymous readers 403, as Gerrit does."""
+    fake.set_branch("nova", "kinds", KINDS_HEAD, KINDS_OWNERS)
+    fake.trees[("nova", KINDS_HEAD)]["nova/virt/hyperv/OWNERS.yaml"] = KINDS_INCLUDED
+    fake.groups["Libvirt Team"] = [account("lena")]
+    TreeConnection.trees[("nova", "kinds")] = (*TREE, "nova/virt/hyperv/OWNERS.yaml")
+    files = [
+        "README.rst",
+        "nova/compute/api.py",
+        "nova/virt/driver.py",
+        "nova/virt/libvirt/host.py",
+        "nova/virt/hyperv/driver.py",
+    ]
+    fake.add_change(history_info(11, files, branch="kinds"))
+    return fake
+
+
+def without_include(fake: FakeGerrit) -> None:
+    """Branch `kinds` without its included file (and the hyperv subsystem it holds)."""
+    content = KINDS_OWNERS.replace(b"include: [nova/virt/hyperv/OWNERS.yaml]\n", b"")
+    fake.set_branch("nova", "kinds", "e" * 40, content)
+
+
+def test_change_page_of_a_branch_naming_a_gerrit_group_with_a_cold_cache(
+    client: FlaskClient, kinds: FakeGerrit
+) -> None:
+    """Every change page of such a branch answered 500 (RecursionError) to whoever's group
+    cache was empty: its group resolver called itself."""
+    without_include(kinds)
+    for who in ({}, basic("alice"), basic("zed")):
+        data.GROUPS.clear()
+        assert client.get("/c/11", headers=who).status_code == 200, who
+        api = client.get("/api/v1/c/11", headers=who).get_json()
+        libvirt = next(r for r in api["requirements"] if r["subsystem"] == "libvirt")
+        members = ["lena"] if who else None
+        assert libvirt["eligible"][0] == {
+            "entry": "gerrit:Libvirt Team",
+            "members": members,
+            "group": True,
+        }, who
+
+
+def test_anonymous_viewer_sees_a_gerrit_group_as_not_visible(
+    client: FlaskClient, kinds: FakeGerrit
+) -> None:
+    """Gerrit answers anonymous group reads 403: the group is not visible, the page is."""
+    without_include(kinds)
+    for address in (
+        "/p/nova/+/kinds/tree/",
+        "/p/nova/+/kinds/tree/nova/virt",
+        "/p/nova/+/kinds/tree/nova/virt/libvirt/host.py",
+        "/p/nova/+/kinds/s/libvirt",
+        "/c/11",
+    ):
+        data.GROUPS.clear()
+        page = client.get(address)
+        assert page.status_code == 200, address
+        assert "not visible to you" in page.get_data(as_text=True), address
+    sub = client.get("/api/v1/p/nova/+/kinds/s/libvirt").get_json()["subsystem"]
+    assert sub["owners"] == [{"entry": "gerrit:Libvirt Team", "members": None, "group": True}]
+    data.GROUPS.clear()
+    alice = client.get("/api/v1/p/nova/+/kinds/s/libvirt", headers=basic("alice")).get_json()
+    assert alice["subsystem"]["owners"][0]["members"] == ["lena"]
+
+
+@pytest.mark.parametrize("viewer", [None, "alice"])
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_of_owner_on_every_page_with_a_cold_cache(
+    client: FlaskClient, kinds: FakeGerrit, name: str, viewer: str | None
+) -> None:
+    """A username, an email, an alias, a Gerrit group and an included file's subsystem, each
+    on the tree, subsystem and change pages, for an anonymous and a signed-in viewer."""
+    entry, members = KINDS[name]
+    who = basic(viewer) if viewer else {}
+    data.GROUPS.clear()
+    data.CONFIGS.clear()
+    sub = client.get(f"/api/v1/p/nova/+/kinds/s/{name}", headers=who)
+    assert sub.status_code == 200
+    owner = sub.get_json()["subsystem"]["owners"][0]
+    assert owner["entry"] == entry
+    if entry.startswith("gerrit:"):
+        assert owner["members"] == (members if viewer else None)
+    assert [c["change"] for c in sub.get_json()["queue"]] == [11]
+    tree = client.get("/api/v1/p/nova/+/kinds/tree/", headers=who).get_json()
+    assert tree["config"]["valid"], tree["config"]["problems"]
+    assert name in [r["subsystem"] for r in tree["requirements"]]
+    change = client.get("/api/v1/c/11", headers=who).get_json()
+    found = {r["subsystem"]: r for r in change["requirements"]}
+    assert found[name]["eligible"], change
+    assert not change["notes"], change["notes"]  # no fallback: the included file was read
+    for address in (f"/p/nova/+/kinds/s/{name}", "/p/nova/+/kinds/tree/", "/c/11"):
+        page = client.get(address, headers=who)
+        assert page.status_code == 200 and entry in page.get_data(as_text=True), address
+
+
+# -- error pages ---------------------------------------------------------------------------------
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # Chromium's
+
+
+@pytest.mark.parametrize("address", ["/c/abc", "/nothing/here", "/c/999"])
+def test_errors_answer_a_browser_html_and_an_api_client_json(
+    client: FlaskClient, address: str
+) -> None:
+    page = client.get(address, headers={"Accept": BROWSER})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "<h1>404</h1>" in page.get_data(as_text=True)
+    for accept in ("application/json", "*/*", None):
+        answer = client.get(address, headers={"Accept": accept} if accept else {})
+        assert answer.status_code == 404 and answer.is_json, accept
+        assert "error" in answer.get_json()
+    api = client.get("/api/v1" + address, headers={"Accept": BROWSER})
+    assert api.status_code == 404 and api.is_json
+
+
+def test_an_unexpected_error_answers_a_browser_an_html_500(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(data, "change", broken)
+    page = client.get("/c/3", headers={"Accept": BROWSER})
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    assert "a bug" not in page.get_data(as_text=True)
+    api = client.get("/api/v1/c/3", headers={"Accept": BROWSER})
+    assert api.status_code == 500 and api.is_json
+
+
+@pytest.mark.parametrize("address", ["/c/abc", "/c/999", "/p/nova/+/master/tree/nothing"])
+def test_an_error_page_shows_who_is_signed_in(client: FlaskClient, address: str) -> None:
+    page = client.get(address, headers={**basic("alice"), "Accept": BROWSER})
+    assert page.status_code == 404
+    text = page.get_data(as_text=True)
+    assert "signed in as <strong>alice</strong>" in text and "anonymous" not in text
+    wrong = client.get("/c/3", headers={**basic("alice", "wrong"), "Accept": BROWSER})
+    assert wrong.status_code == 401 and "signed in" not in wrong.get_data(as_text=True)
+
+
+def test_the_index_leaves_out_gerrits_own_projects(client: FlaskClient) -> None:
+    """All-Projects and All-Users have no branch to browse (404 when clicked)."""
+    for who in ({}, basic("alice")):
+        assert client.get("/api/v1/", headers=who).get_json()["projects"][0] == "nova"
+        assert "All-" not in client.get("/", headers=who).get_data(as_text=True)
+
+
+# -- assets --------------------------------------------------------------------------------------
+
+
+def test_assets_are_fingerprinted_and_cached_while_pages_are_not(client: FlaskClient) -> None:
+    for who in ({}, basic("alice")):
+        page = client.get("/p/nova/+/master/tree/", headers=who)
+        assert page.headers["Cache-Control"] == "private, no-store", who
+        assert page.headers["Vary"] == "Authorization"
+        html = page.get_data(as_text=True)
+        assets = re.findall(r'(?:href|src)="(/static/owners/[^"]+)"', html)
+        assert {a.split("?")[0].rsplit("/", 1)[1] for a in assets} == {
+            "style.css",
+            "tree.js",
+            "favicon.svg",
+        }
+        for address in assets:
+            asset = client.get(address, headers=who)
+            assert asset.status_code == 200, address
+            control = asset.headers["Cache-Control"]
+            assert control == "public, max-age=31536000, immutable", (address, control)
+        plain = client.get("/static/owners/style.css", headers=who)
+        assert plain.headers["Cache-Control"] == "public, max-age=300"
+        stale = client.get("/static/owners/style.css?v=0000", headers=who)
+        assert stale.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_a_favicon(client: FlaskClient) -> None:
+    icon = client.get("/favicon.ico", follow_redirects=True)
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
+def test_paths_wrap_after_a_slash_not_inside_a_name(client: FlaskClient) -> None:
+    """File names broke every few characters on a phone (`word-break: break-all`)."""
+    text = client.get("/c/5").get_data(as_text=True)
+    seg = '<span class="seg">{}</span>'.format
+    names = ("nova/", "virt/", "hyperv/", "driver.py")
+    assert f"<code>{''.join(seg(n) for n in names)}</code>" in text
+    found = client.get("/p/nova/+/master/tree/?q=script").get_data(as_text=True)
+    names = ("nova/", "&lt;script&gt;alert(&#34;x&#34;)&lt;/", "script&gt;.py")
+    assert "".join(seg(n) for n in names) in found  # escaped
+    css = client.get("/static/owners/style.css").get_data(as_text=True)
+    assert "break-all" not in css and "@media (max-width" in css

@@ -9,9 +9,11 @@ is served from `static/`, and a Content-Security-Policy forbids anything from el
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
-from functools import wraps
+from functools import lru_cache, wraps
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,14 +27,14 @@ from flask import (
     request,
     url_for,
 )
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from owners.cli.report_render import duration
 from webhook.gerrit import GerritError
 from webhook.settings import Settings
 from webhook.web import data, svg
 from webhook.web.cache import Cache
-from webhook.web.viewer import REALM, Viewer, viewer_for
+from webhook.web.viewer import REALM, Viewer, credentials, viewer_for
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +59,31 @@ def _viewer() -> Viewer:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(API + "/")
+    """JSON under /api/, and for any client that does not prefer HTML to it (curl, scripts,
+    Gerrit's plugins); a page for browsers, which ask for text/html first."""
+    if request.path.startswith("/api/"):
+        return True
+    accept = request.accept_mimetypes
+    return accept.quality("text/html") <= accept.quality("application/json")
 
 
 def _challenge(message: str) -> Response:
-    response = _error(401, message)
+    response = error_response(401, message)
     response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
     return response
 
 
-def _error(code: int, message: str) -> Response:
+def error_response(code: int, message: str) -> Response:
+    """`{"error": message}` or an error page, as the client prefers (`_wants_json`); also
+    the app's answer to unmatched addresses and unexpected errors (`webhook.app`).  The page
+    names the signed-in user as the browser sends them (never on a 401: Gerrit refused)."""
     if _wants_json():
         response = jsonify(error=message)
     else:
+        auth = credentials(request) if code != 401 else None
+        viewer = {"username": auth[0]} if auth else None
         response = Response(render_template("error.html", code=code, message=message,
-                                            viewer=None))  # fmt: skip
+                                            viewer=viewer))  # fmt: skip
     response.status_code = code
     return response
 
@@ -87,17 +99,17 @@ def page(template: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
             try:
                 found = build(viewer, **kw)
             except data.BadRequest as exc:
-                return _error(400, str(exc))
+                return error_response(400, str(exc))
             except data.NotFound as exc:
-                return _error(404, str(exc))
+                return error_response(404, str(exc))
             except GerritError as exc:
                 if exc.status == 401:
                     return _challenge("Gerrit did not accept these credentials")
                 if exc.status in (403, 404):
-                    return _error(404, "not found, or not visible to you")
+                    return error_response(404, "not found, or not visible to you")
                 log.warning("web: %s: %s", request.path, exc)
-                return _error(502, "Gerrit did not answer as expected; try again later")
-            if _wants_json():
+                return error_response(502, "Gerrit did not answer as expected; try again later")
+            if request.path.startswith(API + "/"):
                 return jsonify(found)
             return Response(render_template(template, d=found, viewer=viewer))
 
@@ -141,7 +153,7 @@ def project_head(project: str) -> Response:
     except GerritError as exc:
         if exc.status == 401:
             return _challenge("Gerrit did not accept these credentials")
-        return _error(404, "not found, or not visible to you")
+        return error_response(404, "not found, or not visible to you")
     return redirect(url_for("web.tree", project=project, branch=branch, path=""))
 
 
@@ -189,7 +201,7 @@ def signin() -> Response:
     except GerritError as exc:
         if exc.status in (401, 403):
             return _challenge("Gerrit did not accept these credentials")
-        return _error(502, "Gerrit did not answer; try again later")
+        return error_response(502, "Gerrit did not answer; try again later")
     return redirect(target)
 
 
@@ -202,15 +214,54 @@ def signout() -> Response:
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """For clients that ask before reading a page's `<link rel="icon">`."""
+    return redirect(url_for("web.static", filename="favicon.svg"))
+
+
 @bp.after_request
 def _headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.authorization is not None:  # a page read with someone's credentials
+    if request.endpoint == "web.static":  # the same for everyone
+        filename = (request.view_args or {}).get("filename", "")
+        fresh = request.args.get("v") == fingerprint(filename)
+        response.headers["Cache-Control"] = ASSET_CACHE if fresh else ASSET_CACHE_UNVERSIONED
+    else:  # a page or an answer as the viewer sees it (anonymous too)
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["Vary"] = "Authorization"
     return response
+
+
+ASSET_CACHE = "public, max-age=31536000, immutable"  # its address changes with its content
+ASSET_CACHE_UNVERSIONED = "public, max-age=300"
+STATIC = Path(__file__).parent / "static"
+
+
+def fingerprint(filename: str) -> str | None:
+    """The first 12 hex digits of a static file's SHA-256 (None: no such file), read again
+    when the file changes."""
+    try:
+        path = (STATIC / filename).resolve()
+        if STATIC not in path.parents:
+            return None
+        stat = path.stat()
+    except (OSError, ValueError):
+        return None
+    return _digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+@bp.app_template_global("asset")
+def _asset(filename: str) -> str:
+    """A static file's address with its fingerprint, so that it may be cached for a year."""
+    return url_for("web.static", filename=filename, v=fingerprint(filename))
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -224,6 +275,15 @@ def _int_arg(name: str, default: int) -> int:
 @bp.app_template_filter("age")
 def _age(seconds: float | None) -> str:
     return duration(seconds)
+
+
+@bp.app_template_filter("path")
+def _path(text: str) -> Markup:
+    """A path that wraps after a `/`, never inside a name that fits on a line: each name (and
+    its `/`) is a box of its own (`.seg` in style.css); each escaped."""
+    names = text.split("/")
+    parts = [escape(name + "/") for name in names[:-1]] + [escape(names[-1])]
+    return Markup("").join(Markup('<span class="seg">%s</span>') % part for part in parts if part)
 
 
 @bp.app_template_filter("verdict_class")

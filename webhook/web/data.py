@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,11 +21,12 @@ from owners.cli.render import check_json, explain_json, requirement_json
 from owners.cli.report_render import Scope, report_json
 from owners.engine import ROOT, Evaluation, Ownership, Verdict, evaluate
 from owners.engine.explanation import explain as explain_path
+from owners.engine.includes import include_paths
 from owners.engine.resolution import is_group
 from owners.insight.review import review_report
-from webhook.decide import check_outcome, compile_config
+from webhook.decide import check_outcome, compile_config, compile_tree
 from webhook.gerrit import GerritError
-from webhook.model import BOT_TAG, BranchConfig, gerrit_time
+from webhook.model import BOT_TAG, CONFIG_PATH, BranchConfig, gerrit_time
 from webhook.report import find_fingerprint
 from webhook.service import OwnersService
 from webhook.settings import Settings
@@ -41,7 +43,7 @@ REPORT_TTL_SECONDS = 300.0
 GROUP_TTL_SECONDS = 60.0
 
 TREES: Cache[tuple[str, str], TreeIndex] = Cache(size=8)
-CONFIGS: Cache[tuple[str, str], bytes | None] = Cache(size=256)
+CONFIGS: Cache[tuple[str, str, str], bytes | None] = Cache(size=256)
 REQUIREMENTS: Cache[tuple[str, str, str], Json] = Cache(size=20_000)
 EVALUATIONS: Cache[tuple[str, str, Any], Evaluation] = Cache(size=20_000)
 MAX_LISTED = 12  # requirements listed per folder; the rest are counted
@@ -109,11 +111,19 @@ def visible_branch(viewer: Viewer, project: str, branch: str) -> Branch:
         raise
     if not head:
         raise NotFound(f"no branch {branch} of {project} that you can see")
-    # The viewer may read this commit: its OWNERS.yaml is shared by everyone who may.
-    content = CONFIGS.get((project, head), lambda: viewer.gerrit.config_at(project, head))
-    config = BranchConfig(project, branch, head, content)
+
+    # The viewer may read this commit: its OWNERS.yaml and the files that one includes are
+    # shared by everyone who may.  The map is the service's (`compile_tree`), includes too.
+    def read(path: str) -> bytes | None:
+        return CONFIGS.get(
+            (project, head, path), lambda: viewer.gerrit.config_at(project, head, path)
+        )
+
+    content = read(CONFIG_PATH)
+    included = tuple((path, read(path)) for path in include_paths(content))
+    config = BranchConfig(project, branch, head, content, included)
     ownership, diagnostics = (
-        (None, ()) if config.content is None else compile_config(config.content)
+        (None, ()) if content is None else compile_tree(content, included, compile_config)
     )
     return Branch(project, branch, config, ownership, tuple(str(d) for d in diagnostics))
 
@@ -123,9 +133,32 @@ def members(viewer: Viewer, entry: str) -> list[str] | None:
     to them); any other entry is itself."""
     if not is_group(entry):
         return [entry]
-    name = entry[len("gerrit:") :]
-    found = GROUPS.get((viewer.key, name), lambda: viewer.gerrit.group_members(name))
+    found = group_reader(viewer)(entry[len("gerrit:") :])
     return None if found is None else sorted({m for m in found if "@" not in m} or set(found))
+
+
+def group_reader(viewer: Viewer) -> Callable[[str], tuple[str, ...] | None]:
+    """Reads a group's members as the viewer, kept per viewer for GROUP_TTL_SECONDS; None
+    when the group is not visible to them: Gerrit answers 404, or 403 to anonymous readers.
+
+    It calls the connection class's reader, never an attribute of the instance, so it may
+    stand in for the instance's `group_members` (the change page does, for `OwnersService`)
+    without calling itself."""
+    gerrit = viewer.gerrit
+    read = type(gerrit).group_members
+
+    def fetch(name: str) -> tuple[str, ...] | None:
+        try:
+            return read(gerrit, name)
+        except GerritError as exc:
+            if exc.status == 403:
+                return None
+            raise
+
+    def resolve(name: str) -> tuple[str, ...] | None:
+        return GROUPS.get((viewer.key, name), lambda: fetch(name))
+
+    return resolve
 
 
 def owners_json(viewer: Viewer, entries: tuple[str, ...]) -> list[Json]:
@@ -317,7 +350,7 @@ def subsystem(
     label = ownership.config.policy.label
     histories = viewer.gerrit.open_change_histories(project, branch_name, label)
     now = datetime.now(UTC)
-    resolver = _resolver(viewer)
+    resolver = group_reader(viewer)
     queue = []
     for history in histories:
         # a change's history holds all its verdict depends on, but for group members
@@ -366,13 +399,6 @@ def subsystem(
     }
 
 
-def _resolver(viewer: Viewer) -> Any:
-    def resolve(name: str) -> tuple[str, ...] | None:
-        return GROUPS.get((viewer.key, name), lambda: viewer.gerrit.group_members(name))
-
-    return resolve
-
-
 # -- a change -------------------------------------------------------------------------------------
 
 
@@ -387,7 +413,7 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
         raise
     branch = visible_branch(viewer, snapshot.project, snapshot.branch)
     service = OwnersService(settings, viewer.gerrit)
-    service.gerrit.group_members = _resolver(viewer)  # type: ignore[method-assign]
+    service.gerrit.group_members = group_reader(viewer)  # type: ignore[method-assign]
     outcome = service.assess_snapshot(snapshot, branch.config)
     evaluation = check_outcome(outcome)
     ownership = branch.ownership
@@ -481,7 +507,7 @@ def review_load(viewer: Viewer, project: str, branch_name: str, days: int) -> Js
         before = viewer.gerrit.calls
         label = ownership.config.policy.label
         histories = viewer.gerrit.change_histories(project, branch_name, since, label)
-        result = review_report(ownership, histories, since, _resolver(viewer))
+        result = review_report(ownership, histories, since, group_reader(viewer))
         scope = Scope(project, branch_name, viewer.gerrit.calls - before, len(histories))
         return {
             **report_json(result, scope),
