@@ -605,13 +605,25 @@ def gerrit_setup(nova: Nova, *options: str) -> str:
 
 
 @contextlib.contextmanager
-def running(gerrit: devgerrit.GerritServer, workdir: Path) -> Iterator[Nova]:
+def running(
+    gerrit: devgerrit.GerritServer,
+    workdir: Path,
+    *,
+    owners_yaml: bytes | None = None,
+    override_group: str | None = None,
+) -> Iterator[Nova]:
     """The demo project provisioned on `gerrit`, with the service started and configured by
-    `owners gerrit-setup`; the service is stopped on exit."""
-    nova = provision(gerrit, workdir)
+    `owners gerrit-setup`; the service is stopped on exit.  With `override_group`, that group
+    (hana) may break the glass (`OWNERS_OVERRIDE_GROUP`, `--override-group`)."""
+    nova = provision(gerrit, workdir, owners_yaml=owners_yaml)
+    options: tuple[str, ...] = ()
+    if override_group:
+        _ensure_group(gerrit.rest, override_group, ["hana"])
+        nova.extra_env["OWNERS_OVERRIDE_GROUP"] = override_group
+        options = ("--override-group", override_group)
     try:
         nova.start_service()
-        setup = gerrit_setup(nova)
+        setup = gerrit_setup(nova, *options)
         print(setup.rstrip(), flush=True)
         yield nova
     finally:

@@ -53,7 +53,11 @@ def test_validate_gerrit_finds_the_name_no_account_holds(nova: Nova, tmp_path: P
     good.write_text(TYPO_OWNERS)
     offline = subprocess.run(
         [sys.executable, "-m", "owners.cli", "validate", "--no-tree", good.name],
-        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert offline.returncode == 0, offline  # a bare name passes offline as a username
     typo = validate(nova, good)
