@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,53 @@ INVALID_ROWS = [
 def test_invalid_files_fail_the_schema_as_they_fail_validation(validator, text: str) -> None:
     assert parse_config(text)[0] is None  # owners validate rejects it
     assert list(validator.iter_errors(yaml.safe_load(text))) != []
+
+
+# -- the messages the docs quote are the ones `owners validate` prints -------------------------
+
+OWNERS_SCRIPT = Path(sys.executable).parent / "owners"  # the installed console script
+QUOTED_MESSAGES = [
+    # (scenario, a file with the mistake, the message docs/format.md quotes for it)
+    ("a tab", "version: 1\nroot:\n\towners: [a]\n",
+     "YAML syntax error: a tab, where YAML allows only spaces"),
+    ("an unquoted ! pattern", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - name: x\n    owners: [a]\n    paths:\n      - x/\n      - !x/README\n",
+     "YAML tags are not allowed (!x/README)"),
+    ("an unquoted * pattern", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - name: x\n    owners: [a]\n    paths:\n      - *.pyc\n",
+     "YAML syntax error: did not find expected alphabetic or numeric character "
+     "(while scanning an alias)"),
+    ("a typo in a key", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - {name: hyperv, owner: [a], paths: [h/]}\n",
+     "unknown key 'owner' in subsystem 'hyperv'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"), [r[1:] for r in QUOTED_MESSAGES], ids=[r[0] for r in QUOTED_MESSAGES]
+)
+def test_the_format_reference_quotes_real_messages(tmp_path: Path, text: str, quoted: str):
+    assert f"`{quoted}`" in (DOCS / "format.md").read_text()
+    (tmp_path / "OWNERS.yaml").write_text(text)
+    done = subprocess.run(
+        [OWNERS_SCRIPT, "validate", "--no-tree", "OWNERS.yaml"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert [line.split(": ", 1)[1].split(" (hint")[0] for line in done.stdout.splitlines()] == [
+        quoted
+    ]
+
+
+def test_the_cli_reference_validate_example_is_the_real_output(tmp_path: Path):
+    """docs/cli.md's `owners validate` example: a typo in the Nova checkout, one line."""
+    block = re.search(r"\$ (sed -i .*?) +# a typo\n\$ owners validate\n(.*?)\n\$ echo", (
+        DOCS / "cli.md").read_text(), re.DOTALL)
+    assert block is not None
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "OWNERS.yaml").write_bytes(FIXTURE.read_bytes())
+    subprocess.run(block[1], shell=True, cwd=tmp_path, check=True)
+    done = subprocess.run(
+        [OWNERS_SCRIPT, "validate"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (1, block[2])
