@@ -89,8 +89,11 @@ def _checkout_by_git(start: Path) -> tuple[Path, Path] | None:
     return Path(os.fsdecode(top)), Path(os.fsdecode(folder))
 
 
-def tracked_files(root: Path) -> list[str]:
-    out = _git(["ls-files", "-z"], root)
+def tracked_files(root: Path, untracked: bool = False) -> list[str]:
+    """The checkout's files as `git ls-files` lists them; with `untracked`, also the files
+    not yet added (those .gitignore leaves out aside): the files on disk a user sees."""
+    more = ["--cached", "--others", "--exclude-standard"] if untracked else []
+    out = _git(["ls-files", "-z", *more], root)
     return [os.fsdecode(p) for p in out.split(b"\0") if p]
 
 

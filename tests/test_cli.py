@@ -277,8 +277,24 @@ def test_validate_a_valid_file_exits_0_with_tree_warnings(owners, in_repo):
         f"'nova/tests/unit/virt/{d}/' of '{name}' matches no file in the tree "
         "(hint: fix the path or remove the pattern)"
         for d, name in [("hyperv", "hyperv"), ("vmwareapi", "vmware"), ("libvirt", "libvirt")]
-    ]
-    assert owners("validate", "--no-tree").out == ""
+    ] + ["OK: 6 subsystems, 10 patterns (3 warnings)"]
+    assert owners("validate", "--no-tree").out == "OK: 6 subsystems, 10 patterns\n"
+
+
+def test_validate_counts_files_not_yet_added_as_files_of_the_tree(owners, in_repo):
+    for folder in ("hyperv", "vmwareapi", "libvirt"):
+        (in_repo / f"nova/tests/unit/virt/{folder}").mkdir(parents=True)
+        (in_repo / f"nova/tests/unit/virt/{folder}/test_driver.py").write_text("# new\n")
+    result = owners("validate", "--strict")
+    assert (result.code, result.out) == (0, "OK: 6 subsystems, 10 patterns\n")
+
+
+def test_validate_judges_another_file_without_this_checkouts_tree(owners, in_repo):
+    (in_repo / "elsewhere.yaml").write_text(
+        "version: 1\nroot: {owners: [a, b]}\nsubsystems:\n  - {name: s, owners: [a], paths: [x/]}\n"
+    )
+    result = owners("validate", "--strict", "elsewhere.yaml")
+    assert (result.code, result.out) == (0, "OK: 1 subsystem, 1 pattern\n")
 
 
 def test_validate_an_invalid_file_exits_1(owners, in_repo, monkeypatch):
@@ -493,7 +509,8 @@ def test_validate_gerrit_reports_unknown_names_where_they_are_written(
         "root:\n  owners: ['gerrit:Nova Core', gone]\n"
     )
     offline = owners("validate", "--no-tree")
-    assert (offline.code, offline.out) == (0, "")  # a bare name passes as a username offline
+    # a bare name passes as a username offline
+    assert (offline.code, offline.out) == (0, "OK: 0 subsystems, 0 patterns\n")
     result = owners("validate", "--no-tree", "--gerrit")
     assert result.code == 1
     assert result.out.splitlines() == [
@@ -516,6 +533,7 @@ def test_validate_gerrit_counts_group_members(owners, in_repo, recorded_gerrit):
     assert result.out == (
         "OWNERS.yaml:3:3: warning: 'root' needs every one of its 2 eligible active accounts in "
         "Gerrit, so a change by one of them can never be approved (hint: add another owner)\n"
+        "OK: 0 subsystems, 0 patterns (1 warning)\n"
     )
     assert owners("validate", "--no-tree", "--gerrit", "--strict").code == 1
 

@@ -109,10 +109,19 @@ class Workspace:
         except ValueError:
             return str(self.config_file)
 
-    def tree(self) -> list[str]:
+    def tree(self, untracked: bool = False) -> list[str]:
         if self.root is None:
             raise CliError("needs a git checkout to list its files")
-        return tracked_files(self.root)
+        return tracked_files(self.root, untracked)
+
+    @property
+    def is_checkouts_own(self) -> bool:
+        """Whether the file read is the checkout's own OWNERS.yaml, whose patterns name the
+        checkout's files (a fixture or another project's file names files elsewhere)."""
+        return (
+            self.root is not None
+            and self.config_file.resolve() == (self.root / CONFIG_PATH).resolve()
+        )
 
     def change_files(self, revrange: str | None) -> list[ChangedFile]:
         if self.root is None:
@@ -172,7 +181,12 @@ def explain(path: str, config: str | None, as_json: bool) -> None:
 
 @cli.command(short_help="Check OWNERS.yaml; --gerrit also checks names [Gerrit].")
 @click.argument("file", required=False)
-@click.option("--no-tree", is_flag=True, help="Skip the check for patterns matching no file.")
+@click.option(
+    "--no-tree",
+    is_flag=True,
+    help="Skip the check for patterns matching no file of the checkout (tracked or not); "
+    "only the checkout's own OWNERS.yaml is checked so.",
+)
 @click.option(
     "--gerrit",
     "use_gerrit",
@@ -192,7 +206,8 @@ def validate(
     as_json: bool,
 ) -> None:
     """Check an OWNERS file; exit status 1 on errors (with --strict, on warnings too).
-    Prints FILE:LINE:COL: message lines.  --gerrit needs the OWNERS_GERRIT_* settings."""
+    Prints FILE:LINE:COL: message lines, then "OK: N subsystems, M patterns" when the file
+    is valid.  --gerrit needs the OWNERS_GERRIT_* settings."""
     if file and config:
         raise click.UsageError("give the file once: FILE or --config FILE")
     from owners.engine import parse_config, tree_warnings
@@ -210,12 +225,12 @@ def validate(
             )
     else:
         config, diagnostics = parse_config(data, ws._display_name, read=ws.read_included)
-    if config is not None and not no_tree and ws.root is not None:
-        diagnostics += tree_warnings(config, ws.tree())
+    if config is not None and not no_tree and ws.is_checkouts_own:
+        diagnostics += tree_warnings(config, ws.tree(untracked=True))
     emit(
         as_json,
         render.diagnostics_json(diagnostics),
-        lambda: "\n".join(str(d) for d in diagnostics),
+        lambda: render.validate_text(config, diagnostics),
     )
     if config is None or (strict and diagnostics):
         sys.exit(1)
