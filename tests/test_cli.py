@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOVA_OWNERS, git, one_line_error
+from tests.conftest import NOVA_OWNERS, git, one_line_error, run_script
 
 RENAMED_OLD = "nova/virt/hyperv/vmops.py"
 RENAMED_NEW = "nova/virt/vmwareapi/vmops.py"
@@ -160,6 +160,57 @@ def test_check_default_range_is_what_push_would_upload(owners, in_repo):
         "vmware": [RENAMED_NEW],
         "libvirt": [EDITED],
     }
+
+
+def test_check_with_nothing_to_push_says_so_instead_of_a_verdict(in_repo):
+    git(in_repo, "reset", "-q", "--hard", "origin/master")
+    result = run_script(in_repo, "check")
+    one_line_error(
+        result, 2, "owners: nothing to check: HEAD has no commits that origin/master lacks\n"
+    )
+
+
+def test_check_with_only_uncommitted_edits_points_to_worktree(in_repo):
+    git(in_repo, "reset", "-q", "--hard", "origin/master")
+    (in_repo / EDITED).write_text("# libvirt, edited\n")
+    result = run_script(in_repo, "check")
+    one_line_error(
+        result,
+        2,
+        "owners: nothing to check: HEAD has no commits that origin/master lacks; 1 file with "
+        "uncommitted edits: commit, or owners check --worktree\n",
+    )
+
+
+def test_check_worktree_checks_staged_and_unstaged_edits_against_head(in_repo):
+    (in_repo / EDITED).write_text("# libvirt, edited again\n")  # unstaged
+    (in_repo / "nova/virt/hyperv/new.py").write_text("# new\n")
+    git(in_repo, "add", "nova/virt/hyperv/new.py")  # staged
+    (in_repo / "nova/virt/xenapi/untracked.py").write_text("# never added\n")
+    result = run_script(in_repo, "check", "--worktree", "--json")
+    assert (result.code, result.err) == (1, "")
+    assert {f for r in result.json["requirements"] for f in r["files"]} == {
+        EDITED, "nova/virt/hyperv/new.py"
+    }
+    suggested = run_script(in_repo, "suggest", "--worktree").out.splitlines()
+    assert suggested == ["lena", "alice", "luke"]
+
+
+def test_check_worktree_without_edits_says_so(in_repo):
+    result = run_script(in_repo, "check", "--worktree")
+    one_line_error(
+        result, 2, "owners: nothing to check: no uncommitted edits (git diff HEAD is empty)\n"
+    )
+
+
+def test_check_of_commits_notes_the_uncommitted_edits_it_leaves_out(in_repo):
+    (in_repo / "README.rst").write_text("nova, edited\n")
+    result = run_script(in_repo, "check", "--json")
+    assert result.code == 1
+    assert result.err == (
+        "note: 1 file with uncommitted edits not checked (owners check --worktree checks them)\n"
+    )
+    assert "README.rst" not in {f for r in result.json["requirements"] for f in r["files"]}
 
 
 def test_check_json_contract(owners, in_repo, tmp_path):

@@ -29,7 +29,15 @@ from owners.cli.base import (
     read_file,
 )
 from owners.engine.model import CONFIG_PATH
-from owners.gitrepo import changed_files, checkout, tracked_files
+from owners.gitrepo import (
+    changed_files,
+    checkout,
+    commits_ahead,
+    tracked_files,
+    upstream_of_head,
+    worktree_files,
+)
+from owners.wording import plural
 
 if TYPE_CHECKING:
     from owners.cache import DiskCache
@@ -124,9 +132,39 @@ class Workspace:
         )
 
     def change_files(self, revrange: str | None) -> list[ChangedFile]:
+        """The files of `revrange`; without one, of the commits a push would upload, or a
+        one-line error saying why there is nothing to check (no such commits: a verdict on
+        nothing would name the wrong team)."""
         if self.root is None:
             raise CliError("needs a git checkout to read a revision range; use --files")
-        return changed_files(self.root, revrange)
+        if revrange is not None:
+            return changed_files(self.root, revrange)
+        upstream = upstream_of_head(self.root)
+        edited = worktree_files(self.root)
+        again = f"{click.get_current_context().command_path} --worktree"
+        if commits_ahead(self.root, upstream) == 0:
+            why = f"nothing to check: HEAD has no commits that {upstream} lacks"
+            if edited:
+                n = len(edited)
+                why += f"; {n} {plural(n, 'file')} with uncommitted edits: commit, or {again}"
+            raise CliError(why)
+        if edited:
+            n = len(edited)
+            click.echo(
+                f"note: {n} {plural(n, 'file')} with uncommitted edits not checked ({again} "
+                "checks them)",
+                err=True,
+            )
+        return changed_files(self.root, None)
+
+    def worktree_files(self) -> list[ChangedFile]:
+        """The uncommitted edits, staged or not, against HEAD."""
+        if self.root is None:
+            raise CliError("needs a git checkout to read its uncommitted edits; use --files")
+        edited = worktree_files(self.root)
+        if not edited:
+            raise CliError("nothing to check: no uncommitted edits (git diff HEAD is empty)")
+        return edited
 
 
 @cli.command(short_help="Who must approve each PATH.")
