@@ -7,7 +7,7 @@ bytes survive a round trip instead of breaking the command.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -89,11 +89,13 @@ def _checkout_by_git(start: Path) -> tuple[Path, Path] | None:
     return Path(os.fsdecode(top)), Path(os.fsdecode(folder))
 
 
-def tracked_files(root: Path, untracked: bool = False) -> list[str]:
-    """The checkout's files as `git ls-files` lists them; with `untracked`, also the files
-    not yet added (those .gitignore leaves out aside): the files on disk a user sees."""
+def tracked_files(root: Path, untracked: bool = False, paths: Sequence[str] = ()) -> list[str]:
+    """The checkout's files as `git ls-files` lists them (those of `paths` alone, when
+    given); with `untracked`, also the files not yet added (those .gitignore leaves out
+    aside): the files on disk a user sees."""
     more = ["--cached", "--others", "--exclude-standard"] if untracked else []
-    out = _git(["ls-files", "-z", *more], root)
+    literal = [f":(literal){p}" for p in paths]
+    out = _git(["ls-files", "-z", *more, "--", *literal], root)
     return [os.fsdecode(p) for p in out.split(b"\0") if p]
 
 

@@ -70,6 +70,36 @@ def test_who_json_reports_advisory_subsystems_with_their_enforcer(owners, in_rep
     ]
 
 
+def test_who_from_a_subfolder_reads_paths_from_there_and_warns_of_a_path_that_is_nowhere(
+    in_repo,
+):
+    result = run_script(in_repo / "nova", "who", "nova/virt/fake.py", "virt/fake.py")
+    assert result.code == 0
+    assert [line.split()[0] for line in result.out.splitlines()] == [
+        "nova/nova/virt/fake.py", "nova/virt/fake.py",
+    ]
+    assert result.err == (
+        "owners: warning: nova/nova/virt/fake.py: in neither the tree nor the working tree "
+        "(paths are relative to the current folder, as in git: the root's nova/virt/fake.py "
+        "is virt/fake.py from here)\n"
+    )
+
+
+def test_who_of_a_file_yet_to_be_written_answers_with_a_warning(in_repo):
+    result = run_script(in_repo, "who", "nova/virt/hyperv/planned.py")
+    assert result.code == 0
+    assert result.out.startswith("nova/virt/hyperv/planned.py  hyperv ")
+    assert result.err == (
+        "owners: warning: nova/virt/hyperv/planned.py: in neither the tree nor the working tree\n"
+    )
+
+
+def test_who_of_a_tracked_file_deleted_from_disk_does_not_warn(in_repo):
+    (in_repo / "nova/virt/fake.py").unlink()
+    result = run_script(in_repo, "who", "nova/virt/fake.py")
+    assert (result.code, result.err) == (0, "")
+
+
 def test_who_text(owners, in_repo):
     result = owners("who", "nova/virt/hyperv/vmops.py", "nova/compute/api.py")
     assert result.code == 0

@@ -81,6 +81,32 @@ class Workspace:
             raise CliError(f"{arg}: is a directory; name a file in it")
         return relative.as_posix()
 
+    def unknown_path_warnings(self, names: Sequence[str]) -> list[str]:
+        """A warning for each repository path that is neither on disk nor tracked: most often
+        a path written from the root while standing in a subfolder (paths are relative to
+        the current folder, as in git).  Answered anyway: a file yet to be written has
+        owners too."""
+        if self.root is None:
+            return []
+        missing = [n for n in names if not os.path.lexists(self.root / n)]
+        if not missing:
+            return []  # the common case costs no git process
+        known = set(tracked_files(self.root, paths=missing))
+        here = Path.cwd().resolve().relative_to(self.root.resolve()).as_posix()
+        warnings = []
+        for name in missing:
+            if name in known:
+                continue
+            warning = f"{name}: in neither the tree nor the working tree"
+            as_written = name.removeprefix(f"{here}/") if here != "." else name
+            if here != "." and os.path.lexists(self.root / as_written):
+                warning += (
+                    f" (paths are relative to the current folder, as in git: the root's "
+                    f"{as_written} is {os.path.relpath(self.root / as_written)} from here)"
+                )
+            warnings.append(warning)
+        return warnings
+
     def read_config(self) -> bytes:
         return read_file(self.config_file)
 
@@ -185,6 +211,8 @@ def who(paths: Sequence[str], config: str | None, as_json: bool) -> None:
             names.append(ws.repo_path(path))
         except CliError as exc:
             bad.append(exc.format_message())
+    for warning in ws.unknown_path_warnings(names):
+        click.echo(f"owners: warning: {warning}", err=True)
     if names:
         ownership = ws.ownership
         emit(as_json, render.who_json(ownership, names), lambda: render.who_text(ownership, names))
