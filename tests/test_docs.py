@@ -171,3 +171,17 @@ def test_the_cli_reference_validate_example_is_the_real_output(tmp_path: Path):
         [OWNERS_SCRIPT, "validate"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert (done.returncode, done.stdout.strip()) == (1, block[2])
+
+
+def test_the_pre_commit_example_names_what_exists():
+    """No tag the repository lacks, no branch it lacks in the schema's URL."""
+    text = (DOCS / "format.md").read_text()
+    rev = re.search(r"^    rev: (\S+)", text, re.MULTILINE)
+    assert rev is not None and re.fullmatch(r"[0-9a-f]{40}", rev[1]), "rev must be a commit SHA"
+    branch = re.search(r"raw\.githubusercontent\.com/ORG/gerrit-owners/([^/]+)/", text)
+    assert branch is not None
+    default = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch[1]}"],
+        cwd=DOCS.parent, capture_output=True, check=False,
+    )  # fmt: skip
+    assert default.returncode == 0, f"no branch {branch[1]} in this repository"
