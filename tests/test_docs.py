@@ -180,8 +180,10 @@ def test_the_pre_commit_example_names_what_exists():
     assert rev is not None and re.fullmatch(r"[0-9a-f]{40}", rev[1]), "rev must be a commit SHA"
     branch = re.search(r"raw\.githubusercontent\.com/ORG/gerrit-owners/([^/]+)/", text)
     assert branch is not None
-    default = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch[1]}"],
-        cwd=DOCS.parent, capture_output=True, check=False,
-    )  # fmt: skip
-    assert default.returncode == 0, f"no branch {branch[1]} in this repository"
+    refs = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname:lstrip=-1)", "refs/heads", "refs/remotes"],
+        cwd=DOCS.parent, capture_output=True, text=True, check=False,
+    ).stdout.split()  # fmt: skip
+    if not refs:
+        pytest.skip("a checkout without branches (a detached CI checkout)")
+    assert branch[1] in refs, f"no branch {branch[1]} in this repository"
