@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from owners.engine import Ownership, load_config, parse_config
+from tests.conftest import git
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "nova-OWNERS.yaml"
@@ -187,3 +188,28 @@ def test_the_pre_commit_example_names_what_exists():
     if not refs:
         pytest.skip("a checkout without branches (a detached CI checkout)")
     assert branch[1] in refs, f"no branch {branch[1]} in this repository"
+
+
+def test_the_cli_reference_worktree_example_is_the_real_output(git_repo: Path):
+    """docs/cli.md's `owners check` / `owners check --worktree` example, run in a checkout
+    with nothing to push and one uncommitted edit, through the installed command."""
+    text = (DOCS / "cli.md").read_text()
+    block = re.search(r"```console\n(\$ echo '# faster' >> .*?)```", text, re.DOTALL)
+    assert block is not None
+    git(git_repo, "reset", "-q", "--hard", "origin/master")
+    driver = git_repo / "nova/virt/hyperv/driver.py"
+    driver.write_text("# driver\n")
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-qm", "driver")
+    git(git_repo, "push", "-q", "origin", "HEAD:master")
+    git(git_repo, "fetch", "-q")
+    commands = re.split(r"^\$ ", block[1], flags=re.MULTILINE)[1:]
+    for command in commands:
+        line, _, expected = command.partition("\n")
+        args = line.split()
+        program = OWNERS_SCRIPT if args[0] == "owners" else args[0]
+        done = subprocess.run(
+            f"{program} {' '.join(args[1:])}", shell=True, cwd=git_repo,
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.stdout + done.stderr == expected, line
