@@ -204,7 +204,12 @@ class GerritConnection:
         """An HTTP error: Gerrit's own reason, and what to check when it is the settings'."""
         text = response.text if response is not None else ""
         detail = _first_line(text)
-        html = text.lstrip()[:1] == "<"
+        # Gerrit's REST errors are plain text; an HTML page or a JSON error is some other web
+        # application's (a proxy's, or this service's own when the URL names it)
+        kind = response.headers.get("Content-Type", "") if response is not None else ""
+        foreign = text.lstrip()[:1] in ("<", "{") or kind.startswith(
+            ("text/html", "application/json")
+        )
         if status == 401:
             whom = f"user '{self._user}'" if self._user else "the viewer's credentials"
             message = f"{call}: HTTP 401 from {self._where}: Gerrit refused {whom}" + (
@@ -213,8 +218,8 @@ class GerritConnection:
                 if self._user
                 else ""
             )
-        elif status == 404 and html:
-            message = f"{call}: HTTP 404 from {self._where}, an HTML page: {NOT_GERRIT}"
+        elif status == 404 and foreign:
+            message = f"{call}: HTTP 404 from {self._where}, not in Gerrit's form: {NOT_GERRIT}"
         else:
             message = f"{call}: HTTP {status} from {self._where}" + (
                 f": {detail}" if detail else ""

@@ -110,12 +110,27 @@ def test_a_viewers_refused_credentials_are_not_the_bots(serve):
     )
 
 
-def test_the_service_instead_of_gerrit_asks_whether_this_is_a_gerrit(serve):
-    url = serve(NotFound())  # what the service (Flask) answers for a path it lacks
+@pytest.mark.parametrize(
+    "app",
+    [
+        NotFound(),  # what a Flask or werkzeug application answers for a path it lacks
+        Response('{"error": "not found"}', status=404, mimetype="application/json"),
+    ],
+    ids=["an HTML page", "a JSON error"],
+)
+def test_another_web_application_instead_of_gerrit_asks_whether_this_is_a_gerrit(serve, app):
+    url = serve(app)
     assert failure(url) == (
-        f"GET accounts/self: HTTP 404 from {url}, an HTML page: is this a Gerrit? check "
-        "OWNERS_GERRIT_URL (Gerrit's base URL, not the service's)"
+        f"GET accounts/self: HTTP 404 from {url}, not in Gerrit's form: is this a Gerrit? "
+        "check OWNERS_GERRIT_URL (Gerrit's base URL, not the service's)"
     )
+
+
+def test_the_owners_service_itself_instead_of_gerrit(serve, jobs):
+    from webhook.app import create_app
+
+    url = serve(create_app(jobs.settings, jobs=jobs))
+    assert "is this a Gerrit?" in failure(url)
 
 
 def test_gerrits_own_not_found_keeps_its_reason(serve):
