@@ -79,8 +79,7 @@ def test_a_gerrit_that_does_not_answer_in_time(serve, monkeypatch):
 
     url = serve(slow)
     assert failure(url) == (
-        f"GET accounts/self: no answer from {url} within 0.3 s (timeout); "
-        "check OWNERS_GERRIT_URL"
+        f"GET accounts/self: no answer from {url} within 0.3 s (timeout); check OWNERS_GERRIT_URL"
     )
 
 

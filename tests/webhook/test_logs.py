@@ -68,23 +68,42 @@ def test_secrets_and_the_token_in_paths_are_scrubbed(jobs: Jobs) -> None:
 SHORT = "pw"  # a short password: scrubbing its text would mangle "/home/pwd" and "pwned"
 TRAVELLING = [
     # (where a secret travels, the line, the line as logged)
-    ("an Authorization header",
-     "headers: {'Authorization': 'Basic b3duZXJzLWJvdDpwdw==', 'Accept': '*/*'}",
-     "headers: {'Authorization': 'Basic <redacted>', 'Accept': '*/*'}"),
+    (
+        "an Authorization header",
+        "headers: {'Authorization': 'Basic b3duZXJzLWJvdDpwdw==', 'Accept': '*/*'}",
+        "headers: {'Authorization': 'Basic <redacted>', 'Accept': '*/*'}",
+    ),
     ("a bearer token", "Authorization: Bearer abc.def", "Authorization: Bearer <redacted>"),
-    ("a URL's userinfo", f"GET https://owners-bot:{SHORT}@gerrit/a/changes/1",
-     "GET https://owners-bot:<redacted>@gerrit/a/changes/1"),
-    ("a Redis URL", f"queue redis://:{SHORT}@redis:6379/0 is down",
-     "queue redis://:<redacted>@redis:6379/0 is down"),
-    ("a settings field", f"Settings(password='{SHORT}', webhook_token='x')",
-     "Settings(password='<redacted>', webhook_token='<redacted>')"),
-    ("a JSON field", f'{{"password": "{SHORT}", "user": "bot"}}',
-     '{"password": "<redacted>", "user": "bot"}'),
-    ("an environment variable", f"OWNERS_GERRIT_PASSWORD={SHORT} owners serve",
-     "OWNERS_GERRIT_PASSWORD=<redacted> owners serve"),
-    ("paths and URLs that merely contain the password's text stay whole",
-     "GET /home/pwd/a.py from https://x.org/pwned (password_file=/etc/owners/pw)",
-     "GET /home/pwd/a.py from https://x.org/pwned (password_file=/etc/owners/pw)"),
+    (
+        "a URL's userinfo",
+        f"GET https://owners-bot:{SHORT}@gerrit/a/changes/1",
+        "GET https://owners-bot:<redacted>@gerrit/a/changes/1",
+    ),
+    (
+        "a Redis URL",
+        f"queue redis://:{SHORT}@redis:6379/0 is down",
+        "queue redis://:<redacted>@redis:6379/0 is down",
+    ),
+    (
+        "a settings field",
+        f"Settings(password='{SHORT}', webhook_token='x')",
+        "Settings(password='<redacted>', webhook_token='<redacted>')",
+    ),
+    (
+        "a JSON field",
+        f'{{"password": "{SHORT}", "user": "bot"}}',
+        '{"password": "<redacted>", "user": "bot"}',
+    ),
+    (
+        "an environment variable",
+        f"OWNERS_GERRIT_PASSWORD={SHORT} owners serve",
+        "OWNERS_GERRIT_PASSWORD=<redacted> owners serve",
+    ),
+    (
+        "paths and URLs that merely contain the password's text stay whole",
+        "GET /home/pwd/a.py from https://x.org/pwned (password_file=/etc/owners/pw)",
+        "GET /home/pwd/a.py from https://x.org/pwned (password_file=/etc/owners/pw)",
+    ),
 ]
 
 
