@@ -878,13 +878,14 @@ NOT_GERRIT = "is this a Gerrit? check OWNERS_GERRIT_URL (Gerrit's base URL, not 
 def _innermost(exc: BaseException) -> str:
     """The deepest reason requests and urllib3 wrapped (`[Errno 111] Connection refused`)."""
     reason: object = exc
-    while True:
+    for _ in range(8):  # requests wraps urllib3, which wraps the socket's error: 3 or 4 deep
         inner = getattr(reason, "reason", None) or (
             reason.args[0] if isinstance(reason, BaseException) and reason.args else None
         )
         if inner is None or inner is reason or isinstance(inner, str):
             return str(inner if isinstance(inner, str) else reason)
         reason = inner
+    return str(reason)
 
 
 def _connection_reason(text: str) -> str:
