@@ -682,8 +682,7 @@ class GerritConnection:
         if exact:
             return Found(Standing.INACTIVE)
         near = tuple(
-            f"{a[field]} ({a.get('username') or a.get('_account_id')})"
-            if field == "email"
+            f"{a[field]} ({a.get('username') or a.get('_account_id')})" if field == "email"
             else str(a[field])
             for a in found
             if isinstance(a.get(field), str) and a[field].lower() == identity.lower()
