@@ -703,7 +703,7 @@ def _play(nova: Nova) -> None:
         if k in ("OWNERS_GERRIT_URL", "OWNERS_GERRIT_USER")
     )
     both = changes["Hyper-V and core"]
-    owners = shutil.which("owners") or "owners"  # demo.sh puts .venv/bin first on PATH
+    owners = owners_command()
     print("\nLook closer:")
     hyperv = changes["Hyper-V only"]
     print(f"  curl -s '{url}/changes/{hyperv}/detail' | tail -n +2 | python3 -m json.tool")
@@ -713,8 +713,15 @@ def _play(nova: Nova) -> None:
     people = ", ".join(sorted(PEOPLE))
     print(f"\nA contributor's checkout (zed, on master, upstream set): {checkout}")
     print(f"  cd {checkout} && {owners} who nova/virt/hyperv/driver.py")
-    print("  commit, then: owners check; owners suggest; git push origin HEAD:refs/for/master")
+    print(f"  commit, then: {owners} check; {owners} suggest; git push origin HEAD:refs/for/master")
     print(f"Passwords (git over HTTP and REST): <name>-demo-pw for {people}")
+    print(f"(`owners` is {owners}; after `. {REPO_ROOT}/.venv/bin/activate` plain `owners` works)")
+
+
+def owners_command() -> str:
+    """The `owners` to print in commands to try: the full path of the one this demo runs
+    (.venv/bin/owners), since a plain `owners` is on nobody's PATH until .venv is activated."""
+    return str(Path(sys.executable).parent / "owners")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@
 # fault tests against a real Gerrit that the harness downloads and starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# need PROGRAM WHAT-FAILS-WITHOUT-IT: install the Debian package of that name when missing.
+# need PROGRAM WHAT-FAILS-WITHOUT-IT: install the Debian package of that name when missing
+# (as root, saying so first: it changes the machine).
 need() {
   command -v "$1" >/dev/null && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: $1 is missing; installing the Debian package $1 (apt-get update, then" \
+      "apt-get install -y $1), since $2 without it" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
   else

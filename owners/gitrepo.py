@@ -7,7 +7,7 @@ bytes survive a round trip instead of breaking the command.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -89,9 +89,31 @@ def _checkout_by_git(start: Path) -> tuple[Path, Path] | None:
     return Path(os.fsdecode(top)), Path(os.fsdecode(folder))
 
 
-def tracked_files(root: Path) -> list[str]:
-    out = _git(["ls-files", "-z"], root)
+def tracked_files(root: Path, untracked: bool = False, paths: Sequence[str] = ()) -> list[str]:
+    """The checkout's files as `git ls-files` lists them (those of `paths` alone, when
+    given); with `untracked`, also the files not yet added (those .gitignore leaves out
+    aside): the files on disk a user sees."""
+    more = ["--cached", "--others", "--exclude-standard"] if untracked else []
+    literal = [f":(literal){p}" for p in paths]
+    out = _git(["ls-files", "-z", *more, "--", *literal], root)
     return [os.fsdecode(p) for p in out.split(b"\0") if p]
+
+
+def upstream_of_head(root: Path) -> str:
+    """The upstream branch of HEAD (`origin/master`), or a GitError saying there is none."""
+    try:
+        out = _git(["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"], root)
+    except GitError as exc:
+        raise GitError(
+            "the current branch has no upstream; pass a range such as origin/master..HEAD"
+        ) from exc
+    return out.decode().strip()
+
+
+def commits_ahead(root: Path, upstream: str) -> int:
+    """How many commits HEAD has that `upstream` lacks: what a push would upload."""
+    out = _git(["rev-list", "--count", "--end-of-options", f"{upstream}..HEAD", "--"], root)
+    return int(out.decode().strip() or 0)
 
 
 def changed_files(root: Path, revrange: str | None) -> list[ChangedFile]:
@@ -102,23 +124,33 @@ def changed_files(root: Path, revrange: str | None) -> list[ChangedFile]:
     """
     command = ["diff"]
     if revrange is None:
-        try:
-            upstream = (
-                _git(["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"], root)
-                .decode()
-                .strip()
-            )
-        except GitError as exc:
-            raise GitError(
-                "the current branch has no upstream; pass a range such as origin/master..HEAD"
-            ) from exc
-        spec = [f"{upstream}...HEAD"]
+        spec = [f"{upstream_of_head(root)}...HEAD"]
     elif ".." in revrange:
         spec = [revrange]
     else:  # one commit, against its first parent; diff-tree also handles a root commit
         spec = [revrange]
         command = ["diff-tree", "-r", "--root", "--no-commit-id", "-m", "--first-parent"]
-    out = _git([*command, "--name-status", "-z", "-M", "--no-color", *spec, "--"], root)
+    return _name_status(
+        _git([*command, "--name-status", "-z", "-M", "--no-color", *spec, "--"], root)
+    )
+
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # what git diffs a first commit with
+
+
+def worktree_files(root: Path) -> list[ChangedFile]:
+    """The uncommitted edits of the checkout, staged or not, against HEAD (against nothing
+    before the first commit); files never added are not part of them, as for `git commit -a`."""
+    try:
+        _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
+        base = "HEAD"
+    except GitError:
+        base = EMPTY_TREE
+    return _name_status(_git(["diff", "--name-status", "-z", "-M", "--no-color", base, "--"], root))
+
+
+def _name_status(out: bytes) -> list[ChangedFile]:
+    """`git diff --name-status -z` output as changed files; a rename keeps its old path."""
     fields = [os.fsdecode(f) for f in out.split(b"\0")]
     from owners.engine.change import ChangedFile  # here: `owners who` never needs it
 

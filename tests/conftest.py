@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +147,17 @@ def owners(capsys: pytest.CaptureFixture[str]):
         return Result(code, out, err)
 
     return run
+
+
+OWNERS_SCRIPT = Path(sys.executable).parent / "owners"  # the console script pip installed
+
+
+def run_script(cwd: Path, *args: str) -> Result:
+    """Run the installed `owners` command in a process of its own, as the user does."""
+    done = subprocess.run(
+        [str(OWNERS_SCRIPT), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
 
 
 def one_line_error(result: Result, code: int, text: str) -> None:

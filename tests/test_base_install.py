@@ -9,12 +9,15 @@ takes some seconds (more with an empty pip cache); deselect with `-m "not instal
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from owners.cli.base import COMMANDS as COMMAND_MODULES
 
 pytestmark = pytest.mark.install
 
@@ -102,6 +105,21 @@ def test_each_command_runs_or_names_its_extra(
     assert done.stderr.splitlines() == [message]
     assert done.returncode == (2 if args[0] == "check" else 1)  # check: 2 is "no verdict"
     assert done.stdout == ""
+
+
+def test_each_commands_help_runs_through_the_console_script(base_venv: Path, tmp_path: Path):
+    """`owners --help` lists every command, and each one's --help works in the base install
+    (a fresh process: a command missing from the lazy map is "No such command" here)."""
+    done = _run(base_venv / "bin" / "owners", "--help", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    listed = re.findall(r"^  ([a-z][a-z-]*) ", done.stdout, re.MULTILINE)
+    assert sorted(listed) == sorted(COMMAND_MODULES)
+    failures = []
+    for command in listed:
+        done = _run(base_venv / "bin" / "owners", command, "--help", cwd=tmp_path)
+        if done.returncode != 0 or not done.stdout.startswith(f"Usage: owners {command} "):
+            failures.append(f"{command}: exit {done.returncode}: {done.stderr.strip()}")
+    assert failures == []
 
 
 def test_the_checkout_commands_run(base_venv: Path, tmp_path: Path):

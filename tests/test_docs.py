@@ -2,12 +2,15 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from owners.engine import Ownership, load_config, parse_config
+from tests.conftest import git
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "nova-OWNERS.yaml"
@@ -119,3 +122,94 @@ INVALID_ROWS = [
 def test_invalid_files_fail_the_schema_as_they_fail_validation(validator, text: str) -> None:
     assert parse_config(text)[0] is None  # owners validate rejects it
     assert list(validator.iter_errors(yaml.safe_load(text))) != []
+
+
+# -- the messages the docs quote are the ones `owners validate` prints -------------------------
+
+OWNERS_SCRIPT = Path(sys.executable).parent / "owners"  # the installed console script
+QUOTED_MESSAGES = [
+    # (scenario, a file with the mistake, the message docs/format.md quotes for it)
+    ("a tab", "version: 1\nroot:\n\towners: [a]\n",
+     "YAML syntax error: a tab, where YAML allows only spaces"),
+    ("an unquoted ! pattern", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - name: x\n    owners: [a]\n    paths:\n      - x/\n      - !x/README\n",
+     "YAML tags are not allowed (!x/README)"),
+    ("an unquoted * pattern", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - name: x\n    owners: [a]\n    paths:\n      - *.pyc\n",
+     "YAML syntax error: did not find expected alphabetic or numeric character "
+     "(while scanning an alias)"),
+    ("a typo in a key", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
+     "  - {name: hyperv, owner: [a], paths: [h/]}\n",
+     "unknown key 'owner' in subsystem 'hyperv'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"), [r[1:] for r in QUOTED_MESSAGES], ids=[r[0] for r in QUOTED_MESSAGES]
+)
+def test_the_format_reference_quotes_real_messages(tmp_path: Path, text: str, quoted: str):
+    assert f"`{quoted}`" in (DOCS / "format.md").read_text()
+    (tmp_path / "OWNERS.yaml").write_text(text)
+    done = subprocess.run(
+        [OWNERS_SCRIPT, "validate", "--no-tree", "OWNERS.yaml"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert [line.split(": ", 1)[1].split(" (hint")[0] for line in done.stdout.splitlines()] == [
+        quoted
+    ]
+
+
+def test_the_cli_reference_validate_example_is_the_real_output(tmp_path: Path):
+    """docs/cli.md's `owners validate` example: a typo in the Nova checkout, one line."""
+    block = re.search(r"\$ (sed -i .*?) +# a typo\n\$ owners validate\n(.*?)\n\$ echo", (
+        DOCS / "cli.md").read_text(), re.DOTALL)
+    assert block is not None
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "OWNERS.yaml").write_bytes(FIXTURE.read_bytes())
+    subprocess.run(block[1], shell=True, cwd=tmp_path, check=True)
+    done = subprocess.run(
+        [OWNERS_SCRIPT, "validate"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (1, block[2])
+
+
+def test_the_pre_commit_example_names_what_exists():
+    """No tag the repository lacks, no branch it lacks in the schema's URL."""
+    text = (DOCS / "format.md").read_text()
+    rev = re.search(r"^    rev: (\S+)", text, re.MULTILINE)
+    assert rev is not None and re.fullmatch(r"[0-9a-f]{40}", rev[1]), "rev must be a commit SHA"
+    branch = re.search(r"raw\.githubusercontent\.com/ORG/gerrit-owners/([^/]+)/", text)
+    assert branch is not None
+    refs = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname:lstrip=-1)", "refs/heads", "refs/remotes"],
+        cwd=DOCS.parent, capture_output=True, text=True, check=False,
+    ).stdout.split()  # fmt: skip
+    if not refs:
+        pytest.skip("a checkout without branches (a detached CI checkout)")
+    assert branch[1] in refs, f"no branch {branch[1]} in this repository"
+
+
+def test_the_cli_reference_worktree_example_is_the_real_output(git_repo: Path):
+    """docs/cli.md's `owners check` / `owners check --worktree` example, run in a checkout
+    with nothing to push and one uncommitted edit, through the installed command."""
+    text = (DOCS / "cli.md").read_text()
+    block = re.search(r"```console\n(\$ echo '# faster' >> .*?)```", text, re.DOTALL)
+    assert block is not None
+    git(git_repo, "reset", "-q", "--hard", "origin/master")
+    driver = git_repo / "nova/virt/hyperv/driver.py"
+    driver.write_text("# driver\n")
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-qm", "driver")
+    git(git_repo, "push", "-q", "origin", "HEAD:master")
+    git(git_repo, "fetch", "-q")
+    commands = re.split(r"^\$ ", block[1], flags=re.MULTILINE)[1:]
+    for command in commands:
+        line, _, expected = command.partition("\n")
+        args = line.split()
+        program = OWNERS_SCRIPT if args[0] == "owners" else args[0]
+        done = subprocess.run(
+            f"{program} {' '.join(args[1:])}", shell=True, cwd=git_repo,
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.stdout + done.stderr == expected, line

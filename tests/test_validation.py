@@ -35,6 +35,21 @@ VALIDATION_ROWS = [
      HEAD + "  - name: hyperv\n    owner: [a]\n    owners: [a]\n    paths: [x/]\n",
      ["OWNERS.yaml:5:5: unknown key 'owner' in subsystem 'hyperv' "
       "(hint: did you mean 'owners'?)"]),
+    ("a misspelt required key is one error, not also a missing key",
+     HEAD + "  - name: hyperv\n    owner: [a]\n    path: [x/]\n",
+     ["OWNERS.yaml:5:5: unknown key 'owner' in subsystem 'hyperv' "
+      "(hint: did you mean 'owners'?)",
+      "OWNERS.yaml:6:5: unknown key 'path' in subsystem 'hyperv' "
+      "(hint: did you mean 'paths'?)"]),
+    ("a subsystem's own error does not make its children's parent unknown",
+     HEAD + "  - {name: core, owner: [a], paths: [core/]}\n"
+     "  - {name: ui, owners: [b], paths: [core/ui/], parent: core}\n",
+     ["OWNERS.yaml:4:18: unknown key 'owner' in subsystem 'core' "
+      "(hint: did you mean 'owners'?)"]),
+    ("a missing key that was not misspelt is still missing",
+     HEAD + "  - {name: s, paths: [s/]}\n",
+     ["OWNERS.yaml:4:5: subsystem 's' has no 'owners' "
+      "(hint: list who may approve, e.g. owners: [alice])"]),
     ("unknown key in policy",
      "version: 1\npolicy:\n  self_aproval: true\nroot: {owners: [a, b]}\n",
      ["OWNERS.yaml:3:3: unknown key 'self_aproval' in policy "
@@ -129,6 +144,12 @@ VALIDATION_ROWS = [
      HEAD + "  - {name: s, owners: [x, y], approvals: 2, paths: [s/], noparent: true}\n",
      ["OWNERS.yaml:4:12: warning: 's' needs every one of its 2 eligible approvers, so a change "
       "by one of them can never be approved (hint: add another owner)"]),
+    ("one approval from a lone approver is a one-person project, not a warning",
+     "version: 1\nroot: {owners: [a]}\n",
+     []),
+    ("a lone approver of a noparent subsystem is not a warning either",
+     HEAD + "  - {name: s, owners: [x], paths: [s/], noparent: true}\n",
+     []),
     ("self_approval: all approvers may be needed",
      "version: 1\npolicy: {self_approval: true}\nroot: {owners: [a]}\n",
      []),
@@ -163,8 +184,6 @@ def test_every_problem_is_reported_not_just_the_first():
         "conf/OWNERS.yaml:6:36: malformed pattern '[x]': character ranges are not supported "
         "(hint: write '\\[' to match a literal '[')",
         "conf/OWNERS.yaml:6:50: mode must be 'enforce' or 'advisory', not 'strict'",
-        "conf/OWNERS.yaml:7:5: subsystem 't' has no 'owners' "
-        "(hint: list who may approve, e.g. owners: [alice])",
         "conf/OWNERS.yaml:7:15: unknown key 'owner' in subsystem 't' "
         "(hint: did you mean 'owners'?)",
     ]
@@ -272,9 +291,15 @@ TYPE_ROWS = [
     ("YAML syntax error", "version: 1\nroot: {owners: [a, b]\n",
      ["OWNERS.yaml:3:1: YAML syntax error: did not find expected ',' or '}' "
       "(hint: check indentation and quoting)"]),
-    ("a tab for indentation", "version: 1\nroot:\n\towners: [a, b]\n",
-     ["OWNERS.yaml:3:1: YAML syntax error: found character that cannot start any token "
-      "(hint: check indentation and quoting)"]),
+    ("a tab for indentation is named, at its line and column",
+     "version: 1\nroot:\n\towners: [a, b]\n",
+     ["OWNERS.yaml:3:1: YAML syntax error: a tab, where YAML allows only spaces "
+      "(hint: indent with spaces)"]),
+    ("a tab deeper in the file too",
+     "version: 1\nroot:\n  owners: [a, b]\nsubsystems:\n  - name: s\n    paths: [s/]\n"
+     "\towners: [a]\n",
+     ["OWNERS.yaml:7:1: YAML syntax error: a tab, where YAML allows only spaces "
+      "(hint: indent with spaces)"]),
 ]
 
 

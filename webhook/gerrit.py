@@ -92,6 +92,7 @@ class GerritConnection:
         on_error: Callable[[GerritError], None] | None = None,
     ):
         self.settings = settings
+        self._user: str | None = settings.user  # whose credentials; None: a web viewer's
         self.rest = rest or GerritRestAPI(
             url=settings.gerrit_url,
             auth=HTTPBasicAuth(settings.user, settings.password),
@@ -120,7 +121,9 @@ class GerritConnection:
             auth=HTTPBasicAuth(*auth) if auth else None,
             adapter=HTTPAdapter(max_retries=RETRY),
         )
-        return cls(settings, rest=rest, **kw)
+        connection = cls(settings, rest=rest, **kw)
+        connection._user = None  # a 401 is the viewer's, not the bot's settings
+        return connection
 
     # -- transport -------------------------------------------------------------------------
 
@@ -166,19 +169,68 @@ class GerritConnection:
             status = exc.response.status_code if exc.response is not None else None
             if missing_ok and status == 404:
                 return None
-            detail = _first_line(exc.response.text if exc.response is not None else "")
-            raise GerritError(
-                f"{call}: HTTP {status}" + (f": {detail}" if detail else ""), status
-            ) from None
+            raise self._refused(call, status, exc.response) from None
         except requests.RequestException as exc:
-            raise GerritError(f"{call}: {type(exc).__name__}") from None
+            raise GerritError(f"{call}: {self._unreachable(exc)}") from None
         except ValueError as exc:  # pygerrit2 could not decode what Gerrit called JSON
             raise UnexpectedResponse(f"{call}: invalid JSON ({exc})") from None
         # pygerrit2 hands back the raw text of an answer that is not application/json: on
         # a JSON endpoint that is a proxy's error or login page, never Gerrit's answer.
         if not kw.get("return_response") and isinstance(answer, bytes | str) and answer:
-            raise UnexpectedResponse(f"{call}: not JSON: {_first_line(answer)}")
+            raise UnexpectedResponse(
+                f"{call}: {self._where} answered not JSON but {_first_line(answer)}: {NOT_GERRIT}"
+            )
         return answer
+
+    # -- what went wrong, for the operator: where, why, and the setting to check -----------
+    # Built from the settings and the answer alone: the URL holds no credentials (Settings
+    # refuses them), and no password is ever put in a message.
+
+    @property
+    def _where(self) -> str:
+        return self.settings.gerrit_url
+
+    def _unreachable(self, exc: requests.RequestException) -> str:
+        """No answer: a refused connection, an unknown host, a timeout or a failed TLS
+        handshake, with the URL tried."""
+        check = "; check OWNERS_GERRIT_URL"
+        reason = _innermost(exc)
+        # urllib3's retries wrap a read timeout in a ConnectionError: known by its reason
+        if isinstance(exc, requests.Timeout) or "timed out" in reason:
+            return f"no answer from {self._where} within {TIMEOUT_SECONDS} s (timeout){check}"
+        if isinstance(exc, requests.exceptions.SSLError):
+            return f"TLS with {self._where} failed: {_tls_reason(reason)}{check}"
+        if isinstance(exc, requests.ConnectionError):
+            return f"cannot connect to {self._where}: {_connection_reason(reason)}{check}"
+        return f"{type(exc).__name__} talking to {self._where}{check}"
+
+    def _refused(
+        self, call: str, status: int | None, response: requests.Response | None
+    ) -> GerritError:
+        """An HTTP error: Gerrit's own reason, and what to check when it is the settings'."""
+        text = response.text if response is not None else ""
+        detail = _first_line(text)
+        # Gerrit's REST errors are plain text; an HTML page or a JSON error is some other web
+        # application's (a proxy's, or this service's own when the URL names it)
+        kind = response.headers.get("Content-Type", "") if response is not None else ""
+        foreign = text.lstrip()[:1] in ("<", "{") or kind.startswith(
+            ("text/html", "application/json")
+        )
+        if status == 401:
+            whom = f"user '{self._user}'" if self._user else "the viewer's credentials"
+            message = f"{call}: HTTP 401 from {self._where}: Gerrit refused {whom}" + (
+                " and its password; check OWNERS_GERRIT_USER and OWNERS_GERRIT_PASSWORD_FILE "
+                "(or OWNERS_GERRIT_PASSWORD): the HTTP password Gerrit generated for the user"
+                if self._user
+                else ""
+            )
+        elif status == 404 and foreign:
+            message = f"{call}: HTTP 404 from {self._where}, not in Gerrit's form: {NOT_GERRIT}"
+        else:
+            message = f"{call}: HTTP {status} from {self._where}" + (
+                f": {detail}" if detail else ""
+            )
+        return GerritError(message, status)
 
     def get(self, path: str, *, missing_ok: bool = False, **kw: Any) -> Any:
         return self._call("get", path, missing_ok=missing_ok, **kw)
@@ -857,6 +909,41 @@ def _number(info: dict[str, Any]) -> int:
 def quoted(value: str) -> str:
     """A value inside double quotes of a Gerrit query."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+NOT_GERRIT = "is this a Gerrit? check OWNERS_GERRIT_URL (Gerrit's base URL, not the service's)"
+
+
+def _innermost(exc: BaseException) -> str:
+    """The deepest reason requests and urllib3 wrapped (`[Errno 111] Connection refused`)."""
+    reason: object = exc
+    for _ in range(8):  # requests wraps urllib3, which wraps the socket's error: 3 or 4 deep
+        inner = getattr(reason, "reason", None) or (
+            reason.args[0] if isinstance(reason, BaseException) and reason.args else None
+        )
+        if inner is None or inner is reason or isinstance(inner, str):
+            return str(inner if isinstance(inner, str) else reason)
+        reason = inner
+    return str(reason)
+
+
+def _connection_reason(text: str) -> str:
+    if "Connection refused" in text:
+        return "connection refused"
+    if "resolve" in text or "Name or service not known" in text:
+        return "host name not found"
+    if "Network is unreachable" in text or "No route to host" in text:
+        return "network unreachable"
+    return _first_line(text.rpartition(": ")[2] or text)
+
+
+def _tls_reason(text: str) -> str:
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = text.partition("certificate verify failed: ")[2].partition(" (")[0]
+        return "certificate not trusted" + (f": {detail}" if detail else "")
+    if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+        return "the server does not speak TLS there: an http:// URL?"
+    return _first_line(text)
 
 
 def _first_line(text: str | bytes) -> str:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 # local command never pays for the service's, the charts' or the migrations' imports.
 COMMANDS = {
     "who": "local", "explain": "local", "check": "change", "suggest": "change",
-    "validate": "local", "coverage": "local", "stats": "history", "report": "report",
+    "validate": "local", "coverage": "local", "schema": "local", "stats": "history",
+    "report": "report",
     "import": "migrate", "export": "migrate", "audit": "audit", "serve": "service",
     "worker": "service", "reconcile": "service", "dead-letters": "service",
     "gerrit-setup": "service",

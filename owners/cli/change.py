@@ -30,6 +30,12 @@ def _change_options(command: Callable[..., None]) -> Callable[..., None]:
         help="Treat the arguments as changed files instead of a range.",
     )(command)
     command = click.option(
+        "--worktree",
+        is_flag=True,
+        help="Check the uncommitted edits (staged or not, against HEAD) instead of the commits "
+        "a push would upload.",
+    )(command)
+    command = click.option(
         "--votes",
         "votes_file",
         type=click.File("r"),
@@ -39,11 +45,19 @@ def _change_options(command: Callable[..., None]) -> Callable[..., None]:
     return config_option(json_option(command))
 
 
-def _local_change(ws: Workspace, args: Sequence[str], files_mode: bool, votes_file: Any) -> Change:
+def _local_change(
+    ws: Workspace, args: Sequence[str], files_mode: bool, worktree: bool, votes_file: Any
+) -> Change:
+    if files_mode and worktree:
+        raise click.UsageError("give --files PATH... or --worktree, not both")
     if files_mode:
         if not args:
             raise click.UsageError("--files needs at least one PATH")
         files = [ChangedFile(ws.repo_path(a)) for a in args]
+    elif worktree:
+        if args:
+            raise click.UsageError("--worktree takes no REVRANGE")
+        files = ws.worktree_files()
     elif len(args) > 1:
         raise click.UsageError("give one REVRANGE, or --files PATH...")
     else:
@@ -99,12 +113,14 @@ class CheckUnavailable(CliError):
 def check(
     args: Sequence[str],
     files_mode: bool,
+    worktree: bool,
     votes_file: Any,
     change_number: int | None,
     config: str | None,
     as_json: bool,
 ) -> None:
-    """What a change needs: by default the commits on HEAD not yet on the upstream branch.
+    """What a change needs: by default the commits on HEAD not yet on the upstream branch
+    (none: nothing to check, exit 2); --worktree checks the uncommitted edits instead.
 
     Exit status, for scripts and hooks: 0 when the verdict is APPROVED, 1 when PENDING or
     BLOCKED (without --votes or --change nobody has voted, so that is PENDING unless nothing
@@ -118,7 +134,8 @@ def check(
                 evaluation = check_change(settings_from_env(), change_number)
         else:
             ws = Workspace.find(config)
-            evaluation = evaluate(ws.ownership, _local_change(ws, args, files_mode, votes_file))
+            change = _local_change(ws, args, files_mode, worktree, votes_file)
+            evaluation = evaluate(ws.ownership, change)
     except CliError as exc:
         raise CheckUnavailable(exc.format_message()) from None
     except GitError as exc:
@@ -131,10 +148,16 @@ def check(
 @cli.command(short_help="The reviewers to add to a change.")
 @_change_options
 def suggest(
-    args: Sequence[str], files_mode: bool, votes_file: Any, config: str | None, as_json: bool
+    args: Sequence[str],
+    files_mode: bool,
+    worktree: bool,
+    votes_file: Any,
+    config: str | None,
+    as_json: bool,
 ) -> None:
     """The reviewers to add: fewest owners covering every unmet requirement."""
     ws = Workspace.find(config)
-    evaluation = evaluate(ws.ownership, _local_change(ws, args, files_mode, votes_file))
+    change = _local_change(ws, args, files_mode, worktree, votes_file)
+    evaluation = evaluate(ws.ownership, change)
     reviewers = list(evaluation.suggested_reviewers)
     emit(as_json, reviewers, lambda: "\n".join(reviewers))

@@ -29,7 +29,15 @@ from owners.cli.base import (
     read_file,
 )
 from owners.engine.model import CONFIG_PATH
-from owners.gitrepo import changed_files, checkout, tracked_files
+from owners.gitrepo import (
+    changed_files,
+    checkout,
+    commits_ahead,
+    tracked_files,
+    upstream_of_head,
+    worktree_files,
+)
+from owners.wording import plural
 
 if TYPE_CHECKING:
     from owners.cache import DiskCache
@@ -73,6 +81,32 @@ class Workspace:
             raise CliError(f"{arg}: is a directory; name a file in it")
         return relative.as_posix()
 
+    def unknown_path_warnings(self, names: Sequence[str]) -> list[str]:
+        """A warning for each repository path that is neither on disk nor tracked: most often
+        a path written from the root while standing in a subfolder (paths are relative to
+        the current folder, as in git).  Answered anyway: a file yet to be written has
+        owners too."""
+        if self.root is None:
+            return []
+        missing = [n for n in names if not os.path.lexists(self.root / n)]
+        if not missing:
+            return []  # the common case costs no git process
+        known = set(tracked_files(self.root, paths=missing))
+        here = Path.cwd().resolve().relative_to(self.root.resolve()).as_posix()
+        warnings = []
+        for name in missing:
+            if name in known:
+                continue
+            warning = f"{name}: in neither the tree nor the working tree"
+            as_written = name.removeprefix(f"{here}/") if here != "." else name
+            if here != "." and os.path.lexists(self.root / as_written):
+                warning += (
+                    f" (paths are relative to the current folder, as in git: the root's "
+                    f"{as_written} is {os.path.relpath(self.root / as_written)} from here)"
+                )
+            warnings.append(warning)
+        return warnings
+
     def read_config(self) -> bytes:
         return read_file(self.config_file)
 
@@ -109,15 +143,54 @@ class Workspace:
         except ValueError:
             return str(self.config_file)
 
-    def tree(self) -> list[str]:
+    def tree(self, untracked: bool = False) -> list[str]:
         if self.root is None:
             raise CliError("needs a git checkout to list its files")
-        return tracked_files(self.root)
+        return tracked_files(self.root, untracked)
+
+    @property
+    def is_checkouts_own(self) -> bool:
+        """Whether the file read is the checkout's own OWNERS.yaml, whose patterns name the
+        checkout's files (a fixture or another project's file names files elsewhere)."""
+        return (
+            self.root is not None
+            and self.config_file.resolve() == (self.root / CONFIG_PATH).resolve()
+        )
 
     def change_files(self, revrange: str | None) -> list[ChangedFile]:
+        """The files of `revrange`; without one, of the commits a push would upload, or a
+        one-line error saying why there is nothing to check (no such commits: a verdict on
+        nothing would name the wrong team)."""
         if self.root is None:
             raise CliError("needs a git checkout to read a revision range; use --files")
-        return changed_files(self.root, revrange)
+        if revrange is not None:
+            return changed_files(self.root, revrange)
+        upstream = upstream_of_head(self.root)
+        edited = worktree_files(self.root)
+        again = f"{click.get_current_context().command_path} --worktree"
+        if commits_ahead(self.root, upstream) == 0:
+            why = f"nothing to check: HEAD has no commits that {upstream} lacks"
+            if edited:
+                n = len(edited)
+                why += f"; {n} {plural(n, 'file')} with uncommitted edits: commit, or {again}"
+            raise CliError(why)
+        if edited:
+            n = len(edited)
+            click.echo(
+                f"note: {n} {plural(n, 'file')} with uncommitted edits not checked ({again} "
+                "checks them)",
+                err=True,
+            )
+        return changed_files(self.root, None)
+
+    def worktree_files(self) -> list[ChangedFile]:
+        """The uncommitted edits, staged or not, against HEAD."""
+        if self.root is None:
+            raise CliError("needs a git checkout to read its uncommitted edits; use --files")
+        edited = worktree_files(self.root)
+        if not edited:
+            raise CliError("nothing to check: no uncommitted edits (git diff HEAD is empty)")
+        return edited
 
 
 @cli.command(short_help="Who must approve each PATH.")
@@ -138,6 +211,8 @@ def who(paths: Sequence[str], config: str | None, as_json: bool) -> None:
             names.append(ws.repo_path(path))
         except CliError as exc:
             bad.append(exc.format_message())
+    for warning in ws.unknown_path_warnings(names):
+        click.echo(f"owners: warning: {warning}", err=True)
     if names:
         ownership = ws.ownership
         emit(as_json, render.who_json(ownership, names), lambda: render.who_text(ownership, names))
@@ -172,7 +247,12 @@ def explain(path: str, config: str | None, as_json: bool) -> None:
 
 @cli.command(short_help="Check OWNERS.yaml; --gerrit also checks names [Gerrit].")
 @click.argument("file", required=False)
-@click.option("--no-tree", is_flag=True, help="Skip the check for patterns matching no file.")
+@click.option(
+    "--no-tree",
+    is_flag=True,
+    help="Skip the check for patterns matching no file of the checkout (tracked or not); "
+    "only the checkout's own OWNERS.yaml is checked so.",
+)
 @click.option(
     "--gerrit",
     "use_gerrit",
@@ -192,7 +272,8 @@ def validate(
     as_json: bool,
 ) -> None:
     """Check an OWNERS file; exit status 1 on errors (with --strict, on warnings too).
-    Prints FILE:LINE:COL: message lines.  --gerrit needs the OWNERS_GERRIT_* settings."""
+    Prints FILE:LINE:COL: message lines, then "OK: N subsystems, M patterns" when the file
+    is valid.  --gerrit needs the OWNERS_GERRIT_* settings."""
     if file and config:
         raise click.UsageError("give the file once: FILE or --config FILE")
     from owners.engine import parse_config, tree_warnings
@@ -210,12 +291,12 @@ def validate(
             )
     else:
         config, diagnostics = parse_config(data, ws._display_name, read=ws.read_included)
-    if config is not None and not no_tree and ws.root is not None:
-        diagnostics += tree_warnings(config, ws.tree())
+    if config is not None and not no_tree and ws.is_checkouts_own:
+        diagnostics += tree_warnings(config, ws.tree(untracked=True))
     emit(
         as_json,
         render.diagnostics_json(diagnostics),
-        lambda: "\n".join(str(d) for d in diagnostics),
+        lambda: render.validate_text(config, diagnostics),
     )
     if config is None or (strict and diagnostics):
         sys.exit(1)

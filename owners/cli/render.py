@@ -14,7 +14,14 @@ from owners.engine.model import Mode
 from owners.wording import plural, requirement_name, requirement_state
 
 if TYPE_CHECKING:
-    from owners.engine import Diagnostic, Evaluation, Ownership, Policy, RequirementResult
+    from owners.engine import (
+        Diagnostic,
+        Evaluation,
+        OwnersConfig,
+        Ownership,
+        Policy,
+        RequirementResult,
+    )
     from owners.engine.coverage import Coverage
     from owners.engine.explanation import PathExplanation
     from owners.insight.history import RangeStats
@@ -98,6 +105,22 @@ def check_text(evaluation: Evaluation) -> str:
         lines.append("not resolved without Gerrit: " + ", ".join(evaluation.unresolved_groups))
     if evaluation.waived:
         lines.append(f"no owner approval needed: {evaluation.waived} (vetoes still block)")
+    return "\n".join(lines)
+
+
+def validate_text(config: OwnersConfig | None, diagnostics: Sequence[Diagnostic]) -> str:
+    """Each problem on its line, then, for a valid file, what it holds: silence would not
+    tell a passing run from one that read nothing."""
+    lines = [str(d) for d in diagnostics]
+    if config is not None:
+        patterns = sum(len(s.paths) for s in config.subsystems)
+        warnings = (
+            f" ({len(diagnostics)} {plural(len(diagnostics), 'warning')})" if diagnostics else ""
+        )
+        lines.append(
+            f"OK: {len(config.subsystems)} {plural(len(config.subsystems), 'subsystem')}, "
+            f"{patterns} {plural(patterns, 'pattern')}{warnings}"
+        )
     return "\n".join(lines)
 
 

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from owners.engine.directory import Lookup, check_entries, check_feasibility, remembered
+from owners.engine.directory import (
+    Lookup,
+    check_entries,
+    check_feasibility,
+    needs_everyone,
+    remembered,
+)
 from owners.engine.includes import Included, Read, check_isolation, read_includes
 from owners.engine.model import (
     CONFIG_PATH,
@@ -120,6 +126,9 @@ class _Reader:
     read_file: Read | None = None  # the files `include:` names
     _pattern_count: int = 0
     owner_entries: list[tuple[str, Location]] = field(default_factory=list)
+    # subsystems defined with an error of their own: their dependants are not told they are
+    # missing, which would be a second, false report of the same mistake
+    invalid_subsystems: set[str] = field(default_factory=set)
     # each distinct pattern is parsed once; the rules carry the result to `Ownership`
     _globs: dict[str, Glob] = field(default_factory=dict)
 
@@ -171,6 +180,12 @@ class _Reader:
                 return None
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line, mark.column) if mark else (0, 0)
+            if mark is not None and _char_at(text, line, column) == "\t":
+                self.error_at(
+                    line, column, "YAML syntax error: a tab, where YAML allows only spaces",
+                    "indent with spaces",
+                )  # fmt: skip
+                return None
             problem = f"YAML syntax error: {exc.problem or exc.context}"
             self.error_at(line, column, problem, "check indentation and quoting")
             return None
@@ -318,8 +333,12 @@ class _Reader:
 
     # -- typed access to nodes -----------------------------------------------------------
 
-    def mapping(self, node: Node, allowed: Iterable[str], what: str) -> dict[str, Node]:
-        """The keys of a mapping, reporting unknown and duplicate ones."""
+    def mapping(
+        self, node: Node, allowed: Iterable[str], what: str, misspelt: set[str] | None = None
+    ) -> dict[str, Node]:
+        """The keys of a mapping, reporting unknown and duplicate ones.  Each allowed key an
+        unknown one was taken for (`owner` for `owners`) is added to `misspelt`, so that the
+        caller does not report that key as missing too."""
         if not isinstance(node, MappingNode):
             self.error(node, f"{what} must be a mapping")
             return {}
@@ -345,6 +364,8 @@ class _Reader:
                 close = difflib.get_close_matches(name, allowed, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
                 self.error(key, f"unknown key '{name}' in {what}", hint)
+                if close and misspelt is not None:
+                    misspelt.add(close[0])
                 continue
             seen[name] = value
         return seen
@@ -578,7 +599,8 @@ class _Reader:
             )
         )
         what = "root" if is_root else _subsystem_label(node)
-        keys = self.mapping(node, allowed, what)
+        misspelt: set[str] = set()
+        keys = self.mapping(node, allowed, what, misspelt)
         if not keys and not isinstance(node, MappingNode):
             return None
         ok = True
@@ -606,9 +628,10 @@ class _Reader:
             what = f"subsystem '{name}'"
         owners: tuple[str, ...] = ()
         if "owners" not in keys:
-            self.error(
-                node, f"{what} has no 'owners'", "list who may approve, e.g. owners: [alice]"
-            )
+            if "owners" not in misspelt:
+                self.error(
+                    node, f"{what} has no 'owners'", "list who may approve, e.g. owners: [alice]"
+                )
             ok = False
         else:
             entries = self.strings(keys["owners"], f"{what} owners")
@@ -631,7 +654,7 @@ class _Reader:
                 if ok
                 else None
             )
-        rules = self._paths(keys.get("paths"), node, what)
+        rules = self._paths(keys.get("paths"), node, what, "paths" in misspelt)
         parent = ROOT
         if "parent" in keys:
             parent = self.string(keys["parent"], "parent")
@@ -650,6 +673,7 @@ class _Reader:
             else:
                 mode = Mode(text)
         if not ok or rules is None:
+            self.invalid_subsystems.add(name)
             return None
         return Subsystem(
             name,
@@ -663,9 +687,12 @@ class _Reader:
             self.at(keys["name"]),
         )
 
-    def _paths(self, node: Node | None, owner: Node, what: str) -> tuple[PathRule, ...] | None:
+    def _paths(
+        self, node: Node | None, owner: Node, what: str, misspelt: bool = False
+    ) -> tuple[PathRule, ...] | None:
         if node is None:
-            self.error(owner, f"{what} has no 'paths'", "list the paths it owns, e.g. [src/x/]")
+            if not misspelt:  # else reported as the unknown key it was written as
+                self.error(owner, f"{what} has no 'paths'", "list the paths it owns, e.g. [src/x/]")
             return None
         entries = self.strings(node, f"{what} paths")
         self._pattern_count += len(entries)
@@ -724,6 +751,13 @@ class _IncludedReader(_Reader):
         subsystems = self._subsystems(top.get("subsystems"))
         self._included = Included(self.filename, groups, subsystems, list(self.owner_entries))
         return None
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a 0-based line and column, "" past the end (marks count characters,
+    not bytes, in both YAML loaders)."""
+    lines = text.split("\n")
+    return lines[line][column : column + 1] if line < len(lines) else ""
 
 
 def _subsystem_label(node: Node) -> str:
@@ -877,7 +911,9 @@ class _Checker:
         near: _Near | None = None  # indexed for the first unknown parent only
         ok = True
         for sub in self.config.subsystems:
-            if sub.parent not in names:
+            if sub.parent in self.reader.invalid_subsystems:
+                ok = False  # its parent's own error is reported; the chain cannot be checked
+            elif sub.parent not in names:
                 near = near or _Near(sorted(names))
                 close = near.closest(sub.parent or "")
                 self._report(
@@ -943,7 +979,7 @@ class _Checker:
                 f"approvals but has {eligible} eligible approvers",
                 "add owners or lower 'approvals'",
             )
-        elif eligible == sub.approvals and not self.config.policy.self_approval:
+        elif needs_everyone(sub.approvals, eligible, self.config.policy):
             self._report(
                 sub.location,
                 f"'{sub.name}' needs every one of its {eligible} eligible approvers, so "

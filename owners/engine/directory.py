@@ -24,6 +24,7 @@ from owners.engine.model import (
     Diagnostic,
     Location,
     OwnersConfig,
+    Policy,
     Severity,
     Subsystem,
 )
@@ -149,6 +150,16 @@ def _problem(identity: str, found: Found) -> tuple[str, str, Severity] | None:
     return f"'{identity}' is neither an alias nor a Gerrit username", hint, Severity.ERROR
 
 
+def needs_everyone(approvals: int, eligible: int, policy: Policy) -> bool:
+    """Whether a requirement needs every one of its eligible approvers, so that a change by
+    one of them can never be approved (their own vote does not count): a team of two or more
+    whose every member must approve.  Not said of a lone approver needing one approval: that
+    is a one-person project by design (every single-maintainer repository, every fresh
+    `owners import` of one), where a warning would fail `--strict` for no mistake; that
+    person's own changes need `self_approval` or a second owner, as docs/format.md says."""
+    return approvals == eligible > 1 and not policy.self_approval
+
+
 def _count(config: OwnersConfig, sub: Subsystem, eligible: int) -> list[Diagnostic]:
     where = sub.location or Location(config.source, 1, 1)
     if eligible < sub.approvals:
@@ -161,7 +172,7 @@ def _count(config: OwnersConfig, sub: Subsystem, eligible: int) -> list[Diagnost
                 "add owners or lower 'approvals'",
             )
         ]
-    if eligible == sub.approvals and not config.policy.self_approval:
+    if needs_everyone(sub.approvals, eligible, config.policy):
         return [
             Diagnostic(
                 where,

@@ -80,8 +80,7 @@ def owners_schema() -> dict[str, Any]:
                         "maximum": -1,
                         "default": -2,
                         "description": (
-                            "A vote at or below this from an eligible approver blocks "
-                            "(default -2)."
+                            "A vote at or below this from an eligible approver blocks (default -2)."
                         ),
                     },
                     "self_approval": {

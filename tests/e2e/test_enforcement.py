@@ -16,8 +16,10 @@ that does, and checks that the evaluation which saw both did not count the first
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import devgerrit
@@ -395,14 +397,27 @@ def test_the_demos_contributor_checkout_answers_owners_check(nova: Nova) -> None
     upstream = devgerrit.git(checkout, "rev-parse", "--abbrev-ref", "@{upstream}").strip()
     assert upstream == "origin/master"
     (checkout / "nova/virt/hyperv/driver.py").write_text("# faster\n")
+
+    def owners(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "owners"), *args],
+            cwd=checkout,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    uncommitted = owners("check")  # the edit is not a commit yet: nothing to push
+    assert (uncommitted.returncode, uncommitted.stderr) == (
+        2,
+        "owners: nothing to check: HEAD has no commits that origin/master lacks; 1 file with "
+        "uncommitted edits: commit, or owners check --worktree\n",
+    )
+    worktree = owners("check", "--worktree", "--json")
+    assert worktree.returncode == 1, worktree.stderr
+    assert [r["subsystem"] for r in json.loads(worktree.stdout)["requirements"]] == ["hyperv"]
     devgerrit.git(checkout, "commit", "-qam", "hyperv: faster")
     assert "Change-Id: I" in devgerrit.git(checkout, "log", "-1", "--format=%B")
-    check = subprocess.run(
-        [sys.executable, "-m", "owners.cli", "check", "--json"],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    check = owners("check", "--json")
     assert check.returncode == 1, check.stderr  # pending: nobody approved yet
     assert "hyperv" in check.stdout

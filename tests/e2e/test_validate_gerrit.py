@@ -72,3 +72,35 @@ def test_the_bot_blocks_a_proposed_owners_yaml_naming_nobody(nova: Nova) -> None
     assert "The OWNERS.yaml proposed by this change:" in comment
     assert TYPO_ERROR in comment
     assert nova.wait_for_bot(number, -1) == -1
+
+
+def test_a_wrong_password_or_url_names_what_to_check(nova: Nova, tmp_path: Path) -> None:
+    """Against the real Gerrit and the real service: one line naming the URL, the reason and
+    the setting, never the password."""
+    path = tmp_path / "OWNERS.yaml"
+    path.write_text(NOVA_OWNERS.read_text())
+    env = nova.service_env()
+
+    def run(**settings: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "owners"), "validate", "--gerrit", "--no-tree",
+             path.name],
+            cwd=tmp_path, env={**env, **settings}, capture_output=True, text=True,
+            check=False, timeout=60,
+        )  # fmt: skip
+
+    wrong = run(OWNERS_GERRIT_PASSWORD="not-the-password")
+    assert wrong.returncode == 1
+    (line,) = wrong.stderr.splitlines()
+    assert f"HTTP 401 from {nova.gerrit.url}: Gerrit refused user 'owners-bot' and its " in line
+    assert "check OWNERS_GERRIT_USER and OWNERS_GERRIT_PASSWORD_FILE" in line
+    assert "not-the-password" not in line
+
+    assert nova.service_url
+    service = run(OWNERS_GERRIT_URL=nova.service_url)
+    assert service.returncode == 1
+    (line,) = service.stderr.splitlines()
+    assert line.endswith(
+        f"HTTP 404 from {nova.service_url}, not in Gerrit's form: is this a Gerrit? check "
+        "OWNERS_GERRIT_URL (Gerrit's base URL, not the service's)"
+    ), line

@@ -189,7 +189,8 @@ def test_readyz_checks_gerrit_and_the_queue(client: FlaskClient, gerrit: FakeGer
     assert response.status_code == 503
     assert (
         response.json["gerrit"]
-        == "GET accounts/self: HTTP 503: an HTML page (a proxy or login page?)"
+        == "GET accounts/self: HTTP 503 from http://gerrit.invalid: an HTML page (a proxy or "
+        "login page?)"
     )
     assert "s3cret-password" not in response.get_data(as_text=True)
 

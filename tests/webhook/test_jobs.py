@@ -169,7 +169,9 @@ def test_a_job_that_keeps_failing_becomes_a_dead_letter_and_can_be_replayed(
     drain(jobs)
     (letter,) = jobs.dead_letters()
     assert letter["key"] == "change:nova~42" and letter["attempts"] == 3
-    assert letter["error"] == "GET changes/nova~42: HTTP 500: Internal server error"
+    assert letter["error"] == (
+        "GET changes/nova~42: HTTP 500 from http://gerrit.invalid: Internal server error"
+    )
     assert evaluations(gerrit) == 3 and jobs.depth() == 0
     gerrit.outage = None
     assert jobs.replay() == [NOVA42]

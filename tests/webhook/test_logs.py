@@ -53,12 +53,65 @@ def test_secrets_and_the_token_in_paths_are_scrubbed(jobs: Jobs) -> None:
     log.info('127.0.0.1 - - "POST /gerrit/events/%s HTTP/1.1" 202 -', TOKEN)
     log.info("\x1b[35m%s\x1b[0m", "GET /gerrit/events/anything-else?x=1")
     try:
-        raise RuntimeError(f"auth failed for owners-bot:{PASSWORD}")
+        raise RuntimeError(f"auth failed: https://owners-bot:{PASSWORD}@gerrit.example.org/a/")
     except RuntimeError:
-        logging.getLogger("webhook").exception("boom %s", PASSWORD)
+        logging.getLogger("webhook").exception("boom, token %s", TOKEN)
     text = stream.getvalue()
     assert TOKEN not in text and PASSWORD not in text and "anything-else" not in text
     first, second, third = lines(stream)
     assert first["message"] == '127.0.0.1 - - "POST /gerrit/events/<redacted> HTTP/1.1" 202 -'
     assert second["message"] == "GET /gerrit/events/<redacted>?x=1"
-    assert third["message"] == "boom <redacted>" and "<redacted>" in third["error"]
+    assert third["message"] == "boom, token <redacted>"  # long enough to scrub as text
+    assert "https://owners-bot:<redacted>@gerrit.example.org/a/" in third["error"]
+
+
+SHORT = "pw"  # a short password: scrubbing its text would mangle "/home/pwd" and "pwned"
+TRAVELLING = [
+    # (where a secret travels, the line, the line as logged)
+    (
+        "an Authorization header",
+        "headers: {'Authorization': 'Basic b3duZXJzLWJvdDpwdw==', 'Accept': '*/*'}",
+        "headers: {'Authorization': 'Basic <redacted>', 'Accept': '*/*'}",
+    ),
+    ("a bearer token", "Authorization: Bearer abc.def", "Authorization: Bearer <redacted>"),
+    (
+        "a URL's userinfo",
+        f"GET https://owners-bot:{SHORT}@gerrit/a/changes/1",
+        "GET https://owners-bot:<redacted>@gerrit/a/changes/1",
+    ),
+    (
+        "a Redis URL",
+        f"queue redis://:{SHORT}@redis:6379/0 is down",
+        "queue redis://:<redacted>@redis:6379/0 is down",
+    ),
+    (
+        "a settings field",
+        f"Settings(password='{SHORT}', webhook_token='x')",
+        "Settings(password='<redacted>', webhook_token='<redacted>')",
+    ),
+    (
+        "a JSON field",
+        f'{{"password": "{SHORT}", "user": "bot"}}',
+        '{"password": "<redacted>", "user": "bot"}',
+    ),
+    (
+        "an environment variable",
+        f"OWNERS_GERRIT_PASSWORD={SHORT} owners serve",
+        "OWNERS_GERRIT_PASSWORD=<redacted> owners serve",
+    ),
+    (
+        "paths and URLs that merely contain the password's text stay whole",
+        "GET /home/pwd/a.py from https://x.org/pwned (password_file=/etc/owners/pw)",
+        "GET /home/pwd/a.py from https://x.org/pwned (password_file=/etc/owners/pw)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "logged"), [r[1:] for r in TRAVELLING], ids=[r[0] for r in TRAVELLING]
+)
+def test_secrets_are_scrubbed_where_they_travel(line: str, logged: str) -> None:
+    stream = io.StringIO()
+    logs.configure([SHORT, TOKEN], stream=stream)
+    logging.getLogger("webhook").warning("%s", line)
+    assert lines(stream)[0]["message"] == logged
