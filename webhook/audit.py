@@ -74,8 +74,9 @@ WHY: dict[str, str] = {
     "as theirs, so who bypassed or broke the glass is forged in the change and in the report",
     "run-as": "acts as any account through X-Gerrit-RunAs, the bot's included: casts the "
     "bot's vote",
-    "modify-account": "edits other accounts, emails included: takes an owner's email off "
-    "their account and adds it, unconfirmed, to another, which then approves as that owner",
+    "modify-account": "edits accounts: adds unconfirmed emails to its own (claims an email "
+    "OWNERS.yaml names before its owner's account holds it, and approves as that owner), "
+    "deactivates and renames other accounts (owners among them)",
     "access-database": "direct access to Gerrit's storage (NoteDb meta refs of every change, "
     "All-Users' accounts and groups), where votes and memberships live, below the REST checks",
     "bot-group-member": "a member of the bot's group other than the bot: may vote the owners "
