@@ -5,9 +5,9 @@ requirement sees the bot's +1.  Anyone who can push straight to a branch, rewrit
 project's configuration, vote on the owners label in the bot's stead or satisfy a weakened
 requirement goes around it.  This module finds those rights in what Gerrit's REST API says
 about a project and its parents (`GET /projects/{p}/access`, `/labels/`,
-`/submit_requirements/`, each project of the `inherits_from` chain), as a pure function so
-that it is tested on recorded answers; `webhook.gerrit.GerritConnection.access_chain` reads
-them.
+`/submit_requirements/`, each project of the `inherits_from` chain, and the bot's group's
+members), as a pure function so that it is tested on recorded answers;
+`webhook.gerrit.GerritConnection.access_chain` and `.group_accounts` read them.
 
 How Gerrit's rules are applied (exclusivity checked with the dev Gerrit's `check.access`): for one
 ref, the sections whose pattern matches it are ordered most specific first (child project
@@ -138,8 +138,9 @@ class Policy:
     branch_globs: tuple[str, ...] = ("refs/heads/*",)
     allow: frozenset[str] = frozenset()  # group names or UUIDs whose findings are accepted
     override_label: str = "Owners-Override"
-    # The only group that may break the glass (name or UUID); None: nobody may, so every
-    # grant of the override label and every override expression fails.
+    # The only group that may break the glass, by name (the requirement's `group=` takes
+    # names only); None: nobody may, so every grant of the override label and every
+    # override expression fails.
     override_group: str | None = None
 
 
