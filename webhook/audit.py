@@ -77,8 +77,8 @@ WHY: dict[str, str] = {
     "modify-account": "edits accounts: adds unconfirmed emails to its own (claims an email "
     "OWNERS.yaml names before its owner's account holds it, and approves as that owner), "
     "deactivates and renames other accounts (owners among them)",
-    "access-database": "direct access to Gerrit's storage (NoteDb meta refs of every change, "
-    "All-Users' accounts and groups), where votes and memberships live, below the REST checks",
+    "access-database": "opens Gerrit's storage below the REST checks: All-Users' group refs, "
+    "where memberships live, and direct NoteDb pushes to changes' meta refs, where votes live",
     "bot-group-member": "a member of the bot's group other than the bot: may vote the owners "
     "label like the bot, and the group's exclusivity no longer keeps the label to the bot",
     "administrate": "administers the server: owns every project, can change any right",

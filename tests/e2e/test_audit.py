@@ -270,6 +270,27 @@ def test_modify_account_claims_an_owners_email_and_deactivates_owners(
             admin.delete(f"accounts/zed/emails/{email}")
 
 
+def test_access_database_opens_gerrits_storage_to_a_contributor(
+    nova: novademo.Nova, tmp_path: Path
+) -> None:
+    """With accessDatabase zed sees All-Users' group refs, where the bot's group and every
+    group OWNERS.yaml names keep their members, and which he cannot see without it."""
+    auth = ("zed", novademo.password("zed"))
+
+    def group_refs() -> list[str]:
+        listed = devgerrit.git(tmp_path, "ls-remote", nova.gerrit.git_url("All-Users"), auth=auth)
+        return [line.split("\t")[1] for line in listed.splitlines() if "\trefs/groups/" in line]
+
+    assert group_refs() == []
+    bot_group = nova.gerrit.rest.get(f"groups/{devgerrit.quote('Owners Bot')}")["id"]
+    with granted(
+        nova, "All-Projects", sections("GLOBAL_CAPABILITIES", "accessDatabase", REGISTERED)
+    ):
+        assert failing(nova) == [("access-database", "GLOBAL_CAPABILITIES", REG, "All-Projects")]
+        assert f"refs/groups/{bot_group[:2]}/{bot_group}" in group_refs()
+    assert group_refs() == []
+
+
 def active(nova: novademo.Nova, account: int) -> bool:
     """Gerrit answers `GET accounts/{id}/active` with "ok", or nothing for an inactive one."""
     return nova.gerrit.rest.call("GET", f"accounts/{account}/active", ok=(200, 204)) == "ok"
