@@ -5,9 +5,9 @@ requirement sees the bot's +1.  Anyone who can push straight to a branch, rewrit
 project's configuration, vote on the owners label in the bot's stead or satisfy a weakened
 requirement goes around it.  This module finds those rights in what Gerrit's REST API says
 about a project and its parents (`GET /projects/{p}/access`, `/labels/`,
-`/submit_requirements/`, each project of the `inherits_from` chain), as a pure function so
-that it is tested on recorded answers; `webhook.gerrit.GerritConnection.access_chain` reads
-them.
+`/submit_requirements/`, each project of the `inherits_from` chain, and the bot's group's
+members), as a pure function so that it is tested on recorded answers;
+`webhook.gerrit.GerritConnection.access_chain` and `.group_accounts` read them.
 
 How Gerrit's rules are applied (exclusivity checked with the dev Gerrit's `check.access`): for one
 ref, the sections whose pattern matches it are ordered most specific first (child project
@@ -26,6 +26,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from webhook.setup import SetupError, override_term, submittability
 
 ANONYMOUS = "global:Anonymous-Users"
 REGISTERED = "global:Registered-Users"
@@ -65,15 +67,27 @@ WHY: dict[str, str] = {
     "submit-check plugin refuses it",
     "owners-label": "votes on the owners label: a +1 shows as owner approval and satisfies "
     "any requirement or rule not pinned to the bot; a -1 blocks the change",
+    "override-label": "votes the break-glass label: only the override group's +1 may "
+    "submit without the owners; anyone else's does wherever the requirement's override is not "
+    "pinned to that group (older setups wrote `label:Owners-Override=MAX`)",
+    "submit-as": "submits on another account's behalf (`on_behalf_of`): the merge is recorded "
+    "as theirs, so who bypassed or broke the glass is forged in the change and in the report",
     "run-as": "acts as any account through X-Gerrit-RunAs, the bot's included: casts the "
     "bot's vote",
+    "modify-account": "edits accounts: adds unconfirmed emails to its own (claims an email "
+    "OWNERS.yaml names before its owner's account holds it, and approves as that owner), "
+    "deactivates and renames other accounts (owners among them)",
+    "access-database": "opens Gerrit's storage below the REST checks: All-Users' group refs, "
+    "where memberships live, and direct NoteDb pushes to changes' meta refs, where votes live",
+    "bot-group-member": "a member of the bot's group other than the bot: may vote the owners "
+    "label like the bot, and the group's exclusivity no longer keeps the label to the bot",
     "administrate": "administers the server: owns every project, can change any right",
     "requirement-missing": "no submit requirement needs the owners label: changes submit "
     "without the bot's vote",
     "requirement-weakened": "the owners requirement's expression differs from the pinned "
     "`label:L=MAX,user=BOT AND -label:L=MIN` that gerrit-setup writes",
     "requirement-override": "an override expression: whoever can satisfy it submits without "
-    "the bot's vote",
+    "the bot's vote; only gerrit-setup's term pinned to the override group is expected",
     "requirement-applicability": "an applicability expression: changes it does not match are "
     "not checked at all",
     "requirement-overridable": "allow_override_in_child_projects: a child project may "
@@ -123,6 +137,11 @@ class Policy:
     bot_group: str = "Owners Bot"
     branch_globs: tuple[str, ...] = ("refs/heads/*",)
     allow: frozenset[str] = frozenset()  # group names or UUIDs whose findings are accepted
+    override_label: str = "Owners-Override"
+    # The only group that may break the glass, by name (the requirement's `group=` takes
+    # names only); None: nobody may, so every grant of the override label and every
+    # override expression fails.
+    override_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +156,7 @@ class Finding:
     group: str = ""  # the holder's name ("" for the requirement's own findings)
     group_uuid: str = ""
     admins: bool = False  # held by the administrators, who bypass by definition
-    allowed: bool = False  # accepted with --allow
+    allowed: bool = False  # accepted: with --allow, or the override group's own break-glass
     detail: str = ""
     why: str = ""
 
@@ -339,13 +358,28 @@ _BRANCH_RIGHTS = {
     "create": "create-branch",
     "delete": "delete-branch",
     "owner": "owner",
+    "submitAs": "submit-as",
 }
 _META_RIGHTS = {"push": "meta-config-write", "create": "meta-config-write", "owner": "owner"}
 
 
-def audit(chain: Sequence[ProjectConfig], policy: Policy) -> list[Finding]:
+_CAPABILITIES = {
+    "runAs": "run-as",
+    "administrateServer": "administrate",
+    "modifyAccount": "modify-account",
+    "accessDatabase": "access-database",
+}
+
+
+def audit(
+    chain: Sequence[ProjectConfig],
+    policy: Policy,
+    bot_group_members: Iterable[Mapping[str, Any]] = (),
+) -> list[Finding]:
     """Every right and requirement weakness of `chain` (the project first, All-Projects
-    last) that lets code reach a branch of `policy.branch_globs` without the bot's +1."""
+    last) that lets code reach a branch of `policy.branch_globs` without the bot's +1 or
+    the override group's; `bot_group_members` is Gerrit's answer to
+    `GET /groups/{policy.bot_group}/members/?recursive`."""
     if not chain:
         return []
     c = _Chain(chain)
@@ -358,7 +392,8 @@ def audit(chain: Sequence[ProjectConfig], policy: Policy) -> list[Finding]:
     }
     findings: list[Finding] = []
 
-    def add(kind: str, rule: Rule, detail: str = "") -> None:
+    def add(kind: str, rule: Rule, detail: str = "", accepted: bool | None = None) -> None:
+        """`accepted` decides alone when given: neither admins nor --allow exempt it."""
         # Project Owners stands for the groups owning the project: admins only, or others.
         holders = owner_groups - admins if rule.group == PROJECT_OWNERS else {rule.group}
         name = c.name(rule.group)
@@ -368,6 +403,8 @@ def audit(chain: Sequence[ProjectConfig], policy: Policy) -> list[Finding]:
         allowed = rule.group in policy.allow or c.name(rule.group) in policy.allow
         if holders and all(h in policy.allow or c.name(h) in policy.allow for h in holders):
             allowed = True
+        if accepted is not None:
+            is_admin, allowed = False, accepted
         findings.append(
             Finding(
                 kind=kind,
@@ -408,10 +445,34 @@ def audit(chain: Sequence[ProjectConfig], policy: Policy) -> list[Finding]:
     for rule, _ref in grants(f"label-{policy.label}", globs):
         if rule.group not in bot_group and ((rule.max or 0) > 0 or (rule.min or 0) < 0):
             add("owners-label", rule, f"{rule.min or 0:+d}..{rule.max or 0:+d}")
-    for capability, kind in (("runAs", "run-as"), ("administrateServer", "administrate")):
+    overriders = {policy.override_group} if policy.override_group else set()
+    for rule, _ref in grants(f"label-{policy.override_label}", globs):
+        if (rule.max or 0) > 0:
+            mine = bool({rule.group, c.name(rule.group)} & overriders)
+            detail = f"{rule.min or 0:+d}..{rule.max:+d}" + (
+                "" if mine else f"; {_override_group_said(policy)}"
+            )
+            add("override-label", rule, detail, accepted=mine)
+    for capability, kind in _CAPABILITIES.items():
         for rule in c.rules(capability):
             if rule.ref == GLOBAL and rule.action in _GRANTS:
                 add(kind, rule)
+    for member in bot_group_members:
+        if member.get("username") != policy.bot:
+            who = member.get("username") or member.get("name") or member.get("_account_id")
+            email = member.get("email", "no email")
+            findings.append(
+                Finding(
+                    kind="bot-group-member",
+                    permission=f"membership of {policy.bot_group}",
+                    ref="",
+                    project="",
+                    inherited=False,
+                    group=str(who),
+                    detail=f"account {member.get('_account_id')}, {email}",
+                    why=WHY["bot-group-member"],
+                )
+            )
     findings += _requirement_findings(chain, policy)
     return sorted(findings, key=lambda f: (not f.counts, f.kind, f.project, f.ref, f.group))
 
@@ -436,12 +497,32 @@ def effective_definition(
     return found
 
 
+def _override_group_said(policy: Policy) -> str:
+    if policy.override_group:
+        return f"only '{policy.override_group}' may break the glass"
+    return "no override group given (--override-group, OWNERS_OVERRIDE_GROUP): nobody may"
+
+
+def _override_finding(expression: str, policy: Policy) -> tuple[bool, str]:
+    """Whether the requirement's override is gerrit-setup's term pinned to the override
+    group, and what to say about it."""
+    if not policy.override_group:
+        return False, f"{expression!r}; {_override_group_said(policy)}"
+    try:
+        pinned = override_term(policy.override_label, policy.override_group)
+    except SetupError as error:
+        return False, f"{expression!r}; {error}"
+    if expression == pinned:
+        return True, f"{expression!r}: only '{policy.override_group}' +1 overrides"
+    return False, f"{expression!r}, wanted only {pinned!r}"
+
+
 def _requirement_findings(chain: Sequence[ProjectConfig], policy: Policy) -> list[Finding]:
     project = chain[0].name
-    expected = f"label:{policy.label}=MAX,user={policy.bot} AND -label:{policy.label}=MIN"
+    expected = submittability(policy.label, policy.bot)
     findings: list[Finding] = []
 
-    def add(kind: str, where: str, permission: str, detail: str) -> None:
+    def add(kind: str, where: str, permission: str, detail: str, allowed: bool = False) -> None:
         findings.append(
             Finding(
                 kind=kind,
@@ -449,6 +530,7 @@ def _requirement_findings(chain: Sequence[ProjectConfig], policy: Policy) -> lis
                 ref="",
                 project=where,
                 inherited=where != project,
+                allowed=allowed,
                 detail=detail,
                 why=WHY[kind],
             )
@@ -460,11 +542,12 @@ def _requirement_findings(chain: Sequence[ProjectConfig], policy: Policy) -> lis
     else:
         where, sr = requirement
         what = f"submit-requirement {sr.get('name', policy.label)}"
-        submittability = str(sr.get("submittability_expression") or "")
-        if " ".join(submittability.split()) != expected:
-            add("requirement-weakened", where, what, f"{submittability!r}, wanted {expected!r}")
+        submittable = str(sr.get("submittability_expression") or "")
+        if " ".join(submittable.split()) != expected:
+            add("requirement-weakened", where, what, f"{submittable!r}, wanted {expected!r}")
         if sr.get("override_expression"):
-            add("requirement-override", where, what, str(sr["override_expression"]))
+            pinned, detail = _override_finding(str(sr["override_expression"]), policy)
+            add("requirement-override", where, what, detail, allowed=pinned)
         if sr.get("applicability_expression"):
             add("requirement-applicability", where, what, str(sr["applicability_expression"]))
         if sr.get("allow_override_in_child_projects"):

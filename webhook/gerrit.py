@@ -722,7 +722,8 @@ class GerritConnection:
         if exact:
             return Found(Standing.INACTIVE)
         near = tuple(
-            f"{a[field]} ({a.get('username') or a.get('_account_id')})" if field == "email"
+            f"{a[field]} ({a.get('username') or a.get('_account_id')})"
+            if field == "email"
             else str(a[field])
             for a in found
             if isinstance(a.get(field), str) and a[field].lower() == identity.lower()
@@ -763,6 +764,17 @@ class GerritConnection:
             parent = access.get("inherits_from") or {}
             name = parent.get("name") or parent.get("id")
         return chain
+
+    def group_accounts(self, group: str) -> list[dict[str, Any]]:
+        """Every account in `group`, through included groups too, as Gerrit answers
+        `GET /groups/{group}/members/?recursive` (kept raw for `webhook.audit`); empty when
+        there is no such group."""
+        members = self.get(f"groups/{encode(group)}/members/?recursive", missing_ok=True)
+        if members is None:
+            return []
+        if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+            raise UnexpectedResponse(f"GET groups/{group}/members/: not a list of accounts")
+        return members
 
     # -- refs/meta/config files (no REST endpoint writes a plugin's file there) -----------
 

@@ -65,15 +65,23 @@ def configure_project(
     """Configure `project` for the bot reachable at `service_url`; return what changed.
 
     `bot` is the bot's username (default: the settings' user, when the bot sets itself up).
-    An empty list means the project was already configured.  `override_group` also sets up
-    the break-glass label its members may vote (`configure_override`); `force` replaces a
-    submit requirement an admin changed in ways the setup cannot merge (see `requirement`).
+    An empty list means the project was already configured.  `override_group` (default: the
+    settings' `OWNERS_OVERRIDE_GROUP`, which it must equal when both are given) also sets up
+    the break-glass label its members may vote (`configure_override`) and pins the
+    requirement's override to their votes (`override_term`); `force` replaces a submit
+    requirement an admin changed in ways the setup cannot merge (see `requirement`).
     """
     if not settings.webhook_token:
         raise SetupError("OWNERS_WEBHOOK_TOKEN is required: it is part of the webhook URL")
     parts = urlsplit(service_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SetupError(f"the service URL must be http:// or https://, not '{service_url}'")
+    if override_group and settings.override_group and override_group != settings.override_group:
+        raise SetupError(
+            f"--override-group '{override_group}' is not OWNERS_OVERRIDE_GROUP "
+            f"'{settings.override_group}', whose overrides the service counts: make them the same"
+        )
+    override_group = override_group or settings.override_group
     gerrit = gerrit if gerrit is not None else GerritConnection(settings)
     bot = bot or settings.user
     label = settings.label
@@ -84,7 +92,7 @@ def configure_project(
 
     # Drift in the submit requirement stops the setup before it writes anything.
     _submit_requirement(
-        gerrit, project, label, bot, [], settings, bool(override_group), force, dry_run=True
+        gerrit, project, label, bot, [], settings, override_group, force, dry_run=True
     )
     changes: list[str] = []
     group_id = _group(gerrit, bot_group, bot, changes)
@@ -94,7 +102,7 @@ def configure_project(
     if override_group:
         override = configure_override(gerrit, project, settings.override_label, override_group)
         changes += override
-    _submit_requirement(gerrit, project, label, bot, changes, settings, bool(override_group), force)
+    _submit_requirement(gerrit, project, label, bot, changes, settings, override_group, force)
     for where, ref, permission in SIGHT:
         _allow(gerrit, where or project, ref, permission, group_id, bot_group, changes)
     url = f"{service_url.rstrip('/')}/gerrit/events/{settings.webhook_token}"
@@ -149,6 +157,25 @@ def all_users(gerrit: GerritConnection) -> str:
 def submittability(label: str, bot: str) -> str:
     """Approved by the bot, and not blocked (no one else can vote; pinned all the same)."""
     return f"label:{label}=MAX,user={bot} AND -label:{label}=MIN"
+
+
+def override_term(label: str, group: str) -> str:
+    """The break-glass label's +1 from a member of `group` only, whoever else may vote it.
+
+    Gerrit resolves `group=` by name only (a UUID is "not found", checked on 3.10.2 and
+    3.11.0), and ends an unquoted name at its first space; quoting the whole operator value
+    (`label:"L=MAX,group=Release Managers"`) keeps the name whole on both versions."""
+    if '"' in group or "\\" in group:
+        raise SetupError(
+            f"the override group '{group}' has a quote or backslash, which Gerrit's query "
+            "syntax cannot hold in the requirement's override term: rename the group"
+        )
+    return f'label:"{label}=MAX,group={group}"'
+
+
+def unpinned_override(label: str) -> str:
+    """The override term setups before the pinning wrote: met by anyone who may vote +1."""
+    return f"label:{label}=MAX"
 
 
 def _group(gerrit: GerritConnection, name: str, bot: str, changes: list[str]) -> str:
@@ -285,18 +312,20 @@ def _submit_requirement(
     bot: str,
     changes: list[str],
     settings: Settings,
-    override: bool,
+    override_group: str | None,
     force: bool,
     *,
     dry_run: bool = False,
 ) -> None:
     path = f"projects/{encode(project)}/submit_requirements/{encode(label)}"
     current = gerrit.get(path, missing_ok=True)
+    override = settings.override_label
     ours = Terms(
         applicable=scope_expression(settings.branches),
-        override=f"label:{settings.override_label}=MAX" if override else "",
+        override=override_term(override, override_group) if override_group else "",
     )
-    wanted, drift = requirement(current, label, bot, ours, force)
+    retired = Terms(override=unpinned_override(override))
+    wanted, drift = requirement(current, label, bot, ours, force, retired)
     if drift:
         raise SetupError(
             f"submit requirement {label} on {project} was changed by hand ({'; '.join(drift)}); "
@@ -329,7 +358,12 @@ class Terms:
 
 
 def requirement(
-    current: dict[str, Any] | None, label: str, bot: str, ours: Terms, force: bool
+    current: dict[str, Any] | None,
+    label: str,
+    bot: str,
+    ours: Terms,
+    force: bool,
+    retired: Terms = Terms(),
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """The submit requirement to write (None: it is right already) and the drift that stops
     the setup (empty: none).
@@ -337,7 +371,9 @@ def requirement(
     What an admin added is kept: an applicableIf is ANDed with the branch scope, extra
     override terms are ORed with the break-glass label.  The setup recognises its own terms
     from the last run (recorded in the description), so changing `OWNERS_BRANCHES` or
-    dropping `--override-group` replaces them instead of piling up.  What it cannot merge
+    dropping `--override-group` replaces them instead of piling up; `retired` are terms of
+    older setups that are taken out wherever found, recorded or not (the unpinned override,
+    which anyone allowed to vote the label meets).  What it cannot merge
     without weakening the bot (another submittableIf, a requirement children may override)
     is drift: reported, and left alone unless `force`, which writes the setup's own only.
     """
@@ -347,7 +383,11 @@ def requirement(
         _without(
             str((current or {}).get("applicability_expression") or ""), before.applicable, "AND"
         ),
-        _without(str((current or {}).get("override_expression") or ""), before.override, "OR"),
+        _without(
+            _without(str((current or {}).get("override_expression") or ""), before.override, "OR"),
+            retired.override,
+            "OR",
+        ),
     )
     drift = []
     if current is not None and not force:

@@ -51,6 +51,13 @@ class AuditUnavailable(CliError):
     metavar="GROUP",
     help="The group gerrit-setup lets vote on the owners label.",
 )
+@click.option(
+    "--override-group",
+    metavar="GROUP",
+    show_default="OWNERS_OVERRIDE_GROUP",
+    help="The only group that may vote the break-glass label; with none, every grant of it "
+    "and every override expression fails.",
+)
 @json_option
 def audit(
     project: str,
@@ -58,6 +65,7 @@ def audit(
     allow: Sequence[str],
     bot: str | None,
     bot_group: str,
+    override_group: str | None,
     as_json: bool,
 ) -> None:
     """List the access rights that let code land on an enforced branch without the bot's
@@ -69,7 +77,9 @@ def audit(
     try:
         with service_errors():
             settings = settings_from_env()
-            chain = GerritConnection(settings).access_chain(project)
+            gerrit = GerritConnection(settings)
+            chain = gerrit.access_chain(project)
+            bot_members = gerrit.group_accounts(bot_group)
     except CliError as exc:
         raise AuditUnavailable(exc.message) from None
     policy = Policy(
@@ -78,12 +88,14 @@ def audit(
         bot_group=bot_group,
         branch_globs=tuple(branch_globs) or ("refs/heads/*",),
         allow=frozenset(allow),
+        override_label=settings.override_label,
+        override_group=override_group or settings.override_group,
     )
     configs = [
         parse_project(e["project"], e["access"], e["labels"], e["submit_requirements"])
         for e in chain
     ]
-    findings = audit(configs, policy)
+    findings = audit(configs, policy, bot_members)
     bad = failing(findings)
     data: dict[str, Any] = {
         "project": project,
@@ -91,6 +103,7 @@ def audit(
         "branches": list(policy.branch_globs),
         "label": policy.label,
         "bot": policy.bot,
+        "override_group": policy.override_group,
         "findings": [f.to_dict() for f in findings],
         "failing": len(bad),
     }
@@ -104,15 +117,18 @@ def render(data: dict[str, Any]) -> str:
     findings = data["findings"]
     lines = [
         f"{data['project']} (inherits {' > '.join(data['chain'][1:]) or 'nothing'}), "
-        f"enforced {', '.join(data['branches'])}, label {data['label']}, bot {data['bot']}"
+        f"enforced {', '.join(data['branches'])}, label {data['label']}, bot {data['bot']}, "
+        f"override group {data['override_group'] or 'none (every override fails)'}"
     ]
     for f in findings:
         tag = "FAIL" if f["counts"] else ("admins" if f["admins"] else "allowed")
-        where = f"{f['project']} ({'inherited' if f['inherited'] else 'local'})"
+        where = f", in {f['project']} ({'inherited' if f['inherited'] else 'local'})"
         what = f["permission"] + (f" on {f['ref']}" if f["ref"] else "")
         holder = f" to {f['group']}" if f["group"] else ""
         detail = f" [{f['detail']}]" if f["detail"] else ""
-        lines.append(f"{tag:<7} {f['kind']:<22} {what}{holder}, in {where}{detail}")
+        lines.append(
+            f"{tag:<7} {f['kind']:<22} {what}{holder}{where if f['project'] else ''}{detail}"
+        )
         lines.append(f"{'':<8}{f['why']}")
     shown = len(findings) - data["failing"]
     lines.append(

@@ -232,8 +232,10 @@ def _interrupt(signum: int, frame: object) -> None:
 @click.option(
     "--override-group",
     metavar="GROUP",
+    show_default="OWNERS_OVERRIDE_GROUP",
     help="Gerrit group that may vote the break-glass label (named by OWNERS_OVERRIDE_LABEL, "
-    "Owners-Override unless set) to submit without the owners; audited.",
+    "Owners-Override unless set) to submit without the owners; the requirement counts only "
+    "its members' votes; audited.",
 )
 @click.option(
     "--force",
@@ -266,6 +268,12 @@ def gerrit_setup(
         changes = configure_project(
             settings, project, service_url, bot=bot, override_group=override_group, force=force
         )
+        if override_group and not settings.override_group:
+            click.echo(
+                f"warning: OWNERS_OVERRIDE_GROUP is not set here; the service counts no "
+                f"override until its OWNERS_OVERRIDE_GROUP is '{override_group}'",
+                err=True,
+            )
         changes += configure_group_events(settings, service_url)
         if dashboards:
             from webhook.dashboards import configure_dashboards

@@ -1,7 +1,8 @@
-"""`owners audit` against a real Gerrit: the demo project as `owners gerrit-setup` leaves it
-audits clean (only the administrators' rights, reported and not counted); then each bypass
-is granted on its own, the audit must name exactly it and exit 1, and the grant is taken
-back.  Two of the bypasses are also used, to show that they land code without the bot."""
+"""`owners audit` against a real Gerrit: the demo project as `owners gerrit-setup` leaves it,
+with the break-glass override of the "Release Managers", audits clean (the administrators'
+rights and the override group's own, reported and not counted); then each bypass is granted
+on its own, the audit must name exactly it and exit 1, and the grant is taken back.  Some of
+the bypasses are also used, to show what they let an attacker do."""
 
 from __future__ import annotations
 
@@ -22,22 +23,29 @@ pytestmark = pytest.mark.e2e
 REGISTERED = "global:Registered-Users"
 REG = "Registered Users"
 REQUIREMENT = "projects/nova/submit_requirements/Owner-Approval"
+OWNERS = Path(sys.executable).with_name("owners")  # the installed console script
+OVERRIDE = "Owners-Override"
+OVERRIDERS = "Release Managers"
 
 
 @pytest.fixture(scope="module")
 def nova(gerrit: devgerrit.GerritServer, tmp_path_factory: pytest.TempPathFactory) -> novademo.Nova:
-    """The demo project configured by `owners gerrit-setup` (no service: none is needed to
-    read access rights, and a bypass is precisely what lands without it)."""
+    """The demo project configured by `owners gerrit-setup` with hana's Release Managers as
+    the override group (no service: none is needed to read access rights, and a bypass is
+    precisely what lands without it)."""
     project = novademo.provision(gerrit, tmp_path_factory.mktemp("nova-audit"))
     project.service_url = "http://127.0.0.1:9"
+    project.extra_env["OWNERS_OVERRIDE_GROUP"] = OVERRIDERS
+    gerrit.rest.create_group(OVERRIDERS, ["hana"])
     novademo.gerrit_setup(project)
     return project
 
 
-def owners_audit(nova: novademo.Nova, *args: str) -> tuple[int, Any, str]:
+def owners_audit(nova: novademo.Nova, *args: str, **env: str) -> tuple[int, Any, str]:
+    """`owners audit --project nova ARGS` as the administrator, with more environment."""
     done = subprocess.run(
-        [sys.executable, "-m", "owners.cli", "audit", "--project", nova.project, *args],
-        env=nova.service_env(user="admin"),
+        [str(OWNERS), "audit", "--project", nova.project, *args],
+        env={**nova.service_env(user="admin"), **env},
         capture_output=True,
         text=True,
         check=False,
@@ -46,8 +54,8 @@ def owners_audit(nova: novademo.Nova, *args: str) -> tuple[int, Any, str]:
     return done.returncode, data, done.stderr
 
 
-def failing(nova: novademo.Nova) -> list[tuple[str, str, str, str]]:
-    code, data, err = owners_audit(nova, "--bot", novademo.BOT, "--json")
+def failing(nova: novademo.Nova, **env: str) -> list[tuple[str, str, str, str]]:
+    code, data, err = owners_audit(nova, "--bot", novademo.BOT, "--json", **env)
     assert code == (1 if data["failing"] else 0), err
     return sorted(
         (f["kind"], f["ref"], f["group"], f["project"]) for f in data["findings"] if f["counts"]
@@ -135,6 +143,36 @@ GRANTS = [
         sections("^refs/heads/.+", "push", REGISTERED, force=True),
         ("force-push", "^refs/heads/.+", REG, "All-Projects"),
     ),
+    (
+        "override label to everyone on master",
+        "nova",
+        sections("refs/heads/master", f"label-{OVERRIDE}", REGISTERED, min=0, max=1),
+        ("override-label", "refs/heads/master", REG, "nova"),
+    ),
+    (
+        "submit on behalf of others",
+        "nova",
+        sections("refs/heads/*", "submitAs", REGISTERED),
+        ("submit-as", "refs/heads/*", REG, "nova"),
+    ),
+    (
+        "run as",
+        "All-Projects",
+        sections("GLOBAL_CAPABILITIES", "runAs", REGISTERED),
+        ("run-as", "GLOBAL_CAPABILITIES", REG, "All-Projects"),
+    ),
+    (
+        "modify account",
+        "All-Projects",
+        sections("GLOBAL_CAPABILITIES", "modifyAccount", REGISTERED),
+        ("modify-account", "GLOBAL_CAPABILITIES", REG, "All-Projects"),
+    ),
+    (
+        "access database",
+        "All-Projects",
+        sections("GLOBAL_CAPABILITIES", "accessDatabase", REGISTERED),
+        ("access-database", "GLOBAL_CAPABILITIES", REG, "All-Projects"),
+    ),
 ]
 
 
@@ -151,6 +189,111 @@ def test_an_override_expression_on_the_requirement_is_reported(nova: novademo.No
     with requirement(nova, override_expression="label:Code-Review=+2"):
         assert failing(nova) == [("requirement-override", "", "", "nova")]
     assert failing(nova) == []
+
+
+def test_a_wide_override_grant_fails_the_audit_and_its_votes_do_not_override(
+    nova: novademo.Nova,
+) -> None:
+    """The attack: an admin lets Registered Users vote the break-glass label on master.  The
+    audit fails naming it, and the pinned requirement still ignores zed's +1 while it
+    counts hana's (a Release Manager), as Gerrit itself reports."""
+    outsider = nova.push_change("zed", {"nova/compute/api.py": "# zed\n"}, "compute: zed's")
+    member = nova.push_change("zed", {"nova/compute/api.py": "# hana\n"}, "compute: hana's")
+    wide = sections("refs/heads/master", f"label-{OVERRIDE}", REGISTERED, min=0, max=1)
+    with granted(nova, "nova", wide):
+        assert failing(nova) == [("override-label", "refs/heads/master", REG, "nova")]
+        nova.vote("zed", outsider, 1, label=OVERRIDE)
+        nova.vote("hana", member, 1, label=OVERRIDE)
+        assert nova.requirement(outsider) == "UNSATISFIED"
+        assert nova.requirement(member) == "OVERRIDDEN"
+        # the term earlier setups wrote is what made the wide grant a bypass
+        with requirement(nova, override_expression=f"label:{OVERRIDE}=MAX"):
+            assert nova.requirement(outsider) == "OVERRIDDEN"
+            assert failing(nova) == [
+                ("override-label", "refs/heads/master", REG, "nova"),
+                ("requirement-override", "", "", "nova"),
+            ]
+    assert failing(nova) == []
+
+
+def test_without_an_override_group_every_override_fails(nova: novademo.Nova) -> None:
+    assert failing(nova, OWNERS_OVERRIDE_GROUP="") == [
+        ("override-label", "refs/heads/*", OVERRIDERS, "nova"),
+        ("requirement-override", "", "", "nova"),
+    ]
+
+
+def test_a_human_in_the_bots_group_fails_the_audit_and_votes_the_owners_label(
+    nova: novademo.Nova,
+) -> None:
+    number = nova.push_change("zed", {"nova/compute/api.py": "# bot\n"}, "compute: the bot's?")
+    admin = nova.gerrit.rest
+    admin.add_group_members("Owners Bot", ["hana"])
+    try:
+        assert failing(nova) == [("bot-group-member", "", "hana", "")]
+        nova.vote("hana", number, -1, label=novademo.LABEL)  # Gerrit takes it: it blocks
+        votes = nova.change(number)["labels"][novademo.LABEL]["all"]
+        assert [(v.get("username"), v.get("value")) for v in votes] == [("hana", -1)]
+    finally:
+        admin.delete(f"groups/{devgerrit.quote('Owners Bot')}/members/hana")
+    assert failing(nova) == []
+
+
+def test_modify_account_claims_an_owners_email_and_deactivates_owners(
+    nova: novademo.Nova,
+) -> None:
+    """With modifyAccount zed adds to his own account, unconfirmed, an email that OWNERS.yaml
+    may name before its owner's account holds it (a new lieutenant's), so that Gerrit says it
+    is his; and he deactivates carol, a nova-core owner.  (Another account's emails, password
+    and keys stay the administrators': Gerrit 3.10.2 answers 403 to those.)"""
+    email = "new-lieutenant@example.org"
+    zed = nova.rest("zed")
+    admin = nova.gerrit.rest
+    with pytest.raises(devgerrit.GerritError) as refused:
+        zed.put(f"accounts/self/emails/{email}", {"no_confirmation": True})
+    assert refused.value.status == 403
+    capability = sections("GLOBAL_CAPABILITIES", "modifyAccount", REGISTERED)
+    carol = admin.get("accounts/carol")["_account_id"]
+    try:
+        with granted(nova, "All-Projects", capability):
+            assert failing(nova) == [("modify-account", "GLOBAL_CAPABILITIES", REG, "All-Projects")]
+            zed.put(f"accounts/self/emails/{email}", {"no_confirmation": True})
+            holders = admin.get(f"accounts/?q=email:{email}&o=DETAILS")
+            assert [a["username"] for a in holders] == ["zed"]
+            zed.delete(f"accounts/{carol}/active")
+            assert not active(nova, carol)
+        assert failing(nova) == []
+    finally:  # undo what zed did
+        if not active(nova, carol):
+            admin.put(f"accounts/{carol}/active")
+        if email in [e["email"] for e in admin.get("accounts/zed/emails")]:
+            admin.delete(f"accounts/zed/emails/{email}")
+
+
+def test_access_database_opens_gerrits_storage_to_a_contributor(
+    nova: novademo.Nova, tmp_path: Path
+) -> None:
+    """With accessDatabase zed sees All-Users' group refs, where the bot's group and every
+    group OWNERS.yaml names keep their members, and which he cannot see without it."""
+    auth = ("zed", novademo.password("zed"))
+
+    def group_refs() -> list[str]:
+        listed = devgerrit.git(tmp_path, "ls-remote", nova.gerrit.git_url("All-Users"), auth=auth)
+        return [line.split("\t")[1] for line in listed.splitlines() if "\trefs/groups/" in line]
+
+    assert group_refs() == []
+    bot_group = nova.gerrit.rest.get(f"groups/{devgerrit.quote('Owners Bot')}")["id"]
+    with granted(
+        nova, "All-Projects", sections("GLOBAL_CAPABILITIES", "accessDatabase", REGISTERED)
+    ):
+        assert failing(nova) == [("access-database", "GLOBAL_CAPABILITIES", REG, "All-Projects")]
+        assert f"refs/groups/{bot_group[:2]}/{bot_group}" in group_refs()
+    assert group_refs() == []
+
+
+def active(nova: novademo.Nova, account: int) -> bool:
+    """Gerrit answers `GET accounts/{id}/active` with "ok", or nothing for an inactive one."""
+    return nova.gerrit.rest.call("GET", f"accounts/{account}/active", ok=(200, 204)) == "ok"
 
 
 def test_an_accepted_group_is_shown_but_does_not_fail(nova: novademo.Nova) -> None:
@@ -224,7 +367,12 @@ def test_the_project_as_gerrit_setup_leaves_it_audits_clean(nova: novademo.Nova)
     assert code == 0, err
     assert data["chain"] == ["nova", "All-Projects"]
     assert data["failing"] == 0
-    assert data["findings"] and all(f["admins"] for f in data["findings"])
+    assert data["override_group"] == OVERRIDERS
+    assert data["findings"] and all(f["admins"] for f in data["findings"] if not f["allowed"])
+    assert sorted(f["kind"] for f in data["findings"] if f["allowed"]) == [
+        "override-label",  # to the Release Managers, on refs/heads/*
+        "requirement-override",  # the setup's term pinned to them
+    ]
     code, text, _ = owners_audit(nova, "--bot", novademo.BOT)
     assert code == 0
     assert text.splitlines()[-1].startswith("0 findings bypass the bot")

@@ -18,6 +18,7 @@ import pytest
 
 from webhook.audit import (
     Policy,
+    ProjectConfig,
     audit,
     effective_definition,
     failing,
@@ -38,12 +39,18 @@ def recorded(name: str) -> Raw:
     return json.loads((FIXTURES / f"audit-{name}.json").read_text())
 
 
-def run(raw: Raw, policy: Policy = POLICY) -> list[tuple[str, str, str, str, str]]:
-    chain = [
-        parse_project(e["project"], e["access"], e["labels"], e["submit_requirements"]) for e in raw
-    ]
+def run(
+    raw: Raw, policy: Policy = POLICY, bot_members: Raw = ()
+) -> list[tuple[str, str, str, str, str]]:
     return [
-        (f.kind, f.permission, f.ref, f.group, f.project) for f in failing(audit(chain, policy))
+        (f.kind, f.permission, f.ref, f.group, f.project)
+        for f in failing(audit(parse(raw), policy, bot_members))
+    ]
+
+
+def parse(raw: Raw) -> list[ProjectConfig]:
+    return [
+        parse_project(e["project"], e["access"], e["labels"], e["submit_requirements"]) for e in raw
     ]
 
 
@@ -252,9 +259,34 @@ CASES: list[tuple[str, Callable[[Raw], None], list[tuple[str, str, str, str, str
         ],
     ),
     (
+        "modify account",
+        grant("All-Projects", "GLOBAL_CAPABILITIES", "modifyAccount"),
+        [("modify-account", "modifyAccount", "GLOBAL_CAPABILITIES", REG, "All-Projects")],
+    ),
+    (
+        "access database",
+        grant("All-Projects", "GLOBAL_CAPABILITIES", "accessDatabase"),
+        [("access-database", "accessDatabase", "GLOBAL_CAPABILITIES", REG, "All-Projects")],
+    ),
+    (
+        "submit on behalf of others",
+        grant("nova", "refs/heads/*", "submitAs"),
+        [("submit-as", "submitAs", "refs/heads/*", REG, "nova")],
+    ),
+    (
+        "submit on behalf of others, inherited",
+        grant("All-Projects", "refs/*", "submitAs"),
+        [("submit-as", "submitAs", "refs/*", REG, "All-Projects")],
+    ),
+    (
         "override expression",
         requirement(override_expression="label:Code-Review=+2"),
         [("requirement-override", "submit-requirement Owner-Approval", "", "", "nova")],
+    ),
+    (
+        "override label to anyone, with no override group given",
+        grant("nova", "refs/heads/*", "label-Owners-Override", min=0, max=1),
+        [("override-label", "label-Owners-Override", "refs/heads/*", REG, "nova")],
     ),
     (
         "applicability expression",
@@ -381,3 +413,128 @@ def test_a_parent_requirement_that_forbids_overriding_wins() -> None:
     assert run(raw) == [
         ("requirement-weakened", "submit-requirement Owner-Approval", "", "", "All-Projects")
     ]
+
+
+# -- the break-glass override: only the override group's +1 may submit without the owners ----
+
+RM = "Release Managers"
+RM_UUID = "5944d7ed43692c510fbcc766d7e7f953418f482c"
+OVERRIDE = Policy(bot="owners-bot", override_group=RM)
+PINNED = f'label:"Owners-Override=MAX,group={RM}"'
+SR = "submit-requirement Owner-Approval"
+
+
+def overridable(raw: Raw) -> None:
+    """What `owners gerrit-setup --override-group "Release Managers"` adds."""
+    nova = project(raw, "nova")
+    nova["access"]["groups"][RM_UUID] = {"name": RM}
+    grant("nova", "refs/heads/*", "label-Owners-Override", RM_UUID, exclusive=True, max=1)(raw)
+    nova["labels"].append({"name": "Owners-Override", "project_name": "nova"})
+    requirement(override_expression=PINNED)(raw)
+
+
+OVERRIDE_CASES: list[tuple[str, Callable[[Raw], None], list[tuple[str, str, str, str, str]]]] = [
+    ("as the setup leaves it", lambda raw: None, []),
+    (
+        "the label to Registered Users on master",
+        grant("nova", "refs/heads/master", "label-Owners-Override", min=0, max=1),
+        [("override-label", "label-Owners-Override", "refs/heads/master", REG, "nova")],
+    ),
+    (
+        "the label to the administrators too",
+        grant("nova", "refs/heads/*", "label-Owners-Override", ADMINS, max=1),
+        [("override-label", "label-Owners-Override", "refs/heads/*", "Administrators", "nova")],
+    ),
+    (
+        "the label inherited, hidden by the project's exclusive grant",
+        grant("All-Projects", "refs/heads/*", "label-Owners-Override", max=1),
+        [],
+    ),
+    (
+        "the label inherited on master, more specific than the exclusive grant",
+        grant("All-Projects", "refs/heads/master", "label-Owners-Override", max=1),
+        [("override-label", "label-Owners-Override", "refs/heads/master", REG, "All-Projects")],
+    ),
+    (
+        "the label to Registered Users, blocked for them in All-Projects",
+        lambda raw: (
+            grant("nova", "refs/heads/master", "label-Owners-Override", max=1)(raw),
+            grant("All-Projects", "refs/heads/*", "label-Owners-Override", action="BLOCK")(raw),
+        ),
+        [],
+    ),
+    (
+        "the unpinned term of older setups",
+        requirement(override_expression="label:Owners-Override=MAX"),
+        [("requirement-override", SR, "", "", "nova")],
+    ),
+    (
+        "the pinned term beside another",
+        requirement(override_expression=f"(label:Code-Review=+2) OR ({PINNED})"),
+        [("requirement-override", SR, "", "", "nova")],
+    ),
+    (
+        "pinned to another group",
+        requirement(override_expression='label:"Owners-Override=MAX,group=Nova Lieutenants"'),
+        [("requirement-override", SR, "", "", "nova")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "expected"), OVERRIDE_CASES, ids=[c[0] for c in OVERRIDE_CASES]
+)
+def test_only_the_override_group_may_break_the_glass(
+    name: str, edit: Callable[[Raw], None], expected: list[tuple[str, ...]]
+) -> None:
+    raw = copy.deepcopy(recorded("clean"))
+    overridable(raw)
+    edit(raw)
+    assert sorted(run(raw, OVERRIDE)) == sorted(expected)
+
+
+def test_the_override_groups_own_grant_and_pinned_term_are_listed_not_failed() -> None:
+    raw = copy.deepcopy(recorded("clean"))
+    overridable(raw)
+    listed = [
+        (f.kind, f.group, f.allowed, f.counts) for f in audit(parse(raw), OVERRIDE) if not f.admins
+    ]
+    assert sorted(listed) == [
+        ("override-label", RM, True, False),
+        ("requirement-override", "", True, False),
+    ]
+    # --allow does not stretch the override to another group
+    raw_wide = copy.deepcopy(raw)
+    grant("nova", "refs/heads/master", "label-Owners-Override", max=1)(raw_wide)
+    allowing = Policy(bot="owners-bot", override_group=RM, allow=frozenset({REG}))
+    assert [k for k, *_ in run(raw_wide, allowing)] == ["override-label"]
+
+
+def test_without_an_override_group_every_override_fails() -> None:
+    raw = copy.deepcopy(recorded("clean"))
+    overridable(raw)
+    assert sorted(run(raw)) == [
+        ("override-label", "label-Owners-Override", "refs/heads/*", RM, "nova"),
+        ("requirement-override", SR, "", "", "nova"),
+    ]
+    detail = next(f.detail for f in audit(parse(raw), POLICY) if f.kind == "requirement-override")
+    assert "no override group given" in detail
+
+
+# -- the bot's group: GET /groups/Owners%20Bot/members/?recursive ------------------------------
+
+BOT_ACCOUNT = {"_account_id": 1000015, "name": "owners-bot", "username": "owners-bot"}
+HANA = {"_account_id": 1000013, "name": "hana", "email": "hana@example.org", "username": "hana"}
+
+
+def test_the_bot_alone_in_its_group_is_clean() -> None:
+    assert run(recorded("clean"), bot_members=[BOT_ACCOUNT]) == []
+
+
+def test_a_human_in_the_bots_group_fails() -> None:
+    """She may then vote the owners label: the exclusive grant is to her group."""
+    assert run(recorded("clean"), bot_members=[BOT_ACCOUNT, HANA]) == [
+        ("bot-group-member", "membership of Owners Bot", "", "hana", "")
+    ]
+    nameless = {"_account_id": 1000099}
+    assert [g for *_, g, _ in run(recorded("clean"), bot_members=[nameless])] == ["1000099"]

@@ -9,9 +9,17 @@ import pytest
 from tests.webhook.conftest import BOT, TOKEN, FakeConnection, FakeGerrit, account, settings
 from webhook.events import HANDLED
 from webhook.gerrit import git_error
-from webhook.setup import SetupError, configure_project, set_remote, submittability
+from webhook.setup import (
+    SetupError,
+    configure_project,
+    override_term,
+    set_remote,
+    submittability,
+)
 
 SERVICE = "https://owners.example.org"
+PINNED = 'label:"Owners-Override=MAX,group=Release Managers"'
+UNPINNED = "label:Owners-Override=MAX"
 
 
 @pytest.fixture
@@ -122,15 +130,61 @@ def test_an_admins_applicability_and_override_terms_are_kept(
     gerrit.group_members["Release Managers"] = ["hana"]
     setup(connection, override_group="Release Managers")
     requirement = gerrit.submit_requirements[("nova", "Owner-Approval")]
-    assert requirement["override_expression"] == "label:Owners-Override=MAX"
+    assert requirement["override_expression"] == PINNED
     requirement["applicability_expression"] = "-is:wip"
-    requirement["override_expression"] = "(label:Verified=+1) OR (label:Owners-Override=MAX)"
+    requirement["override_expression"] = f"(label:Verified=+1) OR ({PINNED})"
     assert setup(connection, override_group="Release Managers") == []
     assert setup(connection) == [  # without the override: only the setup's own term goes
         "updated submit requirement Owner-Approval on nova: "
         f"label:Owner-Approval=MAX,user={BOT} AND -label:Owner-Approval=MIN; "
         "applicableIf -is:wip; overrideIf label:Verified=+1"
     ]
+
+
+def test_the_override_counts_only_the_override_groups_votes(
+    connection: FakeConnection, gerrit: FakeGerrit
+) -> None:
+    """The name is quoted whole: Gerrit ends an unquoted `group=` at a space and finds no
+    group by UUID there."""
+    gerrit.group_members["Release Managers"] = ["hana"]
+    changes = setup(connection, override_group="Release Managers")
+    assert any(c.endswith(f"overrideIf {PINNED}") for c in changes)
+    assert override_term("Owners-Override", "RM") == 'label:"Owners-Override=MAX,group=RM"'
+    with pytest.raises(SetupError, match="rename the group"):
+        override_term("Owners-Override", 'Release "Managers"')
+
+
+@pytest.mark.parametrize(
+    "older",
+    [
+        pytest.param(f"{UNPINNED}", id="written by the older setup"),
+        pytest.param(f"(label:Verified=+1) OR ({UNPINNED})", id="beside an admin's term"),
+    ],
+)
+def test_an_older_setups_unpinned_override_is_replaced_by_the_pinned_one(
+    connection: FakeConnection, gerrit: FakeGerrit, older: str
+) -> None:
+    gerrit.group_members["Release Managers"] = ["hana"]
+    setup(connection, override_group="Release Managers")
+    key = ("nova", "Owner-Approval")
+    recorded = gerrit.submit_requirements[key]["description"].replace(PINNED, UNPINNED)
+    admins = "(label:Verified=+1) OR " if "Verified" in older else ""
+    wanted = f"{admins}({PINNED})" if admins else PINNED
+    for description in (recorded, "written by hand, nothing recorded"):
+        gerrit.submit_requirements[key].update(override_expression=older, description=description)
+        setup(connection, override_group="Release Managers")
+        assert gerrit.submit_requirements[key]["override_expression"] == wanted
+
+
+def test_the_override_group_defaults_to_the_services_and_must_agree_with_it(
+    connection: FakeConnection, gerrit: FakeGerrit
+) -> None:
+    gerrit.group_members["Release Managers"] = ["hana"]
+    ours = settings(override_group="Release Managers")
+    configure_project(ours, "nova", SERVICE, gerrit=connection)  # type: ignore[arg-type]
+    assert gerrit.submit_requirements[("nova", "Owner-Approval")]["override_expression"] == PINNED
+    with pytest.raises(SetupError, match="is not OWNERS_OVERRIDE_GROUP 'Release Managers'"):
+        configure_project(ours, "nova", SERVICE, gerrit=connection, override_group="Admins")  # type: ignore[arg-type]
 
 
 def test_the_branch_scope_is_anded_with_an_admins_applicability(
