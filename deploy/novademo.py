@@ -619,6 +619,10 @@ def running(
     options: tuple[str, ...] = ()
     if override_group:
         _ensure_group(gerrit.rest, override_group, ["hana"])
+        # the bot reads its members, like those of every gerrit: group (docs/deployment.md)
+        gerrit.rest.put(
+            f"groups/{devgerrit.quote(override_group)}/options", {"visible_to_all": True}
+        )
         nova.extra_env["OWNERS_OVERRIDE_GROUP"] = override_group
         options = ("--override-group", override_group)
     try:

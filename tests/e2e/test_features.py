@@ -74,6 +74,10 @@ def land(nova: Nova, number: int) -> None:
 def test_an_override_lets_a_release_manager_submit_once_and_is_reported(nova: Nova) -> None:
     admin = nova.gerrit.rest
     admin.create_group(OVERRIDERS, ["hana"])
+    admin.put(f"groups/{devgerrit.quote(OVERRIDERS)}/options", {"visible_to_all": True})
+    nova.extra_env["OWNERS_OVERRIDE_GROUP"] = OVERRIDERS  # the only override votes that count
+    nova.stop_service()
+    nova.start_service()
     done = gerrit_setup(nova, "--override-group", OVERRIDERS)
     assert f"created label {OVERRIDE} on nova" in done
     sr = admin.get(f"projects/nova/submit_requirements/{LABEL}")
@@ -107,6 +111,33 @@ def test_an_override_lets_a_release_manager_submit_once_and_is_reported(nova: No
         check=True,
     ).stdout
     assert f"change {number}: overridden by hana; unmet: root" in report
+
+
+def test_a_wide_override_grant_on_an_unpinned_requirement_is_refused_at_submit(
+    nova: Nova,
+) -> None:
+    """An admin grants the break-glass label to everyone and writes the requirement's
+    override term by hand, unpinned: Gerrit then calls zed's +1 an override, and only the
+    submit check, counting the override group's votes alone, stands in the way."""
+    admin = nova.gerrit.rest
+    path = f"projects/nova/submit_requirements/{LABEL}"
+    pinned = admin.get(path)
+    rule = {"label-" + OVERRIDE: {"rules": {"global:Registered-Users": {"min": 0, "max": 1}}}}
+    wide = {"refs/heads/master": {"permissions": rule}}
+    admin.post("projects/nova/access", {"add": wide})
+    admin.put(path, {**pinned, "override_expression": f"label:{OVERRIDE}=MAX"})
+    try:
+        number = nova.push_change("zed", {CORE: "# zed's own hotfix\n"}, "compute: mine")
+        nova.vote("carol", number, 2)
+        nova.vote("zed", number, 1, label=OVERRIDE)
+        nova.wait_until_idle()
+        assert nova.requirement(number) == "OVERRIDDEN"  # Gerrit alone would let it through
+        assert "Overridden with" not in "".join(nova.bot_messages(number))
+        assert "not approved by the owners" in refused(nova, "carol", number)  # the check
+        assert nova.change(number)["status"] == "NEW"
+    finally:
+        admin.put(path, pinned)
+        admin.post("projects/nova/access", {"remove": wide})
 
 
 def test_the_setup_keeps_an_admins_terms_and_stops_on_drift(nova: Nova) -> None:
