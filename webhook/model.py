@@ -274,10 +274,13 @@ def earlier_votes(messages: Iterable[Message], label: str, current: int) -> dict
 
 
 def account(info: Mapping[str, Any]) -> Account:
+    """An Account from Gerrit's AccountInfo; `"inactive": true` (anything truthy) makes it
+    inactive, so its votes do not count."""
     return Account(
         username=info.get("username") or None,
         email=info.get("email") or None,
         account_id=info.get("_account_id"),
+        active=not info.get("inactive"),
     )
 
 

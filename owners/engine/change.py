@@ -21,11 +21,17 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Account:
-    """A Gerrit account as far as ownership cares: any of its names may appear in OWNERS.yaml."""
+    """A Gerrit account as far as ownership cares: any of its names may appear in OWNERS.yaml.
+
+    `active` is False for an account Gerrit reports as inactive (deactivated): its votes
+    never count (see `owners.engine.evaluation.counts`).  It is a state of the account, not
+    part of its identity, so two descriptions of one account compare equal whatever it says.
+    """
 
     username: str | None = None
     email: str | None = None
     account_id: int | None = None
+    active: bool = field(default=True, compare=False)
 
     @property
     def identities(self) -> frozenset[str]:

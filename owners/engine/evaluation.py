@@ -7,6 +7,7 @@ injected resolver reports, so the CLI, the service and the tests always agree on
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from owners.engine.change import Account, Change, Evaluation, RequirementResult, Verdict, Vote
 from owners.engine.model import ROOT, Mode, Policy
@@ -79,11 +80,11 @@ def evaluate(
         files[ROOT] = {}  # an empty change still needs someone to say yes
 
     eligibility = Eligibility(ownership, resolver)
-    counted = [
-        v
-        for v in _latest_votes(change.votes)
-        if policy.self_approval or not change.is_author(v.account)
-    ]
+    counted = [v for v in _latest_votes(change.votes) if counts(v, change, policy)]
+    # votes cast on earlier patch sets obey the same rule
+    change = replace(
+        change, sticky_votes=tuple(s for s in change.sticky_votes if counts(s.vote, change, policy))
+    )
     root_vetoes = [
         v.account.display
         for v in counted
@@ -144,7 +145,12 @@ def _with_implicit(
     approved by its owner's mere ownership of the change.
     """
     owner = change.owner
-    if owner is None or owner.display in approved or not eligibility.allows(name, owner):
+    if (
+        owner is None
+        or not owner.active  # an implied vote is a vote: a deactivated owner's never counts
+        or owner.display in approved
+        or not eligibility.allows(name, owner)
+    ):
         return approved
     writers = (*change.authors, *change.uploaders)
     for writer in writers:
@@ -211,6 +217,16 @@ def exemption(policy: Policy, change: Change, eligibility: Eligibility) -> str:
     if policy.pure_reverts == "exempt" and change.pure_revert_of > 0:
         return f"a pure revert of merged change {change.pure_revert_of}"
     return ""
+
+
+def counts(vote: Vote, change: Change, policy: Policy) -> bool:
+    """Which votes count, the one rule for every surface (label, submit check, pages, CLI):
+    a vote of an active account that did not write the change (unless `self_approval`).
+
+    A deactivated account speaks for nobody any more: whatever it voted while active neither
+    approves nor vetoes, and counts again only if Gerrit reactivates it.
+    """
+    return vote.account.active and (policy.self_approval or not change.is_author(vote.account))
 
 
 def _latest_votes(votes: Iterable[Vote]) -> list[Vote]:
