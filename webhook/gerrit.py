@@ -319,6 +319,22 @@ class GerritConnection:
             query += f' branch:"{quoted(branch)}"'
         return [_number(info) for info in self.query(query)]
 
+    def changes_reviewed_by(self, account_id: int) -> list[tuple[str, int]]:
+        """The open changes of the watched projects (all, when none is set) on which the
+        account is a reviewer, as (project, number): every change where its vote may count,
+        since voting makes Gerrit add the voter as a reviewer."""
+        projects = sorted(self.settings.projects)
+        scopes = [f' project:"{quoted(p)}"' for p in projects] or [""]
+        found = []
+        for scope in scopes:
+            for info in self.query(f"status:open reviewer:{account_id}{scope}"):
+                project = info.get("project")
+                if not isinstance(project, str):
+                    raise UnexpectedResponse("a change in a query answer lacks its project")
+                if self.settings.watches(project):
+                    found.append((project, _number(info)))
+        return found
+
     def query(
         self, query: str, options: Sequence[str] = (), *, page_size: int = PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
@@ -630,7 +646,8 @@ class GerritConnection:
         if exact:
             return Found(Standing.INACTIVE)
         near = tuple(
-            f"{a[field]} ({a.get('username') or a.get('_account_id')})" if field == "email"
+            f"{a[field]} ({a.get('username') or a.get('_account_id')})"
+            if field == "email"
             else str(a[field])
             for a in found
             if isinstance(a.get(field), str) and a[field].lower() == identity.lower()

@@ -46,7 +46,7 @@ from huey.serializer import Serializer
 from huey.storage import BaseStorage, MemoryStorage, RedisStorage, SqliteStorage
 
 from webhook.compiled import Entries, RedisEntries, SharedMaps, folder_entries
-from webhook.events import ChangeEvent, Event, GroupChanged, RefUpdated
+from webhook.events import AccountChanged, ChangeEvent, Event, GroupChanged, RefUpdated
 from webhook.gerrit import GerritError
 from webhook.groups import affected_changes
 from webhook.metrics import Metrics
@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 CHANGE, BRANCH, PROJECT = "change", "branch", "project"
 GROUP = "group"  # a Gerrit group changed: re-evaluate the open changes whose owners name it
+ACCOUNT = "account"  # an account changed (deactivated?): re-evaluate the changes it reviews
 QUEUE_NAME = "owners"
 
 HEARTBEAT_SECONDS = 3.0  # how often a worker process says it is alive
@@ -81,6 +82,7 @@ class Job:
     inputs: str = ""  # from the reconciler: the change's inputs, recorded after the verdict
     refresh: bool = False  # read group members afresh (the reconciler saw them change)
     group: str = ""  # the UUID of a changed group (GROUP jobs)
+    account: int = 0  # the ID of a changed account (ACCOUNT jobs)
 
     @property
     def key(self) -> str:
@@ -92,6 +94,8 @@ class Job:
             return f"branch:{project}:{quote(self.ref, safe='')}:{self.old}:{self.new}"
         if self.kind == GROUP:
             return f"group:{quote(self.group, safe='')}"
+        if self.kind == ACCOUNT:
+            return f"account:{self.account}"
         return f"project:{project}"
 
     def __str__(self) -> str:
@@ -101,6 +105,8 @@ class Job:
             return f"{self.project} {self.ref} {self.old[:8]}..{self.new[:8]}"
         if self.kind == GROUP:
             return f"group {self.group}"
+        if self.kind == ACCOUNT:
+            return f"account {self.account}"
         return f"project {self.project}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,15 +127,18 @@ class Job:
             "inputs": str,
             "refresh": bool,
             "group": str,
+            "account": int,
         }
         for name, value in data.items():
             if name not in fields or type(value) is not fields[name]:
                 raise ValueError(f"job field {name!r} is not a {fields.get(name, 'field')}")
         job = cls(**data)
-        if job.kind not in (CHANGE, BRANCH, PROJECT, GROUP) or not job.project:
+        if job.kind not in (CHANGE, BRANCH, PROJECT, GROUP, ACCOUNT) or not job.project:
             raise ValueError("a job needs a kind and a project")
         if job.kind == GROUP and not job.group:
             raise ValueError("a group job needs a group UUID")
+        if job.kind == ACCOUNT and job.account <= 0:
+            raise ValueError("an account job needs an account ID")
         if job.kind == CHANGE and job.number <= 0:
             raise ValueError("a change job needs a change number")
         return job
@@ -142,6 +151,8 @@ class Job:
             found["change"] = self.number
         if self.kind == GROUP:
             found["group"] = self.group
+        if self.kind == ACCOUNT:
+            found["account"] = self.account
         return found
 
 
@@ -151,6 +162,8 @@ def job_for(event: Event) -> Job | None:
         return Job(CHANGE, event.project, event.change_number)
     if isinstance(event, GroupChanged):
         return Job(GROUP, event.project, group=event.group_uuid)
+    if isinstance(event, AccountChanged):
+        return Job(ACCOUNT, event.project, account=event.account_id)
     assert isinstance(event, RefUpdated)
     if event.ref == "refs/meta/config":
         return Job(PROJECT, event.project)
@@ -461,6 +474,9 @@ class Jobs:
         if job.kind == GROUP:
             self._run_group(job, attempt)
             return
+        if job.kind == ACCOUNT:
+            self._run_account(job, attempt)
+            return
         if job.kind != CHANGE:
             self.pending.delete(job.key)
             try:
@@ -511,6 +527,26 @@ class Jobs:
         for project, number in impact.changes:
             self.submit(Job(CHANGE, project, number))
         log.info("%s", impact, extra=job.fields)
+        self.metrics.jobs.labels("done").inc()
+
+    def _run_account(self, job: Job, attempt: int) -> None:
+        """Fan an account change out into change jobs: one for each open change the account
+        reviews, where a vote it cast may count (or, reactivated, count again)."""
+        self.pending.delete(job.key)
+        try:
+            changes = self.service.gerrit.changes_reviewed_by(job.account)
+        except GerritError as exc:
+            self._failed(job, attempt, exc)
+            return
+        for project, number in changes:
+            self.submit(Job(CHANGE, project, number))
+        log.info(
+            "account %s changed: %s open change%s to re-evaluate",
+            job.account,
+            len(changes),
+            "" if len(changes) == 1 else "s",
+            extra=job.fields,
+        )
         self.metrics.jobs.labels("done").inc()
 
     def groups_changed(self) -> None:
