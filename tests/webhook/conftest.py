@@ -34,6 +34,7 @@ TOKEN = "t0ken-0123456789abcdef"
 
 HEAD = "a" * 40  # the tip of master in most tests, and the parent of their changes
 
+
 def account(username: str, account_id: int | None = None) -> dict[str, Any]:
     number = account_id or 1_000_000 + sum(map(ord, username))
     return {
@@ -264,12 +265,17 @@ class FakeGerrit:
     def _query(self, params: dict[str, Any], **_: Any) -> Any:
         project = re.search(r'project:"([^"]+)"', params["q"])
         branch = re.search(r'branch:"([^"]+)"', params["q"])
+        reviewer = re.search(r"reviewer:(\d+)", params["q"])
         found = [
-            copy.deepcopy(c) if params.get("o") else {"_number": n}
+            # like Gerrit, a query without options still names each change's project and branch
+            copy.deepcopy(c)
+            if params.get("o")
+            else {"_number": n, "project": c["project"], "branch": c["branch"]}
             for n, c in sorted(self.changes.items())
             if c["status"] == "NEW"
             and (project is None or c["project"] == project.group(1))
             and (branch is None or c["branch"] == branch.group(1))
+            and (reviewer is None or int(reviewer.group(1)) in _reviewer_ids(c))
         ]
         page = found[params["S"] : params["S"] + params["n"]]
         if page and params["S"] + params["n"] < len(found):
@@ -432,6 +438,10 @@ def nova_config() -> bytes:
 # -- the queue -------------------------------------------------------------------------------
 
 LATER = datetime.datetime(2100, 1, 1)  # a moment after every scheduled retry
+
+
+def _reviewer_ids(info: dict[str, Any]) -> set[int]:
+    return {a["_account_id"] for a in (info.get("reviewers") or {}).get("REVIEWER") or ()}
 
 
 def queued_jobs(gerrit: FakeGerrit, queue: Path, **overrides: Any) -> Jobs:

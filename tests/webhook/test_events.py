@@ -9,6 +9,7 @@ import pytest
 
 from webhook.events import (
     CHANGE_EVENTS,
+    AccountChanged,
     Actor,
     ChangeEvent,
     GroupChanged,
@@ -176,7 +177,7 @@ def test_recorded_gerrit_events_parse(path: Path) -> None:
         assert event.change_number == payload["change"]["number"]
         assert not event.branch.startswith("refs/")
     elif kind == "ref-updated":
-        assert isinstance(event, RefUpdated | GroupChanged)
+        assert isinstance(event, RefUpdated | GroupChanged | AccountChanged)
         assert event.ref.startswith("refs/")
     else:
         assert event is None
