@@ -291,15 +291,20 @@ class GerritConnection:
         )
 
     def accounts_with_email(self, email: str) -> tuple[Account, ...]:
-        """The accounts Gerrit finds for an email, to tell whether a commit's author or
-        committer is also a voter.  Gerrit's search may be broader than an exact match,
-        which here only withholds votes.  Cached like group members."""
+        """The accounts Gerrit finds for an email, with all their emails (ALL_EMAILS; the
+        setup grants the bot View Secondary Emails), to tell whether a commit's author or
+        committer is also a voter, or the owner (`implicit_approval`).  Gerrit's search may
+        be broader than an exact match, which here only withholds votes (the implicit
+        approval compares the emails exactly).  Cached like group members."""
         now = self._clock()
         with self._lock:
             cached = self._emails.get(email)
             if cached and cached[0] > now:
                 return cached[1]
-        found = self.get("accounts/", params={"q": f'email:"{quoted(email)}"', "o": "DETAILS"})
+        found = self.get(
+            "accounts/",
+            params={"q": f'email:"{quoted(email)}"', "o": ["DETAILS", "ALL_EMAILS"]},
+        )
         if not isinstance(found, list) or not all(isinstance(a, dict) for a in found):
             raise UnexpectedResponse("GET accounts/: an account query did not return a list")
         accounts = tuple(account(a) for a in found)

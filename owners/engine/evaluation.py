@@ -156,11 +156,12 @@ def _with_implicit(
     for writer in writers:
         if eligibility.allows(name, writer):
             continue
-        # a commit email stands for the account holding it, when Gerrit named that account
+        # a commit email, preferred or secondary, stands for the account holding it, when
+        # Gerrit named that account
         holders = [
             w
             for w in writers
-            if w.account_id is not None and writer.email and writer.email in w.identities
+            if w.account_id is not None and writer.email and writer.email in w.emails
         ]
         if (
             writer.account_id is None

@@ -256,10 +256,13 @@ class FakeGerrit:
         query = re.fullmatch(r'(email|username):"(.*)"' + any_state, params["q"])
         assert query, params
         field, value, loose = query.group(1), query.group(2), bool(query.group(3))
+        all_emails = "ALL_EMAILS" in (params.get("o") or ())  # else Gerrit hides secondaries
         return [
-            a
+            a if all_emails else {k: v for k, v in a.items() if k != "secondary_emails"}
             for a in self.accounts.values()
-            if a.get(field) == value or (loose and str(a.get(field)).lower() == value.lower())
+            if a.get(field) == value
+            or (field == "email" and value in a.get("secondary_emails", ()))
+            or (loose and str(a.get(field)).lower() == value.lower())
         ]
 
     def _query(self, params: dict[str, Any], **_: Any) -> Any:
