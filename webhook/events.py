@@ -25,7 +25,16 @@ CHANGE_EVENTS: Mapping[str, str] = {
     "reviewer-added": "adder",
     # Removing a reviewer removes their votes without a vote-deleted event.
     "reviewer-deleted": "remover",
+    # A closed change needs no verdict, but the changes built on it do (`MOVES_DEPENDENTS`).
+    "change-abandoned": "abandoner",
+    "change-merged": "submitter",
 }
+# The events after which every open change whose current revision has one of this change's
+# revisions (any patch set) as a parent is judged again: that parent has just stopped, or
+# started, being the current patch set of an open change, or landed.
+MOVES_DEPENDENTS = frozenset(
+    {"patchset-created", "change-abandoned", "change-restored", "change-merged"}
+)
 REF_UPDATED = "ref-updated"
 HANDLED = (*CHANGE_EVENTS, REF_UPDATED)
 GROUP_REFS = "refs/groups/"  # in All-Users: refs/groups/<first two of the UUID>/<UUID>

@@ -324,6 +324,34 @@ class GerritConnection:
             query += f' branch:"{quoted(branch)}"'
         return [_number(info) for info in self.query(query)]
 
+    def dependents(self, project: str, number: int) -> list[int]:
+        """The open changes of the change's branch whose current revision has one of the
+        change's revisions (any patch set) as a parent: a stack on it, or a merge of it.
+
+        Their verdict depends on whether that parent is the current patch set of an open
+        change (`foreign_parents`).  One call for the change's revisions, one query per 500
+        open changes of its branch; Gerrit's related changes would be one call, but rest on
+        Gerrit's patch set groups rather than on the parents themselves."""
+        info = _mapping(
+            self.get(f"changes/{change_ref(project, number)}", params={"o": "ALL_REVISIONS"})
+        )
+        revisions, branch = info.get("revisions"), info.get("branch")
+        if not isinstance(revisions, dict) or not isinstance(branch, str):
+            raise UnexpectedResponse("a change answer lacks its revisions or branch")
+        query = f'status:open project:"{quoted(project)}" branch:"{quoted(branch)}"'
+        found = []
+        for other in self.query(query, ("CURRENT_REVISION", "CURRENT_COMMIT")):
+            if _number(other) == number:
+                continue
+            try:
+                commit = other["revisions"][other["current_revision"]]["commit"]
+                parents = {parent["commit"] for parent in commit["parents"]}
+            except (KeyError, TypeError):
+                raise UnexpectedResponse("a change in a query answer lacks its parents") from None
+            if parents & revisions.keys():
+                found.append(_number(other))
+        return found
+
     def changes_reviewed_by(self, account_id: int) -> list[tuple[str, int]]:
         """The open changes of the watched projects (all, when none is set) on which the
         account is a reviewer, as (project, number): every change where its vote may count,

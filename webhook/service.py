@@ -15,7 +15,15 @@ from owners.engine import Evaluation, Policy, Verdict
 from owners.engine.change import StickyVote
 from webhook.compiled import SharedMaps
 from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, compile_tree, plan
-from webhook.events import ZERO_REV, AccountChanged, ChangeEvent, Event, GroupChanged, RefUpdated
+from webhook.events import (
+    MOVES_DEPENDENTS,
+    ZERO_REV,
+    AccountChanged,
+    ChangeEvent,
+    Event,
+    GroupChanged,
+    RefUpdated,
+)
 from webhook.gerrit import GerritConnection
 from webhook.groups import affected_changes
 from webhook.model import BOT_TAG, BranchConfig, ChangeSnapshot, earlier_votes
@@ -83,7 +91,10 @@ class OwnersService:
     def handle(self, event: Event) -> list[Result]:
         """Re-evaluate what an event may have changed (call `ignores` first)."""
         if isinstance(event, ChangeEvent):
-            return [self.process_change(event.project, event.change_number)]
+            numbers = [event.change_number]
+            if event.type in MOVES_DEPENDENTS:
+                numbers += self.gerrit.dependents(event.project, event.change_number)
+            return [self.process_change(event.project, n) for n in numbers]
         if isinstance(event, GroupChanged):
             return self.process_group_change(event)
         if isinstance(event, AccountChanged):
