@@ -331,10 +331,17 @@ class GerritConnection:
         Their verdict depends on whether that parent is the current patch set of an open
         change (`foreign_parents`).  One call for the change's revisions, one query per 500
         open changes of its branch; Gerrit's related changes would be one call, but rest on
-        Gerrit's patch set groups rather than on the parents themselves."""
-        info = _mapping(
-            self.get(f"changes/{change_ref(project, number)}", params={"o": "ALL_REVISIONS"})
+        Gerrit's patch set groups rather than on the parents themselves.  A change the bot may
+        not read has none it could judge otherwise: to the bot, its revisions are no open
+        change's, whatever happens to it."""
+        found_info = self.get(
+            f"changes/{change_ref(project, number)}",
+            missing_ok=True,
+            params={"o": "ALL_REVISIONS"},
         )
+        if found_info is None:
+            return []
+        info = _mapping(found_info)
         revisions, branch = info.get("revisions"), info.get("branch")
         if not isinstance(revisions, dict) or not isinstance(branch, str):
             raise UnexpectedResponse("a change answer lacks its revisions or branch")

@@ -494,6 +494,9 @@ class Jobs:
             return
         if job.kind != CHANGE:
             self.pending.delete(job.key)
+            if job.kind == STACK and attempt == 0:
+                # the change itself first, whatever becomes of finding what is built on it
+                self.submit(Job(CHANGE, job.project, job.number))
             try:
                 for number in self._changes_of(job):
                     self.submit(Job(CHANGE, job.project, number))
@@ -579,7 +582,7 @@ class Jobs:
 
     def _changes_of(self, job: Job) -> list[int]:
         if job.kind == STACK:
-            return [job.number, *self.service.gerrit.dependents(job.project, job.number)]
+            return self.service.gerrit.dependents(job.project, job.number)
         if job.kind == PROJECT:
             return self.service.gerrit.open_changes(job.project)
         return self.service.changes_to_revisit(job.project, job.ref, job.old, job.new)

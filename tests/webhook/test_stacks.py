@@ -115,6 +115,15 @@ def test_the_dependents_are_the_open_changes_of_the_branch_on_any_of_its_patch_s
     assert connection.dependents("nova", 4) == []
 
 
+def test_a_change_the_bot_may_not_read_is_reported_as_such_not_as_a_failed_stack(
+    gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    jobs = queued_jobs(gerrit, tmp_path / "queue.db")
+    jobs.submit(Job(STACK, "nova", 99))  # Gerrit answers 404 for a change hidden from the bot
+    drain(jobs)
+    assert [letter["job"]["kind"] for letter in jobs.dead_letters()] == [CHANGE]
+
+
 # -- the verdict -----------------------------------------------------------------------------
 
 
