@@ -295,6 +295,28 @@ def test_conflict_resolution_counts_only_the_resolution_and_never_a_foreign_pare
     refused(nova, "alice", bad)
 
 
+def test_a_conflict_resolution_merge_is_judged_again_when_its_open_parent_is_abandoned(
+    nova: Nova,
+) -> None:
+    name = branch(nova, "merges-moving", "  merge_commits: conflict-resolution")
+    tip = nova.gerrit.rest.get(f"projects/nova/branches/{name}")["revision"]
+    core = "# core, never reviewed\n"
+    below = nova.push_change("zed", {CORE: core}, "compute: below", name)
+    parent = f"refs/changes/{below % 100:02d}/{below}/1"
+    # the merge brings `below` in: against the auto-merge only the Hyper-V resolution differs
+    merge = nova.push_commit("zed", [tip, parent], {HYPERV: "# resolved\n", CORE: core}, "m", name)
+    nova.wait_for_comment(merge)
+    nova.vote("alice", merge, 2)
+    assert nova.wait_for_bot(merge, 1) == 1  # `below` is an open change, judged on its own
+
+    nova.rest("zed").post(f"changes/{below}/abandon", {})
+
+    # no event on the merge: its parent is no open change any more, so every file counts
+    assert nova.wait_for_bot(merge, 0, timeout=10, interval=0.05) == 0
+    assert "root" in nova.bot_messages(merge)[-1]
+    refused(nova, "alice", merge)
+
+
 # -- 8. delegated ownership files -------------------------------------------------------------
 
 DELEGATED = "nova/virt/hyperv/OWNERS.yaml"
