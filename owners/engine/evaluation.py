@@ -220,6 +220,14 @@ def exemption(policy: Policy, change: Change, eligibility: Eligibility) -> str:
     return ""
 
 
+def _latest_votes(votes: Iterable[Vote]) -> list[Vote]:
+    """One vote per account, the last given: a person is counted once, as they stand now."""
+    latest: dict[str, Vote] = {}
+    for vote in votes:
+        latest[vote.account.key] = vote
+    return list(latest.values())
+
+
 def counts(vote: Vote, change: Change, policy: Policy) -> bool:
     """Which votes count, the one rule for every surface (label, submit check, pages, CLI):
     a vote of an active account that did not write the change (unless `self_approval`).
@@ -228,11 +236,3 @@ def counts(vote: Vote, change: Change, policy: Policy) -> bool:
     approves nor vetoes, and counts again only if Gerrit reactivates it.
     """
     return vote.account.active and (policy.self_approval or not change.is_author(vote.account))
-
-
-def _latest_votes(votes: Iterable[Vote]) -> list[Vote]:
-    """One vote per account, the last given: a person is counted once, as they stand now."""
-    latest: dict[str, Vote] = {}
-    for vote in votes:
-        latest[vote.account.key] = vote
-    return list(latest.values())
