@@ -5,6 +5,8 @@ validation.  Each test of a weakened check also tries the attack the exception m
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from owners.engine import Account, Change, Ownership, Verdict, Vote, evaluate, load_config
@@ -91,6 +93,13 @@ def test_a_commit_email_held_by_the_eligible_owner_keeps_the_implicit_approval()
     by_email = Account(email="alice@example.org")
     result = evaluate(IMPLICIT, change(["hv/a.py"], owner=ALICE, writers=(by_email,)))
     assert result.verdict is Verdict.APPROVED
+
+
+def test_a_deactivated_owner_approves_nothing_implicitly() -> None:
+    gone = replace(ALICE, active=False)
+    result = evaluate(IMPLICIT, change(["hv/x"], owner=gone))
+    assert result.requirements[0].approved_by == ()
+    assert result.verdict is Verdict.PENDING
 
 
 def test_no_implicit_approval_outside_the_owners_paths() -> None:
@@ -277,6 +286,12 @@ def test_a_merge_keeps_no_sticky_approval() -> None:
 def test_a_newer_vote_on_the_current_patch_set_replaces_the_sticky_one() -> None:
     result = evaluate(STICKY, now(votes=[Vote(ALICE, -1)], sticky_votes=[sticky(ALICE)]))
     assert not result.requirements[0].met
+
+
+def test_a_deactivated_accounts_sticky_vote_does_not_count() -> None:
+    gone = replace(ALICE, active=False)
+    result = evaluate(STICKY, change(["hv/x"], sticky_votes=[sticky(gone, set())]))
+    assert result.verdict is Verdict.PENDING
 
 
 def test_an_authors_sticky_vote_does_not_count() -> None:

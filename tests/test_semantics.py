@@ -15,6 +15,8 @@ The rest use small inline configs built by `config()`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from owners.engine import (
@@ -49,7 +51,10 @@ def config(subsystems: str = "", policy: str = "", groups: str = "", root: str =
 
 
 def account(name: str) -> Account:
-    """`bob@example.org` is an email, `user:bob@example.org` a username spelled like one."""
+    """`bob@example.org` is an email, `user:bob@example.org` a username spelled like one,
+    `bob!` an account Gerrit reports as inactive (deactivated)."""
+    if name.endswith("!"):
+        return replace(account(name[:-1]), active=False)
     if name.startswith("user:"):
         return Account(username=name[len("user:") :])
     return Account(email=name) if "@" in name else Account(username=name)
@@ -355,6 +360,15 @@ POLICY_ROWS = [
      "s/t/x", "s1+2 r1-2", "o", "o", Verdict.APPROVED),
     ("root_veto: false: a root owner inside the chain still blocks", "root_veto: false",
      "s/x", "a+2 r1-2", "o", "o", Verdict.BLOCKED),
+    # Which votes count: never a deactivated account's, whatever it voted while active.
+    ("an inactive owner's approval does not count", "", "s/x", "b!+2", "o", "o",
+     Verdict.PENDING),
+    ("an inactive owner's veto does not block", "", "s/x", "a!-2 b+2", "o", "o",
+     Verdict.APPROVED),
+    ("an inactive root owner's veto does not block", "", "s/t/x", "s1+2 r1!-2", "o", "o",
+     Verdict.APPROVED),
+    ("with self_approval an inactive owner's approval does not count either",
+     "self_approval: true", "s/x", "a!+2", "a", "a", Verdict.PENDING),
     ("a custom approve threshold", "approve: 1", "s/x", "b+1", "o", "o", Verdict.APPROVED),
     ("a custom veto threshold", "veto: -1", "s/x", "b+2 a-1", "o", "o", Verdict.BLOCKED),
 ]
@@ -401,6 +415,16 @@ def test_gerrit_groups_count_only_through_the_resolver():
     resolved = evaluate(ownership, voted, members.__getitem__)
     assert resolved.verdict is Verdict.APPROVED
     assert resolved.unresolved_groups == ()
+
+
+def test_an_inactive_member_of_a_gerrit_group_does_not_approve():
+    """Gerrit still lists a deactivated account among a group's members; the vote's own
+    account says it is inactive, and that is enough."""
+    ownership = config("name: s, owners: ['gerrit:Nova Core'], paths: [s/]")
+    members = {"Nova Core": ["gina", "hal"]}
+    assert evaluate(ownership, change(["s/x"], "gina!+2"), members.__getitem__).verdict is (
+        Verdict.PENDING
+    )
 
 
 # -- suggestion ------------------------------------------------------------------------------------

@@ -25,10 +25,20 @@ CHANGE_EVENTS: Mapping[str, str] = {
     "reviewer-added": "adder",
     # Removing a reviewer removes their votes without a vote-deleted event.
     "reviewer-deleted": "remover",
+    # A closed change needs no verdict, but the changes built on it do (`MOVES_DEPENDENTS`).
+    "change-abandoned": "abandoner",
+    "change-merged": "submitter",
 }
+# The events after which every open change whose current revision has one of this change's
+# revisions (any patch set) as a parent is judged again: that parent has just stopped, or
+# started, being the current patch set of an open change, or landed.
+MOVES_DEPENDENTS = frozenset(
+    {"patchset-created", "change-abandoned", "change-restored", "change-merged"}
+)
 REF_UPDATED = "ref-updated"
 HANDLED = (*CHANGE_EVENTS, REF_UPDATED)
 GROUP_REFS = "refs/groups/"  # in All-Users: refs/groups/<first two of the UUID>/<UUID>
+ACCOUNT_REFS = "refs/users/"  # in All-Users: refs/users/<last two digits of the ID>/<ID>
 
 
 class MalformedEvent(ValueError):
@@ -86,7 +96,21 @@ class GroupChanged:
     actor: Actor
 
 
-Event = ChangeEvent | RefUpdated | GroupChanged
+@dataclass(frozen=True)
+class AccountChanged:
+    """A Gerrit account's ref in All-Users moved: it may have been deactivated (or
+    reactivated), and a deactivated account's votes must stop counting at once on every open
+    change where they counted."""
+
+    project: str  # the All-Users project
+    account_id: int
+    ref: str
+    old_rev: str
+    new_rev: str
+    actor: Actor
+
+
+Event = ChangeEvent | RefUpdated | GroupChanged | AccountChanged
 
 
 def parse_event(payload: object) -> Event | None:
@@ -114,7 +138,7 @@ def parse_event(payload: object) -> Event | None:
     )
 
 
-def _ref_updated(body: Mapping[str, Any]) -> RefUpdated | GroupChanged:
+def _ref_updated(body: Mapping[str, Any]) -> RefUpdated | GroupChanged | AccountChanged:
     update = _mapping(body.get("refUpdate"), "refUpdate")
     ref = _string(update, "refName", "refUpdate")
     if not ref.startswith("refs/"):
@@ -127,9 +151,12 @@ def _ref_updated(body: Mapping[str, Any]) -> RefUpdated | GroupChanged:
         actor=_actor(body.get("submitter"), "submitter"),
     )
     uuid = group_uuid(ref)
-    if uuid is None:
-        return event
-    return GroupChanged(event.project, uuid, ref, event.old_rev, event.new_rev, event.actor)
+    if uuid is not None:
+        return GroupChanged(event.project, uuid, ref, event.old_rev, event.new_rev, event.actor)
+    number = account_id(ref)
+    if number is not None:
+        return AccountChanged(event.project, number, ref, event.old_rev, event.new_rev, event.actor)
+    return event
 
 
 def group_uuid(ref: str) -> str | None:
@@ -144,6 +171,19 @@ def group_uuid(ref: str) -> str | None:
     if len(shard) != 2 or not uuid.startswith(shard) or "/" in uuid:
         return None
     return uuid
+
+
+def account_id(ref: str) -> int | None:
+    """The account ID a sharded `refs/users/34/1000034` ref names; None for any other ref
+    (`refs/users/default`, a change edit's `refs/users/34/1000034/edit-5/1`)."""
+    if not ref.startswith(ACCOUNT_REFS):
+        return None
+    shard, _, number = ref[len(ACCOUNT_REFS) :].partition("/")
+    if len(shard) != 2 or not shard.isdigit() or not number.isdigit() or number[0] == "0":
+        return None
+    if len(number) > 10 or int(number) > MAX_NUMBER or f"{int(number) % 100:02d}" != shard:
+        return None
+    return int(number)
 
 
 def _mapping(value: object, what: str) -> Mapping[str, Any]:

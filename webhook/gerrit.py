@@ -382,15 +382,20 @@ class GerritConnection:
         )
 
     def accounts_with_email(self, email: str) -> tuple[Account, ...]:
-        """The accounts Gerrit finds for an email, to tell whether a commit's author or
-        committer is also a voter.  Gerrit's search may be broader than an exact match,
-        which here only withholds votes.  Cached like group members."""
+        """The accounts Gerrit finds for an email, with all their emails (ALL_EMAILS; the
+        setup grants the bot View Secondary Emails), to tell whether a commit's author or
+        committer is also a voter, or the owner (`implicit_approval`).  Gerrit's search may
+        be broader than an exact match, which here only withholds votes (the implicit
+        approval compares the emails exactly).  Cached like group members."""
         now = self._clock()
         with self._lock:
             cached = self._emails.get(email)
             if cached and cached[0] > now:
                 return cached[1]
-        found = self.get("accounts/", params={"q": f'email:"{quoted(email)}"', "o": "DETAILS"})
+        found = self.get(
+            "accounts/",
+            params={"q": f'email:"{quoted(email)}"', "o": ["DETAILS", "ALL_EMAILS"]},
+        )
         if not isinstance(found, list) or not all(isinstance(a, dict) for a in found):
             raise UnexpectedResponse("GET accounts/: an account query did not return a list")
         accounts = tuple(account(a) for a in found)
@@ -409,6 +414,57 @@ class GerritConnection:
         if branch:
             query += f' branch:"{quoted(branch)}"'
         return [_number(info) for info in self.query(query)]
+
+    def dependents(self, project: str, number: int) -> list[int]:
+        """The open changes of the change's branch whose current revision has one of the
+        change's revisions (any patch set) as a parent: a stack on it, or a merge of it.
+
+        Their verdict depends on whether that parent is the current patch set of an open
+        change (`foreign_parents`).  One call for the change's revisions, one query per 500
+        open changes of its branch; Gerrit's related changes would be one call, but rest on
+        Gerrit's patch set groups rather than on the parents themselves.  A change the bot may
+        not read has none it could judge otherwise: to the bot, its revisions are no open
+        change's, whatever happens to it."""
+        found_info = self.get(
+            f"changes/{change_ref(project, number)}",
+            missing_ok=True,
+            params={"o": "ALL_REVISIONS"},
+        )
+        if found_info is None:
+            return []
+        info = _mapping(found_info)
+        revisions, branch = info.get("revisions"), info.get("branch")
+        if not isinstance(revisions, dict) or not isinstance(branch, str):
+            raise UnexpectedResponse("a change answer lacks its revisions or branch")
+        query = f'status:open project:"{quoted(project)}" branch:"{quoted(branch)}"'
+        found = []
+        for other in self.query(query, ("CURRENT_REVISION", "CURRENT_COMMIT")):
+            if _number(other) == number:
+                continue
+            try:
+                commit = other["revisions"][other["current_revision"]]["commit"]
+                parents = {parent["commit"] for parent in commit["parents"]}
+            except (KeyError, TypeError):
+                raise UnexpectedResponse("a change in a query answer lacks its parents") from None
+            if parents & revisions.keys():
+                found.append(_number(other))
+        return found
+
+    def changes_reviewed_by(self, account_id: int) -> list[tuple[str, int]]:
+        """The open changes of the watched projects (all, when none is set) on which the
+        account is a reviewer, as (project, number): every change where its vote may count,
+        since voting makes Gerrit add the voter as a reviewer."""
+        projects = sorted(self.settings.projects)
+        scopes = [f' project:"{quoted(p)}"' for p in projects] or [""]
+        found = []
+        for scope in scopes:
+            for info in self.query(f"status:open reviewer:{account_id}{scope}"):
+                project = info.get("project")
+                if not isinstance(project, str):
+                    raise UnexpectedResponse("a change in a query answer lacks its project")
+                if self.settings.watches(project):
+                    found.append((project, _number(info)))
+        return found
 
     def query(
         self, query: str, options: Sequence[str] = (), *, page_size: int = PAGE_SIZE

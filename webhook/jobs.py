@@ -1,10 +1,10 @@
 """Durable jobs: what the web process hands over, and how a worker runs it.
 
-The web process validates an event and `submit`s a `Job` naming a change (or a branch or a
-project, which fan out into change jobs); workers, in this process or in others, run it with
-`OwnersService`.  The queue is huey's: a SQLite file by default, or Redis so that processes on
-several machines share the work (`OWNERS_QUEUE`).  On huey's key-value store this module keeps
-what a queue alone does not give:
+The web process validates an event and `submit`s a `Job` naming a change (or a change and those
+built on it, a branch, a project, a group or an account, which fan out into change jobs);
+workers, in this process or in others, run it with `OwnersService`. The queue is huey's: a
+SQLite file by default, or Redis so that processes on several machines share the work
+(`OWNERS_QUEUE`). On huey's key-value store this module keeps what a queue alone does not give:
 
 * a *pending* marker per job, set with put-if-empty before enqueueing and cleared when a worker
   starts the job: a burst of events on one change is one job, and an event arriving during an
@@ -46,7 +46,14 @@ from huey.serializer import Serializer
 from huey.storage import BaseStorage, MemoryStorage, RedisStorage, SqliteStorage
 
 from webhook.compiled import Entries, RedisEntries, SharedMaps, folder_entries
-from webhook.events import ChangeEvent, Event, GroupChanged, RefUpdated
+from webhook.events import (
+    MOVES_DEPENDENTS,
+    AccountChanged,
+    ChangeEvent,
+    Event,
+    GroupChanged,
+    RefUpdated,
+)
 from webhook.gerrit import GerritError
 from webhook.groups import affected_changes
 from webhook.metrics import Metrics
@@ -57,6 +64,8 @@ log = logging.getLogger(__name__)
 
 CHANGE, BRANCH, PROJECT = "change", "branch", "project"
 GROUP = "group"  # a Gerrit group changed: re-evaluate the open changes whose owners name it
+ACCOUNT = "account"  # an account changed (deactivated?): re-evaluate the changes it reviews
+STACK = "stack"  # a change moved: re-evaluate it and the open changes built on it
 QUEUE_NAME = "owners"
 
 HEARTBEAT_SECONDS = 3.0  # how often a worker process says it is alive
@@ -69,8 +78,10 @@ BACKOFF_BASE_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Job:
-    """Something to re-evaluate: one change, the open changes of a branch whose OWNERS.yaml
-    may have changed (`ref`, `old`, `new`), or every open change of a project."""
+    """Something to re-evaluate: one change; a change and the open changes built on any of
+    its patch sets (STACK); the open changes of a branch whose OWNERS.yaml may have changed
+    (`ref`, `old`, `new`); every open change of a project; those a group or an account
+    change may re-decide."""
 
     kind: str
     project: str
@@ -81,6 +92,7 @@ class Job:
     inputs: str = ""  # from the reconciler: the change's inputs, recorded after the verdict
     refresh: bool = False  # read group members afresh (the reconciler saw them change)
     group: str = ""  # the UUID of a changed group (GROUP jobs)
+    account: int = 0  # the ID of a changed account (ACCOUNT jobs)
 
     @property
     def key(self) -> str:
@@ -88,19 +100,27 @@ class Job:
         project = quote(self.project, safe="")
         if self.kind == CHANGE:
             return f"change:{project}~{self.number}"
+        if self.kind == STACK:
+            return f"stack:{project}~{self.number}"
         if self.kind == BRANCH:
             return f"branch:{project}:{quote(self.ref, safe='')}:{self.old}:{self.new}"
         if self.kind == GROUP:
             return f"group:{quote(self.group, safe='')}"
+        if self.kind == ACCOUNT:
+            return f"account:{self.account}"
         return f"project:{project}"
 
     def __str__(self) -> str:
         if self.kind == CHANGE:
             return f"{self.project}~{self.number}"
+        if self.kind == STACK:
+            return f"{self.project}~{self.number} and the changes built on it"
         if self.kind == BRANCH:
             return f"{self.project} {self.ref} {self.old[:8]}..{self.new[:8]}"
         if self.kind == GROUP:
             return f"group {self.group}"
+        if self.kind == ACCOUNT:
+            return f"account {self.account}"
         return f"project {self.project}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,16 +141,19 @@ class Job:
             "inputs": str,
             "refresh": bool,
             "group": str,
+            "account": int,
         }
         for name, value in data.items():
             if name not in fields or type(value) is not fields[name]:
                 raise ValueError(f"job field {name!r} is not a {fields.get(name, 'field')}")
         job = cls(**data)
-        if job.kind not in (CHANGE, BRANCH, PROJECT, GROUP) or not job.project:
+        if job.kind not in (CHANGE, STACK, BRANCH, PROJECT, GROUP, ACCOUNT) or not job.project:
             raise ValueError("a job needs a kind and a project")
         if job.kind == GROUP and not job.group:
             raise ValueError("a group job needs a group UUID")
-        if job.kind == CHANGE and job.number <= 0:
+        if job.kind == ACCOUNT and job.account <= 0:
+            raise ValueError("an account job needs an account ID")
+        if job.kind in (CHANGE, STACK) and job.number <= 0:
             raise ValueError("a change job needs a change number")
         return job
 
@@ -138,19 +161,24 @@ class Job:
     def fields(self) -> dict[str, Any]:
         """Context for structured log lines."""
         found: dict[str, Any] = {"job": self.kind, "project": self.project}
-        if self.kind == CHANGE:
+        if self.kind in (CHANGE, STACK):
             found["change"] = self.number
         if self.kind == GROUP:
             found["group"] = self.group
+        if self.kind == ACCOUNT:
+            found["account"] = self.account
         return found
 
 
 def job_for(event: Event) -> Job | None:
     """The job an event asks for; None when it needs none (a deleted branch, a tag...)."""
     if isinstance(event, ChangeEvent):
-        return Job(CHANGE, event.project, event.change_number)
+        kind = STACK if event.type in MOVES_DEPENDENTS else CHANGE
+        return Job(kind, event.project, event.change_number)
     if isinstance(event, GroupChanged):
         return Job(GROUP, event.project, group=event.group_uuid)
+    if isinstance(event, AccountChanged):
+        return Job(ACCOUNT, event.project, account=event.account_id)
     assert isinstance(event, RefUpdated)
     if event.ref == "refs/meta/config":
         return Job(PROJECT, event.project)
@@ -461,8 +489,14 @@ class Jobs:
         if job.kind == GROUP:
             self._run_group(job, attempt)
             return
+        if job.kind == ACCOUNT:
+            self._run_account(job, attempt)
+            return
         if job.kind != CHANGE:
             self.pending.delete(job.key)
+            if job.kind == STACK and attempt == 0:
+                # the change itself first, whatever becomes of finding what is built on it
+                self.submit(Job(CHANGE, job.project, job.number))
             try:
                 for number in self._changes_of(job):
                     self.submit(Job(CHANGE, job.project, number))
@@ -513,6 +547,26 @@ class Jobs:
         log.info("%s", impact, extra=job.fields)
         self.metrics.jobs.labels("done").inc()
 
+    def _run_account(self, job: Job, attempt: int) -> None:
+        """Fan an account change out into change jobs: one for each open change the account
+        reviews, where a vote it cast may count (or, reactivated, count again)."""
+        self.pending.delete(job.key)
+        try:
+            changes = self.service.gerrit.changes_reviewed_by(job.account)
+        except GerritError as exc:
+            self._failed(job, attempt, exc)
+            return
+        for project, number in changes:
+            self.submit(Job(CHANGE, project, number))
+        log.info(
+            "account %s changed: %s open change%s to re-evaluate",
+            job.account,
+            len(changes),
+            "" if len(changes) == 1 else "s",
+            extra=job.fields,
+        )
+        self.metrics.jobs.labels("done").inc()
+
     def groups_changed(self) -> None:
         """Start a new generation of Gerrit's groups (see `_sync_groups`)."""
         self.groups.put("generation", secrets.token_hex(8))
@@ -527,6 +581,8 @@ class Jobs:
             self._groups_seen = generation
 
     def _changes_of(self, job: Job) -> list[int]:
+        if job.kind == STACK:
+            return self.service.gerrit.dependents(job.project, job.number)
         if job.kind == PROJECT:
             return self.service.gerrit.open_changes(job.project)
         return self.service.changes_to_revisit(job.project, job.ref, job.old, job.new)

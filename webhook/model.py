@@ -292,10 +292,18 @@ def earlier_votes(messages: Iterable[Message], label: str, current: int) -> dict
 
 
 def account(info: Mapping[str, Any]) -> Account:
+    """An Account from Gerrit's AccountInfo; `"inactive": true` (anything truthy) makes it
+    inactive, so its votes do not count.  `secondary_emails` are there only when asked for
+    (ALL_EMAILS) and the caller may View Secondary Emails."""
+    secondary = info.get("secondary_emails") or []
+    if not isinstance(secondary, list) or not all(isinstance(e, str) for e in secondary):
+        raise UnexpectedResponse("an AccountInfo's secondary_emails is not a list of emails")
     return Account(
         username=info.get("username") or None,
         email=info.get("email") or None,
         account_id=info.get("_account_id"),
+        active=not info.get("inactive"),
+        secondary_emails=frozenset(e for e in secondary if e),
     )
 
 

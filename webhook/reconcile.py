@@ -3,14 +3,14 @@ last verdict.
 
 Events get lost: the webhooks plugin gives up after a few tries, the service may be down, and a
 group's change is reported only when All-Users posts its ref updates to the service
-(`webhook.groups`). A sweep pages through the open changes of the served projects (one query
-per 500 changes, with the votes) and computes each change's *inputs*: its current revision,
-every vote on it (the policy label's and the bot's own among them), its work-in-progress and
-private flags, its branch's OWNERS.yaml and the members of every Gerrit group that file (or the
-fallback owners) names. A change whose inputs equal those recorded at its last verdict is
-skipped; the others get a job that records the inputs once the verdict is posted. A sweep
-therefore costs a few REST calls per 500 changes, plus one per branch and one per group, and
-evaluates only what may have changed.
+(`webhook.groups`). A sweep pages through the open changes of the served projects (one query per
+500 changes, with the votes) and computes each change's *inputs*: its current revision, every
+vote on it and whether its voter is active (the policy label's and the bot's own among them),
+its work-in-progress and private flags, its branch's OWNERS.yaml and the members of every Gerrit
+group that file (or the fallback owners) names. A change whose inputs equal those recorded at
+its last verdict is skipped; the others get a job that records the inputs once the verdict is
+posted. A sweep therefore costs a few REST calls per 500 changes, plus one per branch and one
+per group, and evaluates only what may have changed.
 
 Every worker process runs a sweep every `OWNERS_RECONCILE_INTERVAL` seconds, but only one per
 interval across all of them: the first to claim the interval in the backend runs it.
@@ -31,7 +31,8 @@ from webhook.model import UnexpectedResponse
 
 log = logging.getLogger(__name__)
 
-QUERY_OPTIONS = ("CURRENT_REVISION", "DETAILED_LABELS")
+# DETAILED_ACCOUNTS: only with it does Gerrit mark a voter `"inactive": true` (3.10.2)
+QUERY_OPTIONS = ("CURRENT_REVISION", "DETAILED_LABELS", "DETAILED_ACCOUNTS")
 
 
 @dataclass
@@ -106,7 +107,8 @@ class Reconciler:
         try:
             labels = {
                 name: sorted(
-                    [vote.get("_account_id"), vote.get("value")]
+                    # a deactivated voter's vote stops counting: a lost account event
+                    [vote.get("_account_id"), vote.get("value"), bool(vote.get("inactive"))]
                     for vote in (detail.get("all") or ())
                     if vote.get("value")
                 )

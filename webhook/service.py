@@ -16,7 +16,15 @@ from owners.engine.change import StickyVote
 from owners.engine.landing import Landing
 from webhook.compiled import SharedMaps
 from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, compile_tree, plan
-from webhook.events import ZERO_REV, ChangeEvent, Event, GroupChanged, RefUpdated
+from webhook.events import (
+    MOVES_DEPENDENTS,
+    ZERO_REV,
+    AccountChanged,
+    ChangeEvent,
+    Event,
+    GroupChanged,
+    RefUpdated,
+)
 from webhook.gerrit import GerritConnection
 from webhook.groups import affected_changes
 from webhook.model import BOT_TAG, BranchConfig, ChangeSnapshot, earlier_votes
@@ -72,8 +80,10 @@ class OwnersService:
 
     def ignores(self, event: Event) -> str | None:
         """Why an event needs no work, or None when it does."""
-        # A group lives in All-Users, never a watched project; the changes it affects are.
-        if not isinstance(event, GroupChanged) and not self.settings.watches(event.project):
+        # Groups and accounts live in All-Users, never a watched project; the changes they
+        # affect are.
+        in_all_users = isinstance(event, GroupChanged | AccountChanged)
+        if not in_all_users and not self.settings.watches(event.project):
             return f"project {event.project} is not watched"
         if event.actor.is_user(self.settings.user):
             return "the event was caused by the bot itself"
@@ -82,10 +92,22 @@ class OwnersService:
     def handle(self, event: Event) -> list[Result]:
         """Re-evaluate what an event may have changed (call `ignores` first)."""
         if isinstance(event, ChangeEvent):
-            return [self.process_change(event.project, event.change_number)]
+            numbers = [event.change_number]
+            if event.type in MOVES_DEPENDENTS:
+                numbers += self.gerrit.dependents(event.project, event.change_number)
+            return [self.process_change(event.project, n) for n in numbers]
         if isinstance(event, GroupChanged):
             return self.process_group_change(event)
+        if isinstance(event, AccountChanged):
+            return self.process_account_change(event)
         return self.process_ref_update(event)
+
+    def process_account_change(self, event: AccountChanged) -> list[Result]:
+        """Re-evaluate the open changes the account reviews: it may have been deactivated,
+        and then its votes no longer count (the queue's workers do this through
+        `webhook.jobs`)."""
+        changes = self.gerrit.changes_reviewed_by(event.account_id)
+        return [self.process_change(project, number) for project, number in changes]
 
     def process_group_change(self, event: GroupChanged) -> list[Result]:
         """Re-evaluate, with members read afresh, the open changes a group change affects

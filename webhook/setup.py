@@ -11,8 +11,9 @@ Seven things, each read first and written only when it differs, each reported in
    Secondary Emails, in All-Projects), without which a commit's author could hide behind one;
 6. the webhooks plugin's remote in webhooks.config on refs/meta/config, written with git since
    no REST endpoint writes a plugin's file there;
-7. the same remote on All-Users, for `ref-updated` only (`configure_group_events`): group
-   changes are ref updates there, and a removed member's vote must stop counting at once.
+7. the same remote on All-Users, for `ref-updated` only (`configure_group_events`): group and
+   account changes are ref updates there, and the vote of a removed member or a deactivated
+   account must stop counting at once.
 
 Run it with an account that owns the project and may create groups (an administrator); the
 bot itself only needs to read changes, vote on the label and read the groups OWNERS.yaml names.
@@ -122,8 +123,8 @@ def configure_project(
 def configure_group_events(
     settings: Settings, service_url: str, *, gerrit: GerritConnection | None = None
 ) -> list[str]:
-    """Make All-Users post its ref updates (group changes among them) to the service; return
-    what changed, nothing when it already does.
+    """Make All-Users post its ref updates (group and account changes among them) to the
+    service; return what changed, nothing when it already does.
 
     The remote has the name of the projects' remote, so that it overrides one inherited from
     All-Projects: All-Users then posts each group change once, and nothing but ref updates.
@@ -139,10 +140,10 @@ def configure_group_events(
         current = meta.read(WEBHOOKS_FILE)
         updated = set_remote(current or b"", WEBHOOK_REMOTE, url, GROUP_EVENTS)
         if updated != current:
-            meta.write(WEBHOOKS_FILE, updated, f"owners: post group changes to {shown}")
+            meta.write(WEBHOOKS_FILE, updated, f"owners: post group and account changes to {shown}")
             changes.append(
                 f'set remote "{WEBHOOK_REMOTE}" in {WEBHOOKS_FILE} of {project} to {shown} '
-                f"({', '.join(GROUP_EVENTS)} only: group changes)"
+                f"({', '.join(GROUP_EVENTS)} only: group and account changes)"
             )
     return changes
 

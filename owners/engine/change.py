@@ -22,16 +22,32 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Account:
-    """A Gerrit account as far as ownership cares: any of its names may appear in OWNERS.yaml."""
+    """A Gerrit account as far as ownership cares: any of its names may appear in OWNERS.yaml.
+
+    `active` is False for an account Gerrit reports as inactive (deactivated): its votes
+    never count (see `owners.engine.evaluation.counts`).  It is a state of the account, not
+    part of its identity, so two descriptions of one account compare equal whatever it says;
+    so are `secondary_emails`, which Gerrit shows only in some answers (an account search
+    with ALL_EMAILS, to an account allowed to View Secondary Emails).
+    """
 
     username: str | None = None
     email: str | None = None
     account_id: int | None = None
+    active: bool = field(default=True, compare=False)
+    secondary_emails: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def identities(self) -> frozenset[str]:
         """The owners entries that name this account (see `identities_of`)."""
         return frozenset(identities_of(self.username, self.email))
+
+    @property
+    def emails(self) -> frozenset[str]:
+        """Every email the account holds as far as known: the commit emails it stands for.
+        Not its `identities`: an owners entry names an account by its preferred email only
+        (docs/security.md, rule 2)."""
+        return frozenset((self.email,) if self.email else ()) | self.secondary_emails
 
     @property
     def key(self) -> str:

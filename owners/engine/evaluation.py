@@ -7,6 +7,7 @@ injected resolver reports, so the CLI, the service and the tests always agree on
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from owners.engine.change import Account, Change, Evaluation, RequirementResult, Verdict, Vote
 from owners.engine.landing import differing_paths, is_inverse
@@ -80,11 +81,11 @@ def evaluate(
         files[ROOT] = {}  # an empty change still needs someone to say yes
 
     eligibility = Eligibility(ownership, resolver)
-    counted = [
-        v
-        for v in _latest_votes(change.votes)
-        if policy.self_approval or not change.is_author(v.account)
-    ]
+    counted = [v for v in _latest_votes(change.votes) if counts(v, change, policy)]
+    # votes cast on earlier patch sets obey the same rule
+    change = replace(
+        change, sticky_votes=tuple(s for s in change.sticky_votes if counts(s.vote, change, policy))
+    )
     root_vetoes = [
         v.account.display
         for v in counted
@@ -145,17 +146,23 @@ def _with_implicit(
     approved by its owner's mere ownership of the change.
     """
     owner = change.owner
-    if owner is None or owner.display in approved or not eligibility.allows(name, owner):
+    if (
+        owner is None
+        or not owner.active  # an implied vote is a vote: a deactivated owner's never counts
+        or owner.display in approved
+        or not eligibility.allows(name, owner)
+    ):
         return approved
     writers = (*change.authors, *change.uploaders)
     for writer in writers:
         if eligibility.allows(name, writer):
             continue
-        # a commit email stands for the account holding it, when Gerrit named that account
+        # a commit email, preferred or secondary, stands for the account holding it, when
+        # Gerrit named that account
         holders = [
             w
             for w in writers
-            if w.account_id is not None and writer.email and writer.email in w.identities
+            if w.account_id is not None and writer.email and writer.email in w.emails
         ]
         if (
             writer.account_id is None
@@ -235,3 +242,13 @@ def _latest_votes(votes: Iterable[Vote]) -> list[Vote]:
     for vote in votes:
         latest[vote.account.key] = vote
     return list(latest.values())
+
+
+def counts(vote: Vote, change: Change, policy: Policy) -> bool:
+    """Which votes count, the one rule for every surface (label, submit check, pages, CLI):
+    a vote of an active account that did not write the change (unless `self_approval`).
+
+    A deactivated account speaks for nobody any more: whatever it voted while active neither
+    approves nor vetoes, and counts again only if Gerrit reactivates it.
+    """
+    return vote.account.active and (policy.self_approval or not change.is_author(vote.account))

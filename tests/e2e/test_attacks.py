@@ -140,6 +140,42 @@ def test_a_stacked_change_on_an_unapproved_core_change_is_not_submitted_with_it(
     assert body
 
 
+def _stack(nova: Nova, tag: str) -> tuple[int, int]:
+    """zed's Hyper-V change `below` and, on its patch set 1, his change `above`, which alice
+    approves: the bot votes +1 on `above`, whose parent is an open change's current patch set."""
+    below = nova.push_change("zed", {f"nova/virt/hyperv/{tag}_below.py": "# below\n"}, "below")
+    parent = f"refs/changes/{below % 100:02d}/{below}/1"
+    above = nova.push_commit("zed", [parent], {f"nova/virt/hyperv/{tag}.py": "# above\n"}, tag)
+    nova.vote("alice", above, 2)
+    assert nova.wait_for_bot(above, 1) == 1
+    return below, above
+
+
+def test_a_change_stacked_on_a_replaced_patch_set_is_judged_again_at_once(nova: Nova) -> None:
+    below, above = _stack(nova, "replaced")
+
+    nova.amend_change("zed", below, {"nova/virt/hyperv/replaced_below.py": "# v2\n"})
+
+    # no event on `above`: its parent is no longer the current patch set of an open change
+    assert nova.wait_for_bot(above, -1, timeout=10, interval=0.05) == -1
+    assert nova.bot_messages(above)[-1].startswith("Owners: BLOCKED")
+    assert nova.submit_refused("alice", above)
+
+
+def test_a_change_stacked_on_an_abandoned_change_is_blocked_until_it_is_restored(
+    nova: Nova,
+) -> None:
+    below, above = _stack(nova, "abandoned")
+    zed = rest_as(nova, "zed")
+
+    zed.post(f"changes/{below}/abandon", {})
+    assert nova.wait_for_bot(above, -1, timeout=10, interval=0.05) == -1
+    assert nova.submit_refused("alice", above)
+
+    zed.post(f"changes/{below}/restore", {})
+    assert nova.wait_for_bot(above, 1, timeout=10, interval=0.05) == 1
+
+
 # -- who is who ----------------------------------------------------------------------------
 
 

@@ -12,10 +12,19 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
+from pathlib import Path
 
 import devgerrit
 import pytest
-from novademo import LABEL, NOVA_OWNERS, Nova, bot_messages, gerrit_setup, requirement
+from novademo import (
+    LABEL,
+    NOVA_OWNERS,
+    Nova,
+    bot_messages,
+    gerrit_setup,
+    password,
+    requirement,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -193,6 +202,31 @@ def test_a_lieutenants_own_change_is_implicitly_approved_until_someone_else_uplo
     assert nova.wait_for_comment(pushed).startswith("Owners: PENDING")  # authored by zed
     nova.vote("luke", pushed, 2)  # Code-Review met by a lieutenant who does not own hyperv
     refused(nova, "luke", pushed)
+
+
+def test_a_lieutenants_commit_under_her_secondary_email_is_implicitly_approved(
+    nova: Nova, tmp_path: Path
+) -> None:
+    """Gerrit counts a secondary email as the account's own (the bot may View Secondary
+    Emails): a commit alice wrote under it is hers, and her ownership covers it.  OWNERS.yaml
+    still names her by her preferred email or username only."""
+    secondary = "alice.home@example.net"
+    nova.gerrit.rest.put(
+        f"accounts/alice/emails/{devgerrit.quote(secondary)}", {"no_confirmation": True}
+    )
+    name = branch(nova, "implicit-secondary", "  implicit_approval: true")
+    url, auth = nova.gerrit.git_url(nova.project), ("alice", password("alice"))
+    clone = devgerrit.git_clone(url, tmp_path / "alice", auth)
+    devgerrit.git(clone, "fetch", "--quiet", "origin", name, auth=auth)
+    devgerrit.git(clone, "checkout", "--quiet", "--detach", "FETCH_HEAD")
+    sha = devgerrit.git_commit(clone, "hyperv: fix", {HYPERV: "# home\n"}, author=("A", secondary))
+    devgerrit.git_push(clone, url, *auth, f"HEAD:refs/for/{name}")
+    number = nova.gerrit.rest.query_changes(f"commit:{sha}")[0]["_number"]
+
+    assert nova.wait_for_bot(number, 1) == 1
+    assert "hyperv: approved by alice (implicit: change owner)" in nova.bot_messages(number)[-1]
+    nova.vote("luke", number, 2)  # Code-Review by a lieutenant who does not own hyperv
+    merged(nova, "luke", number)
 
 
 # -- 3. exempted accounts ----------------------------------------------------------------------
@@ -374,6 +408,28 @@ def test_conflict_resolution_counts_only_the_resolution_and_never_a_foreign_pare
     assert "root" in comment
     nova.vote("alice", bad, 2)
     refused(nova, "alice", bad)
+
+
+def test_a_conflict_resolution_merge_is_judged_again_when_its_open_parent_is_abandoned(
+    nova: Nova,
+) -> None:
+    name = branch(nova, "merges-moving", "  merge_commits: conflict-resolution")
+    tip = nova.gerrit.rest.get(f"projects/nova/branches/{name}")["revision"]
+    core = "# core, never reviewed\n"
+    below = nova.push_change("zed", {CORE: core}, "compute: below", name)
+    parent = f"refs/changes/{below % 100:02d}/{below}/1"
+    # the merge brings `below` in: against the auto-merge only the Hyper-V resolution differs
+    merge = nova.push_commit("zed", [tip, parent], {HYPERV: "# resolved\n", CORE: core}, "m", name)
+    nova.wait_for_comment(merge)
+    nova.vote("alice", merge, 2)
+    assert nova.wait_for_bot(merge, 1) == 1  # `below` is an open change, judged on its own
+
+    nova.rest("zed").post(f"changes/{below}/abandon", {})
+
+    # no event on the merge: its parent is no open change any more, so every file counts
+    assert nova.wait_for_bot(merge, 0, timeout=10, interval=0.05) == 0
+    assert "root" in nova.bot_messages(merge)[-1]
+    refused(nova, "alice", merge)
 
 
 # -- 8. delegated ownership files -------------------------------------------------------------

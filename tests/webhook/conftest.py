@@ -256,21 +256,29 @@ class FakeGerrit:
         query = re.fullmatch(r'(email|username):"(.*)"' + any_state, params["q"])
         assert query, params
         field, value, loose = query.group(1), query.group(2), bool(query.group(3))
+        all_emails = "ALL_EMAILS" in (params.get("o") or ())  # else Gerrit hides secondaries
         return [
-            a
+            a if all_emails else {k: v for k, v in a.items() if k != "secondary_emails"}
             for a in self.accounts.values()
-            if a.get(field) == value or (loose and str(a.get(field)).lower() == value.lower())
+            if a.get(field) == value
+            or (field == "email" and value in a.get("secondary_emails", ()))
+            or (loose and str(a.get(field)).lower() == value.lower())
         ]
 
     def _query(self, params: dict[str, Any], **_: Any) -> Any:
         project = re.search(r'project:"([^"]+)"', params["q"])
         branch = re.search(r'branch:"([^"]+)"', params["q"])
+        reviewer = re.search(r"reviewer:(\d+)", params["q"])
         found = [
-            copy.deepcopy(c) if params.get("o") else {"_number": n}
+            # like Gerrit, a query without options still names each change's project and branch
+            copy.deepcopy(c)
+            if params.get("o")
+            else {"_number": n, "project": c["project"], "branch": c["branch"]}
             for n, c in sorted(self.changes.items())
             if c["status"] == "NEW"
             and (project is None or c["project"] == project.group(1))
             and (branch is None or c["branch"] == branch.group(1))
+            and (reviewer is None or int(reviewer.group(1)) in _reviewer_ids(c))
         ]
         page = found[params["S"] : params["S"] + params["n"]]
         if page and params["S"] + params["n"] < len(found):
@@ -433,6 +441,10 @@ def nova_config() -> bytes:
 # -- the queue -------------------------------------------------------------------------------
 
 LATER = datetime.datetime(2100, 1, 1)  # a moment after every scheduled retry
+
+
+def _reviewer_ids(info: dict[str, Any]) -> set[int]:
+    return {a["_account_id"] for a in (info.get("reviewers") or {}).get("REVIEWER") or ()}
 
 
 def queued_jobs(gerrit: FakeGerrit, queue: Path, **overrides: Any) -> Jobs:

@@ -133,7 +133,7 @@ def test_bodies_over_one_mebibyte_are_refused(client: FlaskClient, jobs: Jobs) -
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
-        ({"type": "change-merged", "change": {}}, "event type change-merged is not handled"),
+        ({"type": "topic-changed", "change": {}}, "event type topic-changed is not handled"),
         (
             change_event("comment-added", author={"username": BOT}),
             "the event was caused by the bot itself",

@@ -148,7 +148,6 @@ def test_the_recorded_group_change_is_a_typed_event_naming_the_group() -> None:
     [
         "refs/meta/group-names",  # moves with a rename, beside the group's own ref
         "refs/sequences/groups",
-        "refs/users/01/1000001",
         "refs/groups/xx/3702a7b0",  # not sharded by its own first two characters
         "refs/groups/37",
         "refs/groups/37/",
@@ -312,7 +311,7 @@ def test_setup_makes_all_users_post_ref_updates_once(gerrit: GroupGerrit) -> Non
     assert done == [
         'set remote "owners" in webhooks.config of Accounts to '
         "https://owners.example.org/gerrit/events/<OWNERS_WEBHOOK_TOKEN> "
-        "(ref-updated only: group changes)"
+        "(ref-updated only: group and account changes)"
     ]
     written = gerrit.meta_files[("Accounts", WEBHOOKS_FILE)].decode()
     assert f"url = https://owners.example.org/gerrit/events/{TOKEN}" in written

@@ -47,6 +47,18 @@ def test_votes_are_the_non_zero_ones_per_label(snapshot: ChangeSnapshot) -> None
     assert set(snapshot.labels) == {"Code-Review", "Owner-Approval"}
 
 
+def test_a_vote_of_an_account_gerrit_reports_inactive_is_marked_inactive() -> None:
+    """Gerrit 3.10.2 adds `"inactive": true` to every AccountInfo of a deactivated account
+    (votes, reviewers, group members), to any viewer."""
+    info = json.loads(FIXTURE.read_text())
+    info["labels"]["Code-Review"]["all"][0]["inactive"] = True
+    snapshot = ChangeSnapshot.from_change_info(info)
+    (vote,) = snapshot.votes("Code-Review")
+    assert vote.account == Account("bob", "Bob@Example.org", 1000003)
+    assert not vote.account.active
+    assert snapshot.owner.active and snapshot.uploader.active
+
+
 def test_reviewers_include_ccs_and_removed_reviewers(snapshot: ChangeSnapshot) -> None:
     assert [r.username for r in snapshot.reviewers] == ["bob", "carol", "owners-bot"]
     assert [r.username for r in snapshot.bystanders] == ["dave", "erin"]

@@ -67,6 +67,21 @@ def test_a_lost_vote_event_is_repaired(world: tuple[Jobs, Reconciler], gerrit: F
     assert bot_vote(gerrit, 2) == 1
 
 
+def test_a_lost_account_deactivation_is_repaired(
+    world: tuple[Jobs, Reconciler], gerrit: FakeGerrit
+) -> None:
+    jobs, reconciler = world
+    for _ in range(3):
+        reconciler.sweep()
+        drain(jobs)
+    assert bot_vote(gerrit, 1) == 1
+    gerrit.changes[1]["labels"]["Code-Review"]["all"][0]["inactive"] = True  # bob's +2
+    sweep = reconciler.sweep()
+    assert (sweep.queued, sweep.skipped) == (1, 1)
+    drain(jobs)
+    assert bot_vote(gerrit, 1) == 0
+
+
 def test_a_group_membership_change_is_noticed(
     world: tuple[Jobs, Reconciler], gerrit: FakeGerrit
 ) -> None:

@@ -239,10 +239,40 @@ def test_the_commit_author_does_not_approve_even_by_a_secondary_email(
     info = change_info(1, HYPERV, {"bob": 2}, owner="zed")
     commit = info["revisions"][info["current_revision"]]["commit"]
     commit["author"] = {"name": "Bob", "email": "bob.private@example.net"}
-    gerrit.accounts["bob"] = {**account("bob"), "email": "bob.private@example.net"}
+    gerrit.accounts["bob"] = {**account("bob"), "secondary_emails": ["bob.private@example.net"]}
     gerrit.add_change(info)
     assert service.process_change("nova", 1).verdict is Verdict.PENDING
     assert ("GET", "accounts/") in gerrit.log
+
+
+IMPLICIT = b"""version: 1
+policy:
+  implicit_approval: true
+root:
+  owners: [carol]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/]
+    owners: [alice]
+"""
+
+
+@pytest.mark.parametrize(
+    ("secondary", "verdict"),
+    [(["alice.home@example.net"], Verdict.APPROVED), ([], Verdict.PENDING)],
+    ids=["held by the owner as a secondary email", "held by nobody"],
+)
+def test_a_commit_by_the_owners_secondary_email_keeps_the_implicit_approval(
+    gerrit: FakeGerrit, secondary: list[str], verdict: Verdict
+) -> None:
+    gerrit.set_branch("nova", "master", HEAD, IMPLICIT)
+    service = OwnersService(settings(), GerritConnection(settings(), rest=gerrit))
+    info = change_info(1, HYPERV, owner="alice")
+    commit = info["revisions"][info["current_revision"]]["commit"]
+    commit["author"] = commit["committer"] = {"name": "A", "email": "alice.home@example.net"}
+    gerrit.accounts["alice"] = {**account("alice"), "secondary_emails": secondary}
+    gerrit.add_change(info)
+    assert service.process_change("nova", 1).verdict is verdict
 
 
 def test_an_author_email_an_uploader_holds_needs_no_lookup(

@@ -82,6 +82,16 @@ def test_a_pending_change_is_refused_with_the_unmet_requirement(
     assert metric(client, "PENDING") == 1
 
 
+def test_a_deactivated_approvers_vote_is_refused_at_once(
+    client: FlaskClient, gerrit: FakeGerrit
+) -> None:
+    """No event needed: Gerrit marks bob inactive on the change the check reads."""
+    gerrit.changes[42]["labels"]["Code-Review"]["all"][0]["inactive"] = True
+    answer = ask(client)
+    assert answer.status_code == 200
+    assert answer.json["verdict"] == "PENDING"
+
+
 def test_a_wrong_or_missing_token_is_refused(client: FlaskClient, gerrit: FakeGerrit) -> None:
     assert ask(client, token="wrong-token-0123456789").status_code == 401
     answer = client.post("/submit-check", json={"project": "nova"})

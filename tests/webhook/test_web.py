@@ -330,6 +330,15 @@ def test_change_page_verdict_requirements_history_and_explanation(client: FlaskC
     assert client.get("/c/5?explain=../x").status_code == 400
 
 
+@pytest.mark.parametrize(("inactive", "verdict"), [(False, "APPROVED"), (True, "PENDING")])
+def test_change_page_does_not_count_a_deactivated_accounts_vote(
+    client: FlaskClient, fake: FakeGerrit, inactive: bool, verdict: str
+) -> None:
+    vote = dict(account("bob"), value=2, **({"inactive": True} if inactive else {}))
+    fake.changes[5]["labels"]["Code-Review"]["all"].append(vote)
+    assert client.get("/api/v1/c/5").get_json()["verdict"] == verdict
+
+
 def test_change_api_check_is_the_cli_check_json(client: FlaskClient, fake: FakeGerrit) -> None:
     """`owners check --change N --json` and the API's `check` come from one renderer."""
     from webhook.service import OwnersService
