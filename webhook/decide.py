@@ -226,7 +226,8 @@ def overriders(
     Invariant: only a +1 from a member of the override group lets a change submit without
     the owners.  Gerrit's requirement is pinned to the group too (`owners gerrit-setup`),
     but a grant of the label wider than the group must not widen the override, so a vote
-    counts here only when the group's members, as `lookup` reads them, name its account.
+    counts here only when the group's members, as `lookup` reads them, name its account, and
+    a deactivated account overrides nothing.
     No group set, or a group that cannot be read: nobody overrides.
     """
     group = settings.override_group
@@ -238,7 +239,7 @@ def overriders(
         dict.fromkeys(
             v.account.display
             for v in snapshot.votes(settings.override_label)
-            if v.value >= 1 and v.account.identities & names
+            if v.value >= 1 and v.account.active and v.account.identities & names
         )
     )
 

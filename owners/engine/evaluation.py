@@ -7,7 +7,6 @@ injected resolver reports, so the CLI, the service and the tests always agree on
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from owners.engine.change import Account, Change, Evaluation, RequirementResult, Verdict, Vote
 from owners.engine.landing import differing_paths, is_inverse
@@ -82,10 +81,6 @@ def evaluate(
 
     eligibility = Eligibility(ownership, resolver)
     counted = [v for v in _latest_votes(change.votes) if counts(v, change, policy)]
-    # votes cast on earlier patch sets obey the same rule
-    change = replace(
-        change, sticky_votes=tuple(s for s in change.sticky_votes if counts(s.vote, change, policy))
-    )
     root_vetoes = [
         v.account.display
         for v in counted
@@ -186,8 +181,8 @@ def _with_sticky(
     Invariant: an approval carries to the current patch set only if what it lands on the
     requirement's paths is exactly what the approved patch set landed there (the same paths,
     from the same content to the same content, `owners.engine.landing`).  A merge, or a
-    revision whose landing is unknown, carries nothing.  Authors' votes never count, as on
-    the current patch set."""
+    revision whose landing is unknown, carries nothing.  A sticky vote counts only as a vote
+    on the current patch set would (`counts`)."""
     if change.landing is None:
         return approved
     policy = ownership.config.policy
@@ -200,7 +195,7 @@ def _with_sticky(
             or account.key in current
             or account.display in found
             or any(a.startswith(account.display + " (") for a in found)
-            or (not policy.self_approval and change.is_author(account))
+            or not counts(sticky.vote, change, policy)
             or not eligibility.allows(name, account)
         ):
             continue
