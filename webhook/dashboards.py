@@ -161,21 +161,32 @@ def write_dashboards(
     ]
 
 
-def configure_dashboards(settings: Settings, project: str, branch: str | None = None) -> list[str]:
+def configure_dashboards(
+    settings: Settings,
+    project: str,
+    branch: str | None = None,
+    gerrit: GerritConnection | None = None,
+) -> list[str]:
     """`owners gerrit-setup --dashboards`: the dashboards of `branch` (default: HEAD's) from
     its OWNERS.yaml."""
-    gerrit = GerritConnection(settings)
+    gerrit = gerrit or GerritConnection(settings)
     branch = branch or gerrit.head_branch(project)
+    ownership = branch_ownership(gerrit, project, branch)
+    changes = _grant(gerrit, project)
+    return changes + write_dashboards(gerrit, project, branch, ownership, settings.label)
+
+
+def branch_ownership(gerrit: GerritConnection, project: str, branch: str) -> Ownership:
+    """The bot's map of the branch (`compile_tree`): its OWNERS.yaml at the head and the
+    files that one includes, read at the same commit."""
     found = gerrit.branch_config(project, branch)
     if found.content is None:
         raise GerritError(f"{project} {branch} has no {CONFIG_PATH}: no dashboards to write")
-    # The bot's map of the branch: its OWNERS.yaml and the files that one includes.
     ownership, problems = compile_tree(found.content, found.included)
     if ownership is None:
         first = f": {problems[0]}" if problems else ""
         raise GerritError(f"the {CONFIG_PATH} of {project} {branch} is invalid{first}")
-    changes = _grant(gerrit, project)
-    return changes + write_dashboards(gerrit, project, branch, ownership, settings.label)
+    return ownership
 
 
 def _grant(gerrit: GerritConnection, project: str, group: str = ADMINISTRATORS) -> list[str]:
