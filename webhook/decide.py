@@ -23,6 +23,7 @@ from owners.engine import (
     ChangedFile,
     Diagnostic,
     Evaluation,
+    Mode,
     OwnersConfig,
     Ownership,
     Policy,
@@ -72,7 +73,7 @@ class Outcome:
         return tuple(
             r.subsystem
             for r in self.evaluation.requirements
-            if r.mode.value == "enforce" and (not r.met or r.vetoed_by)
+            if r.mode is Mode.ENFORCE and (not r.met or r.vetoed_by)
         )
 
     @property
