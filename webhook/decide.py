@@ -95,21 +95,6 @@ class Report:
         return self.vote is None and self.message is None and not self.reviewers
 
 
-def decide(
-    snapshot: ChangeSnapshot,
-    config: bytes | None,
-    settings: Settings,
-    lookup: GroupLookup | None = None,
-    proposed: bytes | None = None,
-    directory: Lookup | None = None,
-) -> Report | None:
-    """The report for an open change; None for a merged or abandoned one (no action)."""
-    if not snapshot.is_open:
-        return None
-    outcome = assess(snapshot, config, settings, lookup, proposed, directory=directory)
-    return plan(snapshot, outcome, settings)
-
-
 def assess(
     snapshot: ChangeSnapshot,
     config: bytes | None,
