@@ -225,12 +225,15 @@ def path_regex(glob: Glob) -> str:
     read as that character; Lucene gives `@ & ~ # < > "` meanings of their own).  The core is
     the engine's own (`_core_regex`); only the reach is added here.
     """
+    return "".join(path_regex_parts(glob))
+
+
+def path_regex_parts(glob: Glob) -> tuple[str, str]:
+    """`path_regex` as (the core, what its reach adds: "" for the path itself, `/.*` for
+    what is below it, `(/.*)?` for both), so that patterns of one reach can share it."""
     core = _core_regex(glob.segments, group="(")
-    if glob.reach is Reach.SELF:
-        return core
-    if glob.reach is Reach.DESCENDANTS:
-        return f"{core}/.*"
-    return f"{core}(/.*)?"
+    suffix = {Reach.SELF: "", Reach.DESCENDANTS: "/.*", Reach.SELF_OR_DESCENDANTS: "(/.*)?"}
+    return core, suffix[glob.reach]
 
 
 def literal_regex(text: str) -> str:

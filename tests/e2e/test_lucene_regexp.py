@@ -3,15 +3,17 @@
 tests/test_dashboard_regex.py checks the generated regexes with a small evaluator of Lucene's
 regex grammar (tests/lucene_regexp.py).  Here the same kind of cases (the Nova fixture, the
 semantics tables, random configs and paths) go through the two readers Gerrit's `file:^regex`
-uses, from Gerrit's plugin API jar: Lucene's `RegExp`, for the change index, determinized
-within Lucene's default limit of 10,000 states as a `RegexpQuery` is, and dk.brics'
-`RegExp`, for Gerrit's in-memory matching (`RegexListSearcher`).  Each case must get one
+uses, from Gerrit's plugin API jar: Lucene's, built as Gerrit's index builds the query
+(`new RegexpQuery(new Term(field, regex))`, which refuses a regex whose automaton takes more
+than Lucene's default 10,000 units of work to determinize), and dk.brics' `RegExp`, for
+Gerrit's in-memory matching (`RegexListSearcher`).  Each case must get one
 answer from the engine, the evaluator and both of them.  One JVM runs all cases.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from owners.engine import Ownership
+from owners.engine import Ownership, load_config
 from tests import lucene_regexp
 from tests.test_dashboard_regex import PATHS, _one_subsystem, configs
 from tests.test_semantics import NOVA, PATTERN_ROWS, REQUIREMENT_ROWS
@@ -57,7 +59,8 @@ public class RegexCheck {
         try {
           runs = new Object[] {
             new org.apache.lucene.util.automaton.CharacterRunAutomaton(
-                new org.apache.lucene.util.automaton.RegExp(re).toAutomaton(10000)),
+                new org.apache.lucene.search.RegexpQuery(
+                    new org.apache.lucene.index.Term("path", re)).getAutomaton()),
             new dk.brics.automaton.RunAutomaton(new dk.brics.automaton.RegExp(re).toAutomaton())
           };
         } catch (RuntimeException e) {
@@ -127,3 +130,30 @@ def test_gerrit_reads_each_dashboard_regex_as_the_engine_answers(
         or lucene_regexp.fullmatch(regex, path) != expected
     ]
     assert not wrong, (len(wrong), len(cases), wrong[:5])
+
+
+def test_a_large_map_s_dashboards_stay_within_gerrit_s_limit(
+    gerrit_dist: devgerrit.GerritDist, tmp_path: Path
+) -> None:
+    """200 subsystems, half of them nested, with unanchored folders and extensions, every
+    third with an exclusion: root's regex complements them all.  Written as one plain union,
+    ten such patterns took Lucene past the work Gerrit allows a query's automaton; with
+    patterns of one reach sharing their tail but in one complement, 200 still did."""
+    rng = random.Random(1)
+    lines = ["version: 1", "root: {owners: [r]}", "subsystems:"]
+    for i in range(200):
+        parent = f", parent: s{rng.randrange(i)}" if i and rng.random() < 0.5 else ""
+        paths = [f"dir{i}/", f"'*.ext{i}'", f"/top{i}/sub/"]
+        paths += [f"'!dir{i}/README'"] if i % 3 == 0 else []
+        lines.append(f"  - {{name: s{i}, owners: [o{i}], paths: [{', '.join(paths)}]{parent}}}")
+    ownership = Ownership(load_config("\n".join(lines) + "\n"))
+    paths = ["dir1/x.ext5", "a/dir3/README", "a/dir3/b", "top7/sub/x", "top7/x", "x.ext199", "y"]
+    cases: list[tuple[str, str, bool]] = []
+    _cases(ownership, paths, cases)
+    answers = gerrit_reads(gerrit_dist, tmp_path, [(r, p) for r, p, _ in cases])
+    wrong = [
+        (regex[:200], path, expected, answer)
+        for (regex, path, expected), answer in zip(cases, answers, strict=True)
+        if answer != ("11" if expected else "00")
+    ]
+    assert not wrong, (len(wrong), len(cases), wrong[:3])
