@@ -23,6 +23,7 @@ from owners.engine import (
     ChangedFile,
     Diagnostic,
     Evaluation,
+    Mode,
     OwnersConfig,
     Ownership,
     Policy,
@@ -72,7 +73,7 @@ class Outcome:
         return tuple(
             r.subsystem
             for r in self.evaluation.requirements
-            if r.mode.value == "enforce" and (not r.met or r.vetoed_by)
+            if r.mode is Mode.ENFORCE and (not r.met or r.vetoed_by)
         )
 
     @property
@@ -92,21 +93,6 @@ class Report:
     @property
     def empty(self) -> bool:
         return self.vote is None and self.message is None and not self.reviewers
-
-
-def decide(
-    snapshot: ChangeSnapshot,
-    config: bytes | None,
-    settings: Settings,
-    lookup: GroupLookup | None = None,
-    proposed: bytes | None = None,
-    directory: Lookup | None = None,
-) -> Report | None:
-    """The report for an open change; None for a merged or abandoned one (no action)."""
-    if not snapshot.is_open:
-        return None
-    outcome = assess(snapshot, config, settings, lookup, proposed, directory=directory)
-    return plan(snapshot, outcome, settings)
 
 
 def assess(

@@ -56,7 +56,8 @@ class Glob:
 
     @cached_property
     def core(self) -> re.Pattern[str]:
-        return re.compile(_core_regex(self.segments))
+        # DOTALL: `**` spans any characters, a newline too, as `*` and the string tests do
+        return re.compile(_core_regex(self.segments), re.DOTALL)
 
     @cached_property
     def string_test(self) -> Callable[[str], bool] | None:
@@ -213,14 +214,47 @@ def _check_escapes(text: str) -> None:
         raise PatternError("pattern ends with a lone '\\'", len(text) - 1, "escape it as '\\\\'")
 
 
-def _core_regex(segments: Sequence[str]) -> str:
+def path_regex(glob: Glob) -> str:
+    """The paths `glob` matches, as one regular expression over whole paths: what
+    `Glob.matches` answers, for other matchers (Gerrit's `file:^regex` in a dashboard).
+
+    It is written in the subset of regex syntax that means the same to Python's `re` with
+    `re.DOTALL` (a path may hold any character but `/` in a name) and to Lucene's `RegExp`
+    (Gerrit's): literals, `.` (any character), `[^/]`, `(`...`)`, `?`, `*`, `+`, and every
+    ASCII character other than a letter, a digit, `_` or `/` escaped with `\\` (which both
+    read as that character; Lucene gives `@ & ~ # < > "` meanings of their own).  The core is
+    the engine's own (`_core_regex`); only the reach is added here.
+    """
+    return "".join(path_regex_parts(glob))
+
+
+def path_regex_parts(glob: Glob) -> tuple[str, str]:
+    """`path_regex` as (the core, what its reach adds: "" for the path itself, `/.*` for
+    what is below it, `(/.*)?` for both), so that patterns of one reach can share it."""
+    core = _core_regex(glob.segments, group="(")
+    suffix = {Reach.SELF: "", Reach.DESCENDANTS: "/.*", Reach.SELF_OR_DESCENDANTS: "(/.*)?"}
+    return core, suffix[glob.reach]
+
+
+def literal_regex(text: str) -> str:
+    """`text` itself, in the syntax of `path_regex`."""
+    return "".join(map(_literal, text))
+
+
+def _literal(ch: str) -> str:
+    return f"\\{ch}" if ch < "\x80" and not (ch.isalnum() or ch in "_/") else ch
+
+
+def _core_regex(segments: Sequence[str], group: str = "(?:") -> str:
+    """The regex a path (or one of its directories) must fully match; `group` opens a
+    group: Python's non-capturing `(?:`, or `(` for `path_regex`, which Lucene reads too."""
     if list(segments) == ["**"]:
         return ".+"
     out: list[str] = []
     for i, seg in enumerate(segments):
         if seg == "**":
             # leading: any run of whole segments before the rest; middle: zero or more segments
-            out.append("(?:.+/)?" if i == 0 else "(?:/.+)?")
+            out.append(f"{group}.+/)?" if i == 0 else f"{group}/.+)?")
             continue
         if i > 0 and not (i == 1 and segments[0] == "**"):
             out.append("/")
@@ -245,7 +279,7 @@ def _tokens(seg: str) -> list[tuple[str, bool]]:
 
 def _segment_regex(seg: str) -> str:
     wild = {"*": "[^/]*", "?": "[^/]"}
-    return "".join(wild[ch] if is_wild else re.escape(ch) for ch, is_wild in _tokens(seg))
+    return "".join(wild[ch] if is_wild else _literal(ch) for ch, is_wild in _tokens(seg))
 
 
 def _has_wildcard(seg: str) -> bool:

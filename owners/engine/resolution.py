@@ -29,6 +29,7 @@ from owners.engine.patterns import (
     NaiveMatcher,
     compile_glob,
 )
+from owners.engine.regions import Everything, Exactly, Matches, Region, any_of, minus
 
 GroupResolver = Callable[[str], Iterable[str] | None]
 """Maps a Gerrit group name to its members' usernames and emails, or None when the group
@@ -218,6 +219,7 @@ class Ownership(Hierarchy):
         self._rule_subsystem = tuple(names)
         self._rule_negated = tuple(pattern.startswith("!") for pattern in patterns)
         self._requirements_cache: dict[tuple[int, ...], tuple[str, ...]] = {}
+        self._matched_regions: dict[str, Region] = {}
         with gc_paused():
             self._matcher: IndexedMatcher | NaiveMatcher = (
                 IndexedMatcher.from_index(self._globs, index)
@@ -290,6 +292,69 @@ class Ownership(Hierarchy):
             result[name] = None
             result[self.enforcer(name)] = None
         return tuple(result)
+
+    # -- the same answers as sets of paths (regions.py) ------------------------------------------
+
+    def matched_region(self, name: str) -> Region:
+        """The paths `matching` gives `name` for: per rule, in file order, the last matching
+        rule decides (`_decisive`), so a path is in when a positive rule matches it and no
+        negated rule after that one does; OWNERS.yaml only with an explicit claim.  Root's
+        are every path (it is the ancestor `_nearest` falls back to)."""
+        if name == ROOT:
+            return Everything()
+        cached = self._matched_regions.get(name)
+        if cached is not None:
+            return cached
+        runs: list[Region] = []
+        positives: list[Region] = []
+        later_negated: list[Region] = []
+        claims_config = False
+        for i in reversed(self._rule_ids[name]):
+            rule = Matches(self._globs[i])
+            if self._rule_negated[i]:
+                if positives:
+                    runs.append(minus(any_of(reversed(positives)), any_of(later_negated)))
+                    positives = []
+                later_negated.insert(0, rule)
+            else:
+                positives.append(rule)
+                claims_config = claims_config or self._globs[i].matches(CONFIG_PATH)
+        runs.append(minus(any_of(reversed(positives)), any_of(later_negated)))
+        found = any_of(reversed(runs))
+        if claims_config and not self._claims_explicitly(name, CONFIG_PATH):
+            found = minus(found, Exactly(CONFIG_PATH))
+        self._matched_regions[name] = found
+        return found
+
+    def region(self, name: str) -> Region:
+        """The paths whose `requirements` hold `name`: those `name` owns (`_nearest`: it
+        matches them and none of its descendants does), and those owned by a subsystem it
+        enforces for (`enforcer`)."""
+        return any_of(
+            minus(
+                self.matched_region(owner),
+                any_of(self.matched_region(d) for d in self._descendants[owner]),
+            )
+            for owner in (sub.name for sub in self.config.all_subsystems)
+            if owner == name or self.enforcer(owner) == name
+        )
+
+    @cached_property
+    def _rule_ids(self) -> dict[str, list[int]]:
+        """Each subsystem's rule indexes, in file order."""
+        found: dict[str, list[int]] = {sub.name: [] for sub in self.config.all_subsystems}
+        for i, name in enumerate(self._rule_subsystem):
+            found[name].append(i)
+        return found
+
+    @cached_property
+    def _descendants(self) -> dict[str, list[str]]:
+        """Each subsystem's descendants, through `noparent` too (nearest wins regardless)."""
+        found: dict[str, list[str]] = {sub.name: [] for sub in self.config.all_subsystems}
+        for sub in self.config.subsystems:
+            for ancestor in self.ancestors(sub.name):
+                found[ancestor].append(sub.name)
+        return found
 
     # -- explanations and trees -----------------------------------------------------------------
 

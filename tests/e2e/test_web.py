@@ -27,6 +27,9 @@ import requests
 from novademo import NOVA_OWNERS, Nova, password
 
 from owners.engine import Ownership, load_config
+from webhook.dashboards import configure_dashboards
+from webhook.decide import compile_tree
+from webhook.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -88,26 +91,32 @@ def test_dashboard_queries_return_the_changes_that_need_each_subsystem(
     nova: Nova, changes: dict[str, int]
 ) -> None:
     ownership = Ownership(load_config(NOVA_OWNERS.read_bytes()))
+    public = {n for name, n in changes.items() if name != "private"}
+    _check_dashboards(nova, ownership, "master", public)
+
+
+def _check_dashboards(nova: Nova, ownership: Ownership, branch: str, numbers: set[int]) -> None:
+    """Each section of each subsystem's dashboard, queried on Gerrit: together they return
+    exactly the changes (of `numbers`) the engine says need the subsystem."""
     listed = nova.gerrit.rest.get(f"projects/{nova.project}/dashboards/")
     ids = {d["id"] for d in listed}
     assert {f"owners:{s.name}" for s in ownership.config.all_subsystems} <= ids
-    public = {n for name, n in changes.items() if name != "private"}
     files: dict[int, list[str]] = {}
-    for number in public:
+    for number in numbers:
         info = nova.gerrit.rest.get(f"changes/{number}?o=CURRENT_REVISION&o=CURRENT_FILES")
         files[number] = list(info["revisions"][info["current_revision"]]["files"])
-    approved = {n for n in public if nova.bot_vote(n) == 1}
+    approved = {n for n in numbers if nova.bot_vote(n) == 1}
     for sub in ownership.config.all_subsystems:
         board = nova.gerrit.rest.get(
             f"projects/{nova.project}/dashboards/{quote(f'owners:{sub.name}', safe='')}"
         )
         found: dict[str, set[int]] = {}
         for section in board["sections"]:
-            query = f"project:{nova.project} branch:master status:open {section['query']}"
+            query = f"project:{nova.project} branch:{branch} status:open {section['query']}"
             answer = nova.gerrit.rest.get(f"changes/?{urlencode({'q': query})}")
-            found[section["name"]] = {c["_number"] for c in answer} & public
+            found[section["name"]] = {c["_number"] for c in answer} & numbers
         needing = {
-            n for n in public if any(sub.name in ownership.requirements(f) for f in files[n])
+            n for n in numbers if any(sub.name in ownership.requirements(f) for f in files[n])
         }
         union = set().union(*found.values())
         assert union == needing, (sub.name, found, needing)
@@ -364,6 +373,28 @@ def test_a_gerrit_group_with_a_cold_cache_for_an_anonymous_viewer(
     alice = _signed_in(browser, nova, "alice")
     assert alice.goto(f"{base}/s/libvirt").status == 200
     assert f"gerrit:{group}: lena" in alice.inner_text("main")
+
+
+def test_the_dashboards_of_a_branch_that_delegates(
+    nova: Nova, kinds_changes: dict[str, int]
+) -> None:
+    """`gerrit-setup --dashboards` read OWNERS.yaml without the files it includes, and so
+    stopped on such a branch ("invalid"); hyperv, defined in the included file, now has its
+    dashboard, and each finds its changes."""
+    owners = KINDS_OWNERS.replace("GROUP", GROUPS[KINDS_BRANCH])
+    included = (("nova/virt/hyperv/OWNERS.yaml", KINDS_INCLUDED.encode()),)
+    ownership, problems = compile_tree(owners.encode(), included)
+    assert ownership is not None, problems
+    compute = nova.push_change(
+        "zed", {"nova/compute/api.py": "# c2\n"}, "compute alone", branch=KINDS_BRANCH
+    )
+    nova.wait_for_comment(compute)
+    settings = Settings.from_env(nova.service_env(user="admin"))
+    try:
+        configure_dashboards(settings, nova.project, KINDS_BRANCH)
+        _check_dashboards(nova, ownership, KINDS_BRANCH, {kinds_changes[KINDS_BRANCH], compute})
+    finally:
+        configure_dashboards(settings, nova.project)  # master's again (one set per project)
 
 
 # -- error pages, assets, a phone ---------------------------------------------------------------
