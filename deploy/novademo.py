@@ -611,10 +611,12 @@ def running(
     *,
     owners_yaml: bytes | None = None,
     override_group: str | None = None,
+    events_url: str | None = None,
 ) -> Iterator[Nova]:
     """The demo project provisioned on `gerrit`, with the service started and configured by
     `owners gerrit-setup`; the service is stopped on exit.  With `override_group`, that group
-    (hana) may break the glass (`OWNERS_OVERRIDE_GROUP`, `--override-group`)."""
+    (hana) may break the glass (`OWNERS_OVERRIDE_GROUP`, `--override-group`); with
+    `events_url`, Gerrit also posts the project's events there."""
     nova = provision(gerrit, workdir, owners_yaml=owners_yaml)
     options: tuple[str, ...] = ()
     if override_group:
@@ -629,6 +631,8 @@ def running(
         nova.start_service()
         setup = gerrit_setup(nova, *options)
         print(setup.rstrip(), flush=True)
+        if events_url:
+            nova.capture_events(events_url)
         yield nova
     finally:
         nova.stop_service()

@@ -86,6 +86,6 @@ def nova(
 ) -> Iterator[novademo.Nova]:
     """The demo's Nova project with the owners service enforcing it, as ``deploy/demo.sh``
     sets it up; Gerrit also posts the project's events to ``nova_events``."""
-    with novademo.running(gerrit, tmp_path_factory.mktemp("nova")) as project:
-        project.capture_events(nova_events.url)
+    workdir = tmp_path_factory.mktemp("nova")
+    with novademo.running(gerrit, workdir, events_url=nova_events.url) as project:
         yield project

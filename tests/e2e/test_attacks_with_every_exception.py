@@ -33,8 +33,8 @@ def nova(
         tmp_path_factory.mktemp("nova"),
         owners_yaml=text.encode(),
         override_group="Release Managers",
+        events_url=nova_events.url,
     ) as project:
-        project.capture_events(nova_events.url)
         yield project
 
 
