@@ -11,8 +11,13 @@ what a queue alone does not give:
   evaluation queues exactly one follow-up;
 * a *lease* per change while a worker evaluates it, so that two workers never evaluate one
   change at once (the older evaluation posting last would leave a stale vote).  A lease names
-  its worker and holds the job; every worker process writes a heartbeat, and the lease of a
-  worker that stopped beating (killed, machine gone) is taken back and its job queued again;
+  its worker; every worker process writes a heartbeat, and the lease of a worker that stopped
+  beating (killed, machine gone) is taken back;
+* a *held* record of every task a worker has taken from the queue, written in the same
+  transaction (or Redis command) that takes it, and deleted once huey is done with it (run,
+  or put back on the schedule for a retry).  The tasks held by a worker that stopped beating
+  are queued again, so that a `kill -9` loses no job whatever it interrupts: a job waiting for
+  another worker's lease, or taken but not yet leased, holds no lease to be recovered by;
 * retries with exponential backoff and jitter while Gerrit is unreachable, failing or answering
   garbage, and a *dead-letter* list for jobs that keep failing (`owners dead-letters`);
 * the reconciler's record of each change's inputs at its last verdict (`webhook.reconcile`).
@@ -285,8 +290,8 @@ class Doorbell:
 
 
 class WalStorage(SqliteStorage):
-    """huey's SQLite storage (write-ahead log) with `synchronous=NORMAL`, and a blocking
-    dequeue.
+    """huey's SQLite storage (write-ahead log) with `synchronous=NORMAL`, a blocking dequeue
+    and held tasks.
 
     An idle worker used to poll the queue every 10 to 100 ms, and that wait was most of the
     bot's latency beyond Gerrit's own REST time.  Now a job queued in this process (`owners
@@ -301,14 +306,22 @@ class WalStorage(SqliteStorage):
     lose is the last commits before it, events that Gerrit's webhooks plugin then does not
     re-send.  The reconciler's sweep re-evaluates such changes.  In exchange an enqueue costs
     no fsync, which is most of its time on a disk that honours them.
+
+    A task leaves the queue only into a *held* row naming its worker (`holder`), in one
+    transaction; `release` deletes the row once huey is done with the task.  A due task leaves
+    the schedule only into the queue, in one transaction too (huey would read it out, then
+    queue it: two commits, with a `kill -9` between them losing it).
     """
 
     blocking = True  # dequeue waits itself: huey's worker loops on without sleeping
     POLL_SECONDS = 0.1
+    HELD = f"{QUEUE_NAME}.held"  # kv rows "<worker> <token>" -> a task that worker holds
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.doorbell = Doorbell()
+        self.holder = ""  # the worker whose tasks this storage takes (`Jobs` sets it)
+        self._hand = threading.local()  # the held row of the task this thread runs
 
     def _create_connection(self) -> Any:
         conn = super()._create_connection()
@@ -321,14 +334,89 @@ class WalStorage(SqliteStorage):
 
     def dequeue(self) -> bytes | None:
         seen = self.doorbell.rings
-        task = super().dequeue()
+        task = self._take()
         if task is None:
             self.doorbell.wait(seen, self.POLL_SECONDS)
         return task
 
+    def _take(self) -> bytes | None:
+        """The next task, moved from the queue into a row held by this worker."""
+        if not self.sql("select 1 from task where queue = ? limit 1", (self.name,), results=True):
+            return None  # a quick look without the write lock
+        with self.db(commit=True) as cursor:
+            cursor.execute(
+                "select id, data from task where queue = ? order by priority desc, id limit 1",
+                (self.name,),
+            )
+            found = cursor.fetchone()
+            if found is None:
+                return None
+            tid, data = found
+            cursor.execute("delete from task where id = ?", (tid,))
+            if self.holder:
+                key = f"{self.holder} {secrets.token_hex(8)}"
+                cursor.execute(
+                    "insert into kv (queue, key, value) values (?, ?, ?)", (self.HELD, key, data)
+                )
+                self._hand.key = key
+            return bytes(data)
+
+    def release(self) -> None:
+        """This thread is done with the task it took: drop its held row."""
+        key = getattr(self._hand, "key", None)
+        if key is not None:
+            self.sql("delete from kv where queue = ? and key = ?", (self.HELD, key), commit=True)
+            self._hand.key = None
+
+    def give_back(self, stopped: Callable[[str], bool]) -> list[bytes]:
+        """Queue again the tasks held by the workers `stopped` says are gone; those tasks."""
+        rows = self.sql("select key from kv where queue = ?", (self.HELD,), results=True)
+        returned = []
+        for (key,) in rows:
+            if not stopped(key.rsplit(" ", 1)[0]):
+                continue
+            with self.db(commit=True) as cursor:
+                cursor.execute("select value from kv where queue = ? and key = ?", (self.HELD, key))
+                found = cursor.fetchone()
+                if found is None:
+                    continue  # another worker gave it back first
+                cursor.execute("delete from kv where queue = ? and key = ?", (self.HELD, key))
+                cursor.execute(
+                    "insert into task (queue, data, priority) values (?, ?, 0)",
+                    (self.name, found[0]),
+                )
+                returned.append(bytes(found[0]))
+        if returned:
+            self.doorbell.ring()
+        return returned
+
+    def read_schedule(self, ts: datetime.datetime) -> list[bytes]:
+        """Move the tasks due by `ts` from the schedule into the queue, in one transaction;
+        nothing is left for huey's scheduler to queue."""
+        with self.db(commit=True) as cursor:
+            due = (self.name, ts.timestamp())
+            cursor.execute(
+                "insert into task (queue, data, priority) select queue, data, 0 from schedule"
+                " where queue = ? and timestamp <= ? order by timestamp, id",
+                due,
+            )
+            moved = cursor.rowcount
+            cursor.execute("delete from schedule where queue = ? and timestamp <= ?", due)
+        if moved:
+            self.doorbell.ring()
+        return []
+
 
 class WalHuey(SqliteHuey):
     storage_class = WalStorage
+
+    def execute(self, task: Any, timestamp: datetime.datetime | None = None) -> Any:
+        """Run a task, then let go of its held row: whatever huey still owes it (a retry on
+        the schedule) is written by now.  A task whose run raised stays held, to be queued
+        again once this worker stops."""
+        result = super().execute(task, timestamp)
+        self.storage.release()
+        return result
 
 
 def _open(settings: Settings) -> Huey:
@@ -382,6 +470,8 @@ class Jobs:
         self.huey = huey if huey is not None else _open(settings)
         self.clock = clock
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        if isinstance(self.huey.storage, WalStorage):
+            self.huey.storage.holder = self.worker_id
         self.pending = _namespace(self.huey, "pending")
         self.leases = _namespace(self.huey, "leases")
         self.workers = _namespace(self.huey, "workers")
@@ -614,10 +704,23 @@ class Jobs:
         self.workers.put(self.worker_id, self.clock())
 
     def recover(self) -> list[Job]:
-        """Queue again the jobs whose worker stopped while holding their lease (kill -9, a
-        machine lost): they may not have posted anything, or may have posted it all; a
-        second evaluation posts only what is missing."""
+        """Queue again the jobs of workers that stopped (kill -9, a machine lost) and free
+        their leases.  A job may have posted nothing, or all it had to; a second evaluation
+        posts only what is missing.
+
+        Every task a worker took from the queue is held in its name until huey is done with
+        it (`WalStorage`): it goes back to the queue as it was, whether its job was
+        evaluating, waiting for a lease or not yet leased.  A lease whose job did not come
+        back that way (a backend without held tasks, a worker of an older version) has its
+        job queued again instead."""
         recovered = []
+        storage = self.huey.storage
+        if isinstance(storage, WalStorage):
+            for raw in storage.give_back(lambda worker: not self.alive(worker)):
+                job = self._job_of(raw)
+                if job is not None:
+                    self._log_recovered(job, "")
+                    recovered.append(job)
         for key, held in list(self.leases.items()):
             lease = json.loads(held)
             if self.alive(lease.get("worker")) or not self.leases.delete_if(key, held):
@@ -626,18 +729,29 @@ class Jobs:
                 job = Job.from_dict(lease.get("job"))
             except ValueError:
                 continue
+            if job in recovered:
+                continue
             self.pending.delete(job.key)  # its marker, if any, belonged to the lost run
             self.submit(job)
-            self.metrics.jobs.labels("recovered").inc()
-            log.warning(
-                "recovered %s from stopped worker %s", job, lease.get("worker"), extra=job.fields
-            )
+            self._log_recovered(job, lease.get("worker"))
             recovered.append(job)
         now = self.clock()
         for worker, raw in list(self.workers.items()):
             if now - _number(json.loads(raw)) > 24 * 3600:
                 self.workers.delete(worker)  # long gone
         return recovered
+
+    def _job_of(self, raw: bytes) -> Job | None:
+        """The job a stored task runs, if it names one."""
+        try:
+            return Job.from_dict(self.huey.serializer.deserialize(raw).args[0])
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+            return None
+
+    def _log_recovered(self, job: Job, worker: Any) -> None:
+        self.metrics.jobs.labels("recovered").inc()
+        stopped = f" from stopped worker {worker}" if worker else " from a stopped worker"
+        log.warning("recovered %s%s", job, stopped, extra=job.fields)
 
 
 def _number(value: Any) -> float:

@@ -27,6 +27,8 @@ from webhook.jobs import (
     Job,
     Jobs,
     JsonSerializer,
+    Store,
+    WalStorage,
     backoff,
     job_for,
 )
@@ -112,8 +114,8 @@ def test_gerrit_down_retries_with_backoff_then_succeeds(jobs: Jobs, gerrit: Fake
     assert jobs.huey.scheduled_count() == 1 and jobs.dead_letters() == []
     assert not jobs.submit(NOVA42)  # the scheduled retry is the one pending job
     gerrit.outage = HTTPStatus(503, "<html>down for maintenance</html>")
-    for due in jobs.huey.read_schedule(LATER):  # the retry's time has come
-        jobs.huey.execute(due, LATER)
+    assert jobs.huey.read_schedule(LATER) == []  # the retry's time has come: it is queued
+    jobs.huey.execute(jobs.huey.dequeue(), LATER)
     assert jobs.depth() == 1  # failed again: the next retry waits
     gerrit.outage = None
     drain(jobs)
@@ -225,6 +227,87 @@ def test_the_jobs_of_a_stopped_worker_are_recovered(
     assert list(jobs.leases.items()) == []
     drain(jobs)
     assert len(gerrit.reviews()) == 1
+
+
+def test_a_job_taken_by_a_worker_killed_before_its_lease_is_recovered(
+    jobs: Jobs, gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    """The window that made the kill -9 fault test flaky: huey's dequeue commits, the job's
+    pending marker stays until the lease is taken, and a kill -9 in between used to leave the
+    job nowhere while later events on the change coalesced into the marker of the lost job."""
+    now = [1000.0]
+    jobs.clock = lambda: now[0]
+    killed = queued_jobs(gerrit, tmp_path / "queue.db")
+    killed.clock = jobs.clock
+    killed.beat()
+    jobs.submit(NOVA42)
+    assert killed.huey.dequeue() is not None  # ... then kill -9, before its lease
+    assert jobs.depth() == 0 and not jobs.submit(NOVA42)  # events coalesce into it
+    jobs.beat()
+    assert jobs.recover() == [] and drain(jobs) == 0  # it may only be slow
+    now[0] += DEAD_AFTER_SECONDS + 1
+    jobs.beat()
+    assert jobs.recover() == [NOVA42]
+    assert drain(jobs) == 1 and len(gerrit.reviews()) == 1
+    assert list(jobs.pending.items()) == [] and jobs.depth() == 0
+
+
+def test_a_job_waiting_for_a_lease_when_its_worker_is_killed_is_recovered(
+    jobs: Jobs, gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    """Killed while its job waited for the lease of another evaluation of the change, which
+    then ended: no lease of the killed worker is left to recover the job by."""
+    now = [1000.0]
+    jobs.clock = lambda: now[0]
+    killed = queued_jobs(gerrit, tmp_path / "queue.db")
+    killed.clock = jobs.clock
+    killed.beat()
+    other = killed._acquire(NOVA42)  # the killed worker's other thread evaluates 42
+    assert other is not None
+    jobs.submit(NOVA42)  # an event during that evaluation
+    waiting = killed.huey.dequeue()
+    killed.huey.storage.holder = ""  # (the waiting thread's last look at the lease)
+    assert killed._acquire(NOVA42) is None
+    killed.leases.delete_if(NOVA42.key, other)  # the evaluation ends; kill -9 now
+    assert waiting is not None and list(jobs.leases.items()) == []
+    now[0] += DEAD_AFTER_SECONDS + 1
+    jobs.beat()
+    assert jobs.recover() == [NOVA42]
+    assert drain(jobs) == 1 and len(gerrit.reviews()) == 1 and jobs.depth() == 0
+
+
+def test_a_task_is_held_by_its_worker_until_huey_is_done_with_it(
+    jobs: Jobs, gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    held = Store(WalStorage(WalStorage.HELD, filename=str(tmp_path / "queue.db")))
+    jobs.submit(NOVA42)
+    task = jobs.huey.dequeue()
+    ((key, raw),) = held.items()
+    assert key.startswith(jobs.worker_id + " ") and json.loads(raw)["message"]["id"] == task.id
+    jobs.huey.execute(task)
+    assert list(held.items()) == []
+    gerrit.outage = requests.ConnectionError("refused")
+    jobs.submit(NOVA42)
+    jobs.huey.execute(jobs.huey.dequeue())  # its retry is queued for later ...
+    assert jobs.huey.pending_count() == 1 and list(held.items()) == []
+    jobs.huey.execute(jobs.huey.dequeue())  # ... so the worker taking it puts it on the schedule
+    assert jobs.huey.scheduled_count() == 1 and list(held.items()) == []
+    jobs.beat()
+    assert jobs.recover() == []  # a live worker's tasks stay where they are
+
+
+def test_a_due_retry_moves_from_the_schedule_to_the_queue_in_one_step(
+    jobs: Jobs, gerrit: FakeGerrit
+) -> None:
+    """huey reads due tasks out of the schedule, then queues them: two commits, a kill -9
+    between them lost the tasks.  The storage moves them in one transaction instead."""
+    gerrit.outage = requests.ConnectionError("refused")
+    jobs.submit(NOVA42)
+    drain(jobs, later=False)
+    assert jobs.huey.scheduled_count() == 1 and jobs.huey.pending_count() == 0
+    assert jobs.huey.read_schedule() == []  # not due yet
+    assert jobs.huey.read_schedule(LATER) == []  # due: nothing for huey's scheduler to queue
+    assert jobs.huey.scheduled_count() == 0 and jobs.huey.pending_count() == 1
 
 
 def test_a_lease_of_a_stopped_worker_is_taken_over(
