@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.faults.harness import Project, figures, wait
+from tests.faults.harness import Project, figures, queue_report, wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -63,8 +63,13 @@ def test_kill_9_of_the_worker_mid_burst(project: Project) -> None:
         found["leases_held_at_kill"] = killed_holding
         killed = time.monotonic()
         project.process("worker", name="worker-2").start()
-        wait("every label right", lambda: not project.wrong(), 120)
-        wait("every job done", lambda: pending(project) == 0 and leases(project) == 0, 60)
+        project.wait_labels_right(120)
+        wait(
+            "every job done",
+            lambda: pending(project) == 0 and leases(project) == 0,
+            60,
+            explain=lambda: queue_report(project.workdir / "queue.db"),
+        )
         found["completed_seconds_after_restart"] = round(time.monotonic() - killed, 1)
 
         found.update(project.outcome(statuses))
