@@ -15,9 +15,10 @@ what a queue alone does not give:
   beating (killed, machine gone) is taken back;
 * a *held* record of every task a worker has taken from the queue, written in the same
   transaction (or Redis command) that takes it, and deleted once huey is done with it (run,
-  or put back on the schedule for a retry).  The tasks held by a worker that stopped beating
-  are queued again, so that a `kill -9` loses no job whatever it interrupts: a job waiting for
-  another worker's lease, or taken but not yet leased, holds no lease to be recovered by;
+  or put back on the schedule for a retry); due retries move from the schedule to the queue
+  in one step too.  The tasks held by a worker that stopped beating are queued again, so that
+  a `kill -9` loses no job whatever it interrupts: a job waiting for another evaluation's
+  lease, or taken but not yet leased, has no lease of its own to be recovered by;
 * retries with exponential backoff and jitter while Gerrit is unreachable, failing or answering
   garbage, and a *dead-letter* list for jobs that keep failing (`owners dead-letters`);
 * the reconciler's record of each change's inputs at its last verdict (`webhook.reconcile`).
@@ -39,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey
@@ -407,16 +408,82 @@ class WalStorage(SqliteStorage):
         return []
 
 
-class WalHuey(SqliteHuey):
-    storage_class = WalStorage
+_REDIS_MOVE_DUE = """\
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1])
+for _, task in ipairs(due) do
+    redis.call('lpush', KEYS[2], task)
+    redis.call('zrem', KEYS[1], task)
+end
+return #due"""
 
+
+class HeldRedisStorage(RedisStorage):
+    """huey's Redis storage with held tasks, as `WalStorage`: a task leaves the queue only into
+    a list of its worker's (`BLMOVE`), and a due task leaves the schedule only into the queue
+    (one script)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.holder = ""  # the worker whose tasks this storage takes (`Jobs` sets it)
+        self._hand = threading.local()  # the task this thread runs
+        self._held_prefix = f"huey.held.{self.name}:"
+        self._move_due = self.conn.register_script(_REDIS_MOVE_DUE)
+
+    def dequeue(self) -> bytes | None:
+        if not self.holder:
+            return cast(bytes | None, super().dequeue())
+        held = self._held_prefix + self.holder
+        try:
+            data = self.conn.blmove(self.queue_key, held, self.read_timeout, "RIGHT", "LEFT")
+        except TimeoutError:  # as huey's: empty; a ConnectionError propagates for backoff
+            return None
+        if data is not None:
+            self._hand.task = (held, data)
+        return cast(bytes | None, data)
+
+    def release(self) -> None:
+        """This thread is done with the task it took: drop it from the worker's list."""
+        task = getattr(self._hand, "task", None)
+        if task is not None:
+            self.conn.lrem(task[0], 1, task[1])
+            self._hand.task = None
+
+    def give_back(self, stopped: Callable[[str], bool]) -> list[bytes]:
+        """Queue again the tasks held by the workers `stopped` says are gone; those tasks."""
+        returned = []
+        for key in self.conn.scan_iter(match=self._held_prefix + "*"):
+            if not stopped(key.decode()[len(self._held_prefix) :]):
+                continue
+            while (data := self.conn.lmove(key, self.queue_key, "RIGHT", "RIGHT")) is not None:
+                returned.append(bytes(data))
+        return returned
+
+    def read_schedule(self, ts: datetime.datetime) -> list[bytes]:
+        """Move the tasks due by `ts` from the schedule into the queue in one script; nothing
+        is left for huey's scheduler to queue."""
+        self._move_due(keys=[self.schedule_key, self.queue_key], args=[self.convert_ts(ts)])
+        return []
+
+
+HOLDING = (WalStorage, HeldRedisStorage)  # storages that hold the tasks their workers took
+
+
+class _Releasing(Huey):
     def execute(self, task: Any, timestamp: datetime.datetime | None = None) -> Any:
-        """Run a task, then let go of its held row: whatever huey still owes it (a retry on
-        the schedule) is written by now.  A task whose run raised stays held, to be queued
-        again once this worker stops."""
+        """Run a task, then let go of it: whatever huey still owes it (a retry on the
+        schedule) is written by now.  A task whose run raised stays held, to be queued again
+        once this worker stops."""
         result = super().execute(task, timestamp)
         self.storage.release()
         return result
+
+
+class WalHuey(_Releasing, SqliteHuey):
+    storage_class = WalStorage
+
+
+class HeldRedisHuey(_Releasing, RedisHuey):
+    storage_class = HeldRedisStorage
 
 
 def _open(settings: Settings) -> Huey:
@@ -424,7 +491,7 @@ def _open(settings: Settings) -> Huey:
     if settings.queue == MEMORY_QUEUE:
         return MemoryHuey(QUEUE_NAME, immediate=True, **options)
     if settings.uses_redis:
-        return RedisHuey(QUEUE_NAME, url=settings.queue, **options)
+        return HeldRedisHuey(QUEUE_NAME, url=settings.queue, **options)
     return WalHuey(QUEUE_NAME, filename=settings.queue, **options)
 
 
@@ -470,7 +537,7 @@ class Jobs:
         self.huey = huey if huey is not None else _open(settings)
         self.clock = clock
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        if isinstance(self.huey.storage, WalStorage):
+        if isinstance(self.huey.storage, HOLDING):
             self.huey.storage.holder = self.worker_id
         self.pending = _namespace(self.huey, "pending")
         self.leases = _namespace(self.huey, "leases")
@@ -715,7 +782,7 @@ class Jobs:
         job queued again instead."""
         recovered = []
         storage = self.huey.storage
-        if isinstance(storage, WalStorage):
+        if isinstance(storage, HOLDING):
             for raw in storage.give_back(lambda worker: not self.alive(worker)):
                 job = self._job_of(raw)
                 if job is not None:
