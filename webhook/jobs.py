@@ -549,6 +549,7 @@ class Jobs:
         # each process drops its cached members before its next evaluation (see _evaluate).
         self.groups = _namespace(self.huey, "groups")
         self._groups_seen: Any = None
+        self._unreleased: dict[str, bytes] = {}  # leases the backend failed to delete
         self.service.maps = SharedMaps(_map_entries(self.huey))
         self._task = self.huey.task(name="owners_job")(self._run)
 
@@ -632,11 +633,18 @@ class Jobs:
         # approval arriving during the first one's evaluation (now that a worker starts a job
         # the moment it is queued) would otherwise wait for huey's scheduler, a second or more.
         # Without workers to retry later (immediate mode) wait as long as it takes.
-        lease = self._acquire(job)
-        waited = time.monotonic() + BUSY_WAIT_SECONDS
-        while lease is None and time.monotonic() < (deadline if self.huey.immediate else waited):
-            time.sleep(0.01)
+        try:
             lease = self._acquire(job)
+            waited = time.monotonic() + BUSY_WAIT_SECONDS
+            while lease is None and time.monotonic() < (
+                deadline if self.huey.immediate else waited
+            ):
+                time.sleep(0.01)
+                lease = self._acquire(job)
+        except Exception as exc:  # the queue's backend failed: huey would drop the job
+            log.warning("%s: no lease (%s); retry in %gs", job, exc, BUSY_RETRY_SECONDS)
+            self.metrics.jobs.labels("retried").inc()
+            raise RetryTask(delay=BUSY_RETRY_SECONDS) from exc
         if lease is None:
             # Another live worker evaluates this change now; its snapshot may predate the
             # event behind this job, so look again once it is done.  The pending marker
@@ -652,7 +660,7 @@ class Jobs:
             log.exception("job %s failed", job, extra=job.fields)
             self._bury(job, attempt, f"{type(exc).__name__}: {_one_line(exc)}")
         finally:
-            self.leases.delete_if(job.key, lease)
+            self._release(job.key, lease)
 
     def _run_group(self, job: Job, attempt: int) -> None:
         """Fan a group change out into change jobs.  Cached members are dropped first, in
@@ -760,6 +768,15 @@ class Jobs:
                 log.warning("took over %s from stopped worker %s", job, owner, extra=job.fields)
         return None
 
+    def _release(self, key: str, lease: bytes) -> None:
+        """Let go of a lease; if the backend fails now, `recover` lets go of it later (a live
+        worker's lease would keep the change from ever being evaluated again)."""
+        try:
+            self.leases.delete_if(key, lease)
+        except Exception as exc:
+            log.warning("could not release the lease on %s (%s); retrying later", key, exc)
+            self._unreleased[key] = lease
+
     def alive(self, worker: Any) -> bool:
         if worker == self.worker_id:
             return True
@@ -780,6 +797,9 @@ class Jobs:
         evaluating, waiting for a lease or not yet leased.  A lease whose job did not come
         back that way (a backend without held tasks, a worker of an older version) has its
         job queued again instead."""
+        for key, lease in list(self._unreleased.items()):
+            del self._unreleased[key]
+            self._release(key, lease)
         recovered = []
         storage = self.huey.storage
         if isinstance(storage, HOLDING):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -353,6 +354,42 @@ def test_a_due_retry_moves_from_the_schedule_to_the_queue_in_one_step(
     assert jobs.huey.scheduled_count() == 1
     assert jobs.huey.read_schedule(LATER) == []  # due: nothing for huey's scheduler to queue
     assert jobs.huey.scheduled_count() == 0 and jobs.huey.pending_count() == 1
+
+
+def test_a_job_whose_lease_the_queue_fails_to_take_is_retried_not_dropped(
+    jobs: Jobs, gerrit: FakeGerrit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(key: str, value: object) -> None:
+        monkeypatch.undo()
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(jobs.leases, "add", locked)
+    jobs.submit(NOVA42)
+    drain(jobs, later=False)
+    assert evaluations(gerrit) == 0 and jobs.huey.scheduled_count() == 1  # its retry
+    assert not jobs.submit(NOVA42)  # still pending: events coalesce into the retry
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1 and jobs.depth() == 0
+
+
+def test_a_lease_the_queue_fails_to_release_is_released_later(
+    jobs: Jobs, gerrit: FakeGerrit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(key: str, raw: bytes) -> bool:
+        monkeypatch.undo()
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(jobs.leases, "delete_if", locked)
+    jobs.submit(NOVA42)
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1 and len(list(jobs.leases.items())) == 1
+    jobs.beat()
+    jobs.recover()  # the worker's housekeeping, a few seconds later
+    assert list(jobs.leases.items()) == []
+    gerrit.add_change(change_info(42, HYPERV, {"bob": 1}, owner="uma"))
+    jobs.submit(NOVA42)
+    drain(jobs)
+    assert evaluations(gerrit) == 2 and len(gerrit.reviews()) == 2
 
 
 def test_a_lease_of_a_stopped_worker_is_taken_over(
