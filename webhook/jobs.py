@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey
@@ -369,12 +369,13 @@ class WalStorage(SqliteStorage):
             self.sql("delete from kv where queue = ? and key = ?", (self.HELD, key), commit=True)
             self._hand.key = None
 
-    def give_back(self, stopped: Callable[[str], bool]) -> list[bytes]:
-        """Queue again the tasks held by the workers `stopped` says are gone; those tasks."""
+    def give_back(self, stopped: Callable[[str], bool]) -> list[tuple[str, bytes]]:
+        """Queue again the tasks held by the workers `stopped` says are gone: (worker, task)."""
         rows = self.sql("select key from kv where queue = ?", (self.HELD,), results=True)
         returned = []
         for (key,) in rows:
-            if not stopped(key.rsplit(" ", 1)[0]):
+            worker = key.rsplit(" ", 1)[0]
+            if not stopped(worker):
                 continue
             with self.db(commit=True) as cursor:
                 cursor.execute("select value from kv where queue = ? and key = ?", (self.HELD, key))
@@ -386,7 +387,7 @@ class WalStorage(SqliteStorage):
                     "insert into task (queue, data, priority) values (?, ?, 0)",
                     (self.name, found[0]),
                 )
-                returned.append(bytes(found[0]))
+                returned.append((worker, bytes(found[0])))
         if returned:
             self.doorbell.ring()
         return returned
@@ -431,7 +432,7 @@ class HeldRedisStorage(RedisStorage):
 
     def dequeue(self) -> bytes | None:
         if not self.holder:
-            return cast(bytes | None, super().dequeue())
+            return super().dequeue()  # type: ignore[no-any-return]
         held = self._held_prefix + self.holder
         try:
             data = self.conn.blmove(self.queue_key, held, self.read_timeout, "RIGHT", "LEFT")
@@ -439,7 +440,7 @@ class HeldRedisStorage(RedisStorage):
             return None
         if data is not None:
             self._hand.task = (held, data)
-        return cast(bytes | None, data)
+        return data  # type: ignore[no-any-return]
 
     def release(self) -> None:
         """This thread is done with the task it took: drop it from the worker's list."""
@@ -448,14 +449,15 @@ class HeldRedisStorage(RedisStorage):
             self.conn.lrem(task[0], 1, task[1])
             self._hand.task = None
 
-    def give_back(self, stopped: Callable[[str], bool]) -> list[bytes]:
-        """Queue again the tasks held by the workers `stopped` says are gone; those tasks."""
+    def give_back(self, stopped: Callable[[str], bool]) -> list[tuple[str, bytes]]:
+        """Queue again the tasks held by the workers `stopped` says are gone: (worker, task)."""
         returned = []
         for key in self.conn.scan_iter(match=self._held_prefix + "*"):
-            if not stopped(key.decode()[len(self._held_prefix) :]):
+            worker = key.decode()[len(self._held_prefix) :]
+            if not stopped(worker):
                 continue
             while (data := self.conn.lmove(key, self.queue_key, "RIGHT", "RIGHT")) is not None:
-                returned.append(bytes(data))
+                returned.append((worker, bytes(data)))
         return returned
 
     def read_schedule(self, ts: datetime.datetime) -> list[bytes]:
@@ -793,20 +795,20 @@ class Jobs:
         posts only what is missing.
 
         Every task a worker took from the queue is held in its name until huey is done with
-        it (`WalStorage`): it goes back to the queue as it was, whether its job was
-        evaluating, waiting for a lease or not yet leased.  A lease whose job did not come
-        back that way (a backend without held tasks, a worker of an older version) has its
-        job queued again instead."""
+        it (`WalStorage`, `HeldRedisStorage`): it goes back to the queue as it was, whether its
+        job was evaluating, waiting for a lease or not yet leased.  A lease whose job did not
+        come back that way (a backend without held tasks, a worker of an older version) has
+        its job queued again instead."""
         for key, lease in list(self._unreleased.items()):
             del self._unreleased[key]
             self._release(key, lease)
         recovered = []
         storage = self.huey.storage
         if isinstance(storage, HOLDING):
-            for raw in storage.give_back(lambda worker: not self.alive(worker)):
+            for worker, raw in storage.give_back(lambda worker: not self.alive(worker)):
                 job = self._job_of(raw)
                 if job is not None:
-                    self._log_recovered(job, "")
+                    self._log_recovered(job, worker)
                     recovered.append(job)
         for key, held in list(self.leases.items()):
             lease = json.loads(held)
@@ -837,8 +839,7 @@ class Jobs:
 
     def _log_recovered(self, job: Job, worker: Any) -> None:
         self.metrics.jobs.labels("recovered").inc()
-        stopped = f" from stopped worker {worker}" if worker else " from a stopped worker"
-        log.warning("recovered %s%s", job, stopped, extra=job.fields)
+        log.warning("recovered %s from stopped worker %s", job, worker, extra=job.fields)
 
 
 def _number(value: Any) -> float:
