@@ -29,11 +29,13 @@ def leases(project: Project) -> int:
 
 
 def pending(project: Project) -> int:
+    """Jobs not done yet: queued, scheduled, coalesced into a pending marker, or held by a
+    worker (the killed worker's until another queues them again)."""
     with sqlite3.connect(project.workdir / "queue.db", timeout=10) as db:
         rows = db.execute(
             "select (select count(*) from task where queue = 'owners')"
             " + (select count(*) from schedule where queue = 'owners')"
-            " + (select count(*) from kv where queue = 'owners.pending')"
+            " + (select count(*) from kv where queue in ('owners.pending', 'owners.held'))"
         ).fetchone()
     return int(rows[0])
 
