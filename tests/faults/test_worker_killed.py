@@ -1,7 +1,7 @@
 """Fault 2: `kill -9` of the worker process in the middle of a burst.
 
 The web part (`owners serve --web-only`) and the worker (`owners worker`) run apart on one
-SQLite queue.  The worker is killed while it holds leases, and often with jobs taken from the
+SQLite queue.  The worker is killed while it holds leases, sometimes with jobs taken from the
 queue but not yet leased; a new worker takes the leases back once the old one's heartbeat is
 stale, and queues again every job the old one held.  Every job completes, and none twice with
 visible effect: no status comment is posted twice.
