@@ -11,8 +11,14 @@ SQLite file by default, or Redis so that processes on several machines share the
   evaluation queues exactly one follow-up;
 * a *lease* per change while a worker evaluates it, so that two workers never evaluate one
   change at once (the older evaluation posting last would leave a stale vote).  A lease names
-  its worker and holds the job; every worker process writes a heartbeat, and the lease of a
-  worker that stopped beating (killed, machine gone) is taken back and its job queued again;
+  its worker; every worker process writes a heartbeat, and the lease of a worker that stopped
+  beating (killed, machine gone) is taken back;
+* a *held* record of every task a worker has taken from the queue, written in the same
+  transaction (or Redis command) that takes it, and deleted once huey is done with it (run,
+  or put back on the schedule for a retry); due retries move from the schedule to the queue
+  in one step too.  The tasks held by a worker that stopped beating are queued again, so that
+  a `kill -9` loses no job whatever it interrupts: a job waiting for another evaluation's
+  lease, or taken but not yet leased, has no lease of its own to be recovered by;
 * retries with exponential backoff and jitter while Gerrit is unreachable, failing or answering
   garbage, and a *dead-letter* list for jobs that keep failing (`owners dead-letters`);
 * the reconciler's record of each change's inputs at its last verdict (`webhook.reconcile`).
@@ -313,8 +319,8 @@ class Doorbell:
 
 
 class WalStorage(SqliteStorage):
-    """huey's SQLite storage (write-ahead log) with `synchronous=NORMAL`, and a blocking
-    dequeue.
+    """huey's SQLite storage (write-ahead log) with `synchronous=NORMAL`, a blocking dequeue
+    and held tasks.
 
     An idle worker used to poll the queue every 10 to 100 ms, and that wait was most of the
     bot's latency beyond Gerrit's own REST time.  Now a job queued in this process (`owners
@@ -329,14 +335,22 @@ class WalStorage(SqliteStorage):
     lose is the last commits before it, events that Gerrit's webhooks plugin then does not
     re-send.  The reconciler's sweep re-evaluates such changes.  In exchange an enqueue costs
     no fsync, which is most of its time on a disk that honours them.
+
+    A task leaves the queue only into a *held* row naming its worker (`holder`), in one
+    transaction; `release` deletes the row once huey is done with the task.  A due task leaves
+    the schedule only into the queue, in one transaction too (huey would read it out, then
+    queue it: two commits, with a `kill -9` between them losing it).
     """
 
     blocking = True  # dequeue waits itself: huey's worker loops on without sleeping
     POLL_SECONDS = 0.1
+    HELD = f"{QUEUE_NAME}.held"  # kv rows "<worker> <token>" -> a task that worker holds
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.doorbell = Doorbell()
+        self.holder = ""  # the worker whose tasks this storage takes (`Jobs` sets it)
+        self._hand = threading.local()  # the held row of the task this thread runs
 
     def _create_connection(self) -> Any:
         conn = super()._create_connection()
@@ -349,14 +363,157 @@ class WalStorage(SqliteStorage):
 
     def dequeue(self) -> bytes | None:
         seen = self.doorbell.rings
-        task = super().dequeue()
+        task = self._take()
         if task is None:
             self.doorbell.wait(seen, self.POLL_SECONDS)
         return task
 
+    def _take(self) -> bytes | None:
+        """The next task, moved from the queue into a row held by this worker."""
+        if not self.sql("select 1 from task where queue = ? limit 1", (self.name,), results=True):
+            return None  # a quick look without the write lock
+        with self.db(commit=True) as cursor:
+            cursor.execute(
+                "select id, data from task where queue = ? order by priority desc, id limit 1",
+                (self.name,),
+            )
+            found = cursor.fetchone()
+            if found is None:
+                return None
+            tid, data = found
+            cursor.execute("delete from task where id = ?", (tid,))
+            if self.holder:
+                key = f"{self.holder} {secrets.token_hex(8)}"
+                cursor.execute(
+                    "insert into kv (queue, key, value) values (?, ?, ?)", (self.HELD, key, data)
+                )
+                self._hand.key = key
+            return bytes(data)
 
-class WalHuey(SqliteHuey):
+    def release(self) -> None:
+        """This thread is done with the task it took: drop its held row."""
+        key = getattr(self._hand, "key", None)
+        if key is not None:
+            self.sql("delete from kv where queue = ? and key = ?", (self.HELD, key), commit=True)
+            self._hand.key = None
+
+    def give_back(self, stopped: Callable[[str], bool]) -> list[tuple[str, bytes]]:
+        """Queue again the tasks held by the workers `stopped` says are gone: (worker, task)."""
+        rows = self.sql("select key from kv where queue = ?", (self.HELD,), results=True)
+        returned = []
+        for (key,) in rows:
+            worker = key.rsplit(" ", 1)[0]
+            if not stopped(worker):
+                continue
+            with self.db(commit=True) as cursor:
+                cursor.execute("select value from kv where queue = ? and key = ?", (self.HELD, key))
+                found = cursor.fetchone()
+                if found is None:
+                    continue  # another worker gave it back first
+                cursor.execute("delete from kv where queue = ? and key = ?", (self.HELD, key))
+                cursor.execute(
+                    "insert into task (queue, data, priority) values (?, ?, 0)",
+                    (self.name, found[0]),
+                )
+                returned.append((worker, bytes(found[0])))
+        if returned:
+            self.doorbell.ring()
+        return returned
+
+    def read_schedule(self, ts: datetime.datetime) -> list[bytes]:
+        """Move the tasks due by `ts` from the schedule into the queue, in one transaction;
+        nothing is left for huey's scheduler to queue."""
+        with self.db(commit=True) as cursor:
+            due = (self.name, ts.timestamp())
+            cursor.execute(
+                "insert into task (queue, data, priority) select queue, data, 0 from schedule"
+                " where queue = ? and timestamp <= ? order by timestamp, id",
+                due,
+            )
+            moved = cursor.rowcount
+            cursor.execute("delete from schedule where queue = ? and timestamp <= ?", due)
+        if moved:
+            self.doorbell.ring()
+        return []
+
+
+_REDIS_MOVE_DUE = """\
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1])
+for _, task in ipairs(due) do
+    redis.call('lpush', KEYS[2], task)
+    redis.call('zrem', KEYS[1], task)
+end
+return #due"""
+
+
+class HeldRedisStorage(RedisStorage):
+    """huey's Redis storage with held tasks, as `WalStorage`: a task leaves the queue only into
+    a list of its worker's (`BLMOVE`), and a due task leaves the schedule only into the queue
+    (one script)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.holder = ""  # the worker whose tasks this storage takes (`Jobs` sets it)
+        self._hand = threading.local()  # the task this thread runs
+        self._held_prefix = f"huey.held.{self.name}:"
+        self._move_due = self.conn.register_script(_REDIS_MOVE_DUE)
+
+    def dequeue(self) -> bytes | None:
+        if not self.holder:
+            return super().dequeue()  # type: ignore[no-any-return]
+        held = self._held_prefix + self.holder
+        try:
+            data = self.conn.blmove(self.queue_key, held, self.read_timeout, "RIGHT", "LEFT")
+        except TimeoutError:  # as huey's: empty; a ConnectionError propagates for backoff
+            return None
+        if data is not None:
+            self._hand.task = (held, data)
+        return data  # type: ignore[no-any-return]
+
+    def release(self) -> None:
+        """This thread is done with the task it took: drop it from the worker's list."""
+        task = getattr(self._hand, "task", None)
+        if task is not None:
+            self.conn.lrem(task[0], 1, task[1])
+            self._hand.task = None
+
+    def give_back(self, stopped: Callable[[str], bool]) -> list[tuple[str, bytes]]:
+        """Queue again the tasks held by the workers `stopped` says are gone: (worker, task)."""
+        returned = []
+        for key in self.conn.scan_iter(match=self._held_prefix + "*"):
+            worker = key.decode()[len(self._held_prefix) :]
+            if not stopped(worker):
+                continue
+            while (data := self.conn.lmove(key, self.queue_key, "RIGHT", "RIGHT")) is not None:
+                returned.append((worker, bytes(data)))
+        return returned
+
+    def read_schedule(self, ts: datetime.datetime) -> list[bytes]:
+        """Move the tasks due by `ts` from the schedule into the queue in one script; nothing
+        is left for huey's scheduler to queue."""
+        self._move_due(keys=[self.schedule_key, self.queue_key], args=[self.convert_ts(ts)])
+        return []
+
+
+HOLDING = (WalStorage, HeldRedisStorage)  # storages that hold the tasks their workers took
+
+
+class _Releasing(Huey):
+    def execute(self, task: Any, timestamp: datetime.datetime | None = None) -> Any:
+        """Run a task, then let go of it: whatever huey still owes it (a retry on the
+        schedule) is written by now.  A task whose run raised stays held, to be queued again
+        once this worker stops."""
+        result = super().execute(task, timestamp)
+        self.storage.release()
+        return result
+
+
+class WalHuey(_Releasing, SqliteHuey):
     storage_class = WalStorage
+
+
+class HeldRedisHuey(_Releasing, RedisHuey):
+    storage_class = HeldRedisStorage
 
 
 def _open(settings: Settings) -> Huey:
@@ -364,7 +521,7 @@ def _open(settings: Settings) -> Huey:
     if settings.queue == MEMORY_QUEUE:
         return MemoryHuey(QUEUE_NAME, immediate=True, **options)
     if settings.uses_redis:
-        return RedisHuey(QUEUE_NAME, url=settings.queue, **options)
+        return HeldRedisHuey(QUEUE_NAME, url=settings.queue, **options)
     return WalHuey(QUEUE_NAME, filename=settings.queue, **options)
 
 
@@ -410,6 +567,8 @@ class Jobs:
         self.huey = huey if huey is not None else _open(settings)
         self.clock = clock
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        if isinstance(self.huey.storage, HOLDING):
+            self.huey.storage.holder = self.worker_id
         self.pending = _namespace(self.huey, "pending")
         self.leases = _namespace(self.huey, "leases")
         self.workers = _namespace(self.huey, "workers")
@@ -420,6 +579,7 @@ class Jobs:
         # each process drops its cached members before its next evaluation (see _evaluate).
         self.groups = _namespace(self.huey, "groups")
         self._groups_seen: Any = None
+        self._unreleased: dict[str, bytes] = {}  # leases the backend failed to delete
         self.service.maps = SharedMaps(_map_entries(self.huey))
         self._task = self.huey.task(name="owners_job")(self._run)
 
@@ -509,11 +669,18 @@ class Jobs:
         # approval arriving during the first one's evaluation (now that a worker starts a job
         # the moment it is queued) would otherwise wait for huey's scheduler, a second or more.
         # Without workers to retry later (immediate mode) wait as long as it takes.
-        lease = self._acquire(job)
-        waited = time.monotonic() + BUSY_WAIT_SECONDS
-        while lease is None and time.monotonic() < (deadline if self.huey.immediate else waited):
-            time.sleep(0.01)
+        try:
             lease = self._acquire(job)
+            waited = time.monotonic() + BUSY_WAIT_SECONDS
+            while lease is None and time.monotonic() < (
+                deadline if self.huey.immediate else waited
+            ):
+                time.sleep(0.01)
+                lease = self._acquire(job)
+        except Exception as exc:  # the queue's backend failed: huey would drop the job
+            log.warning("%s: no lease (%s); retry in %gs", job, exc, BUSY_RETRY_SECONDS)
+            self.metrics.jobs.labels("retried").inc()
+            raise RetryTask(delay=BUSY_RETRY_SECONDS) from exc
         if lease is None:
             # Another live worker evaluates this change now; its snapshot may predate the
             # event behind this job, so look again once it is done.  The pending marker
@@ -529,7 +696,7 @@ class Jobs:
             log.exception("job %s failed", job, extra=job.fields)
             self._bury(job, attempt, f"{type(exc).__name__}: {_one_line(exc)}")
         finally:
-            self.leases.delete_if(job.key, lease)
+            self._release(job.key, lease)
 
     def _run_group(self, job: Job, attempt: int) -> None:
         """Fan a group change out into change jobs.  Cached members are dropped first, in
@@ -659,6 +826,15 @@ class Jobs:
                 log.warning("took over %s from stopped worker %s", job, owner, extra=job.fields)
         return None
 
+    def _release(self, key: str, lease: bytes) -> None:
+        """Let go of a lease; if the backend fails now, `recover` lets go of it later (a live
+        worker's lease would keep the change from ever being evaluated again)."""
+        try:
+            self.leases.delete_if(key, lease)
+        except Exception as exc:
+            log.warning("could not release the lease on %s (%s); retrying later", key, exc)
+            self._unreleased[key] = lease
+
     def alive(self, worker: Any) -> bool:
         if worker == self.worker_id:
             return True
@@ -670,10 +846,26 @@ class Jobs:
         self.workers.put(self.worker_id, self.clock())
 
     def recover(self) -> list[Job]:
-        """Queue again the jobs whose worker stopped while holding their lease (kill -9, a
-        machine lost): they may not have posted anything, or may have posted it all; a
-        second evaluation posts only what is missing."""
+        """Queue again the jobs of workers that stopped (kill -9, a machine lost) and free
+        their leases.  A job may have posted nothing, or all it had to; a second evaluation
+        posts only what is missing.
+
+        Every task a worker took from the queue is held in its name until huey is done with
+        it (`WalStorage`, `HeldRedisStorage`): it goes back to the queue as it was, whether its
+        job was evaluating, waiting for a lease or not yet leased.  A lease whose job did not
+        come back that way (a backend without held tasks, a worker of an older version) has
+        its job queued again instead."""
+        for key, lease in list(self._unreleased.items()):
+            del self._unreleased[key]
+            self._release(key, lease)
         recovered = []
+        storage = self.huey.storage
+        if isinstance(storage, HOLDING):
+            for worker, raw in storage.give_back(lambda worker: not self.alive(worker)):
+                job = self._job_of(raw)
+                if job is not None:
+                    self._log_recovered(job, worker)
+                    recovered.append(job)
         for key, held in list(self.leases.items()):
             lease = json.loads(held)
             if self.alive(lease.get("worker")) or not self.leases.delete_if(key, held):
@@ -682,18 +874,28 @@ class Jobs:
                 job = Job.from_dict(lease.get("job"))
             except ValueError:
                 continue
+            if job in recovered:
+                continue
             self.pending.delete(job.key)  # its marker, if any, belonged to the lost run
             self.submit(job)
-            self.metrics.jobs.labels("recovered").inc()
-            log.warning(
-                "recovered %s from stopped worker %s", job, lease.get("worker"), extra=job.fields
-            )
+            self._log_recovered(job, lease.get("worker"))
             recovered.append(job)
         now = self.clock()
         for worker, raw in list(self.workers.items()):
             if now - _number(json.loads(raw)) > 24 * 3600:
                 self.workers.delete(worker)  # long gone
         return recovered
+
+    def _job_of(self, raw: bytes) -> Job | None:
+        """The job a stored task runs, if it names one."""
+        try:
+            return Job.from_dict(self.huey.serializer.deserialize(raw).args[0])
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+            return None
+
+    def _log_recovered(self, job: Job, worker: Any) -> None:
+        self.metrics.jobs.labels("recovered").inc()
+        log.warning("recovered %s from stopped worker %s", job, worker, extra=job.fields)
 
 
 def _number(value: Any) -> float:

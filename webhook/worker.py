@@ -3,8 +3,8 @@
 `owners serve` starts one inside the web process; `owners worker` runs one alone (several of
 them, on several machines, share a Redis queue).  Besides the consumer's threads a `Worker`
 keeps one housekeeping thread that writes this process's heartbeat, takes back the leases of
-workers that stopped beating and queues their jobs again, and runs the reconciler's sweep
-when this process wins the current interval.
+workers that stopped beating and queues again the jobs they held, and runs the reconciler's
+sweep when this process wins the current interval.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -80,15 +81,63 @@ def rest(gerrit: devgerrit.GerritServer, user: str) -> devgerrit.GerritRest:
     return devgerrit.GerritRest(gerrit.url, (user, PASSWORD))
 
 
-def wait(what: str, probe: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
+def wait(
+    what: str,
+    probe: Callable[[], Any],
+    timeout: float,
+    every: float = 0.5,
+    explain: Callable[[], str] | None = None,
+) -> Any:
+    """Poll `probe` until it is true; on timeout fail naming what is still wrong (`explain`)."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            detail = f"\n{explain()}" if explain is not None else ""
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
         time.sleep(every)
+
+
+def queue_report(path: Path, now: float | None = None) -> str:
+    """What a SQLite queue still holds, in lines: leases (and whose), pending markers, tasks
+    held by workers, queued and scheduled tasks, and each worker's last heartbeat."""
+    if not path.exists():
+        return f"queue {path}: no file"
+    now = time.time() if now is None else now
+    with sqlite3.connect(path, timeout=10) as db:
+        kv: dict[str, list[tuple[str, bytes]]] = {}
+        for queue, key, value in db.execute("select queue, key, value from kv"):
+            kv.setdefault(queue, []).append((key, bytes(value)))
+        (queued,) = db.execute("select count(*) from task where queue = 'owners'").fetchone()
+        scheduled = db.execute(
+            "select data, timestamp from schedule where queue = 'owners'"
+        ).fetchall()
+
+    def job(message: bytes) -> str:
+        try:
+            job, attempt = json.loads(message)["message"]["args"]
+            return f"{job['project']}~{job.get('number', job['kind'])} (attempt {attempt + 1})"
+        except (ValueError, KeyError, TypeError):
+            return "?"
+
+    leases = [f"{k} by {json.loads(v).get('worker')}" for k, v in kv.get("owners.leases", [])]
+    beats = [f"{k} {now - float(json.loads(v)):.1f}s ago" for k, v in kv.get("owners.workers", [])]
+    due = [f"{job(d)} in {t - now:.1f}s" for d, t in scheduled]
+    return "\n".join(
+        [
+            f"leases held: {', '.join(leases) or 'none'}",
+            f"pending markers: {', '.join(k for k, _ in kv.get('owners.pending', [])) or 'none'}",
+            "tasks held by workers: "
+            + (
+                ", ".join(f"{job(v)} by {k.split()[0]}" for k, v in kv.get("owners.held", []))
+                or "none"
+            ),
+            f"tasks queued: {queued}; scheduled: {', '.join(due) or 'none'}",
+            f"workers' last heartbeats: {', '.join(beats) or 'none'}",
+        ]
+    )
 
 
 # -- the service as processes ------------------------------------------------------------------
@@ -289,6 +338,27 @@ class Project:
         """Changes whose bot vote is not what it should be."""
         state = self.state()
         return [n for n, want in self.expected.items() if state.get(n, (None,))[0] != want]
+
+    def why(self, queue: Path | None = None) -> str:
+        """What is wrong now, for a failure message: each change whose bot vote is wrong (the
+        vote expected, the vote found, the status comments) and what the queue still holds."""
+        state = self.state()
+        lines = []
+        for number, want in sorted(self.expected.items()):
+            vote, prints = state.get(number, (None, []))
+            if vote != want:
+                found = "no change" if number not in state else f"{vote:+d}"
+                lines.append(
+                    f"change {number}: label should be {want:+d}, is {found}"
+                    f" ({len(prints)} status comments)"
+                )
+        wrong = "\n".join(lines) or "every label right"
+        return f"{wrong}\n{queue_report(queue or self.workdir / 'queue.db')}"
+
+    def wait_labels_right(
+        self, timeout: float, what: str = "every label right", queue: Path | None = None
+    ) -> None:
+        wait(what, lambda: not self.wrong(), timeout, explain=lambda: self.why(queue))
 
     def commented(self) -> bool:
         """Every change carries at least one status comment."""

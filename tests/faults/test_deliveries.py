@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from tests.faults.harness import Project, figures, metric, wait
+from tests.faults.harness import Project, figures, metric, queue_report, wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -38,10 +38,20 @@ def test_duplicated_reordered_and_replayed_deliveries(project: Project) -> None:
         chaos = [project.event(b, kind) for _, b in pairs for kind in SEQUENCE] * 3
         random.Random(4).shuffle(chaos)
         statuses = [project.send(p) for p in clean + chaos]
-        wait("the queue empty", lambda: metric(project.url, "owners_queue_depth") == 0, 60)
-        wait("every label right", lambda: not project.wrong(), 60)
+        wait(
+            "the queue empty",
+            lambda: metric(project.url, "owners_queue_depth") == 0,
+            60,
+            explain=lambda: queue_report(project.workdir / "queue.db"),
+        )
+        project.wait_labels_right(60)
         statuses += [project.send(p) for p in chaos[:15]]  # replayed later
-        wait("the queue empty", lambda: metric(project.url, "owners_queue_depth") == 0, 60)
+        wait(
+            "the queue empty",
+            lambda: metric(project.url, "owners_queue_depth") == 0,
+            60,
+            explain=lambda: queue_report(project.workdir / "queue.db"),
+        )
 
         state = project.state()
         differ = [

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.faults.harness import Project, figures, metric, wait
+from tests.faults.harness import Project, figures, metric, queue_report, wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -64,8 +64,13 @@ def test_gerrit_down_for_30s_mid_burst(project: Project) -> None:
         project.gerrit.start()
         found["outage_seconds"] = round(time.monotonic() - stopped, 1)
         back = time.monotonic()
-        wait("every label right", lambda: not project.wrong(), 120)
-        wait("an empty queue", lambda: metric(project.url, "owners_queue_depth") == 0, 60)
+        project.wait_labels_right(120)
+        wait(
+            "an empty queue",
+            lambda: metric(project.url, "owners_queue_depth") == 0,
+            60,
+            explain=lambda: queue_report(project.workdir / "queue.db"),
+        )
         found["repaired_seconds_after_restart"] = round(time.monotonic() - back, 1)
 
         found.update(project.outcome(statuses))

@@ -52,7 +52,7 @@ def test_two_replicas_and_two_workers_on_redis(project: Project, redis_server: s
                 statuses.append(project.send(project.event(number), urls[1 - first], timeout=5))
         client = redis.Redis.from_url(redis_server)
         started = time.monotonic()
-        wait("every label right", lambda: not project.wrong(), 120)
+        project.wait_labels_right(120)
         wait("an empty queue", lambda: metric(urls[1], "owners_queue_depth") == 0, 60)
         found["completed_seconds"] = round(time.monotonic() - started, 1)
         found["failovers"] = failovers

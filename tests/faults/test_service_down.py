@@ -34,14 +34,14 @@ def test_the_reconciler_repairs_what_was_missed(project: Project) -> None:
 
         restarted = time.monotonic()
         project.serve(**interval)
-        wait("every label right", lambda: not project.wrong(), INTERVAL + 15)
+        project.wait_labels_right(INTERVAL + 15)
         found["repaired_seconds_after_restart"] = round(time.monotonic() - restarted, 1)
 
         project.gerrit.rest.add_group_members(GROUP, ["victor"])
         for number in numbers[5:]:
             project.expected[number] = 1
         changed = time.monotonic()
-        wait("every label right after the group change", lambda: not project.wrong(), INTERVAL + 15)
+        project.wait_labels_right(INTERVAL + 15, "every label right after the group change")
         found["group_change_repaired_seconds"] = round(time.monotonic() - changed, 1)
         found["interval_seconds"] = INTERVAL
         found["reconciled_skipped"] = metric(

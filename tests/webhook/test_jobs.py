@@ -1,11 +1,15 @@
-"""The queue: coalescing, leases, retries, dead letters and recovery, on a real SQLite file."""
+"""The queue: coalescing, leases, retries, dead letters and recovery, on a real SQLite file
+(and a real Redis for what a killed worker leaves behind)."""
 
 from __future__ import annotations
 
 import datetime
 import json
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
+import devredis
 import pytest
 import requests
 from huey.registry import Message
@@ -17,8 +21,10 @@ from tests.webhook.conftest import (
     change_info,
     drain,
     queued_jobs,
+    settings,
 )
 from webhook.events import Actor, ChangeEvent, RefUpdated
+from webhook.gerrit import GerritConnection
 from webhook.jobs import (
     BRANCH,
     CHANGE,
@@ -27,9 +33,12 @@ from webhook.jobs import (
     Job,
     Jobs,
     JsonSerializer,
+    Store,
+    WalStorage,
     backoff,
     job_for,
 )
+from webhook.service import OwnersService
 
 HYPERV = {"nova/virt/hyperv/vmops.py": {}}
 NOVA42 = Job(CHANGE, "nova", 42)
@@ -112,8 +121,8 @@ def test_gerrit_down_retries_with_backoff_then_succeeds(jobs: Jobs, gerrit: Fake
     assert jobs.huey.scheduled_count() == 1 and jobs.dead_letters() == []
     assert not jobs.submit(NOVA42)  # the scheduled retry is the one pending job
     gerrit.outage = HTTPStatus(503, "<html>down for maintenance</html>")
-    for due in jobs.huey.read_schedule(LATER):  # the retry's time has come
-        jobs.huey.execute(due, LATER)
+    assert jobs.huey.read_schedule(LATER) == []  # the retry's time has come: it is queued
+    jobs.huey.execute(jobs.huey.dequeue(), LATER)
     assert jobs.depth() == 1  # failed again: the next retry waits
     gerrit.outage = None
     drain(jobs)
@@ -227,6 +236,162 @@ def test_the_jobs_of_a_stopped_worker_are_recovered(
     assert list(jobs.leases.items()) == []
     drain(jobs)
     assert len(gerrit.reviews()) == 1
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where the jobs of the worker-killing tests wait: a SQLite file, or a Redis of their own."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "queue.db")
+        return
+    if not devredis.available():
+        pytest.skip("redis-server is not installed (deploy/test.sh installs it)")
+    with devredis.redis_server(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def two_workers(
+    gerrit: FakeGerrit, nova_config: bytes, queue: str
+) -> tuple[Jobs, Jobs, list[float]]:
+    """Two workers on one queue and one clock: the one that lives, and one to be killed."""
+    gerrit.set_branch("nova", "master", "a" * 40, nova_config)
+    gerrit.add_change(change_info(42, HYPERV, {"bob": 2}, owner="uma"))
+    now = [1000.0]
+    config = settings(queue=queue)
+    jobs, killed = (
+        Jobs(config, OwnersService(config, GerritConnection(config, rest=gerrit))) for _ in range(2)
+    )
+    jobs.clock = killed.clock = lambda: now[0]
+    jobs.huey.storage.read_timeout = killed.huey.storage.read_timeout = 0.1  # (Redis)
+    killed.beat()
+    return jobs, killed, now
+
+
+def held(jobs: Jobs) -> list[str]:
+    """The jobs of the tasks workers hold, with the worker."""
+    storage = jobs.huey.storage
+    if isinstance(storage, WalStorage):
+        rows = Store(WalStorage(WalStorage.HELD, filename=storage.filename)).items()
+        found = [(key.split()[0], raw) for key, raw in rows]
+    else:
+        prefix = f"huey.held.{storage.name}:"
+        found = [
+            (key.decode()[len(prefix) :], raw)
+            for key in storage.conn.scan_iter(match=prefix + "*")
+            for raw in storage.conn.lrange(key, 0, -1)
+        ]
+    return [f"{jobs._job_of(raw)} by {worker}" for worker, raw in found]
+
+
+def test_a_job_taken_by_a_worker_killed_before_its_lease_is_recovered(
+    two_workers: tuple[Jobs, Jobs, list[float]], gerrit: FakeGerrit
+) -> None:
+    """The window that made the kill -9 fault test flaky: huey's dequeue commits, the job's
+    pending marker stays until the lease is taken, and a kill -9 in between used to leave the
+    job nowhere while later events on the change coalesced into the marker of the lost job."""
+    jobs, killed, now = two_workers
+    jobs.submit(NOVA42)
+    assert killed.huey.dequeue() is not None  # ... then kill -9, before its lease
+    assert jobs.depth() == 0 and not jobs.submit(NOVA42)  # events coalesce into it
+    jobs.beat()
+    assert jobs.recover() == [] and drain(jobs) == 0  # it may only be slow
+    now[0] += DEAD_AFTER_SECONDS + 1
+    jobs.beat()
+    assert jobs.recover() == [NOVA42]
+    assert drain(jobs) == 1 and len(gerrit.reviews()) == 1
+    assert list(jobs.pending.items()) == [] and jobs.depth() == 0 and held(jobs) == []
+
+
+def test_a_job_waiting_for_a_lease_when_its_worker_is_killed_is_recovered(
+    two_workers: tuple[Jobs, Jobs, list[float]], gerrit: FakeGerrit
+) -> None:
+    """Killed while its job waited for the lease of another evaluation of the change, which
+    then ended: no lease of the killed worker is left to recover the job by."""
+    jobs, killed, now = two_workers
+    other = killed._acquire(NOVA42)  # the killed worker's other thread evaluates 42
+    assert other is not None
+    jobs.submit(NOVA42)  # an event during that evaluation
+    assert killed.huey.dequeue() is not None
+    assert killed._acquire(NOVA42) is None  # (the waiting thread's last look at the lease)
+    killed.leases.delete_if(NOVA42.key, other)  # that evaluation ends; kill -9 now
+    assert list(jobs.leases.items()) == [] and held(jobs) == [f"nova~42 by {killed.worker_id}"]
+    now[0] += DEAD_AFTER_SECONDS + 1
+    jobs.beat()
+    assert jobs.recover() == [NOVA42]
+    assert drain(jobs) == 1 and len(gerrit.reviews()) == 1 and jobs.depth() == 0
+
+
+def test_a_task_is_held_by_its_worker_until_huey_is_done_with_it(
+    two_workers: tuple[Jobs, Jobs, list[float]], gerrit: FakeGerrit
+) -> None:
+    jobs = two_workers[0]
+    jobs.submit(NOVA42)
+    task = jobs.huey.dequeue()
+    assert held(jobs) == [f"nova~42 by {jobs.worker_id}"]
+    jobs.huey.execute(task)
+    assert held(jobs) == [] and len(gerrit.reviews()) == 1
+    gerrit.outage = requests.ConnectionError("refused")
+    jobs.submit(NOVA42)
+    jobs.huey.execute(jobs.huey.dequeue())  # its retry is queued for later ...
+    assert jobs.huey.pending_count() == 1 and held(jobs) == []
+    jobs.huey.execute(jobs.huey.dequeue())  # ... so the worker taking it puts it on the schedule
+    assert jobs.huey.scheduled_count() == 1 and held(jobs) == []
+    jobs.huey.dequeue()
+    jobs.beat()
+    assert jobs.recover() == []  # a live worker's tasks stay where they are
+
+
+def test_a_due_retry_moves_from_the_schedule_to_the_queue_in_one_step(
+    two_workers: tuple[Jobs, Jobs, list[float]], gerrit: FakeGerrit
+) -> None:
+    """huey reads due tasks out of the schedule, then queues them: two commits, a kill -9
+    between them lost the tasks.  The storage moves them in one transaction instead."""
+    jobs = two_workers[0]
+    gerrit.outage = requests.ConnectionError("refused")
+    jobs.submit(NOVA42)
+    drain(jobs, later=False)
+    assert jobs.huey.scheduled_count() == 1 and jobs.huey.pending_count() == 0
+    assert jobs.huey.read_schedule() == []  # not due yet
+    assert jobs.huey.scheduled_count() == 1
+    assert jobs.huey.read_schedule(LATER) == []  # due: nothing for huey's scheduler to queue
+    assert jobs.huey.scheduled_count() == 0 and jobs.huey.pending_count() == 1
+
+
+def test_a_job_whose_lease_the_queue_fails_to_take_is_retried_not_dropped(
+    jobs: Jobs, gerrit: FakeGerrit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(key: str, value: object) -> None:
+        monkeypatch.undo()
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(jobs.leases, "add", locked)
+    jobs.submit(NOVA42)
+    drain(jobs, later=False)
+    assert evaluations(gerrit) == 0 and jobs.huey.scheduled_count() == 1  # its retry
+    assert not jobs.submit(NOVA42)  # still pending: events coalesce into the retry
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1 and jobs.depth() == 0
+
+
+def test_a_lease_the_queue_fails_to_release_is_released_later(
+    jobs: Jobs, gerrit: FakeGerrit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(key: str, raw: bytes) -> bool:
+        monkeypatch.undo()
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(jobs.leases, "delete_if", locked)
+    jobs.submit(NOVA42)
+    drain(jobs)
+    assert len(gerrit.reviews()) == 1 and len(list(jobs.leases.items())) == 1
+    jobs.beat()
+    jobs.recover()  # the worker's housekeeping, a few seconds later
+    assert list(jobs.leases.items()) == []
+    gerrit.add_change(change_info(42, HYPERV, {"bob": 1}, owner="uma"))
+    jobs.submit(NOVA42)
+    drain(jobs)
+    assert evaluations(gerrit) == 2 and len(gerrit.reviews()) == 2
 
 
 def test_a_lease_of_a_stopped_worker_is_taken_over(
