@@ -15,6 +15,7 @@ so every submit asks the service for a fresh verdict.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import re
@@ -316,6 +317,18 @@ class Nova:
     def requirement(self, number: int, name: str = LABEL) -> str:
         """Status of a submit requirement (SATISFIED, UNSATISFIED, ...) as Gerrit reports it."""
         return requirement(self.change(number), name)
+
+    def file(self, path: str, at: str = "master") -> str:
+        """A file's text at a branch, or at a commit (a full SHA-1); the REST answer is
+        base64 text, not JSON."""
+        where = "commits" if re.fullmatch(r"[0-9a-f]{40}", at) else "branches"
+        url = (
+            f"{self.gerrit.url}/a/projects/{devgerrit.quote(self.project)}/{where}/"
+            f"{devgerrit.quote(at)}/files/{devgerrit.quote(path)}/content"
+        )
+        answer = self.gerrit.rest.session.get(url, timeout=30)
+        answer.raise_for_status()
+        return base64.b64decode(answer.text).decode()
 
     def bot_messages(self, number: int) -> list[str]:
         """The bot's status comments on a change, oldest first."""

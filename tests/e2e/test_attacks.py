@@ -65,17 +65,6 @@ def attacker(nova: Nova, username: str, email: str, lieutenant: bool = True) -> 
     return username
 
 
-def branch_file(nova: Nova, path: str, branch: str = "master") -> str:
-    """A file as it is on a branch (the REST answer is base64 text, not JSON)."""
-    url = (
-        f"{nova.gerrit.url}/a/projects/{nova.project}/branches/{devgerrit.quote(branch)}"
-        f"/files/{devgerrit.quote(path)}/content"
-    )
-    answer = nova.gerrit.rest.session.get(url, timeout=30)
-    answer.raise_for_status()
-    return base64.b64decode(answer.text).decode()
-
-
 def rest_as(nova: Nova, username: str) -> devgerrit.GerritRest:
     return devgerrit.GerritRest(nova.gerrit.url, (username, password(username)))
 
@@ -296,9 +285,7 @@ def test_an_abandoned_change_restored_after_its_owners_changed_is_judged_again(
     assert nova.wait_for_bot(number, 1) == 1
     zed = rest_as(nova, "zed")
     zed.post(f"changes/{number}/abandon", {})
-    text = branch_file(nova, "OWNERS.yaml").replace(
-        "vmware-core: [victor, wendy]", "vmware-core: [victor]"
-    )
+    text = nova.file("OWNERS.yaml").replace("vmware-core: [victor, wendy]", "vmware-core: [victor]")
     rules = nova.push_change("zed", {"OWNERS.yaml": text}, "owners: wendy steps down")
     for voter in ("carol", "dave"):
         nova.vote(voter, rules, 2)
@@ -327,7 +314,7 @@ def test_a_rename_out_of_core_into_hyperv_needs_core(nova: Nova) -> None:
 def test_an_owners_file_change_and_code_relying_on_it_in_one_chain_need_core(
     nova: Nova,
 ) -> None:
-    grab = branch_file(nova, "OWNERS.yaml").replace(
+    grab = nova.file("OWNERS.yaml").replace(
         "nova-core: [carol, dave, erin]", "nova-core: [carol, dave, erin, alice]"
     )
     rules = nova.push_change("alice", {"OWNERS.yaml": grab}, "owners: alice joins core")

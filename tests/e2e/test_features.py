@@ -9,7 +9,6 @@ service with OWNERS_BRANCHES and runs last.
 
 from __future__ import annotations
 
-import base64
 import subprocess
 import sys
 from pathlib import Path
@@ -43,19 +42,6 @@ def branch(nova: Nova, name: str, policy: str) -> str:
     text = NOVA_OWNERS.read_text().replace("policy:\n", "policy:\n" + policy.rstrip() + "\n", 1)
     nova.create_branch(name, {"OWNERS.yaml": text})
     return name
-
-
-def file_at(nova: Nova, path: str, revision: str) -> str:
-    """A file's text at a branch or commit."""
-    url = (
-        f"{nova.gerrit.url}/a/projects/nova/commits/{revision}/files/"
-        f"{devgerrit.quote(path)}/content"
-    )
-    if "/" in revision or not all(c in "0123456789abcdef" for c in revision):
-        url = url.replace(f"/commits/{revision}/", f"/branches/{devgerrit.quote(revision)}/")
-    answer = nova.gerrit.rest.session.get(url, timeout=30)
-    answer.raise_for_status()
-    return base64.b64decode(answer.text).decode()
 
 
 def refused(nova: Nova, username: str, number: int) -> str:
@@ -272,7 +258,7 @@ def test_a_pure_revert_needs_no_owner_but_an_edited_one_does(nova: Nova) -> None
 
 def test_a_revert_that_also_undoes_a_later_core_fix_is_not_exempt(nova: Nova) -> None:
     name = branch(nova, "reverts-more", "  pure_reverts: exempt")
-    hyperv_before = file_at(nova, HYPERV, name)
+    hyperv_before = nova.file(HYPERV, name)
     broken = nova.push_change("zed", {HYPERV: "# hv feature\n"}, "hyperv: feature", name)
     nova.vote("alice", broken, 2)
     assert nova.wait_for_bot(broken, 1) == 1
@@ -288,7 +274,7 @@ def test_a_revert_that_also_undoes_a_later_core_fix_is_not_exempt(nova: Nova) ->
     nova.push_commit(
         "zed",
         [nova.gerrit.rest.get(f"projects/nova/branches/{name}")["revision"]],
-        {HYPERV: hyperv_before, CORE: file_at(nova, CORE, before_fix)},
+        {HYPERV: hyperv_before, CORE: nova.file(CORE, before_fix)},
         revert["subject"],
         name,
         change_id=revert["change_id"],
@@ -296,7 +282,7 @@ def test_a_revert_that_also_undoes_a_later_core_fix_is_not_exempt(nova: Nova) ->
     nova.wait_until_idle()
     assert nova.bot_vote(number) != 1
     refused(nova, "alice", number)
-    assert file_at(nova, CORE, name) == "# core fix\n"
+    assert nova.file(CORE, name) == "# core fix\n"
 
 
 # -- 6. sticky approvals -----------------------------------------------------------------------
@@ -354,7 +340,7 @@ def test_a_sticky_approval_does_not_carry_to_the_same_tree_on_a_branch_that_move
     for core in ("carol", "dave"):
         nova.vote(core, feature, 2)
     assert nova.wait_for_bot(feature, 1) == 1
-    before_fix = file_at(nova, README, name)
+    before_fix = nova.file(README, name)
     fix = nova.push_change("zed", {README: "# docs fix\n"}, "docs: fix", name)
     land(nova, fix)
 
@@ -381,7 +367,7 @@ def test_a_sticky_approval_does_not_carry_to_the_same_tree_on_a_branch_that_move
     assert "approved by carol (patch set 1), dave (patch set 1)" in nova.bot_messages(feature)[-1]
     nova.vote("erin", feature, 2)  # Gerrit's own Code-Review wants a +2 on this patch set
     merged(nova, "carol", feature)
-    assert file_at(nova, README, name) == "# docs fix\n"
+    assert nova.file(README, name) == "# docs fix\n"
 
 
 # -- 7. merge commits --------------------------------------------------------------------------
