@@ -43,7 +43,7 @@ from benchmarks.stats import Measure, Report, Table, compared, fmt, repeat, spre
 from owners import cache
 from owners.engine import Change, Ownership, evaluate, load_config
 from owners.engine.config import MAX_BYTES, MAX_PATTERNS, MAX_SUBSYSTEMS
-from webhook.compiled import SharedMaps
+from owners.gerrit.compiled import SharedMaps
 
 TITLE = "8. CLI: owners who and owners check against start-up and the Go codeowners CLI"
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nova-OWNERS.yaml"

@@ -22,8 +22,8 @@ from typing import Any
 
 from benchmarks.ongerrit import GERRIT_SKIPPED, devgerrit, nova_project, novademo
 from benchmarks.stats import Measure, Report, Table, fmt, spread
-from webhook.gerrit import GerritConnection
-from webhook.settings import Settings
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.settings import Settings
 
 TITLE = "4. End to end: git push to the bot's vote on the dev Gerrit"
 CHANGES, WARMUP = 50, 2

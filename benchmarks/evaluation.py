@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 from benchmarks.ongerrit import GERRIT_SKIPPED, nova_project
 from benchmarks.stats import COUNT, Measure, Report, Table, fmt
-from webhook.decide import compile_config
+from owners.gerrit.settings import Settings
+from owners.gerrit.verdict import compile_config
 from webhook.service import OwnersService
-from webhook.settings import Settings
 
 TITLE = "3. Evaluation: service time per evaluation, apart from Gerrit's REST time"
 SIZES = (100, 5_000)

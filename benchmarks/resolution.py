@@ -338,8 +338,7 @@ def run(
     if compile_10k is not None:
         own, peer, name, where = compile_10k
         report.goal(
-            "compile (parse, validate, index) at 10,000 subsystems no slower than the fastest "
-            "peer",
+            "compile (parse, validate, index) at 10,000 subsystems no slower than the fastest peer",
             f"engine {fmt(own.median, 's')}, {name} {fmt(peer.median, 's')} ({where})",
             own.median <= peer.median,
             gap=f"engine takes x{own.median / peer.median:.2f} the peer's time",

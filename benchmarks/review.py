@@ -22,9 +22,9 @@ from pathlib import Path
 
 from benchmarks.ongerrit import GERRIT_SKIPPED, devgerrit, novademo
 from benchmarks.stats import Measure, Report, Table, compared, repeat, spread
-from webhook.gerrit import GerritConnection
-from webhook.model import HISTORY_OPTIONS
-from webhook.settings import Settings
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.model import HISTORY_OPTIONS
+from owners.gerrit.settings import Settings
 
 TITLE = "7. Review data: owners report against reading the change query alone"
 CHANGES, PAGE_SIZE, RUNS = 200, 100, 5

@@ -24,12 +24,12 @@ import requests
 
 from benchmarks.ongerrit import nova_project
 from benchmarks.stats import COUNT, Measure, Report, Table, fmt
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.settings import Settings
+from owners.gerrit.verdict import compile_config
 from webhook import web as web_pages
 from webhook.app import create_app
-from webhook.decide import compile_config
-from webhook.gerrit import GerritConnection
 from webhook.jobs import Jobs
-from webhook.settings import Settings
 from webhook.web import CONNECTION_FACTORY, data
 
 TITLE = "8. Web pages: server time and REST calls per view"

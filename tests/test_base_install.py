@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ from owners.cli.base import COMMANDS as COMMAND_MODULES
 pytestmark = pytest.mark.install
 
 ROOT = Path(__file__).resolve().parent.parent
+# the service's commands, which the `owners` group loads through these entry points
+SERVICE_COMMANDS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+    "entry-points"
+]["owners.commands"]
 SERVICE = "needs the service extra: pip install 'gerrit-owners[service]'"
 PLOT = "needs the plot extra: pip install 'gerrit-owners[plot]'"
 NO_SETTINGS = "owners: OWNERS_GERRIT_URL is required (e.g. https://review.example.org)"
@@ -113,7 +118,7 @@ def test_each_commands_help_runs_through_the_console_script(base_venv: Path, tmp
     done = _run(base_venv / "bin" / "owners", "--help", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
     listed = re.findall(r"^  ([a-z][a-z-]*) ", done.stdout, re.MULTILINE)
-    assert sorted(listed) == sorted(COMMAND_MODULES)
+    assert sorted(listed) == sorted([*COMMAND_MODULES, *SERVICE_COMMANDS])
     failures = []
     for command in listed:
         done = _run(base_venv / "bin" / "owners", command, "--help", cwd=tmp_path)

@@ -17,8 +17,8 @@ import pytest
 from owners import cache
 from owners.engine import Change, Ownership, evaluate, load_config
 from owners.engine.explanation import explain
+from owners.gerrit.compiled import SharedMaps
 from tests.conftest import NOVA_OWNERS
-from webhook.compiled import SharedMaps
 from webhook.jobs import WalStorage
 
 PATHS = [
@@ -165,7 +165,7 @@ def test_the_cli_reuses_the_map_and_never_a_stale_one(owners, git_repo, monkeypa
 # the evaluation and reviewer suggestion, and anything of the service or the Gerrit client.
 NOT_FOR_WHO = (
     "yaml", "owners.engine.config", "owners.engine.evaluation", "owners.engine.suggestion",
-    "owners.cli.service", "webhook", "flask", "huey", "redis", "requests", "pygerrit2",
+    "webhook.commands", "webhook", "flask", "huey", "redis", "requests", "pygerrit2",
 )  # fmt: skip
 IMPORTED_BY_WHO = """
 import sys
@@ -205,7 +205,7 @@ def test_the_service_compiles_a_revision_once_across_processes(disk, monkeypatch
     def no_parsing(*args: object) -> None:
         raise AssertionError("another process compiled what was shared")
 
-    monkeypatch.setattr("webhook.compiled.parse_config", no_parsing)
+    monkeypatch.setattr("owners.gerrit.compiled.parse_config", no_parsing)
     other, _ = SharedMaps(disk).compile(content)  # a new process: nothing in memory
     assert first is not None and other is not None
     assert answers(other) == answers(first)

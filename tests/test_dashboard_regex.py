@@ -39,10 +39,10 @@ from owners.engine import (
 )
 from owners.engine.model import Location, PathRule
 from owners.engine.patterns import PatternError, compile_glob, literal_regex, path_regex
+from owners.gerrit.dashboards import region
 from tests import lucene_regexp
 from tests.test_patterns import TABLE
 from tests.test_semantics import CONFIG_CLAIM_ROWS, NOVA, PATTERN_ROWS, REQUIREMENT_ROWS
-from webhook.dashboards import region
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -11,7 +11,10 @@ import click
 import pytest
 
 from owners.cli.report import parse_since
-from owners.cli.report_render import (
+from owners.engine import Ownership, load_config
+from owners.gerrit.model import change_history
+from owners.insight.review import ReviewReport, review_report
+from owners.views.review import (
     Scope,
     duration,
     plot_bytes,
@@ -19,10 +22,7 @@ from owners.cli.report_render import (
     report_json,
     report_text,
 )
-from owners.engine import Ownership, load_config
-from owners.insight.review import ReviewReport, review_report
 from tests.conftest import FIXTURES, NOVA_OWNERS, one_line_error
-from webhook.model import change_history
 
 NOW = datetime(2025, 3, 31, 12, 0, tzinfo=UTC)
 

@@ -477,9 +477,9 @@ def directory():
     """The lookup `owners validate --gerrit` uses, over REST answers recorded on the dev
     Gerrit: alice (alice@example.org), gone (inactive), bobby (Bob@example.org), bob2
     (bob@example.org, inactive), the group Nova Core (admin, alice and inactive bob2)."""
+    from owners.gerrit.connection import GerritConnection
+    from owners.gerrit.settings import Settings
     from tests.conftest import ReplayedGerrit
-    from webhook.gerrit import GerritConnection
-    from webhook.settings import Settings
 
     rest = ReplayedGerrit()
     settings = Settings(gerrit_url="http://gerrit.invalid", user="admin", password="x" * 16)

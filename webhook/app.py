@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from webhook.events import MalformedEvent, parse_event
-from webhook.gerrit import GerritError
+from owners.gerrit.connection import GerritError
+from owners.gerrit.events import MalformedEvent, parse_event
+from owners.gerrit.settings import Settings, SettingsError
 from webhook.jobs import Jobs, job_for
 from webhook.metrics import CONTENT_TYPE, Metrics
 from webhook.service import OwnersService
-from webhook.settings import Settings, SettingsError
 from webhook.submitcheck import ERROR, BadRequest, CheckAnswer, CheckRequest, timed_check
 from webhook.web import bp as web_bp
 from webhook.web import error_response

@@ -2,7 +2,7 @@
 
 Gerrit keeps groups in All-Users, one ref per group (`refs/groups/<shard>/<UUID>`); adding or
 removing a member, including a group, or renaming one moves that ref and the webhooks plugin
-reports it as `ref-updated` (`webhook.events.GroupChanged`).  A vote of a member who was just
+reports it as `ref-updated` (`owners.gerrit.events.GroupChanged`).  A vote of a member who was just
 removed must stop counting at once, so the worker re-evaluates every open change whose
 branch's OWNERS.yaml (or the fallback owners) names a `gerrit:` group that *is* the changed
 group or includes it, directly or through other groups.
@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from owners.engine.model import GERRIT_PREFIX
-from webhook.decide import compile_tree
-from webhook.gerrit import GerritConnection, encode, quoted
-from webhook.model import UnexpectedResponse
-from webhook.settings import Settings
+from owners.gerrit.connection import GerritConnection, encode, quoted
+from owners.gerrit.model import UnexpectedResponse
+from owners.gerrit.settings import Settings
+from owners.gerrit.verdict import compile_tree
 
 log = logging.getLogger(__name__)
 

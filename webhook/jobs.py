@@ -51,8 +51,9 @@ from huey.registry import Message
 from huey.serializer import Serializer
 from huey.storage import BaseStorage, MemoryStorage, RedisStorage, SqliteStorage
 
-from webhook.compiled import Entries, RedisEntries, SharedMaps, folder_entries
-from webhook.events import (
+from owners.gerrit.compiled import Entries, RedisEntries, SharedMaps, folder_entries
+from owners.gerrit.connection import GerritError
+from owners.gerrit.events import (
     MOVES_DEPENDENTS,
     AccountChanged,
     ChangeEvent,
@@ -60,11 +61,10 @@ from webhook.events import (
     GroupChanged,
     RefUpdated,
 )
-from webhook.gerrit import GerritError
+from owners.gerrit.settings import MEMORY_QUEUE, Settings
 from webhook.groups import affected_changes
 from webhook.metrics import Metrics
 from webhook.service import OwnersService, Result
-from webhook.settings import MEMORY_QUEUE, Settings
 
 log = logging.getLogger(__name__)
 

@@ -93,7 +93,7 @@ def configure(
 def formatter_from_env() -> JsonFormatter:
     """The formatter for gunicorn's logconfig_dict, scrubbing the secrets of the settings in
     the environment (none when they do not parse: the app will say why it cannot start)."""
-    from webhook.settings import Settings, SettingsError
+    from owners.gerrit.settings import Settings, SettingsError
 
     try:
         return JsonFormatter(Settings.from_env().secrets)

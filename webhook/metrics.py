@@ -31,8 +31,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from webhook.events import HANDLED
-from webhook.model import GerritError
+from owners.gerrit.events import HANDLED
+from owners.gerrit.model import GerritError
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from webhook.gerrit import quoted
+from owners.gerrit.connection import quoted
+from owners.gerrit.model import UnexpectedResponse
 from webhook.groups import named_groups
 from webhook.jobs import CHANGE, Job, Jobs
-from webhook.model import UnexpectedResponse
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from owners.engine import Mode, RequirementResult, Verdict
 from owners.wording import plural, requirement_name, requirement_state
 
 if TYPE_CHECKING:
-    from webhook.decide import Outcome
+    from owners.gerrit.verdict import Outcome
 
 FINGERPRINT_PREFIX = "owners-fingerprint:"
 _FINGERPRINT_RE = re.compile(re.escape(FINGERPRINT_PREFIX) + r" ([0-9a-f]{12})\b")

@@ -1,4 +1,4 @@
-"""Processing a change or a branch: query Gerrit, decide, report.
+"""The bot: from an event to the changes it may affect, each judged and its verdict posted.
 
 The HTTP handler only validates an event and queues a job naming what to re-evaluate; a
 worker (`webhook.jobs`) then calls `process_change`, or `changes_to_revisit` for a ref update.
@@ -9,14 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from owners.engine import Evaluation, Policy, Verdict
-from owners.engine.change import StickyVote
-from owners.engine.landing import Landing
-from webhook.compiled import SharedMaps
-from webhook.decide import GroupLookup, Outcome, Report, assess, check_outcome, compile_tree, plan
-from webhook.events import (
+from owners.engine import Verdict
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.events import (
     MOVES_DEPENDENTS,
     ZERO_REV,
     AccountChanged,
@@ -25,11 +22,12 @@ from webhook.events import (
     GroupChanged,
     RefUpdated,
 )
-from webhook.gerrit import GerritConnection
+from owners.gerrit.judge import Judge
+from owners.gerrit.model import BOT_TAG, BranchConfig, ChangeSnapshot
+from owners.gerrit.settings import Settings
+from webhook.bot import Report, plan
 from webhook.groups import affected_changes
-from webhook.model import BOT_TAG, BranchConfig, ChangeSnapshot, earlier_votes
 from webhook.report import OVERRIDE_PREFIX
-from webhook.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +64,14 @@ class Result:
         return f"{self.calls} REST call" + ("" if self.calls == 1 else "s")
 
 
-class OwnersService:
+class OwnersService(Judge):
+    """The bot: a `Judge` that works out what events change and posts its verdicts."""
+
     def __init__(self, settings: Settings, gerrit: GerritConnection | None = None):
-        self.settings = settings
-        self.gerrit = gerrit if gerrit is not None else GerritConnection(settings)
+        super().__init__(settings, gerrit)
         # Two evaluations of one change must not interleave: an older one posting last would
         # leave a stale vote.  Striped locks serialize per change within this process.
         self._locks = [threading.Lock() for _ in range(_STRIPES)]
-        # compiled OWNERS.yaml maps; `webhook.jobs` shares them through the queue's backend
-        self.maps = SharedMaps(None)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -180,158 +177,6 @@ class OwnersService:
                 )
             )
 
-    def assess_change(
-        self, number: int, project: str | None = None, *, fresh_groups: bool = False
-    ) -> tuple[ChangeSnapshot, Outcome]:
-        """The snapshot and outcome of a change, without posting anything.
-
-        With `fresh_groups` every Gerrit group is read from Gerrit (once per call) instead of
-        the TTL cache: the submit-time check must not count a member removed a second ago.
-        """
-        snapshot = self.gerrit.change(number, project)
-        return snapshot, self._assess(snapshot, fresh_groups=fresh_groups)
-
-    def assess_snapshot(
-        self, snapshot: ChangeSnapshot, branch: BranchConfig | None = None
-    ) -> Outcome:
-        """The outcome of a snapshot already read (the web's change page), posting nothing."""
-        return self._assess(snapshot, branch)
-
-    # -- internals -------------------------------------------------------------------------
-
-    def _assess(
-        self,
-        snapshot: ChangeSnapshot,
-        branch: BranchConfig | None = None,
-        *,
-        fresh_groups: bool = False,
-    ) -> Outcome:
-        if branch is None or branch.branch != snapshot.branch:
-            branch = self.gerrit.branch_config(snapshot.project, snapshot.branch)
-        proposed = self.gerrit.file_in_revision(snapshot) if snapshot.edits_config else None
-        proposed_read = None
-        if self._edits_included(snapshot, branch):
-            # the tree this change proposes: its own files, included ones read from it too
-            proposed = proposed if snapshot.edits_config else branch.content
-            proposed_read = lambda path: self.gerrit.file_in_revision(snapshot, path)  # noqa: E731
-        policy = self._policy(branch)
-        pure_revert_of, reverted_landing = self._pure_revert(snapshot, policy)
-        sticky_votes = self._sticky_votes(snapshot, policy)
-        landing = None
-        if reverted_landing is not None or sticky_votes:
-            landing = self.gerrit.landing(snapshot.project, snapshot.number, snapshot.revision)
-        return assess(
-            self._with_writer_accounts(snapshot),
-            branch.content,
-            self.settings,
-            self._fresh_groups() if fresh_groups else self.gerrit.group_members,
-            proposed,
-            foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
-            directory=self.gerrit.directory() if proposed is not None else None,
-            pure_revert_of=pure_revert_of,
-            sticky_votes=sticky_votes,
-            landing=landing,
-            reverted_landing=reverted_landing,
-            included=branch.included,
-            proposed_read=proposed_read,
-            compile_map=self.maps.compile,
-        )
-
-    @staticmethod
-    def _edits_included(snapshot: ChangeSnapshot, branch: BranchConfig) -> bool:
-        """Whether the change touches a file the branch's OWNERS.yaml includes, or edits an
-        OWNERS.yaml that includes any: then the tree it proposes must be valid."""
-        if snapshot.edits_config:
-            return True
-        if not branch.included:
-            return False
-        touched = {p for f in snapshot.files for p in f.paths}
-        return any(path in touched for path, _ in branch.included)
-
-    @staticmethod
-    def _policy(branch: BranchConfig) -> Policy | None:
-        """The policy of the branch's OWNERS.yaml (compiled once per content); None when it
-        is missing or invalid, and then no exception of the file applies."""
-        if branch.content is None:
-            return None
-        ownership, _ = compile_tree(branch.content, branch.included)
-        return ownership.config.policy if ownership is not None else None
-
-    def _pure_revert(
-        self, snapshot: ChangeSnapshot, policy: Policy | None
-    ) -> tuple[int, Landing | None]:
-        """The merged change of the same project and branch that Gerrit says this change
-        purely reverts (`pure_reverts: exempt`), with what that change landed; (0, None)
-        otherwise.  The engine then holds the revert's own landing against it
-        (`owners.engine.evaluation.exemption`): Gerrit's answer is a condition, never the
-        only one.  Costs a few calls, only for a change that claims to be a revert on a
-        branch whose file opts in."""
-        if policy is None or policy.pure_reverts != "exempt" or not snapshot.revert_of:
-            return 0, None
-        if snapshot.merge:
-            return 0, None  # a revert has one parent; a merge brings in more than it undoes
-        original = self.gerrit.change_summary(snapshot.revert_of)
-        if (
-            original is None
-            or original.get("status") != "MERGED"
-            or original.get("project") != snapshot.project
-            or original.get("branch") != snapshot.branch
-            or not isinstance(original.get("current_revision"), str)
-            or not self.gerrit.is_pure_revert(snapshot)
-        ):
-            return 0, None
-        landed = self.gerrit.landing(
-            snapshot.project, snapshot.revert_of, original["current_revision"]
-        )
-        return snapshot.revert_of, landed
-
-    def _sticky_votes(
-        self, snapshot: ChangeSnapshot, policy: Policy | None
-    ) -> tuple[StickyVote, ...]:
-        """Approvals cast on earlier patch sets, each with what its patch set landed
-        (`sticky_approvals`): a few calls per earlier patch set holding an approval, the
-        first time only (a revision's landing is cached)."""
-        if policy is None or not policy.sticky_approvals or snapshot.patchset <= 1:
-            return ()
-        found: list[StickyVote] = []
-        for patchset, votes in sorted(
-            earlier_votes(snapshot.messages, policy.label, snapshot.patchset).items()
-        ):
-            approvals = [v for v in votes if v.value >= policy.approve]
-            revision = snapshot.revisions.get(patchset)
-            if not approvals or revision is None:
-                continue
-            landed = self.gerrit.landing(snapshot.project, snapshot.number, revision)
-            if landed is not None:
-                found.extend(StickyVote(v, patchset, landed) for v in approvals)
-        return tuple(found)
-
-    def _with_writer_accounts(self, snapshot: ChangeSnapshot) -> ChangeSnapshot:
-        """The snapshot with the accounts behind its commit's author and committer emails.
-
-        An email names at most one account, so one that an uploader holds needs no lookup;
-        any other may be an approver's secondary email, which only Gerrit can tell.
-        """
-        known = {i for a in snapshot.authors if a.account_id is not None for i in a.identities}
-        found = [
-            holder
-            for writer in snapshot.writers
-            if writer.account_id is None and writer.email and writer.email not in known
-            for holder in self.gerrit.accounts_with_email(writer.email)
-        ]
-        return replace(snapshot, writers=(*snapshot.writers, *found)) if found else snapshot
-
-    def _fresh_groups(self) -> GroupLookup:
-        """A group lookup reading each group from Gerrit once, bypassing the TTL cache."""
-        seen: dict[str, tuple[str, ...] | None] = {}
-
-        def members(name: str) -> tuple[str, ...] | None:
-            if name not in seen:
-                seen[name] = self.gerrit.group_members(name, fresh=True)
-            return seen[name]
-
-        return members
-
     def _post(self, snapshot: ChangeSnapshot, report: Report) -> None:
         if report.empty:
             return
@@ -349,9 +194,3 @@ class OwnersService:
         fields = {"project": result.project, "change": result.number, "verdict": verdict}
         log.info("%s", result, extra=fields)
         return result
-
-
-def check_change(settings: Settings, number: int) -> Evaluation:
-    """The verdict the bot would cast on change `number` now, for `owners check --change N`."""
-    _, outcome = OwnersService(settings).assess_change(number)
-    return check_outcome(outcome)

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from owners.engine import Verdict
+from owners.gerrit.judge import Judge
+from owners.gerrit.model import GerritError
+from owners.gerrit.verdict import Outcome
 from owners.wording import requirement_name, requirement_state
-from webhook.decide import Outcome
-from webhook.model import GerritError
-from webhook.service import OwnersService
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class CheckAnswer:
         return {"verdict": self.verdict, "reason": self.reason, "enforced": self.enforced}
 
 
-def check(service: OwnersService, request: CheckRequest) -> CheckAnswer:
+def check(service: Judge, request: CheckRequest) -> CheckAnswer:
     """Decide whether `request.revision` may merge now; never raises, never posts.
 
     A project the service does not watch (`OWNERS_PROJECTS`), or a branch outside
@@ -163,7 +163,7 @@ def _reason(outcome: Outcome) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
 
 
-def timed_check(service: OwnersService, request: CheckRequest) -> tuple[CheckAnswer, float]:
+def timed_check(service: Judge, request: CheckRequest) -> tuple[CheckAnswer, float]:
     """`check` and the seconds it took, logging one line for it."""
     started = time.perf_counter()
     answer = check(service, request)

@@ -1,7 +1,7 @@
 """`owners audit`: the access rights that let code reach an enforced branch without the bot.
 
 Reads the project's access rights, labels and submit requirements, inherited ones included,
-with the service's `OWNERS_GERRIT_*` settings, and lists what `webhook.audit` finds.  Exit 1
+with the service's `OWNERS_GERRIT_*` settings, and lists what `owners.gerrit.audit` finds.  Exit 1
 when any finding counts (not the administrators', not accepted with --allow), 0 when clean,
 2 when the command cannot run (usage, settings, Gerrit unreachable or refusing).
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from owners.cli.base import CliError, cli, emit, json_option
-from owners.cli.service import service_errors, settings_from_env
+from owners.cli.base import cli
+from owners.console import CliError, emit, json_option, settings_from_env, site_errors
 
 
 class AuditUnavailable(CliError):
@@ -71,11 +71,11 @@ def audit(
     """List the access rights that let code land on an enforced branch without the bot's
     +1, inherited ones included; exit 1 when any is held by someone not accepted.  Needs the
     OWNERS_GERRIT_* settings of an account that can read refs/meta/config."""
-    from webhook.audit import Policy, audit, failing, parse_project
-    from webhook.gerrit import GerritConnection
+    from owners.gerrit.audit import Policy, audit, failing, parse_project
+    from owners.gerrit.connection import GerritConnection
 
     try:
-        with service_errors():
+        with site_errors():
             settings = settings_from_env()
             gerrit = GerritConnection(settings)
             chain = gerrit.access_chain(project)

@@ -1,17 +1,18 @@
-"""What every `owners` command shares: the group, one-line errors, --json and --config."""
+"""What every `owners` command shares: the group, --config, and (from `owners.console`) one-line
+errors and --json."""
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import json
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from owners.console import CliError, MissingExtra, extra_of
 from owners.engine.model import CONFIG_PATH
 from owners.gitrepo import GitError
 
@@ -25,55 +26,13 @@ COMMANDS = {
     "who": "local", "explain": "local", "check": "change", "suggest": "change",
     "validate": "local", "coverage": "local", "schema": "local", "stats": "history",
     "report": "report",
-    "import": "migrate", "export": "migrate", "audit": "audit", "serve": "service",
-    "worker": "service", "reconcile": "service", "dead-letters": "service",
-    "gerrit-setup": "service",
+    "import": "migrate", "export": "migrate", "audit": "audit", "gerrit-setup": "setup",
 }  # fmt: skip
+# Other packages add commands under this entry-point group, as Flask's `flask.commands`: the
+# service registers serve, worker, reconcile and dead-letters (pyproject.toml), and the CLI
+# never imports the service.
+PLUGIN_COMMANDS = "owners.commands"
 NO_CACHE = "owners.no_cache"  # in click's context meta: --no-cache was given
-
-
-class CliError(click.ClickException):
-    """A one-line error for the user; exit status 1."""
-
-
-# The optional parts of the install (pyproject.toml's extras), by the modules that need them.
-# The base install has the engine, the CLI and the Gerrit client (check --change, report).
-EXTRAS = {
-    "service": ("flask", "huey", "redis", "prometheus_client"),
-    "plot": ("matplotlib", "jinja2"),
-}
-
-
-class MissingExtra(CliError):
-    """A command needs an extra that is not installed: one line naming the command and the
-    pip command that adds it, `owners serve: needs the service extra: pip install ...`."""
-
-    def __init__(self, extra: str) -> None:
-        ctx = click.get_current_context(silent=True)
-        command = ctx.command_path if ctx is not None else "owners"
-        super().__init__(
-            f"{command}: needs the {extra} extra: pip install 'gerrit-owners[{extra}]'"
-        )
-
-
-def require_extra(extra: str) -> None:
-    """Stop with MissingExtra unless every module of `extra` can be imported."""
-    if any(importlib.util.find_spec(module) is None for module in EXTRAS[extra]):
-        raise MissingExtra(extra)
-
-
-def _extra_of(exc: ModuleNotFoundError) -> str | None:
-    top = (exc.name or "").partition(".")[0]
-    return next((extra for extra, modules in EXTRAS.items() if top in modules), None)
-
-
-def emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
-    if as_json:
-        click.echo(json.dumps(data, indent=2))
-    else:
-        output = text()
-        if output:
-            click.echo(output)
 
 
 def parse_ownership(
@@ -155,18 +114,20 @@ def cache_enabled() -> bool:
 
 
 class LazyGroup(click.Group):
-    """The `owners` group, importing a command's module when the command is asked for."""
+    """The `owners` group, importing a command's module when the command is asked for; other
+    packages' commands come from the `owners.commands` entry points, loaded the same way."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *self.commands})
+        plugins = (point.name for point in entry_points(group=PLUGIN_COMMANDS))
+        return sorted({*COMMANDS, *self.commands, *plugins})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             importlib.import_module(f"owners.cli.{COMMANDS[cmd_name]}")  # registers it
+        if cmd_name not in self.commands:
+            for point in entry_points(group=PLUGIN_COMMANDS, name=cmd_name):
+                self.add_command(point.load(), cmd_name)
         return super().get_command(ctx, cmd_name)
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 @click.group(
@@ -202,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo(f"owners: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except ModuleNotFoundError as exc:  # a path that skipped require_extra: still one line
-        extra = _extra_of(exc)
+        extra = extra_of(exc)
         if extra is None:
             raise
         click.echo(MissingExtra(extra).format_message(), err=True)

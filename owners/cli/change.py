@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 
-from owners.cli import render
-from owners.cli.base import CliError, cli, config_option, emit, json_option
+from owners.cli.base import cli, config_option
 from owners.cli.local import Workspace
-from owners.cli.service import service_errors, settings_from_env
+from owners.console import CliError, emit, json_option, settings_from_env, site_errors
 from owners.engine import Account, Change, ChangedFile, Verdict, Vote, evaluate
 from owners.gitrepo import GitError
+from owners.views import render
 
 
 def _change_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -128,9 +128,9 @@ def check(
     """
     try:
         if change_number is not None:
-            from webhook.service import check_change
+            from owners.gerrit.judge import check_change
 
-            with service_errors():
+            with site_errors():
                 evaluation = check_change(settings_from_env(), change_number)
         else:
             ws = Workspace.find(config)

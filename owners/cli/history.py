@@ -11,20 +11,13 @@ from pathlib import Path
 
 import click
 
-from owners.cli import charts, render
-from owners.cli.base import (
-    CliError,
-    cli,
-    emit,
-    json_option,
-    parse_ownership,
-    read_file,
-    write_file,
-)
-from owners.cli.charts import ChartPath
+from owners.cli.base import cli, parse_ownership, read_file, write_file
+from owners.console import CliError, emit, json_option
 from owners.engine import CONFIG_PATH, Ownership
 from owners.gitrepo import GitError, commit_paths, git_dir, read_blob, repo_root
 from owners.insight.history import PathClassifier, tally
+from owners.views import charts, render
+from owners.views.charts import ChartPath
 
 
 def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tuple[Ownership, str]:

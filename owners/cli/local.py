@@ -17,17 +17,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from owners.cli import render
-from owners.cli.base import (
-    CliError,
-    cache_enabled,
-    cli,
-    config_option,
-    emit,
-    json_option,
-    parse_ownership,
-    read_file,
-)
+from owners.cli.base import cache_enabled, cli, config_option, parse_ownership, read_file
+from owners.console import CliError, emit, json_option
 from owners.engine.model import CONFIG_PATH
 from owners.gitrepo import (
     changed_files,
@@ -37,6 +28,7 @@ from owners.gitrepo import (
     upstream_of_head,
     worktree_files,
 )
+from owners.views import render
 from owners.wording import plural
 
 if TYPE_CHECKING:
@@ -281,10 +273,10 @@ def validate(
     ws = Workspace.find(file or config)
     data = ws.read_config()
     if use_gerrit:
-        from owners.cli.service import service_errors, settings_from_env
-        from webhook.gerrit import GerritConnection
+        from owners.console import settings_from_env, site_errors
+        from owners.gerrit.connection import GerritConnection
 
-        with service_errors():
+        with site_errors():
             directory = GerritConnection(settings_from_env()).directory()
             config, diagnostics = parse_config(
                 data, ws._display_name, directory, read=ws.read_included

@@ -9,15 +9,8 @@ from pathlib import Path
 
 import click
 
-from owners.cli.base import (
-    CliError,
-    cli,
-    config_option,
-    emit,
-    json_option,
-    parse_ownership,
-    read_file,
-)
+from owners.cli.base import cli, config_option, parse_ownership, read_file
+from owners.console import CliError, emit, json_option
 from owners.engine import CONFIG_PATH
 from owners.gitrepo import repo_root, tracked_files
 from owners.migrate import FORMATS, SourceError, compare, export_codeowners

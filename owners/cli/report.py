@@ -10,23 +10,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from owners.cli import charts, report_render
-from owners.cli.base import (
+from owners.cli.base import cli, parse_ownership, write_file
+from owners.cli.local import Workspace
+from owners.console import (
     CliError,
-    cli,
     emit,
     json_option,
-    parse_ownership,
     require_extra,
-    write_file,
+    settings_from_env,
+    site_errors,
 )
-from owners.cli.charts import ChartPath
-from owners.cli.local import Workspace
-from owners.cli.service import service_errors, settings_from_env
 from owners.engine import CONFIG_PATH, Ownership
+from owners.views import charts, review
+from owners.views.charts import ChartPath
 
 if TYPE_CHECKING:  # the service's modules load when the command runs
-    from webhook.gerrit import GerritConnection
+    from owners.gerrit.connection import GerritConnection
 
 _AGO = re.compile(r"(?P<count>\d{1,6})(?P<unit>[hdw])\Z")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -102,12 +101,12 @@ def report(
     Needs the OWNERS_GERRIT_* settings (read access is enough)."""
     if html_file is not None or plot_file is not None:
         require_extra("plot")  # before asking Gerrit: the chart, and the page's template
+    from owners.gerrit.connection import GerritConnection
     from owners.insight.review import review_report
-    from webhook.gerrit import GerritConnection
 
     since = parse_since(since_text, datetime.now(UTC))
     local = Workspace.find(config).ownership if config is not None else None
-    with service_errors():
+    with site_errors():
         gerrit = GerritConnection(settings_from_env())
         branch = branch or gerrit.head_branch(project)
         ownership = local or _branch_ownership(gerrit, project, branch)
@@ -115,20 +114,20 @@ def report(
         histories = gerrit.change_histories(project, branch, since, label, page_size=page_size)
         result = review_report(ownership, histories, since, gerrit.group_members)
         overrides = gerrit.overrides(project, branch, since, gerrit.settings.override_label)
-    scope = report_render.Scope(project, branch, gerrit.calls, len(histories))
+    scope = review.Scope(project, branch, gerrit.calls, len(histories))
     if html_file is not None:
-        write_file(html_file, report_render.report_html(result, scope).encode())
+        write_file(html_file, review.report_html(result, scope).encode())
     if plot_file is not None:
-        write_file(plot_file, report_render.plot_bytes(result, charts.kind(plot_file)))
+        write_file(plot_file, review.plot_bytes(result, charts.kind(plot_file)))
     emit(
         as_json,
         {
-            **report_render.report_json(result, scope),
+            **review.report_json(result, scope),
             "overrides": [
                 {"change": number, "by": who, "unmet": unmet} for number, who, unmet in overrides
             ],
         },
-        lambda: report_render.report_text(result, scope) + _overrides_text(overrides),
+        lambda: review.report_text(result, scope) + _overrides_text(overrides),
     )
 
 

@@ -23,10 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from owners.engine import Ownership, load_config
+from owners.gerrit.dashboards import region
 from tests import lucene_regexp
 from tests.test_dashboard_regex import PATHS, _one_subsystem, configs
 from tests.test_semantics import NOVA, PATTERN_ROWS, REQUIREMENT_ROWS
-from webhook.dashboards import region
 
 pytestmark = pytest.mark.e2e
 

@@ -27,9 +27,9 @@ import requests
 from novademo import NOVA_OWNERS, Nova, password
 
 from owners.engine import Ownership, load_config
-from webhook.dashboards import configure_dashboards
-from webhook.decide import compile_tree
-from webhook.settings import Settings
+from owners.gerrit.dashboards import configure_dashboards
+from owners.gerrit.settings import Settings
+from owners.gerrit.verdict import compile_tree
 
 pytestmark = pytest.mark.e2e
 

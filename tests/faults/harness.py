@@ -29,12 +29,12 @@ import novademo
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from webhook.events import CHANGE_EVENTS
-from webhook.gerrit import GerritConnection
-from webhook.model import BOT_TAG
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.events import CHANGE_EVENTS
+from owners.gerrit.model import BOT_TAG
+from owners.gerrit.settings import Settings
+from owners.gerrit.setup import configure_project
 from webhook.report import find_fingerprint
-from webhook.settings import Settings
-from webhook.setup import configure_project
 
 REPO = Path(__file__).resolve().parents[2]
 BOT = "owners-bot"

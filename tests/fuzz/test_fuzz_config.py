@@ -13,8 +13,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from owners.engine import CONFIG_PATH, Severity, parse_config
+from owners.gerrit.verdict import one_line
 from tests.conftest import NOVA_OWNERS
-from webhook.decide import one_line
 
 NOVA = NOVA_OWNERS.read_bytes()
 

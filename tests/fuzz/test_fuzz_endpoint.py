@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from owners.gerrit.events import CHANGE_EVENTS, HANDLED
 from tests.webhook.conftest import TOKEN, FakeGerrit, queued_jobs
 from tests.webhook.test_events import REF_UPDATED, change_event
 from webhook.app import create_app
-from webhook.events import CHANGE_EVENTS, HANDLED
 from webhook.jobs import Job, Jobs
 
 URL = f"/gerrit/events/{TOKEN}"

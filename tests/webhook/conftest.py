@@ -22,10 +22,10 @@ from urllib.parse import unquote
 import pytest
 import requests
 
-from webhook.gerrit import GerritConnection
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.settings import Settings
 from webhook.jobs import Jobs
 from webhook.service import OwnersService
-from webhook.settings import Settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 BOT = "owners-bot"

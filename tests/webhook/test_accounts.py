@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.events import AccountChanged, Actor, RefUpdated, account_id, parse_event
 from tests.webhook.conftest import (
     BOT,
     TOKEN,
@@ -20,8 +22,6 @@ from tests.webhook.conftest import (
     settings,
 )
 from webhook.app import create_app
-from webhook.events import AccountChanged, Actor, RefUpdated, account_id, parse_event
-from webhook.gerrit import GerritConnection
 from webhook.jobs import ACCOUNT, CHANGE, Job, job_for
 from webhook.service import OwnersService
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.settings import SettingsError
 from tests.webhook.conftest import (
     BOT,
     TOKEN,
@@ -21,10 +23,8 @@ from tests.webhook.conftest import (
 )
 from tests.webhook.test_events import CHANGE, REF_UPDATED, change_event
 from webhook.app import create_app
-from webhook.gerrit import GerritConnection
 from webhook.jobs import Jobs
 from webhook.service import OwnersService
-from webhook.settings import SettingsError
 
 URL = f"/gerrit/events/{TOKEN}"
 

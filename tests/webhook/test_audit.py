@@ -1,4 +1,5 @@
-"""`webhook.audit` on REST answers recorded from the dev Gerrit (tests/fixtures/gerrit/audit-*).
+"""`owners.gerrit.audit` on REST answers recorded from the dev Gerrit
+(tests/fixtures/gerrit/audit-*).
 
 The clean recording is a project as `owners gerrit-setup` leaves it; each case below edits the
 recorded answers as Gerrit itself would after one change of access (the recorder,
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from webhook.audit import (
+from owners.gerrit.audit import (
     Policy,
     ProjectConfig,
     audit,

@@ -3,8 +3,8 @@
 import threading
 import time
 
-from webhook.gerrit import GerritConnection
-from webhook.settings import Settings
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.settings import Settings
 
 
 class SlowRest:

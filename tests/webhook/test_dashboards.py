@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from owners.gerrit.connection import GerritError
+from owners.gerrit.dashboards import branch_ownership, dashboards, region
 from tests import lucene_regexp
 from tests.webhook.conftest import HEAD, FakeConnection, FakeGerrit, settings
-from webhook.dashboards import branch_ownership, dashboards, region
-from webhook.gerrit import GerritError
 
 ROOT_FILE = b"""version: 1
 include: [nova/virt/hyperv/OWNERS.yaml]

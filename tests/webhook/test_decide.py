@@ -12,11 +12,12 @@ import pytest
 
 from owners.engine import Account, Verdict, Vote
 from owners.engine.landing import PathChange, Side
+from owners.gerrit.model import BOT_TAG, ChangeSnapshot, Message
+from owners.gerrit.settings import Settings
+from owners.gerrit.verdict import assess, check_outcome
 from tests.webhook.conftest import BOT, account, change_info, settings
-from webhook.decide import Report, assess, check_outcome, plan
-from webhook.model import BOT_TAG, ChangeSnapshot, Message
+from webhook.bot import Report, plan
 from webhook.report import render
-from webhook.settings import Settings
 
 HYPERV = {"nova/virt/hyperv/vmops.py": {}}
 VMWARE = {"nova/virt/vmwareapi/vm_util.py": {}}
@@ -340,7 +341,7 @@ def test_conflict_resolution_never_applies_with_a_foreign_parent(nova_config: by
 
 
 def test_earlier_votes_come_from_the_patch_set_messages() -> None:
-    from webhook.model import earlier_votes
+    from owners.gerrit.model import earlier_votes
 
     alice, bob = person("alice"), person("bob")
     messages = [
@@ -392,7 +393,7 @@ MERGED = {"status": "MERGED", "project": "nova", "branch": "master", "current_re
 def test_only_gerrits_pure_revert_of_a_change_merged_here_is_compared(
     nova_config: bytes, policy: str, original: Any, pure: bool, expected: int
 ) -> None:
-    from webhook.model import BranchConfig
+    from owners.gerrit.model import BranchConfig
     from webhook.service import OwnersService
 
     config = _with_policy(nova_config, f"  pure_reverts: {policy}")
@@ -409,7 +410,7 @@ def test_only_gerrits_pure_revert_of_a_change_merged_here_is_compared(
 
 
 def test_a_merge_is_never_a_pure_revert(nova_config: bytes) -> None:
-    from webhook.model import BranchConfig
+    from owners.gerrit.model import BranchConfig
     from webhook.service import OwnersService
 
     config = _with_policy(nova_config, "  pure_reverts: exempt")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from webhook.events import (
+from owners.gerrit.events import (
     CHANGE_EVENTS,
     AccountChanged,
     Actor,

@@ -18,9 +18,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-import webhook.gerrit
+import owners.gerrit.connection
+from owners.gerrit.connection import GerritConnection, GerritError
 from tests.webhook.conftest import settings
-from webhook.gerrit import GerritConnection, GerritError
 
 PASSWORD = "s3cret-password"  # settings()'s
 
@@ -70,7 +70,7 @@ def test_an_unknown_host_says_so():
 
 
 def test_a_gerrit_that_does_not_answer_in_time(serve, monkeypatch):
-    monkeypatch.setattr(webhook.gerrit, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(owners.gerrit.connection, "TIMEOUT_SECONDS", 0.3)
 
     @Request.application
     def slow(_: Request) -> Response:

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.events import Actor, GroupChanged, RefUpdated, group_uuid, parse_event
+from owners.gerrit.setup import WEBHOOKS_FILE, configure_group_events
 from tests.webhook.conftest import (
     BOT,
     TOKEN,
@@ -22,12 +25,9 @@ from tests.webhook.conftest import (
     settings,
 )
 from webhook.app import create_app
-from webhook.events import Actor, GroupChanged, RefUpdated, group_uuid, parse_event
-from webhook.gerrit import GerritConnection
 from webhook.groups import affected_changes, named_groups
 from webhook.jobs import CHANGE, GROUP, Job, job_for
 from webhook.service import OwnersService
-from webhook.setup import WEBHOOKS_FILE, configure_group_events
 
 RECORDED = Path(__file__).parent.parent / "fixtures" / "events" / "ref-updated-group.json"
 RECORDED_UUID = "3702a7b044c84511ea8cc506e096f1975e29b129"

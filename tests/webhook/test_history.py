@@ -1,6 +1,6 @@
 """Change histories from Gerrit's change query, on a reply recorded from Gerrit 3.10.2
 (tests/fixtures/gerrit/change-query.json: `GET /changes/?q=project:nova` with
-`webhook.model.HISTORY_OPTIONS`).  Change 1 touches Hyper-V and compute files; alice voted +2,
+`owners.gerrit.model.HISTORY_OPTIONS`).  Change 1 touches Hyper-V and compute files; alice voted +2,
 carol +1 then +2, dave +2 and then deleted his vote.  Change 2 is a XenAPI change with
 xavier's and lena's +2, lena's with a comment."""
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from owners.engine import ChangedFile
-from webhook.model import UnexpectedResponse, change_history, gerrit_time
+from owners.gerrit.model import UnexpectedResponse, change_history, gerrit_time
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "gerrit" / "change-query.json"
 

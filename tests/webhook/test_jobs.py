@@ -14,6 +14,8 @@ import pytest
 import requests
 from huey.registry import Message
 
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.events import Actor, ChangeEvent, RefUpdated
 from tests.webhook.conftest import (
     LATER,
     FakeGerrit,
@@ -23,8 +25,6 @@ from tests.webhook.conftest import (
     queued_jobs,
     settings,
 )
-from webhook.events import Actor, ChangeEvent, RefUpdated
-from webhook.gerrit import GerritConnection
 from webhook.jobs import (
     BRANCH,
     CHANGE,

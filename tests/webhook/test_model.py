@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from owners.engine import Account, ChangedFile, Vote
-from webhook.model import ChangeSnapshot, UnexpectedResponse, parse_files
+from owners.gerrit.model import ChangeSnapshot, UnexpectedResponse, parse_files
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "gerrit" / "change-info.json"
 

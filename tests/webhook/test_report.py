@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from owners.engine import Verdict
+from owners.gerrit.verdict import Outcome, assess
 from tests.webhook.conftest import settings
 from tests.webhook.test_decide import CONFIG, HYPERV, LIBVIRT, VMWARE, XENAPI, snap
-from webhook.decide import Outcome, assess
 from webhook.report import find_fingerprint, fingerprint, render
 
 BROKEN = b"version: 1\nroot:\n  owners: carol\n"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from owners.engine import Verdict
+from owners.gerrit.connection import GerritConnection, GerritError
+from owners.gerrit.events import Actor, ChangeEvent, RefUpdated
+from owners.gerrit.model import BOT_TAG
 from tests.webhook.conftest import BOT, HEAD, FakeGerrit, account, change_info, settings
-from webhook.events import Actor, ChangeEvent, RefUpdated
-from webhook.gerrit import GerritConnection, GerritError
-from webhook.model import BOT_TAG
 from webhook.report import find_fingerprint
 from webhook.service import OwnersService
 

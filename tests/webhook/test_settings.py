@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.settings import Settings, SettingsError
+from owners.gerrit.settings import Settings, SettingsError
 
 SECRET = "hunter2-very-secret"
 BASE = {

@@ -6,16 +6,16 @@ import subprocess
 
 import pytest
 
-from tests.webhook.conftest import BOT, TOKEN, FakeConnection, FakeGerrit, account, settings
-from webhook.events import HANDLED
-from webhook.gerrit import git_error
-from webhook.setup import (
+from owners.gerrit.connection import git_error
+from owners.gerrit.events import HANDLED
+from owners.gerrit.setup import (
     SetupError,
     configure_project,
     override_term,
     set_remote,
     submittability,
 )
+from tests.webhook.conftest import BOT, TOKEN, FakeConnection, FakeGerrit, account, settings
 
 SERVICE = "https://owners.example.org"
 PINNED = 'label:"Owners-Override=MAX,group=Release Managers"'

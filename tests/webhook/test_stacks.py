@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.events import Actor, ChangeEvent, parse_event
 from tests.webhook.conftest import (
     BOT,
     HEAD,
@@ -20,8 +22,6 @@ from tests.webhook.conftest import (
     queued_jobs,
     settings,
 )
-from webhook.events import Actor, ChangeEvent, parse_event
-from webhook.gerrit import GerritConnection
 from webhook.jobs import CHANGE, STACK, Job, job_for
 
 EVENTS = Path(__file__).parent.parent / "fixtures" / "events"

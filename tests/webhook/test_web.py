@@ -16,12 +16,12 @@ from typing import Any, ClassVar
 import pytest
 from flask.testing import FlaskClient
 
-from owners.cli.render import check_json, who_json
 from owners.engine import Ownership, load_config
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.settings import Settings
+from owners.views.render import check_json, who_json
 from webhook.app import create_app
-from webhook.gerrit import GerritConnection
 from webhook.jobs import Jobs
-from webhook.settings import Settings
 from webhook.web import CONNECTION_FACTORY, data
 
 from .conftest import HEAD, FakeGerrit, HTTPStatus, account, change_info, settings
@@ -346,7 +346,7 @@ def test_change_api_check_is_the_cli_check_json(client: FlaskClient, fake: FakeG
     config = settings()
     service = OwnersService(config, GerritConnection(config, rest=fake))
     _, outcome = service.assess_change(3)
-    from webhook.decide import check_outcome
+    from owners.gerrit.verdict import check_outcome
 
     api = client.get("/api/v1/c/3").get_json()
     assert api["check"] == check_json(check_outcome(outcome))
@@ -376,8 +376,9 @@ def test_pages_forbid_foreign_assets(client: FlaskClient) -> None:
 
 
 def test_bot_comment_links_the_change_page() -> None:
-    from webhook.decide import assess, plan
-    from webhook.model import ChangeSnapshot
+    from owners.gerrit.model import ChangeSnapshot
+    from owners.gerrit.verdict import assess
+    from webhook.bot import plan
 
     config = settings(public_url="https://owners.example.org")
     snapshot = ChangeSnapshot.from_change_info(change_info(42, {"a.py": {}}))
@@ -397,7 +398,7 @@ def test_public_url_setting() -> None:
     assert Settings.from_env(env).public_url is None
     found = Settings.from_env({**env, "OWNERS_PUBLIC_URL": "https://o.example.org/"})
     assert found.public_url == "https://o.example.org"
-    from webhook.settings import SettingsError
+    from owners.gerrit.settings import SettingsError
 
     with pytest.raises(SettingsError):
         Settings.from_env({**env, "OWNERS_PUBLIC_URL": "javascript:alert(1)"})

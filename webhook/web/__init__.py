@@ -29,9 +29,9 @@ from flask import (
 )
 from markupsafe import Markup, escape
 
-from owners.cli.report_render import duration
-from webhook.gerrit import GerritError
-from webhook.settings import Settings
+from owners.gerrit.connection import GerritError
+from owners.gerrit.settings import Settings
+from owners.views.review import duration
 from webhook.web import data, svg
 from webhook.web.cache import Cache
 from webhook.web.viewer import REALM, Viewer, credentials, viewer_for

@@ -3,7 +3,7 @@
 Each builder reads Gerrit as the viewer (`webhook.web.viewer`) through `GerritConnection`,
 makes its first call one that proves the viewer may see what is asked (the branch head, the
 change) and only then consults a cache, and judges with the engine.  The requirement, check
-and explanation shapes come from `owners.cli.render`, the renderer of `owners who|check|
+and explanation shapes come from `owners.views.render`, the renderer of `owners who|check|
 explain --json`, so the API and the CLI cannot drift.
 """
 
@@ -17,19 +17,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from owners.cli.render import check_json, explain_json, requirement_json
-from owners.cli.report_render import Scope, report_json
 from owners.engine import ROOT, Evaluation, Ownership, Verdict, evaluate
 from owners.engine.explanation import explain as explain_path
 from owners.engine.includes import include_paths
 from owners.engine.resolution import is_group
+from owners.gerrit.connection import GerritError
+from owners.gerrit.judge import Judge
+from owners.gerrit.model import BOT_TAG, CONFIG_PATH, BranchConfig, gerrit_time
+from owners.gerrit.settings import Settings
+from owners.gerrit.verdict import check_outcome, compile_config, compile_tree
 from owners.insight.review import review_report
-from webhook.decide import check_outcome, compile_config, compile_tree
-from webhook.gerrit import GerritError
-from webhook.model import BOT_TAG, CONFIG_PATH, BranchConfig, gerrit_time
+from owners.views.render import check_json, explain_json, requirement_json
+from owners.views.review import Scope, report_json
 from webhook.report import find_fingerprint
-from webhook.service import OwnersService
-from webhook.settings import Settings
 from webhook.web.cache import Cache, TreeIndex
 from webhook.web.viewer import Viewer
 
@@ -142,7 +142,7 @@ def group_reader(viewer: Viewer) -> Callable[[str], tuple[str, ...] | None]:
     when the group is not visible to them: Gerrit answers 404, or 403 to anonymous readers.
 
     It calls the connection class's reader, never an attribute of the instance, so it may
-    stand in for the instance's `group_members` (the change page does, for `OwnersService`)
+    stand in for the instance's `group_members` (the change page does, for its `Judge`)
     without calling itself."""
     gerrit = viewer.gerrit
     read = type(gerrit).group_members
@@ -412,7 +412,7 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
             raise NotFound(f"no change {number} that you can see") from None
         raise
     branch = visible_branch(viewer, snapshot.project, snapshot.branch)
-    service = OwnersService(settings, viewer.gerrit)
+    service = Judge(settings, viewer.gerrit)
     service.gerrit.group_members = group_reader(viewer)  # type: ignore[method-assign]
     outcome = service.assess_snapshot(snapshot, branch.config)
     evaluation = check_outcome(outcome)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from flask import Request
 
-from webhook.gerrit import GerritConnection
-from webhook.settings import Settings
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.settings import Settings
 
 MAX_CREDENTIAL_LENGTH = 256
 REALM = "gerrit-owners (your Gerrit username and HTTP password)"

@@ -1,8 +1,9 @@
-"""Commands that run or configure the service: serve, worker, reconcile, dead-letters,
-gerrit-setup.  All but gerrit-setup need the service extra (require_extra says so in one
-line); its modules are imported when a command runs, so the other commands work without it.
-gerrit-setup, `check --change` and `report` need only the base install, Gerrit's client
-included: keep Flask, huey, redis and prometheus out of what they import."""
+"""The service's commands: serve, worker, reconcile, dead-letters.
+
+pyproject.toml registers them under the `owners.commands` entry points, which the `owners`
+group loads by name; the CLI never imports this package.  They need the service extra
+(require_extra says so in one line); its modules are imported when a command runs, so that
+`owners --help` works without it."""
 
 from __future__ import annotations
 
@@ -14,37 +15,31 @@ from typing import Any
 
 import click
 
-from owners.cli.base import CliError, cli, emit, json_option, require_extra
-
-
-def settings_from_env() -> Any:
-    from webhook.settings import Settings
-
-    with service_errors():
-        return Settings.from_env(os.environ)
+from owners.console import (
+    CliError,
+    emit,
+    json_option,
+    require_extra,
+    settings_from_env,
+    site_errors,
+)
 
 
 @contextmanager
 def service_errors() -> Iterator[None]:
-    """Turn the service's own errors (which never carry secrets) into one-line CLI errors."""
+    """`site_errors`, and the queue's (OWNERS_QUEUE unavailable) as one line too."""
     import sqlite3
-
-    from webhook.gerrit import GerritError
-    from webhook.settings import SettingsError
-    from webhook.setup import SetupError
 
     queue_errors: tuple[type[Exception], ...] = (sqlite3.Error, *_redis_errors())
     try:
-        yield
-    except (SettingsError, SetupError, GerritError) as exc:
-        raise CliError(str(exc)) from None
-    except queue_errors as exc:  # the queue (OWNERS_QUEUE) is unavailable
+        with site_errors():
+            yield
+    except queue_errors as exc:
         raise CliError(f"queue: {type(exc).__name__}: {exc}") from None
 
 
 def _redis_errors() -> tuple[type[Exception], ...]:
-    """Redis's errors when the service extra is installed; check --change, report and
-    gerrit-setup need only the base install, and no queue."""
+    """Redis's errors when the service extra is installed (a SQLite queue needs none)."""
     try:
         from redis.exceptions import RedisError
     except ImportError:
@@ -61,7 +56,7 @@ workers_option = click.option(
 )
 
 
-@cli.command(short_help="Run the webhook service and its workers [Gerrit].")
+@click.command(short_help="Run the webhook service and its workers [Gerrit].")
 @click.option(
     "--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Address to listen on."
 )
@@ -98,7 +93,7 @@ def serve(host: str, port: int, workers: int | None, web_only: bool) -> None:
             worker.stop()
 
 
-@cli.command(short_help="Process queued jobs, and reconcile periodically [Gerrit].")
+@click.command(short_help="Process queued jobs, and reconcile periodically [Gerrit].")
 @workers_option
 @click.option(
     "--metrics-port", type=int, metavar="PORT", help="Serve this process's /metrics on PORT."
@@ -138,7 +133,7 @@ def worker(workers: int | None, metrics_port: int | None, metrics_host: str) -> 
     running.stop()
 
 
-@cli.command(short_help="Re-evaluate open changes whose inputs changed [Gerrit].")
+@click.command(short_help="Re-evaluate open changes whose inputs changed [Gerrit].")
 @json_option
 def reconcile(as_json: bool) -> None:
     """Queue a re-evaluation of each open change whose inputs (revision, votes, OWNERS.yaml,
@@ -159,7 +154,7 @@ def reconcile(as_json: bool) -> None:
     emit(as_json, data, lambda: str(sweep))
 
 
-@cli.command("dead-letters", short_help="Jobs that kept failing; --replay retries them [Gerrit].")
+@click.command("dead-letters", short_help="Jobs that kept failing; --replay retries them [Gerrit].")
 @click.argument("keys", nargs=-1, metavar="[KEY...]")
 @click.option("--replay", is_flag=True, help="Queue them again (all, or the KEYs given).")
 @json_option
@@ -214,73 +209,3 @@ def _jobs(settings: Any) -> Any:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-@cli.command("gerrit-setup", short_help="Configure a Gerrit project for the service [Gerrit].")
-@click.option(
-    "--project", required=True, metavar="PROJECT", help="Project to configure, or All-Projects."
-)
-@click.option(
-    "--service-url",
-    required=True,
-    metavar="URL",
-    help="Where Gerrit reaches the service, e.g. http://owners.internal:8080.",
-)
-@click.option(
-    "--bot", metavar="USER", show_default="OWNERS_GERRIT_USER", help="The bot's username."
-)
-@click.option(
-    "--override-group",
-    metavar="GROUP",
-    show_default="OWNERS_OVERRIDE_GROUP",
-    help="Gerrit group that may vote the break-glass label (named by OWNERS_OVERRIDE_LABEL, "
-    "Owners-Override unless set) to submit without the owners; the requirement counts only "
-    "its members' votes; audited.",
-)
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Replace a submit requirement changed by hand in ways that cannot be merged.",
-)
-@click.option(
-    "--dashboards",
-    is_flag=True,
-    help="Also write a Gerrit project dashboard per subsystem (refs/meta/dashboards/owners).",
-)
-@json_option
-def gerrit_setup(
-    project: str,
-    service_url: str,
-    bot: str | None,
-    override_group: str | None,
-    force: bool,
-    dashboards: bool,
-    as_json: bool,
-) -> None:
-    """Configure a project: the label, its submit requirement, access and the webhook (and
-    All-Users' webhook, which reports group changes).  OWNERS_BRANCHES becomes the
-    requirement's applicableIf.  Needs the OWNERS_GERRIT_* settings, of an account allowed to
-    change the project's configuration."""
-    from webhook.setup import configure_group_events, configure_project
-
-    with service_errors():
-        settings = settings_from_env()
-        changes = configure_project(
-            settings, project, service_url, bot=bot, override_group=override_group, force=force
-        )
-        if override_group and not settings.override_group:
-            click.echo(
-                f"warning: OWNERS_OVERRIDE_GROUP is not set here; the service counts no "
-                f"override until its OWNERS_OVERRIDE_GROUP is '{override_group}'",
-                err=True,
-            )
-        changes += configure_group_events(settings, service_url)
-        if dashboards:
-            from webhook.dashboards import configure_dashboards
-
-            changes += configure_dashboards(settings, project)
-    emit(
-        as_json,
-        {"project": project, "changes": changes},
-        lambda: "\n".join(changes) or f"{project}: already configured, nothing changed",
-    )

@@ -1,13 +1,11 @@
-"""From a change snapshot and its branch's OWNERS.yaml to what the bot should say.
+"""From a change snapshot and its branch's OWNERS.yaml to the owners' verdict, without I/O.
 
-Two pure steps, both without I/O (Gerrit groups are resolved by an injected lookup):
-
-* `assess` answers "what do the owners say": an `Outcome` with the verdict and its reasons,
-  using the branch's OWNERS.yaml, or the fallback owners when it is missing or invalid, and
-  blocking a change whose proposed OWNERS.yaml does not parse.
-* `plan` compares that with what the bot already said on the change and returns a `Report`
-  holding only what must change: the vote, a new status comment, reviewers to add.  Replaying
-  an event therefore changes nothing.
+`assess` answers "what do the owners say": an `Outcome` with the verdict and its reasons,
+using the branch's OWNERS.yaml, or the fallback owners when it is missing or invalid, and
+blocking a change whose proposed OWNERS.yaml does not parse.  Every surface that judges a
+change on Gerrit (the bot, the submit check, the pages, `owners check --change`) calls it;
+Gerrit groups are resolved by an injected lookup.  What the bot then posts is
+`webhook.bot.plan`'s business.
 """
 
 from __future__ import annotations
@@ -37,9 +35,8 @@ from owners.engine.change import StickyVote
 from owners.engine.directory import Lookup
 from owners.engine.evaluation import Eligibility
 from owners.engine.landing import Landing
-from webhook import report
-from webhook.model import BOT_TAG, ChangeSnapshot
-from webhook.settings import Settings
+from owners.gerrit.model import ChangeSnapshot
+from owners.gerrit.settings import Settings
 
 GroupLookup = Callable[[str], Iterable[str] | None]
 """Members (usernames and emails) of a Gerrit group; None when the group cannot be seen."""
@@ -81,20 +78,6 @@ class Outcome:
         return VOTES[self.verdict]
 
 
-@dataclass(frozen=True)
-class Report:
-    """What the bot must post on a change; all empty when it already said all of it."""
-
-    outcome: Outcome
-    vote: int | None  # None: leave the bot's vote as it is
-    message: str | None  # None: the last status comment still holds
-    reviewers: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return self.vote is None and self.message is None and not self.reviewers
-
-
 def assess(
     snapshot: ChangeSnapshot,
     config: bytes | None,
@@ -120,7 +103,7 @@ def assess(
     bring in was reviewed nowhere, so the change is blocked until it is rebased, unless it is
     a merge with another parent on the branch, whose files (against every parent) then cover
     all it brings in.  `compile_map` compiles the branch's file (default: `compile_config`;
-    the service shares compiled maps between its processes, `webhook.compiled`).
+    the service shares compiled maps between its processes, `owners.gerrit.compiled`).
 
     With a `directory` (Gerrit's accounts and groups), a proposed OWNERS.yaml is also checked
     for names no active account or visible group holds.  Those are errors of the proposal, so
@@ -243,58 +226,6 @@ def merge_files(
     return snapshot.files
 
 
-def plan(snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings) -> Report:
-    """Only what differs from what the bot already said on the change."""
-    vote: int | None = outcome.vote
-    if (
-        settings.label not in snapshot.labels
-        or snapshot.vote_of(settings.label, settings.user) == outcome.vote
-    ):
-        vote = None  # the label is not configured here, or the bot already votes so
-    fingerprint = report.fingerprint(outcome)
-    message = None
-    if last_fingerprint(snapshot, settings.user) != fingerprint:
-        link = f"{settings.public_url}/c/{snapshot.number}" if settings.public_url else None
-        message = report.render(outcome, fingerprint, link)
-    return Report(outcome, vote, message, reviewers_to_add(snapshot, outcome, settings))
-
-
-def last_fingerprint(snapshot: ChangeSnapshot, bot: str) -> str | None:
-    """The fingerprint of the bot's last status comment (by the bot and tagged as its own)."""
-    for message in reversed(snapshot.messages):
-        if message.tag == BOT_TAG and message.author.username == bot:
-            found = report.find_fingerprint(message.text)
-            if found:
-                return found
-    return None
-
-
-def reviewers_to_add(
-    snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings
-) -> tuple[str, ...]:
-    """Suggested owners not yet on the change (nor removed from it), when some unmet
-    requirement has fewer eligible reviewers than approvals missing.
-
-    Without that condition every vote would shift the suggestions (the engine skips whoever
-    voted) and each +1 would pull in one more owner.  A work-in-progress or private change
-    is left alone.
-    """
-    if (
-        not settings.add_reviewers
-        or not outcome.unstaffed
-        or snapshot.work_in_progress
-        or snapshot.private
-        or outcome.verdict is Verdict.APPROVED
-    ):
-        return ()
-    present = snapshot.known_identities
-    return tuple(
-        person
-        for person in outcome.evaluation.suggested_reviewers
-        if not person.startswith("gerrit:") and person != settings.user and person not in present
-    )
-
-
 def check_outcome(outcome: Outcome) -> Evaluation:
     """The evaluation carrying the verdict the bot casts (an invalid proposal blocks)."""
     return replace(outcome.evaluation, verdict=outcome.verdict)
@@ -303,8 +234,7 @@ def check_outcome(outcome: Outcome) -> Evaluation:
 def compile_tree(
     content: bytes,
     included: tuple[tuple[str, bytes | None], ...],
-    compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]]
-    | None = None,
+    compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]] | None = None,
 ) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
     """`compile_config` (or `compile_map`) for a root file, given the files its `include:`
     names as read at the same commit; a file that names includes it was not given fails to

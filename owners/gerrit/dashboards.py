@@ -26,9 +26,9 @@ from owners.engine import CONFIG_PATH, Ownership
 from owners.engine.patterns import literal_regex, path_regex, path_regex_parts
 from owners.engine.regions import AnyOf, Everything, Exactly, Matches, Region
 from owners.engine.resolution import is_group
-from webhook.decide import compile_tree
-from webhook.gerrit import GerritConnection, GerritError, _mapping, encode, quoted
-from webhook.settings import Settings
+from owners.gerrit.connection import GerritConnection, GerritError, _mapping, encode, quoted
+from owners.gerrit.settings import Settings
+from owners.gerrit.verdict import compile_tree
 
 REF = "refs/meta/dashboards/owners"
 ADMINISTRATORS = "Administrators"
@@ -228,7 +228,7 @@ def branch_ownership(gerrit: GerritConnection, project: str, branch: str) -> Own
 def _grant(gerrit: GerritConnection, project: str, group: str = ADMINISTRATORS) -> list[str]:
     """Gerrit lets no one create or push `refs/meta/dashboards/*` by default: grant both to
     the administrators (who run gerrit-setup), once."""
-    from webhook.setup import _allow
+    from owners.gerrit.setup import _allow
 
     found = gerrit.get(f"groups/{encode(group)}", missing_ok=True)
     if not isinstance(found, dict) or not found.get("id"):

@@ -7,7 +7,7 @@ requirement goes around it.  This module finds those rights in what Gerrit's RES
 about a project and its parents (`GET /projects/{p}/access`, `/labels/`,
 `/submit_requirements/`, each project of the `inherits_from` chain, and the bot's group's
 members), as a pure function so that it is tested on recorded answers;
-`webhook.gerrit.GerritConnection.access_chain` and `.group_accounts` read them.
+`owners.gerrit.connection.GerritConnection.access_chain` and `.group_accounts` read them.
 
 How Gerrit's rules are applied (exclusivity checked with the dev Gerrit's `check.access`): for one
 ref, the sections whose pattern matches it are ordered most specific first (child project
@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from webhook.setup import SetupError, override_term, submittability
+from owners.gerrit.setup import SetupError, override_term, submittability
 
 ANONYMOUS = "global:Anonymous-Users"
 REGISTERED = "global:Registered-Users"

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from webhook.events import HANDLED, REF_UPDATED
-from webhook.gerrit import GerritConnection, encode
-from webhook.settings import Settings
+from owners.gerrit.connection import GerritConnection, encode
+from owners.gerrit.events import HANDLED, REF_UPDATED
+from owners.gerrit.settings import Settings
 
 DEFAULT_BOT_GROUP = "Owners Bot"
 DEFAULT_ALL_USERS = "All-Users"

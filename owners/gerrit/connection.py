@@ -1,7 +1,7 @@
 """Every byte the service exchanges with Gerrit goes through `GerritConnection`.
 
 It speaks REST with pygerrit2 over HTTP basic auth, turns responses into the typed values of
-`webhook.model`, caches what is safe to cache (OWNERS.yaml by commit, which never changes;
+`owners.gerrit.model`, caches what is safe to cache (OWNERS.yaml by commit, which never changes;
 group members for a short TTL), and counts its calls so that the cost of one evaluation can
 be logged and tested.
 """
@@ -37,8 +37,7 @@ from owners.engine.directory import Found, Lookup, Standing, remembered
 from owners.engine.includes import include_paths
 from owners.engine.landing import Landing, PathChange, Side, landing
 from owners.engine.model import GERRIT_PREFIX, identities_of
-from owners.insight.review import ChangeHistory
-from webhook.model import (
+from owners.gerrit.model import (
     BOT_TAG,
     CHANGE_OPTIONS,
     HISTORY_OPTIONS,
@@ -51,7 +50,8 @@ from webhook.model import (
     file_modes,
     parse_files,
 )
-from webhook.settings import Settings
+from owners.gerrit.settings import Settings
+from owners.insight.review import ChangeHistory
 
 __all__ = ["GerritConnection", "GerritError", "MetaConfig", "UnexpectedResponse"]
 
@@ -791,7 +791,7 @@ class GerritConnection:
     def access_chain(self, project: str, *, limit: int = 64) -> list[dict[str, Any]]:
         """The project's own access rights, labels and submit requirements, then its
         parent's, up the `inherits_from` chain to All-Projects: 3 calls per project.  The
-        answers are kept raw (`webhook.audit.parse_project` reads them) so that tests replay
+        answers are kept raw (`owners.gerrit.audit.parse_project` reads them) so that tests replay
         recorded ones."""
         chain: list[dict[str, Any]] = []
         name: str | None = project
@@ -823,7 +823,7 @@ class GerritConnection:
 
     def group_accounts(self, group: str) -> list[dict[str, Any]]:
         """Every account in `group`, through included groups too, as Gerrit answers
-        `GET /groups/{group}/members/?recursive` (kept raw for `webhook.audit`); empty when
+        `GET /groups/{group}/members/?recursive` (kept raw for `owners.gerrit.audit`); empty when
         there is no such group."""
         members = self.get(f"groups/{encode(group)}/members/?recursive", missing_ok=True)
         if members is None:

@@ -7,10 +7,10 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
-from owners.cli import charts
-from owners.cli.render import Json, table
 from owners.engine import Mode
 from owners.insight.review import ReviewReport, SubsystemReview, Waits
+from owners.views import charts
+from owners.views.render import Json, table
 from owners.wording import plural
 
 

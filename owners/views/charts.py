@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from owners.cli.base import MissingExtra
+from owners.console import MissingExtra
 from owners.insight.history import RangeStats
 
 if TYPE_CHECKING:

@@ -191,9 +191,7 @@ class ChangeSnapshot:
                 uploaders=_uploaders(info["revisions"]),
                 revert_of=int(info.get("revert_of") or 0),
                 automerge_files=files,
-                revisions={
-                    int(r["_number"]): sha for sha, r in (info["revisions"] or {}).items()
-                },
+                revisions={int(r["_number"]): sha for sha, r in (info["revisions"] or {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UnexpectedResponse(f"unexpected ChangeInfo from Gerrit: {exc!r}") from None
