@@ -80,7 +80,7 @@ def evaluate(
         files[ROOT] = {}  # an empty change still needs someone to say yes
 
     eligibility = Eligibility(ownership, resolver)
-    counted = [v for v in _latest_votes(change.votes) if counts(v, change, policy)]
+    counted = [v for v in _latest_votes(change.votes) if counts(v.account, change, policy)]
     root_vetoes = [
         v.account.display
         for v in counted
@@ -195,7 +195,7 @@ def _with_sticky(
             or account.key in current
             or account.display in found
             or any(a.startswith(account.display + " (") for a in found)
-            or not counts(sticky.vote, change, policy)
+            or not counts(sticky.vote.account, change, policy)
             or not eligibility.allows(name, account)
         ):
             continue
@@ -239,11 +239,12 @@ def _latest_votes(votes: Iterable[Vote]) -> list[Vote]:
     return list(latest.values())
 
 
-def counts(vote: Vote, change: Change, policy: Policy) -> bool:
-    """Which votes count, the one rule for every surface (label, submit check, pages, CLI):
-    a vote of an active account that did not write the change (unless `self_approval`).
+def counts(voter: Account, change: Change, policy: Policy) -> bool:
+    """Which votes count, the one rule for every surface (label, submit check, pages, CLI,
+    report, the reviewers the bot adds): a vote of an active account that did not write the
+    change (unless `self_approval`).
 
     A deactivated account speaks for nobody any more: whatever it voted while active neither
     approves nor vetoes, and counts again only if Gerrit reactivates it.
     """
-    return vote.account.active and (policy.self_approval or not change.is_author(vote.account))
+    return voter.active and (policy.self_approval or not change.is_author(voter))

@@ -160,7 +160,8 @@ class Judge:
         An email names at most one account, so one that an uploader holds needs no lookup;
         any other may be an approver's secondary email, which only Gerrit can tell.
         """
-        known = {i for a in snapshot.authors if a.account_id is not None for i in a.identities}
+        authors = snapshot.as_change().authors
+        known = {i for a in authors if a.account_id is not None for i in a.identities}
         found = [
             holder
             for writer in snapshot.writers

@@ -33,7 +33,7 @@ from owners.engine import (
 )
 from owners.engine.change import StickyVote
 from owners.engine.directory import Lookup
-from owners.engine.evaluation import Eligibility
+from owners.engine.evaluation import Eligibility, counts
 from owners.engine.landing import Landing
 from owners.gerrit.model import ChangeSnapshot
 from owners.gerrit.settings import Settings
@@ -146,21 +146,16 @@ def assess(
         policy = ownership.config.policy
         if policy.label not in snapshot.labels:
             notes.append(f"The label {policy.label} does not apply to this change.")
-        change = Change.of(
-            files=merge_files(snapshot, policy, foreign_parents),
-            votes=snapshot.votes(policy.label),
-            owner=snapshot.owner,
-            uploader=snapshot.uploader,
-            number=snapshot.number,
-            writers=snapshot.writers,
-            uploaders=snapshot.uploaders,
+        change = snapshot.as_change(
+            merge_files(snapshot, policy, foreign_parents),
+            snapshot.votes(policy.label),
             pure_revert_of=pure_revert_of,
             sticky_votes=sticky_votes,
             landing=landing,
             reverted_landing=reverted_landing,
         )
         evaluation = evaluate(ownership, change, lookup, suggestions=settings.max_reviewers)
-        unstaffed = _unstaffed(evaluation, ownership, snapshot, settings.user, lookup)
+        unstaffed = _unstaffed(evaluation, ownership, change, snapshot, settings.user, lookup)
 
     verdict = evaluation.verdict
     unanchored = bool(foreign_parents) and len(foreign_parents) == len(snapshot.parents)
@@ -273,16 +268,15 @@ def fallback_ownership(owners: tuple[str, ...]) -> Ownership | None:
 def _unstaffed(
     evaluation: Evaluation,
     ownership: Ownership,
+    change: Change,
     snapshot: ChangeSnapshot,
     bot: str,
     members: GroupLookup | None,
 ) -> tuple[str, ...]:
-    """Unmet requirements with fewer reviewers who may still approve than approvals missing."""
-    candidates = [
-        r
-        for r in snapshot.reviewers
-        if r.username != bot and not any(r.same_as(a) for a in snapshot.authors)
-    ]
+    """Unmet requirements with fewer reviewers who may still approve (whose vote would
+    count) than approvals missing."""
+    policy = ownership.config.policy
+    candidates = [r for r in snapshot.reviewers if r.username != bot and counts(r, change, policy)]
     eligibility = Eligibility(ownership, members)
     found = []
     for result in evaluation.requirements:

@@ -30,7 +30,7 @@ from owners.engine import (
     Vote,
     evaluate,
 )
-from owners.engine.evaluation import Eligibility
+from owners.engine.evaluation import Eligibility, counts
 from owners.engine.resolution import is_group
 from owners.wording import plural
 
@@ -191,8 +191,7 @@ def review_report(
         approvals = [
             v
             for v in history.votes
-            if v.value >= policy.approve
-            and (policy.self_approval or not current.is_author(v.account))
+            if v.value >= policy.approve and counts(v.account, current, policy)
         ]
         for vote in approvals:
             if vote.at >= since:

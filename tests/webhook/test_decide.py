@@ -258,6 +258,17 @@ def test_owners_are_added_when_too_few_reviewers_may_approve(nova_config: bytes)
     assert report.reviewers and "lena" not in report.reviewers
 
 
+def test_a_deactivated_reviewer_cannot_staff_a_requirement(nova_config: bytes) -> None:
+    """Staffing asks the rule of which votes count (`counts`): a reviewer whose approval would
+    not count is no reviewer who may still approve, so the owners are asked."""
+    gone = dataclasses.replace(person("luke"), active=False)
+    change = dataclasses.replace(
+        snap(LIBVIRT, {"lena": 2}, owner="uma"), reviewers=(person("lena"), gone)
+    )
+    report = assess_and_plan(change, nova_config, settings())
+    assert report is not None and report.outcome.unstaffed == ("libvirt",)
+
+
 @pytest.mark.parametrize(
     ("change_fields", "setting_fields"),
     [
