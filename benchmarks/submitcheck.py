@@ -112,7 +112,7 @@ def _stale_race(nova: novademo.Nova, i: str) -> bool:
         acknowledged.wait(30)
         try:
             merged.append(nova.submit("carol", number).get("status") == "MERGED")
-        except devgerrit.GerritError:
+        except devgerrit.RestError:
             merged.append(False)
 
     thread = threading.Thread(target=submit)

@@ -148,7 +148,7 @@ class _PortTaken(RuntimeError):
     """Gerrit could not bind its HTTP port."""
 
 
-class GerritError(RuntimeError):
+class RestError(RuntimeError):
     """A Gerrit REST call answered with an unexpected status."""
 
     def __init__(self, method: str, path: str, status: int, body: str) -> None:
@@ -761,12 +761,12 @@ class GerritRest:
     def call(
         self, method: str, path: str, body: Any = None, *, ok: Sequence[int] = (200, 201, 204)
     ) -> Any:
-        """Send one request; the decoded answer, or GerritError for a status not in ``ok``."""
+        """Send one request; the decoded answer, or RestError for a status not in ``ok``."""
         response = self.session.request(
             method, f"{self.url}/a/{path.lstrip('/')}", json=body, timeout=60
         )
         if response.status_code not in ok:
-            raise GerritError(method, path, response.status_code, response.text)
+            raise RestError(method, path, response.status_code, response.text)
         return parse_response(response.text)
 
     def get(self, path: str) -> Any:

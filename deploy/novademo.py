@@ -287,7 +287,7 @@ class Nova:
         self.rest(username).delete(f"changes/{number}/reviewers/{username}/votes/{label}")
 
     def submit(self, username: str, number: int) -> dict[str, Any]:
-        """`POST /changes/{n}/submit` as `username`; devgerrit.GerritError when refused."""
+        """`POST /changes/{n}/submit` as `username`; devgerrit.RestError when refused."""
         return self.rest(username).post(f"changes/{number}/submit")
 
     def submit_refused(self, username: str, number: int) -> str:
@@ -295,7 +295,7 @@ class Nova:
         AssertionError when it submits, or refuses for another reason (403: no right)."""
         try:
             self.submit(username, number)
-        except devgerrit.GerritError as refusal:
+        except devgerrit.RestError as refusal:
             if refusal.status != 409:
                 raise AssertionError(f"not a 409 Conflict: {refusal}") from None
             return refusal.body
@@ -546,7 +546,7 @@ def provision(
     for username, email in {**PEOPLE, BOT: f"{BOT}@example.org"}.items():
         try:
             admin.create_account(username, http_password=password(username), email=email)
-        except devgerrit.GerritError as error:
+        except devgerrit.RestError as error:
             if error.status != 409:  # already there from an earlier provisioning
                 raise
     _ensure_group(admin, LIEUTENANTS_GROUP, [u for u in PEOPLE if u not in CONTRIBUTORS])
@@ -583,7 +583,7 @@ def provision(
 def _ensure_group(admin: devgerrit.GerritRest, name: str, members: list[str]) -> None:
     try:
         admin.create_group(name, members)
-    except devgerrit.GerritError as error:
+    except devgerrit.RestError as error:
         if error.status != 409:
             raise
         admin.add_group_members(name, members)

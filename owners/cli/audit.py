@@ -71,7 +71,7 @@ def audit(
     """List the access rights that let code land on an enforced branch without the bot's
     +1, inherited ones included; exit 1 when any is held by someone not accepted.  Needs the
     OWNERS_GERRIT_* settings of an account that can read refs/meta/config."""
-    from owners.gerrit.audit import Policy, audit, failing, parse_project
+    from owners.gerrit.audit import Enforcement, audit, failing, parse_project
     from owners.gerrit.connection import GerritConnection
 
     try:
@@ -82,7 +82,7 @@ def audit(
             bot_members = gerrit.group_accounts(bot_group)
     except CliError as exc:
         raise AuditUnavailable(exc.message) from None
-    policy = Policy(
+    policy = Enforcement(
         bot=bot or settings.user,
         label=settings.label,
         bot_group=bot_group,

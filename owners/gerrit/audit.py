@@ -129,7 +129,7 @@ class ProjectConfig:
 
 
 @dataclass(frozen=True)
-class Policy:
+class Enforcement:
     """What the project should enforce: the label, the bot, the branches, accepted holders."""
 
     bot: str
@@ -373,7 +373,7 @@ _CAPABILITIES = {
 
 def audit(
     chain: Sequence[ProjectConfig],
-    policy: Policy,
+    policy: Enforcement,
     bot_group_members: Iterable[Mapping[str, Any]] = (),
 ) -> list[Finding]:
     """Every right and requirement weakness of `chain` (the project first, All-Projects
@@ -497,13 +497,13 @@ def effective_definition(
     return found
 
 
-def _override_group_said(policy: Policy) -> str:
+def _override_group_said(policy: Enforcement) -> str:
     if policy.override_group:
         return f"only '{policy.override_group}' may break the glass"
     return "no override group given (--override-group, OWNERS_OVERRIDE_GROUP): nobody may"
 
 
-def _override_finding(expression: str, policy: Policy) -> tuple[bool, str]:
+def _override_finding(expression: str, policy: Enforcement) -> tuple[bool, str]:
     """Whether the requirement's override is gerrit-setup's term pinned to the override
     group, and what to say about it."""
     if not policy.override_group:
@@ -517,7 +517,7 @@ def _override_finding(expression: str, policy: Policy) -> tuple[bool, str]:
     return False, f"{expression!r}, wanted only {pinned!r}"
 
 
-def _requirement_findings(chain: Sequence[ProjectConfig], policy: Policy) -> list[Finding]:
+def _requirement_findings(chain: Sequence[ProjectConfig], policy: Enforcement) -> list[Finding]:
     project = chain[0].name
     expected = submittability(policy.label, policy.bot)
     findings: list[Finding] = []

@@ -123,7 +123,7 @@ def test_a_stacked_change_on_an_unapproved_core_change_is_not_submitted_with_it(
     assert nova.bot_vote(above) == 1  # judged on its own: the parent is an open change
     assert change["status"] == "NEW"
     body = refused(nova, "alice", below)
-    with pytest.raises(devgerrit.GerritError) as refusal:
+    with pytest.raises(devgerrit.RestError) as refusal:
         nova.submit("alice", above)  # submitting it would submit its parent
     assert refusal.value.status == 409
     assert body
@@ -345,7 +345,7 @@ def test_a_hyperv_lieutenant_cannot_approve_in_a_noparent_sibling(nova: Nova) ->
 
 def test_a_contributor_cannot_vote_the_owners_label_himself(nova: Nova) -> None:
     number = nova.push_change("zed", {HYPERV: "# self-service\n"}, "hyperv: self-service")
-    with pytest.raises(devgerrit.GerritError) as vote:
+    with pytest.raises(devgerrit.RestError) as vote:
         nova.vote("zed", number, 1, label=LABEL)
     assert vote.value.status in (400, 403)
     refused(nova, "carol", number)  # zed may not submit at all: a lieutenant tries
@@ -353,7 +353,7 @@ def test_a_contributor_cannot_vote_the_owners_label_himself(nova: Nova) -> None:
 
 def test_a_lieutenant_cannot_vote_the_owners_label_either(nova: Nova) -> None:
     number = nova.push_change("zed", {CORE: "# core\n"}, "compute: by label")
-    with pytest.raises(devgerrit.GerritError) as vote:
+    with pytest.raises(devgerrit.RestError) as vote:
         nova.vote("alice", number, 1, label=LABEL)
     assert vote.value.status in (400, 403)
     refused(nova, "alice", number)

@@ -249,7 +249,7 @@ def test_modify_account_claims_an_owners_email_and_deactivates_owners(
     email = "new-lieutenant@example.org"
     zed = nova.rest("zed")
     admin = nova.gerrit.rest
-    with pytest.raises(devgerrit.GerritError) as refused:
+    with pytest.raises(devgerrit.RestError) as refused:
         zed.put(f"accounts/self/emails/{email}", {"no_confirmation": True})
     assert refused.value.status == 403
     capability = sections("GLOBAL_CAPABILITIES", "modifyAccount", REGISTERED)

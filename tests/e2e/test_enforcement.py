@@ -305,7 +305,7 @@ def test_a_human_cannot_vote_the_bots_label(nova: Nova, human: str) -> None:
     number = nova.push_change("zed", {"nova/virt/hyperv/rdpconsole.py": "# r\n"}, "hyperv: rdp")
     nova.wait_for_comment(number)
 
-    with pytest.raises(devgerrit.GerritError) as refused:
+    with pytest.raises(devgerrit.RestError) as refused:
         nova.vote(human, number, 1, LABEL)
 
     assert refused.value.status == 403

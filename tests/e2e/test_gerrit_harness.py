@@ -46,7 +46,7 @@ def _user(gerrit: devgerrit.GerritServer, username: str) -> devgerrit.GerritRest
     password = PASSWORDS[username]
     try:
         gerrit.rest.create_account(username, http_password=password)
-    except devgerrit.GerritError as error:
+    except devgerrit.RestError as error:
         if error.status != 409:  # already created by an earlier test of the module
             raise
     return devgerrit.GerritRest(gerrit.url, (username, password))

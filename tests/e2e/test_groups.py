@@ -87,7 +87,7 @@ def test_removing_the_member_takes_back_the_approval_and_submit_is_refused(
 
     assert elapsed < 10, elapsed
     assert nova.requirement(approved) == "UNSATISFIED"
-    with pytest.raises(devgerrit.GerritError) as refused:
+    with pytest.raises(devgerrit.RestError) as refused:
         nova.submit(MEMBER, approved)
     assert refused.value.status == 409, refused.value
     assert LABEL in refused.value.body

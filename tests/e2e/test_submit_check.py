@@ -74,7 +74,7 @@ def race(change_input: Callable[[], Any], submit: Callable[[], Any]) -> tuple[st
         try:
             submit()
             outcome.append(("merged", ""))
-        except devgerrit.GerritError as error:
+        except devgerrit.RestError as error:
             ended = "refused" if error.status == 409 else f"HTTP {error.status}"
             outcome.append((ended, error.body))
 

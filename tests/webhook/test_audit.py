@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from owners.gerrit.audit import (
-    Policy,
+    Enforcement,
     ProjectConfig,
     audit,
     effective_definition,
@@ -29,7 +29,7 @@ from owners.gerrit.audit import (
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gerrit"
-POLICY = Policy(bot="owners-bot")
+POLICY = Enforcement(bot="owners-bot")
 REGISTERED = "global:Registered-Users"
 ADMINS = "9671065867f10567cee7b85aa906e4c235ae94de"
 
@@ -41,7 +41,7 @@ def recorded(name: str) -> Raw:
 
 
 def run(
-    raw: Raw, policy: Policy = POLICY, bot_members: Raw = ()
+    raw: Raw, policy: Enforcement = POLICY, bot_members: Raw = ()
 ) -> list[tuple[str, str, str, str, str]]:
     return [
         (f.kind, f.permission, f.ref, f.group, f.project)
@@ -361,7 +361,7 @@ def test_admins_are_reported_but_do_not_fail_and_allow_accepts_a_group() -> None
     admins = [f for f in findings if f.admins]
     assert {f.group for f in admins} >= {"Administrators", "Project Owners (= admins only)"}
     assert all(not f.counts for f in admins)
-    accepted = audit(chain, Policy(bot="owners-bot", allow=frozenset({"Nova Lieutenants"})))
+    accepted = audit(chain, Enforcement(bot="owners-bot", allow=frozenset({"Nova Lieutenants"})))
     lieutenants = [f for f in accepted if f.group == "Nova Lieutenants"]
     assert lieutenants and all(f.allowed and not f.counts for f in lieutenants)
     assert len(failing(accepted)) == len(failing(findings)) - 1
@@ -370,7 +370,7 @@ def test_admins_are_reported_but_do_not_fail_and_allow_accepts_a_group() -> None
 def test_branch_globs_narrow_what_is_enforced() -> None:
     raw = copy.deepcopy(recorded("clean"))
     grant("nova", "refs/heads/sandbox/*", "push")(raw)
-    assert run(raw, Policy(bot="owners-bot", branch_globs=("master", "stable/*"))) == []
+    assert run(raw, Enforcement(bot="owners-bot", branch_globs=("master", "stable/*"))) == []
     assert run(raw)[0][0] == "direct-push"
 
 
@@ -420,7 +420,7 @@ def test_a_parent_requirement_that_forbids_overriding_wins() -> None:
 
 RM = "Release Managers"
 RM_UUID = "5944d7ed43692c510fbcc766d7e7f953418f482c"
-OVERRIDE = Policy(bot="owners-bot", override_group=RM)
+OVERRIDE = Enforcement(bot="owners-bot", override_group=RM)
 PINNED = f'label:"Owners-Override=MAX,group={RM}"'
 SR = "submit-requirement Owner-Approval"
 
@@ -507,7 +507,7 @@ def test_the_override_groups_own_grant_and_pinned_term_are_listed_not_failed() -
     # --allow does not stretch the override to another group
     raw_wide = copy.deepcopy(raw)
     grant("nova", "refs/heads/master", "label-Owners-Override", max=1)(raw_wide)
-    allowing = Policy(bot="owners-bot", override_group=RM, allow=frozenset({REG}))
+    allowing = Enforcement(bot="owners-bot", override_group=RM, allow=frozenset({REG}))
     assert [k for k, *_ in run(raw_wide, allowing)] == ["override-label"]
 
 
