@@ -7,7 +7,7 @@ bytes survive a round trip instead of breaking the command.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -181,6 +181,19 @@ def read_blob(repo: Path, rev: str, path: str) -> tuple[bytes, str]:
     commit = _git(["rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}"], repo)
     sha = commit.decode().strip()
     return _git(["cat-file", "blob", f"{sha}:{path}"], repo), sha
+
+
+def files_at(repo: Path, commit: str) -> Callable[[str], bytes | None]:
+    """Reads files at a commit, as `include:` names them (relative to the root): None for a
+    path the commit does not hold, so a missing included file is the config's error."""
+
+    def read(path: str) -> bytes | None:
+        try:
+            return _git(["cat-file", "blob", f"{commit}:{path}"], repo)
+        except GitError:
+            return None
+
+    return read
 
 
 def commit_paths(repo: Path, revrange: str) -> Iterator[list[str]]:

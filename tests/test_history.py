@@ -121,6 +121,31 @@ def test_a_bare_repository_is_judged_by_the_map_at_head(
     assert from_bare["ranges"] == from_checkout["ranges"]
 
 
+DELEGATING_ROOT = "version: 1\nroot:\n  owners: [carol]\ninclude: [a/OWNERS.yaml]\n"
+DELEGATED = "version: 1\nsubsystems:\n  - name: a\n    owners: [alice]\n    paths: [a/]\n"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [[], ["--config-at", "HEAD"], ["--config", "OWNERS.yaml"]],
+    ids=["working tree", "at a revision", "a named file"],
+)
+def test_a_map_that_delegates_is_read_with_its_included_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owners, where: list[str]
+):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "OWNERS.yaml").write_text(DELEGATING_ROOT)
+    (tmp_path / "a" / "OWNERS.yaml").write_text(DELEGATED)
+    (tmp_path / "a" / "x.py").write_text("")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "one")
+    monkeypatch.chdir(tmp_path)
+    result = owners("stats", "--json", *where, "HEAD")
+    assert result.code == 0, result.err
+    assert result.json["ranges"][0]["subsystems"] == {"a": 1}
+
+
 def test_text_puts_ranges_in_columns(in_history: Path, owners):
     result = owners("stats", *RANGES[:2])
     lines = result.out.splitlines()

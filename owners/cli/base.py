@@ -77,6 +77,21 @@ def read_file(path: Path) -> bytes:
         raise CliError(f"{path}: {exc.strerror}") from None
 
 
+def files_in(folder: Path) -> Callable[[str], bytes | None]:
+    """Reads the files an OWNERS file's `include:` names, relative to its folder: None for
+    one that is absent (the config's error to report), a one-line error for one unreadable."""
+
+    def read(path: str) -> bytes | None:
+        try:
+            return (folder / path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise CliError(f"{path}: {exc.strerror}") from None
+
+    return read
+
+
 def write_file(path: Path, data: bytes) -> None:
     """Write a file the user named, or a one-line error."""
     try:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from owners.cli.base import cli, parse_ownership, read_file, write_file
+from owners.cli.base import cli, files_in, parse_ownership, read_file, write_file
 from owners.console import CliError, emit, json_option
 from owners.engine import CONFIG_PATH, Ownership
-from owners.gitrepo import GitError, commit_paths, git_dir, read_blob, repo_root
+from owners.gitrepo import GitError, commit_paths, files_at, git_dir, read_blob, repo_root
 from owners.insight.history import PathClassifier, tally
 from owners.views import charts, render
 from owners.views.charts import ChartPath
@@ -23,17 +23,20 @@ from owners.views.charts import ChartPath
 def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tuple[Ownership, str]:
     """The map to judge history by, and how the output names it."""
     if config is not None:
-        return parse_ownership(read_file(Path(config)), config), config
+        named = Path(config)
+        return parse_ownership(read_file(named), config, read=files_in(named.parent)), config
     top = repo_root(repo) if config_at is None else None
     if top is not None:
         data = read_file(top / CONFIG_PATH)
-        return parse_ownership(data, CONFIG_PATH), f"{CONFIG_PATH} in the working tree"
+        ownership = parse_ownership(data, CONFIG_PATH, read=files_in(top))
+        return ownership, f"{CONFIG_PATH} in the working tree"
     rev = config_at or "HEAD"
     try:
         data, sha = read_blob(repo, rev, CONFIG_PATH)
     except GitError as exc:
         raise CliError(f"no {CONFIG_PATH} at {rev}: {exc}") from None
-    return parse_ownership(data, f"{rev}:{CONFIG_PATH}"), f"{CONFIG_PATH} at {rev} ({sha[:12]})"
+    ownership = parse_ownership(data, f"{rev}:{CONFIG_PATH}", read=files_at(repo, sha))
+    return ownership, f"{CONFIG_PATH} at {rev} ({sha[:12]})"
 
 
 @cli.command(short_help="Commits per subsystem for each range of git history.")

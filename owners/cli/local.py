@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from owners.cli.base import cache_enabled, cli, config_option, parse_ownership, read_file
+from owners.cli.base import (
+    cache_enabled,
+    cli,
+    config_option,
+    files_in,
+    parse_ownership,
+    read_file,
+)
 from owners.console import CliError, emit, json_option
 from owners.engine.model import CONFIG_PATH
 from owners.gitrepo import (
@@ -111,12 +118,7 @@ class Workspace:
     def read_included(self, path: str) -> bytes | None:
         """A file `include:` names, relative to the root OWNERS file's directory (the
         checkout's root); None when it is absent."""
-        try:
-            return (self.config_file.parent / path).read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
-        except OSError as exc:
-            raise CliError(f"{path}: {exc.strerror}") from None
+        return files_in(self.config_file.parent)(path)
 
     @property
     def cache(self) -> DiskCache | None:
