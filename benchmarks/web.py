@@ -30,6 +30,7 @@ from owners.gerrit.verdict import compile_config
 from webhook import web as web_pages
 from webhook.app import create_app
 from webhook.jobs import Jobs
+from webhook.settings import ServiceSettings
 from webhook.web import CONNECTION_FACTORY, data
 
 TITLE = "8. Web pages: server time and REST calls per view"
@@ -240,7 +241,7 @@ def run(quick: bool) -> Report:
 def _synthetic(files: int, subsystems: int) -> Iterator[tuple[Any, _Recorder, dict[str, str]]]:
     paths, config = synthetic_tree(files, subsystems)
     memory = MemoryGerrit(paths, config, changes=200)
-    settings = Settings("http://gerrit.invalid", "owners-bot", "unused", "t" * 20)
+    settings = ServiceSettings("http://gerrit.invalid", "owners-bot", "unused", "t" * 20)
 
     class Connection(GerritConnection):
         def branch_files(self, project: str, branch: str, auth: Any) -> tuple[str, tuple[str, ...]]:
@@ -279,7 +280,7 @@ def _demo() -> Iterator[tuple[Any, _Recorder, dict[str, str]]]:
         nova.vote("alice", numbers[0], 2)
         nova.wait_until_idle(timeout=300)
         # the pages need no queue: an in-memory one leaves no file behind
-        settings = replace(Settings.from_env(nova.service_env()), queue="")
+        settings = replace(ServiceSettings.from_env(nova.service_env()), queue="")
         recorder = _Recorder(GerritConnection.as_viewer)
         app = create_app(settings, jobs=Jobs(settings, None))
         app.config[CONNECTION_FACTORY] = recorder

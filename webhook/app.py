@@ -24,10 +24,11 @@ from werkzeug.exceptions import HTTPException
 
 from owners.gerrit.connection import GerritError
 from owners.gerrit.events import MalformedEvent, parse_event
-from owners.gerrit.settings import Settings, SettingsError
+from owners.gerrit.settings import SettingsError
 from webhook.jobs import Jobs, job_for
 from webhook.metrics import CONTENT_TYPE, Metrics
 from webhook.service import OwnersService
+from webhook.settings import ServiceSettings
 from webhook.submitcheck import ERROR, BadRequest, CheckAnswer, CheckRequest, timed_check
 from webhook.web import bp as web_bp
 from webhook.web import error_response
@@ -42,20 +43,20 @@ bp = Blueprint("owners", __name__)
 
 @dataclass(frozen=True)
 class State:
-    settings: Settings
+    settings: ServiceSettings
     jobs: Jobs
     metrics: Metrics
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: ServiceSettings | None = None,
     service: OwnersService | None = None,
     *,
     jobs: Jobs | None = None,
 ) -> Flask:
-    """The Flask app; settings default to `Settings.from_env()`, the queue to the one they
+    """The Flask app; settings default to `ServiceSettings.from_env()`, the queue to the one they
     name (with `service` running its jobs, a real one by default)."""
-    settings = settings if settings is not None else Settings.from_env()
+    settings = settings if settings is not None else ServiceSettings.from_env()
     if not settings.webhook_token:
         raise SettingsError("OWNERS_WEBHOOK_TOKEN is required to serve webhooks")
     if jobs is None:

@@ -20,9 +20,9 @@ from owners.console import (
     emit,
     json_option,
     require_extra,
-    settings_from_env,
     site_errors,
 )
+from webhook.settings import ServiceSettings
 
 
 @contextmanager
@@ -77,7 +77,7 @@ def serve(host: str, port: int, workers: int | None, web_only: bool) -> None:
     from webhook.worker import Worker
 
     with service_errors():
-        settings = settings_from_env()
+        settings = ServiceSettings.from_env()
         logs.configure(settings.secrets)
         app = create_app(settings)
     worker = None
@@ -118,7 +118,7 @@ def worker(workers: int | None, metrics_port: int | None, metrics_host: str) -> 
     from webhook.worker import Worker
 
     with service_errors():
-        settings = settings_from_env()
+        settings = ServiceSettings.from_env()
         logs.configure(settings.secrets)
         jobs = _jobs(settings)
     if metrics_port is not None:
@@ -143,7 +143,7 @@ def reconcile(as_json: bool) -> None:
     from webhook.reconcile import Reconciler
 
     with service_errors():
-        sweep = Reconciler(_jobs(settings_from_env())).sweep()
+        sweep = Reconciler(_jobs(ServiceSettings.from_env())).sweep()
     data = {
         "open_changes": sweep.seen,
         "queued": sweep.queued,
@@ -166,7 +166,7 @@ def dead_letters(keys: Sequence[str], replay: bool, as_json: bool) -> None:
     import datetime
 
     with service_errors():
-        settings = settings_from_env()
+        settings = ServiceSettings.from_env()
         if not settings.uses_redis and not os.path.exists(settings.queue or ""):
             if replay:
                 emit(as_json, [], lambda: "queued 0 dead letters")
@@ -201,7 +201,7 @@ def dead_letters(keys: Sequence[str], replay: bool, as_json: bool) -> None:
     emit(as_json, letters, text)
 
 
-def _jobs(settings: Any) -> Any:
+def _jobs(settings: ServiceSettings) -> Any:
     from webhook.jobs import Jobs
 
     return Jobs(settings)

@@ -61,10 +61,10 @@ from owners.gerrit.events import (
     GroupChanged,
     RefUpdated,
 )
-from owners.gerrit.settings import MEMORY_QUEUE, Settings
 from webhook.groups import affected_changes
 from webhook.metrics import Metrics
 from webhook.service import OwnersService, Result
+from webhook.settings import MEMORY_QUEUE, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -516,7 +516,7 @@ class HeldRedisHuey(_Releasing, RedisHuey):
     storage_class = HeldRedisStorage
 
 
-def _open(settings: Settings) -> Huey:
+def _open(settings: ServiceSettings) -> Huey:
     options: dict[str, Any] = {"results": False, "serializer": JsonSerializer(), "utc": True}
     if settings.queue == MEMORY_QUEUE:
         return MemoryHuey(QUEUE_NAME, immediate=True, **options)
@@ -553,7 +553,7 @@ class Jobs:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ServiceSettings,
         service: OwnersService | None = None,
         metrics: Metrics | None = None,
         *,

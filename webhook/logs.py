@@ -93,9 +93,10 @@ def configure(
 def formatter_from_env() -> JsonFormatter:
     """The formatter for gunicorn's logconfig_dict, scrubbing the secrets of the settings in
     the environment (none when they do not parse: the app will say why it cannot start)."""
-    from owners.gerrit.settings import Settings, SettingsError
+    from owners.gerrit.settings import SettingsError
+    from webhook.settings import ServiceSettings
 
     try:
-        return JsonFormatter(Settings.from_env().secrets)
+        return JsonFormatter(ServiceSettings.from_env().secrets)
     except SettingsError:
         return JsonFormatter()

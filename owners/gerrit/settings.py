@@ -1,4 +1,6 @@
-"""The service's configuration, read once from `OWNERS_*` environment variables.
+"""The site's settings, read once from `OWNERS_*` environment variables: where Gerrit is, the
+bot's account, its label and scope.  What the bot, the submit check, the pages and the CLI's
+Gerrit commands share; the service adds its queue's and webhook's (`webhook.settings`).
 
 Every problem is reported as one line naming the variable, so a unit that fails to start says
 why in its journal.  The password and the webhook token are secrets: they are kept out of
@@ -13,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from owners.engine.config import LABEL_NAME
@@ -22,13 +25,6 @@ DEFAULT_LABEL = "Owner-Approval"
 DEFAULT_OVERRIDE_LABEL = "Owners-Override"
 DEFAULT_MAX_REVIEWERS = 3
 MIN_TOKEN_LENGTH = 16
-DEFAULT_QUEUE_FILE = "owners-queue.db"
-DEFAULT_RECONCILE_SECONDS = 600.0
-DEFAULT_WORKERS = 4
-DEFAULT_JOB_ATTEMPTS = 10
-DEFAULT_RETRY_MAX_DELAY = 300.0
-MEMORY_QUEUE = ""  # no queue: jobs run at once, in the thread that submits them (tests)
-REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]+\Z")
 _TRUE = ("1", "true", "yes", "on")
@@ -44,19 +40,13 @@ class Settings:
     gerrit_url: str
     user: str
     password: str = field(repr=False)
+    # in the URL Gerrit posts events to (`owners gerrit-setup` writes it there)
     webhook_token: str | None = field(default=None, repr=False)
     label: str = DEFAULT_LABEL
     projects: frozenset[str] = frozenset()  # empty: every project
     fallback_owners: tuple[str, ...] = ()
     add_reviewers: bool = True
     max_reviewers: int = DEFAULT_MAX_REVIEWERS
-    # Where jobs wait: a SQLite file, or a redis:// URL (which may hold a password: no repr).
-    # Built in code without it, the settings run every job at once (see `webhook.jobs`).
-    queue: str = field(default=MEMORY_QUEUE, repr=False)
-    reconcile_interval: float = 0.0  # seconds between sweeps; 0: never (from_env: 600)
-    workers: int = DEFAULT_WORKERS  # worker threads per process
-    job_attempts: int = DEFAULT_JOB_ATTEMPTS  # tries before a job becomes a dead letter
-    retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY  # cap of the exponential backoff
     override_label: str = DEFAULT_OVERRIDE_LABEL  # the break-glass label (owners gerrit-setup)
     # The Gerrit group whose override votes count (and the only one the setup lets vote);
     # None: no override counts, whoever votes the label.
@@ -67,12 +57,16 @@ class Settings:
     public_url: str | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """Read the settings; raise `SettingsError` naming the first bad variable."""
-        env = os.environ if environ is None else environ
+        return cls(**cls.read_env(os.environ if environ is None else environ))
+
+    @classmethod
+    def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        """Each field's value from `env`, checked; a subclass adds its own."""
 
         def get(name: str) -> str:
-            return env.get(PREFIX + name, "").strip()
+            return setting(env, name)
 
         url = get("GERRIT_URL")
         if not url:
@@ -103,7 +97,7 @@ class Settings:
                 f"OWNERS_OVERRIDE_LABEL '{override}' must be a Gerrit label name other than "
                 "OWNERS_LABEL"
             )
-        return cls(
+        return dict(
             override_label=override,
             override_group=get("OVERRIDE_GROUP") or None,
             branches=_branches(get("BRANCHES")),
@@ -115,19 +109,8 @@ class Settings:
             projects=frozenset(_list(get("PROJECTS"))),
             fallback_owners=_fallback_owners(get("FALLBACK_OWNERS")),
             add_reviewers=_boolean("OWNERS_ADD_REVIEWERS", get("ADD_REVIEWERS"), default=True),
-            max_reviewers=_count(
+            max_reviewers=whole_number(
                 "OWNERS_MAX_REVIEWERS", get("MAX_REVIEWERS"), DEFAULT_MAX_REVIEWERS
-            ),
-            queue=_queue(get("QUEUE")),
-            reconcile_interval=_seconds(
-                "OWNERS_RECONCILE_INTERVAL", get("RECONCILE_INTERVAL"), DEFAULT_RECONCILE_SECONDS
-            ),
-            workers=_count("OWNERS_WORKERS", get("WORKERS"), DEFAULT_WORKERS),
-            job_attempts=max(
-                1, _count("OWNERS_JOB_ATTEMPTS", get("JOB_ATTEMPTS"), DEFAULT_JOB_ATTEMPTS)
-            ),
-            retry_max_delay=_seconds(
-                "OWNERS_RETRY_MAX_DELAY", get("RETRY_MAX_DELAY"), DEFAULT_RETRY_MAX_DELAY
             ),
             public_url=_public_url(get("PUBLIC_URL")),
         )
@@ -141,26 +124,9 @@ class Settings:
         return not self.projects or project in self.projects
 
     @property
-    def uses_redis(self) -> bool:
-        return urlsplit(self.queue).scheme in REDIS_SCHEMES
-
-    @property
-    def queue_display(self) -> str:
-        """The queue as it may be logged: a Redis URL without its password."""
-        if not self.uses_redis:
-            return self.queue or "memory (jobs run at once)"
-        parts = urlsplit(self.queue)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return parts._replace(netloc=netloc).geturl()
-
-    @property
     def secrets(self) -> tuple[str, ...]:
         """Strings that must never reach a log line, an error or a metric."""
-        found = [self.password, self.webhook_token or ""]
-        if self.uses_redis and urlsplit(self.queue).password:
-            found.append(urlsplit(self.queue).password or "")
-        return tuple(s for s in found if s)
+        return tuple(s for s in (self.password, self.webhook_token) if s)
 
 
 def _password(env: Mapping[str, str]) -> str:
@@ -224,37 +190,12 @@ def _boolean(name: str, value: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, not '{value}'")
 
 
-def _queue(value: str) -> str:
-    """A redis:// URL as given, or a SQLite file made absolute (default: one in the working
-    folder), whose folder must exist."""
-    if urlsplit(value).scheme in REDIS_SCHEMES:
-        parts = urlsplit(value)
-        if parts.scheme != "unix" and not parts.hostname:
-            raise SettingsError("OWNERS_QUEUE: a redis:// URL needs a host")
-        return value
-    if "://" in value:
-        raise SettingsError("OWNERS_QUEUE must be a file path or a redis:// URL")
-    path = Path(value or DEFAULT_QUEUE_FILE).expanduser().absolute()
-    if not path.parent.is_dir():
-        raise SettingsError(f"OWNERS_QUEUE: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise SettingsError(f"OWNERS_QUEUE: {path} is a folder; name a file")
-    return str(path)
+def setting(env: Mapping[str, str], name: str) -> str:
+    """The value of `OWNERS_<name>`, stripped; empty when unset."""
+    return env.get(PREFIX + name, "").strip()
 
 
-def _seconds(name: str, value: str, default: float) -> float:
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < 10**7:
-        raise SettingsError(f"{name} must be a number of seconds, not '{value}'")
-    return seconds
-
-
-def _count(name: str, value: str, default: int) -> int:
+def whole_number(name: str, value: str, default: int) -> int:
     if not value:
         return default
     if not value.isdigit():

@@ -23,9 +23,9 @@ import pytest
 import requests
 
 from owners.gerrit.connection import GerritConnection
-from owners.gerrit.settings import Settings
 from webhook.jobs import Jobs
 from webhook.service import OwnersService
+from webhook.settings import ServiceSettings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 BOT = "owners-bot"
@@ -45,7 +45,7 @@ def account(username: str, account_id: int | None = None) -> dict[str, Any]:
     }
 
 
-def settings(**overrides: Any) -> Settings:
+def settings(**overrides: Any) -> ServiceSettings:
     values: dict[str, Any] = {
         "gerrit_url": "http://gerrit.invalid",
         "user": BOT,
@@ -54,7 +54,7 @@ def settings(**overrides: Any) -> Settings:
         "fallback_owners": ("root-admin",),
     }
     values.update(overrides)
-    return Settings(**values)
+    return ServiceSettings(**values)
 
 
 def change_info(

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from owners.gerrit.settings import Settings, SettingsError
+from owners.gerrit.settings import SettingsError
+from webhook.settings import ServiceSettings
 
 SECRET = "hunter2-very-secret"
 BASE = {
@@ -16,7 +17,7 @@ BASE = {
 
 
 def test_defaults() -> None:
-    settings = Settings.from_env(BASE)
+    settings = ServiceSettings.from_env(BASE)
     assert settings.gerrit_url == "https://review.example.org"
     assert settings.user == "owners-bot"
     assert settings.password == SECRET
@@ -30,7 +31,7 @@ def test_defaults() -> None:
 
 
 def test_every_variable() -> None:
-    settings = Settings.from_env(
+    settings = ServiceSettings.from_env(
         {
             **BASE,
             "OWNERS_WEBHOOK_TOKEN": "abcdefghijklmnop",
@@ -54,7 +55,7 @@ def test_password_file(tmp_path: Path) -> None:
     secret_file = tmp_path / "password"
     secret_file.write_text(SECRET + "\n")
     env = {k: v for k, v in BASE.items() if k != "OWNERS_GERRIT_PASSWORD"}
-    settings = Settings.from_env({**env, "OWNERS_GERRIT_PASSWORD_FILE": str(secret_file)})
+    settings = ServiceSettings.from_env({**env, "OWNERS_GERRIT_PASSWORD_FILE": str(secret_file)})
     assert settings.password == SECRET
 
 
@@ -78,7 +79,7 @@ def test_password_file(tmp_path: Path) -> None:
 )
 def test_errors_are_one_line_and_name_the_variable(change: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError) as error:
-        Settings.from_env({**BASE, **change})
+        ServiceSettings.from_env({**BASE, **change})
     text = str(error.value)
     assert message in text
     assert "\n" not in text
@@ -89,27 +90,27 @@ def test_unreadable_password_file_does_not_leak_anything(tmp_path: Path) -> None
     env = {k: v for k, v in BASE.items() if k != "OWNERS_GERRIT_PASSWORD"}
     missing = tmp_path / "nope"
     with pytest.raises(SettingsError, match="cannot read OWNERS_GERRIT_PASSWORD_FILE"):
-        Settings.from_env({**env, "OWNERS_GERRIT_PASSWORD_FILE": str(missing)})
+        ServiceSettings.from_env({**env, "OWNERS_GERRIT_PASSWORD_FILE": str(missing)})
 
 
 def test_secrets_never_appear_in_repr() -> None:
-    settings = Settings.from_env({**BASE, "OWNERS_WEBHOOK_TOKEN": "tok-abcdefghijklmnop"})
+    settings = ServiceSettings.from_env({**BASE, "OWNERS_WEBHOOK_TOKEN": "tok-abcdefghijklmnop"})
     assert SECRET not in repr(settings)
     assert "tok-abcdefghijklmnop" not in repr(settings)
     assert "owners-bot" in repr(settings)
 
 
 def test_settings_are_frozen() -> None:
-    settings = Settings.from_env(BASE)
+    settings = ServiceSettings.from_env(BASE)
     with pytest.raises(AttributeError):
         settings.password = "x"  # type: ignore[misc]
 
 
 def test_the_branch_scope_and_the_override_label() -> None:
-    found = Settings.from_env({**BASE, "OWNERS_BRANCHES": "master, stable/*"})
+    found = ServiceSettings.from_env({**BASE, "OWNERS_BRANCHES": "master, stable/*"})
     assert found.branches == ("master", "stable/*")
     assert found.override_label == "Owners-Override"
-    assert Settings.from_env(BASE).branches == ()
+    assert ServiceSettings.from_env(BASE).branches == ()
 
 
 @pytest.mark.parametrize(
@@ -125,4 +126,4 @@ def test_a_wrong_scope_or_override_label_stops_the_service(
     name: str, value: str, message: str
 ) -> None:
     with pytest.raises(SettingsError, match=re.escape(message)):
-        Settings.from_env({**BASE, name: value})
+        ServiceSettings.from_env({**BASE, name: value})

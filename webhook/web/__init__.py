@@ -30,8 +30,8 @@ from flask import (
 from markupsafe import Markup, escape
 
 from owners.gerrit.connection import GerritError
-from owners.gerrit.settings import Settings
 from owners.views.review import duration
+from webhook.settings import ServiceSettings
 from webhook.web import data, svg
 from webhook.web.cache import Cache
 from webhook.web.viewer import REALM, Viewer, credentials, viewer_for
@@ -50,7 +50,7 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
                static_url_path="/static/owners")  # fmt: skip
 
 
-def _settings() -> Settings:
+def _settings() -> ServiceSettings:
     return current_app.extensions["owners"].settings
 
 
