@@ -140,10 +140,12 @@ def _overrides_text(overrides: list[tuple[int, str, str]]) -> str:
 
 
 def _branch_ownership(gerrit: GerritConnection, project: str, branch: str) -> Ownership:
-    """The OWNERS.yaml at the branch head, compiled; a one-line error when absent or invalid."""
+    """The OWNERS.yaml at the branch head with the files it includes, read there as the bot
+    reads them, compiled; a one-line error when absent or invalid."""
     found = gerrit.branch_config(project, branch)
     if found.revision == "":
         raise CliError(f"project {project} has no branch {branch}")
     if found.content is None:
         raise CliError(f"{project} {branch} has no {CONFIG_PATH}; pass --config FILE")
-    return parse_ownership(found.content, f"{CONFIG_PATH} on {project} {branch}")
+    name = f"{CONFIG_PATH} on {project} {branch}"
+    return parse_ownership(found.content, name, read=dict(found.included).get)

@@ -57,11 +57,21 @@ class ChangeHistory:
     files: tuple[ChangedFile, ...]
     votes: tuple[TimedVote, ...] = ()
     subject: str = ""
+    writers: tuple[Account, ...] = ()  # as `Change.writers`: who else put code into it
+    uploaders: tuple[Account, ...] = ()  # as `Change.uploaders`
 
     def change(self, before: datetime | None = None) -> Change:
         """The change as the engine sees it, with the votes cast before `before` (all: None)."""
         votes = (Vote(v.account, v.value) for v in self.votes if before is None or v.at < before)
-        return Change.of(self.files, votes, self.owner, self.uploader, self.number)
+        return Change.of(
+            self.files,
+            votes,
+            self.owner,
+            self.uploader,
+            self.number,
+            self.writers,
+            uploaders=self.uploaders,
+        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from owners.engine import ChangedFile
+from owners.engine import Account, ChangedFile
 from owners.gerrit.model import UnexpectedResponse, change_history, gerrit_time
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "gerrit" / "change-query.json"
@@ -117,3 +117,17 @@ def test_unexpected_json_is_reported_not_crashed_on(
         del info["revisions"]
     with pytest.raises(UnexpectedResponse):
         change_history(info, "Code-Review")
+
+
+def test_the_commit_author_wrote_the_change_as_the_engine_judges_it(
+    reply: list[dict[str, Any]],
+) -> None:
+    """The report judges a change with the writers the bot sees (`Change.authors`): zed
+    uploaded alice's commit, so alice's approval is her own (HISTORY_OPTIONS asks for the
+    commit and every revision's uploader)."""
+    info = copy.deepcopy(_change(reply, 1))
+    commit = {"author": {"email": "alice@example.org"}, "committer": {"email": "zed@example.org"}}
+    info["revisions"][info["current_revision"]]["commit"] = commit
+    change = change_history(info, "Code-Review").change()
+    assert change.is_author(Account(email="alice@example.org"))
+    assert not change.is_author(Account(email="carol@example.org"))
