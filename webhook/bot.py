@@ -1,9 +1,10 @@
 """What the bot posts on a change: only what differs from what it already said.
 
 `plan` compares the owners' `Outcome` (`owners.gerrit.verdict.assess`) with the bot's past
-messages and vote on the change and returns a `Report` holding only what must change: the
-vote, a new status comment (`webhook.report` words it), reviewers to add.  Replaying an event
-therefore changes nothing.
+messages, vote and hashtags on the change and returns a `Report` holding only what must
+change: the vote, a new status comment (`webhook.report` words it), reviewers to add, the
+`owners-needs-<subsystem>` hashtags the dashboards read.  Replaying an event therefore changes
+nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from owners.engine import Verdict
 from owners.gerrit.model import BOT_TAG, ChangeSnapshot
 from owners.gerrit.settings import Settings
-from owners.gerrit.verdict import Outcome
+from owners.gerrit.verdict import NEEDS_HASHTAG, Outcome
 from webhook import report
 
 
@@ -25,10 +26,18 @@ class Report:
     vote: int | None  # None: leave the bot's vote as it is
     message: str | None  # None: the last status comment still holds
     reviewers: tuple[str, ...] = ()
+    add_hashtags: tuple[str, ...] = ()
+    remove_hashtags: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return self.vote is None and self.message is None and not self.reviewers
+        return (
+            self.vote is None
+            and self.message is None
+            and not self.reviewers
+            and not self.add_hashtags
+            and not self.remove_hashtags
+        )
 
 
 def plan(snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings) -> Report:
@@ -44,7 +53,16 @@ def plan(snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings) -> Repo
     if last_fingerprint(snapshot, settings.user) != fingerprint:
         link = f"{settings.public_url}/c/{snapshot.number}" if settings.public_url else None
         message = report.render(outcome, fingerprint, link)
-    return Report(outcome, vote, message, reviewers_to_add(snapshot, outcome, settings))
+    wanted = outcome.needs_hashtags
+    marked = {tag for tag in snapshot.hashtags if tag.startswith(NEEDS_HASHTAG)}
+    return Report(
+        outcome,
+        vote,
+        message,
+        reviewers_to_add(snapshot, outcome, settings),
+        add_hashtags=tuple(sorted(wanted - marked)),
+        remove_hashtags=tuple(sorted(marked - wanted)),
+    )
 
 
 def last_fingerprint(snapshot: ChangeSnapshot, bot: str) -> str | None:

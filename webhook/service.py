@@ -178,15 +178,18 @@ class OwnersService(Judge):
             )
 
     def _post(self, snapshot: ChangeSnapshot, report: Report) -> None:
-        if report.empty:
-            return
-        self.gerrit.review(
-            snapshot,
-            label=self.settings.label,
-            vote=report.vote,
-            message=report.message,
-            reviewers=report.reviewers,
-        )
+        """The review first (the vote is what a submit needs), then the hashtags the
+        dashboards read."""
+        if report.vote is not None or report.message is not None or report.reviewers:
+            self.gerrit.review(
+                snapshot,
+                label=self.settings.label,
+                vote=report.vote,
+                message=report.message,
+                reviewers=report.reviewers,
+            )
+        if report.add_hashtags or report.remove_hashtags:
+            self.gerrit.set_hashtags(snapshot, report.add_hashtags, report.remove_hashtags)
 
     @staticmethod
     def _done(result: Result) -> Result:

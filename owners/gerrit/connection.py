@@ -620,6 +620,26 @@ class GerritConnection:
             else:
                 raise
 
+    def set_hashtags(
+        self, snapshot: ChangeSnapshot, add: Sequence[str], remove: Sequence[str]
+    ) -> None:
+        """Add and remove hashtags on a change.  Only the dashboards read them, so a refusal
+        (a site whose bot may not edit hashtags: `owners gerrit-setup` grants it) is logged,
+        never raised: the vote is already posted."""
+        path = f"changes/{change_ref(snapshot.project, snapshot.number)}/hashtags"
+        try:
+            self.post(path, {"add": list(add), "remove": list(remove)})
+        except GerritError as exc:
+            if exc.status not in (403, 409):
+                raise
+            log.warning(
+                "change %s: could not set the owners-needs hashtags (%s); run "
+                "`owners gerrit-setup --project %s`",
+                snapshot.number,
+                exc,
+                snapshot.project,
+            )
+
     def _file(self, path: str) -> bytes | None:
         """A file's bytes from a `.../files/{name}/content` endpoint; None when it is absent.
 

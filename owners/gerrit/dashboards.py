@@ -5,16 +5,18 @@ writes every subsystem's to `refs/meta/dashboards/owners` (dashboard id `owners:
 shown at `/p/<project>/+/dashboard/owners:<name>`), one commit replacing them all, only when
 something differs.
 
-Each dashboard's queries find the open changes of the branch that touch a file the subsystem
-must approve.  Gerrit's `file:^regex` matches whole paths with Lucene's regular expressions,
+Each dashboard's sections give the bot's answer.  *Needs S* lists the changes the bot marks
+`owners-needs-S` (`verdict.NEEDS_HASHTAG`): those it does not approve while S's requirement is
+unmet, whatever the reason (approvals counted, self-approval, vetoes, the opt-in exceptions).
+The other two sections find the open changes of the branch that touch a file S must approve
+and read the bot's vote.  Gerrit's `file:^regex` matches whole paths with Lucene's regular
+expressions,
 which have intersection (`&`) and complement (`~`).  Nothing here translates a pattern: the
 engine states the files for which a subsystem is required as an expression over its compiled
 patterns (`Ownership.region`, checked against `Ownership.requirements`), each pattern gives
 its own regex (`patterns.path_regex`), and `lucene_regex` only writes the expression's
 unions, intersections and complements in Lucene's syntax.  The map is the bot's, read with
-`compile_tree`: OWNERS.yaml and the files it includes.  What a query cannot say is the rest
-of the engine's judgement (self-approval, how many approvals), so "approved by" means at
-least one approval by someone eligible.
+`compile_tree`: OWNERS.yaml and the files it includes.
 """
 
 from __future__ import annotations
@@ -25,10 +27,9 @@ from pathlib import Path
 from owners.engine import CONFIG_PATH, Ownership
 from owners.engine.patterns import literal_regex, path_regex, path_regex_parts
 from owners.engine.regions import AnyOf, Everything, Exactly, Matches, Region
-from owners.engine.resolution import is_group
 from owners.gerrit.connection import GerritConnection, GerritError, _mapping, encode, quoted
 from owners.gerrit.settings import Settings
-from owners.gerrit.verdict import compile_tree
+from owners.gerrit.verdict import NEEDS_HASHTAG, compile_tree
 
 REF = "refs/meta/dashboards/owners"
 ADMINISTRATORS = "Administrators"
@@ -97,28 +98,14 @@ def region(ownership: Ownership, name: str) -> str:
     return lucene_regex(ownership.region(name))
 
 
-def approved_by(ownership: Ownership, name: str) -> str:
-    """Any eligible approver's approving vote on the policy's label."""
-    policy = ownership.config.policy
-    value = f"{policy.label}={policy.approve}"
-    terms = []
-    for entry in ownership.eligible(name):
-        if is_group(entry):
-            arg = f"{value},group={entry[len('gerrit:') :]}"
-        else:
-            arg = f"{value},user={entry}"
-        terms.append(f'label:"{quoted(arg)}"')
-    return "(" + " OR ".join(terms) + ")" if terms else "is:false"
-
-
 def sections(ownership: Ownership, name: str, owners_label: str) -> list[tuple[str, str]]:
     """(title, query) of each section; the dashboard's `foreach` adds project and branch."""
     files = f'file:"^{quoted(region(ownership, name))}"'
-    approved = approved_by(ownership, name)
+    waits = f'hashtag:"{quoted(NEEDS_HASHTAG + name)}"'
     done = f"label:{owners_label}={OWNERS_LABEL_MAX}"
     return [
-        (f"Needs {name}", f"{files} -{approved}"),
-        (f"Approved by {name}, waiting for others", f"{files} {approved} -{done}"),
+        (f"Needs {name}", waits),
+        (f"Approved by {name}, waiting for others", f"{files} -{waits} -{done}"),
         (f"Approved by every owner ({name} among them)", f"{files} {done}"),
     ]
 

@@ -28,6 +28,8 @@ CHANGE_EVENTS: Mapping[str, str] = {
     # A closed change needs no verdict, but the changes built on it do (`MOVES_DEPENDENTS`).
     "change-abandoned": "abandoner",
     "change-merged": "submitter",
+    # The bot's `owners-needs-*` hashtags, edited by someone else, are set right again.
+    "hashtags-changed": "editor",
 }
 # The events after which every open change whose current revision has one of this change's
 # revisions (any patch set) as a parent is judged again: that parent has just stopped, or

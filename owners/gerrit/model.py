@@ -111,6 +111,7 @@ class ChangeSnapshot:
     writers: tuple[Account, ...] = ()  # earlier uploaders; the commit's author and committer
     uploaders: tuple[Account, ...] = ()  # of every patch set, and who really uploaded each
     revert_of: int = 0  # the change this one says it reverts (Gerrit's revert_of)
+    hashtags: frozenset[str] = frozenset()
     automerge_files: tuple[ChangedFile, ...] = ()  # a merge's files against Gerrit's auto-merge
     # every patch set's commit by its number: what a sticky approval was given to
     revisions: Mapping[int, str] = field(default_factory=dict)
@@ -208,6 +209,7 @@ class ChangeSnapshot:
                 writers=_writers(info["revisions"], commit),
                 uploaders=_uploaders(info["revisions"]),
                 revert_of=int(info.get("revert_of") or 0),
+                hashtags=frozenset(str(tag) for tag in info.get("hashtags") or ()),
                 automerge_files=files,
                 revisions={int(r["_number"]): sha for sha, r in (info["revisions"] or {}).items()},
             )

@@ -9,6 +9,8 @@ Seven things, each read first and written only when it differs, each reported in
 5. what the bot must see to judge every change: private changes of the project (View Private
    Changes on refs/*) and other accounts' secondary emails (the global capability View
    Secondary Emails, in All-Projects), without which a commit's author could hide behind one;
+   and Edit Hashtags on refs/heads/*, for the `owners-needs-<subsystem>` hashtags that the
+   dashboards read;
 6. the webhooks plugin's remote in webhooks.config on refs/meta/config, written with git since
    no REST endpoint writes a plugin's file there;
 7. the same remote on All-Users, for `ref-updated` only (`configure_group_events`): group and
@@ -40,9 +42,10 @@ WEBHOOKS_FILE = "webhooks.config"
 REFS = "refs/heads/*"
 ALL_PROJECTS = "All-Projects"
 # What the bot reads beyond ordinary changes: (project, None for the one set up; ref; right).
-SIGHT = (
+BOT_RIGHTS = (
     (None, "refs/*", "viewPrivateChanges"),
     (ALL_PROJECTS, "GLOBAL_CAPABILITIES", "viewSecondaryEmails"),
+    (None, REFS, "editHashtags"),
 )
 LABEL_VALUES = {-1: "Blocked or invalid OWNERS.yaml", 0: "Pending", 1: "Approved by owners"}
 OVERRIDE_VALUES = {0: "No override", 1: "Override the owners (break-glass, audited)"}
@@ -104,7 +107,7 @@ def configure_project(
         override = configure_override(gerrit, project, settings.override_label, override_group)
         changes += override
     _submit_requirement(gerrit, project, label, bot, changes, settings, override_group, force)
-    for where, ref, permission in SIGHT:
+    for where, ref, permission in BOT_RIGHTS:
         _allow(gerrit, where or project, ref, permission, group_id, bot_group, changes)
     url = f"{service_url.rstrip('/')}/gerrit/events/{settings.webhook_token}"
     shown = f"{service_url.rstrip('/')}/gerrit/events/<OWNERS_WEBHOOK_TOKEN>"

@@ -42,6 +42,10 @@ GroupLookup = Callable[[str], Iterable[str] | None]
 """Members (usernames and emails) of a Gerrit group; None when the group cannot be seen."""
 
 VOTES = {Verdict.APPROVED: 1, Verdict.PENDING: 0, Verdict.BLOCKED: -1}
+NEEDS_HASHTAG = "owners-needs-"
+"""The bot marks a change it does not approve with `owners-needs-<subsystem>` for each unmet
+requirement, so that a Gerrit query (the dashboards' "Needs <subsystem>") lists exactly the
+changes the bot says wait for that subsystem."""
 MAX_PROBLEMS = 20
 
 
@@ -76,6 +80,14 @@ class Outcome:
     @property
     def vote(self) -> int:
         return VOTES[self.verdict]
+
+    @property
+    def needs_hashtags(self) -> frozenset[str]:
+        """`NEEDS_HASHTAG` and the name of each unmet requirement; none when approved (an
+        override included): the change then waits for no subsystem."""
+        if self.verdict is Verdict.APPROVED:
+            return frozenset()
+        return frozenset(NEEDS_HASHTAG + name for name in self.unmet)
 
 
 def assess(

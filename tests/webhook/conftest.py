@@ -215,6 +215,7 @@ class FakeGerrit:
                 ("GET", self._rev_file),
             ),
             (r"changes/([^/]+)~(\d+)/revisions/(\w+)/review", ("POST", self._review)),
+            (r"changes/([^/]+)~(\d+)/hashtags", ("POST", self._hashtags)),
             (r"projects/([^/]+)/branches/([^/]+)", ("GET", self._branch)),
             (r"projects/([^/]+)/commits/(\w+)/files/([^/]+)/content", ("GET", self._commit_file)),
             (r"groups/([^/]+)/members/", ("GET", self._members)),
@@ -330,6 +331,14 @@ class FakeGerrit:
         for entry in body.get("reviewers") or ():
             reviewers.append(account(entry["reviewer"]))
         return {"labels": body.get("labels", {})}
+
+    def _hashtags(self, project: str, number: str, body: Any, **_: Any) -> Any:
+        info = self.changes[int(number)]
+        if info["status"] != "NEW":
+            raise HTTPStatus(409, "change is closed")
+        tags = (set(info.get("hashtags") or ()) | set(body["add"])) - set(body["remove"])
+        info["hashtags"] = sorted(tags)
+        return info["hashtags"]
 
     # -- the project configuration surface (setup) ---------------------------------------
 

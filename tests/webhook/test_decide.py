@@ -6,6 +6,7 @@ nova-core (carol, dave, erin; 2 approvals) owns everything; virt (lena, victor);
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import pytest
@@ -174,14 +175,21 @@ def test_a_policy_label_that_does_not_apply_is_noted(nova_config: bytes) -> None
 # -- planning: only what differs from what the bot already said -----------------------------
 
 
-def said(change: ChangeSnapshot, vote: int, text: str) -> ChangeSnapshot:
-    """The change as it is after the bot voted `vote` and posted `text`."""
+def said(
+    change: ChangeSnapshot, vote: int, text: str, hashtags: Iterable[str] = ()
+) -> ChangeSnapshot:
+    """The change as it is after the bot voted `vote`, posted `text` and added `hashtags`."""
     info_votes = dict(change.labels)
     bot = account(BOT)
     bot_account = Account(bot["username"], bot["email"], bot["_account_id"])
     info_votes["Owner-Approval"] = (Vote(bot_account, vote),) if vote else ()
     message = Message(bot_account, BOT_TAG, f"Patch Set 1: Owner-Approval{vote:+d}\n\n{text}")
-    return dataclasses.replace(change, labels=info_votes, messages=(*change.messages, message))
+    return dataclasses.replace(
+        change,
+        labels=info_votes,
+        messages=(*change.messages, message),
+        hashtags=change.hashtags | frozenset(hashtags),
+    )
 
 
 def test_replaying_changes_nothing(nova_config: bytes) -> None:
@@ -206,11 +214,43 @@ def test_a_comment_is_posted_when_the_reasons_change(nova_config: bytes) -> None
     change = snap(LIBVIRT, {"lena": 2}, owner="uma")
     first = assess_and_plan(change, nova_config, settings())
     assert first is not None and first.vote is None and first.message  # pending: 0 already
-    later = said(snap(LIBVIRT, {"lena": 2, "luke": 1}, owner="uma"), 0, first.message)
+    later = said(
+        snap(LIBVIRT, {"lena": 2, "luke": 1}, owner="uma"), 0, first.message, first.add_hashtags
+    )
     assert assess_and_plan(later, nova_config, settings()).empty  # a +1 is no reason
     approved = said(snap(LIBVIRT, {"lena": 2, "luke": 2}, owner="uma"), 0, first.message)
     report = assess_and_plan(approved, nova_config, settings())
     assert report is not None and report.vote == 1 and report.message
+
+
+@pytest.mark.parametrize(
+    ("files", "votes", "tagged", "added", "removed"),
+    [
+        pytest.param(LIBVIRT, {}, (), ("libvirt",), (), id="each-unmet-requirement"),
+        pytest.param({**HYPERV, **VMWARE}, {}, (), ("hyperv", "vmware"), (), id="crossing"),
+        pytest.param(LIBVIRT, {"lena": 2, "luke": 2}, ("libvirt",), (), ("libvirt",), id="met"),
+        pytest.param(LIBVIRT, {"lena": 2}, ("libvirt",), (), (), id="still-unmet"),
+        pytest.param(HYPERV, {}, ("libvirt",), ("hyperv",), ("libvirt",), id="set-right"),
+        pytest.param(XENAPI, {}, (), ("virt",), (), id="advisory-is-never-waited-for"),
+    ],
+)
+def test_the_bot_tags_a_change_with_the_subsystems_it_waits_for(
+    nova_config: bytes,
+    files: dict,
+    votes: dict,
+    tagged: tuple[str, ...],
+    added: tuple[str, ...],
+    removed: tuple[str, ...],
+) -> None:
+    """What the dashboards' "Needs S" lists: `owners-needs-S` for each requirement the bot
+    says is unmet, none once it approves; others' hashtags are left alone."""
+    change = snap(files, votes, owner="uma")
+    hashtags = {"owners-needs-" + name for name in tagged} | {"release-blocker"}
+    report = assess_and_plan(
+        dataclasses.replace(change, hashtags=frozenset(hashtags)), nova_config, settings()
+    )
+    assert report.add_hashtags == tuple("owners-needs-" + name for name in added)
+    assert report.remove_hashtags == tuple("owners-needs-" + name for name in removed)
 
 
 def test_fingerprints_by_others_are_not_the_bot_s(nova_config: bytes) -> None:

@@ -43,8 +43,9 @@ def test_first_run_configures_everything(connection: FakeConnection, gerrit: Fak
         f"label:Owner-Approval=MAX,user={BOT} AND -label:Owner-Approval=MIN",
         "granted viewPrivateChanges on refs/* of nova to 'Owners Bot'",
         "granted viewSecondaryEmails on GLOBAL_CAPABILITIES of All-Projects to 'Owners Bot'",
+        "granted editHashtags on refs/heads/* of nova to 'Owners Bot'",
         'set remote "owners" in webhooks.config of nova to '
-        f"{SERVICE}/gerrit/events/<OWNERS_WEBHOOK_TOKEN> (11 event types)",
+        f"{SERVICE}/gerrit/events/<OWNERS_WEBHOOK_TOKEN> (12 event types)",
     ]
     label = gerrit.labels[("nova", "Owner-Approval")]
     assert label["function"] == "NoBlock"
@@ -98,7 +99,7 @@ def test_drift_is_repaired(connection: FakeConnection, gerrit: FakeGerrit) -> No
         "updated submit requirement Owner-Approval on nova: "
         f"label:Owner-Approval=MAX,user={BOT} AND -label:Owner-Approval=MIN",
         'set remote "owners" in webhooks.config of nova to '
-        f"{SERVICE}/gerrit/events/<OWNERS_WEBHOOK_TOKEN> (11 event types)",
+        f"{SERVICE}/gerrit/events/<OWNERS_WEBHOOK_TOKEN> (12 event types)",
     ]
     assert "copy_condition" not in gerrit.labels[("nova", "Owner-Approval")]
     permission = gerrit.access["nova"]["local"]["refs/heads/*"]["permissions"]
