@@ -161,11 +161,13 @@ def test_the_cli_reuses_the_map_and_never_a_stale_one(owners, git_repo, monkeypa
     assert edited.json[0]["requirements"][0]["approvals"] == 1
 
 
-# What `owners who` must not import when it answers from a compiled map: the YAML reader,
-# the evaluation and reviewer suggestion, and anything of the service or the Gerrit client.
+# What `owners who` must not import when it answers from a compiled map: the YAML reader and
+# the validation, the evaluation and reviewer suggestion, and anything of the service or the
+# Gerrit client.
 NOT_FOR_WHO = (
-    "yaml", "owners.engine.config", "owners.engine.evaluation", "owners.engine.suggestion",
-    "webhook.commands", "webhook", "flask", "huey", "redis", "requests", "pygerrit2",
+    "yaml", "owners.engine.config", "owners.engine.validation", "owners.engine.evaluation",
+    "owners.engine.suggestion", "webhook.commands", "webhook", "flask", "huey", "redis",
+    "requests", "pygerrit2",
 )  # fmt: skip
 IMPORTED_BY_WHO = """
 import sys
