@@ -129,11 +129,11 @@ def check_isolation(root: Included, included: list[Included]) -> list[Diagnostic
     for inc in included:
         for name, (_, key) in inc.groups.items():
             if name in root.groups or name in home:
-                where = root.path if name in root.groups else home[name]
+                first = root.path if name in root.groups else home[name]
                 found.append(
                     _error(
                         Location(inc.path, key.start_mark.line + 1, key.start_mark.column + 1),
-                        f"duplicate group '{name}' (also defined in {where})",
+                        f"duplicate group '{name}' (also defined in {first})",
                         "an included file defines its own group names",
                     )
                 )
