@@ -26,7 +26,6 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -201,51 +200,17 @@ class _ShardedMap(Mapping[str, Any]):
         return self._size
 
 
-class _ReopenedConfig(OwnersConfig):
-    """A config reopened from a cache entry, building each subsystem when first asked for.
+class _Subsystems:
+    """The subsystems of an entry, one per line, each parsed and built when first asked for
+    (the engine's `SubsystemStore`: a reopened config asks it only for what a lookup names)."""
 
-    Parsing and building 10,000 subsystems with their rules and locations costs more than a
-    lookup needs; `subsystem(name)` parses and builds one, and `subsystems` (iteration,
-    equality) all of them.  Made only by `reopen`; `dataclasses.replace` on one gives an
-    ordinary, complete copy.
-    """
+    def __init__(self, names: list[str], lines: _Lines, filename: str):
+        self.names = names
+        self._lines = lines
+        self._filename = filename
 
-    _lines: _Lines
-    _position: dict[str, int]
-    _built: dict[str, Subsystem]
-
-    @classmethod
-    def reopen(
-        cls,
-        policy: Policy,
-        groups: dict[str, tuple[str, ...]],
-        root: Subsystem,
-        names: list[str],
-        lines: _Lines,
-        source: str,
-    ) -> _ReopenedConfig:
-        config = cls.__new__(cls)
-        fixed = {"policy": policy, "groups": groups, "root": root, "source": source}
-        fixed.update(_lines=lines, _built={}, _position={n: i for i, n in enumerate(names)})
-        for name, value in fixed.items():
-            object.__setattr__(config, name, value)  # frozen, as the dataclass's own init does
-        return config
-
-    @cached_property
-    def subsystems(self) -> tuple[Subsystem, ...]:  # type: ignore[override]
-        return tuple(self.subsystem(name) for name in self._position)
-
-    def position(self, name: str) -> int:
-        return 0 if name == self.root.name else self._position[name] + 1
-
-    def subsystem(self, name: str) -> Subsystem:
-        if name == self.root.name:
-            return self.root
-        found = self._built.get(name)
-        if found is None:
-            values = self._lines[self._position[name]]
-            found = self._built[name] = _build(values, self.source)
-        return found
+    def build(self, position: int) -> Subsystem:
+        return _build(self._lines[position], self._filename)
 
 
 _MODES = {mode.value: mode for mode in Mode}
@@ -283,12 +248,11 @@ def decode(body: bytes, filename: str) -> Ownership:
         for step in path:
             node = node[step]
         node[name] = _ShardedMap(lines, first, count, size)
-    config = _ReopenedConfig.reopen(
+    config = OwnersConfig.built_on_demand(
         Policy(**{k: tuple(v) if type(v) is list else v for k, v in data["policy"].items()}),
         {name: tuple(members) for name, members in data["groups"].items()},
         _build(data["root"], filename),
-        names,
-        lines,
+        _Subsystems(names, lines, filename),
         filename,
     )
     rule_names, patterns = data["rules"]

@@ -34,9 +34,7 @@ LAYERS = {
     "cli": (2, ("owners.cli",)),
 }
 
-KNOWN_CYCLES = {
-    frozenset({"owners.engine.config", "owners.engine.includes"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def modules() -> dict[str, Path]:

@@ -3,6 +3,7 @@ corrupt or foreign is detected and rebuilt, never trusted."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -18,7 +19,7 @@ from owners import cache
 from owners.engine import Change, Ownership, evaluate, load_config
 from owners.engine.explanation import explain
 from owners.gerrit.compiled import SharedMaps
-from tests.conftest import NOVA_OWNERS
+from tests.conftest import NOVA_OWNERS, git
 from webhook.jobs import WalStorage
 
 PATHS = [
@@ -69,6 +70,66 @@ def test_a_large_map_answers_from_its_shards_as_compiled():
     ]
     assert [reopened.requirements(p) for p in paths] == [compiled.requirements(p) for p in paths]
     assert reopened.config.subsystems == compiled.config.subsystems
+
+
+# -- a lookup builds only the subsystems it names (owners.engine.model.ConfigByName) --------------
+
+# 10,000 subsystems, each the parent of the next ten: s1234 owns d34/m1234/ and its chain of
+# parents is s123, s12, s1, root.
+TEN_THOUSAND = "version: 1\nroot: {owners: [r]}\nsubsystems:\n" + "".join(
+    f"- {{name: s{i}, owners: [o{i}], paths: [/d{i % 100}/m{i}/]"
+    + (f", parent: s{i // 10}}}\n" if i >= 10 else "}\n")
+    for i in range(10_000)
+)
+
+
+def built_subsystems(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The names of the subsystems the cache builds from its entries from now on."""
+    built: set[str] = set()
+    build = cache._build
+
+    def recording(values: list[object], filename: str):
+        built.add(str(values[0]))
+        return build(values, filename)
+
+    monkeypatch.setattr(cache, "_build", recording)
+    return built
+
+
+def test_who_on_a_cached_map_builds_only_the_subsystems_of_the_paths_chain(
+    owners, tmp_path, monkeypatch
+):
+    git(tmp_path, "init", "-q")
+    (tmp_path / "OWNERS.yaml").write_text(TEN_THOUSAND)
+    monkeypatch.chdir(tmp_path)
+    compiled = owners("who", "d34/m1234/x.c")  # compiles the map and keeps it
+    built = built_subsystems(monkeypatch)
+    assert owners("who", "d34/m1234/x.c") == compiled
+    assert built == {"root", "s1234", "s123", "s12", "s1"}
+
+
+def test_evaluating_a_change_on_a_reopened_map_builds_only_its_paths_chains(monkeypatch):
+    body = cache.encode(Ownership(load_config(TEN_THOUSAND)))
+    built = built_subsystems(monkeypatch)
+    evaluation = evaluate(
+        cache.decode(body, "OWNERS.yaml"), Change.of(["d34/m1234/x.c", "d56/m5656/y.c"])
+    )
+    assert [r.subsystem for r in evaluation.requirements] == ["s1234", "s5656"]
+    assert built == {"root", "s1234", "s123", "s12", "s1", "s5656", "s565", "s56", "s5"}
+
+
+def test_a_reopened_config_replaced_is_an_ordinary_complete_one():
+    """What `dataclasses.replace` makes of a reopened config (owners.insight.review does)
+    builds no more on demand: it has every subsystem, as a config read from the file."""
+    compiled = Ownership(load_config(NOVA_OWNERS.read_bytes()))
+    reopened = cache.decode(cache.encode(compiled), "OWNERS.yaml").config
+    without_root_owners = dataclasses.replace(
+        reopened, root=dataclasses.replace(reopened.root, owners=())
+    )
+    expected = dataclasses.replace(compiled.config, root=without_root_owners.root)
+    assert type(without_root_owners) is type(expected)
+    assert without_root_owners.subsystems == expected.subsystems
+    assert answers(Ownership(without_root_owners)) == answers(Ownership(expected))
 
 
 class Counting:
@@ -161,11 +222,13 @@ def test_the_cli_reuses_the_map_and_never_a_stale_one(owners, git_repo, monkeypa
     assert edited.json[0]["requirements"][0]["approvals"] == 1
 
 
-# What `owners who` must not import when it answers from a compiled map: the YAML reader,
-# the evaluation and reviewer suggestion, and anything of the service or the Gerrit client.
+# What `owners who` must not import when it answers from a compiled map: the YAML reader and
+# the validation, the evaluation and reviewer suggestion, and anything of the service or the
+# Gerrit client.
 NOT_FOR_WHO = (
-    "yaml", "owners.engine.config", "owners.engine.evaluation", "owners.engine.suggestion",
-    "webhook.commands", "webhook", "flask", "huey", "redis", "requests", "pygerrit2",
+    "yaml", "owners.engine.config", "owners.engine.validation", "owners.engine.evaluation",
+    "owners.engine.suggestion", "webhook.commands", "webhook", "flask", "huey", "redis",
+    "requests", "pygerrit2",
 )  # fmt: skip
 IMPORTED_BY_WHO = """
 import sys

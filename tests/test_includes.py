@@ -67,6 +67,18 @@ def test_include_paths_lists_what_to_fetch() -> None:
     assert include_paths(HYPERV) == ()
 
 
+def test_include_paths_lists_each_includable_file_once_whatever_else_is_wrong() -> None:
+    """What the service fetches is what reading the file would ask for: no path that cannot
+    be included, no path twice, and the rest of the file's errors do not matter."""
+    root = b"""version: 1
+include: [a/OWNERS.yaml, ../x/OWNERS.yaml, a/OWNERS.yaml, b/OWNERS.yaml, b/CODEOWNERS]
+root: {owners: []}
+unknown: key
+"""
+    assert include_paths(root) == ("a/OWNERS.yaml", "b/OWNERS.yaml")
+    assert include_paths(b"include: [a/OWNERS.yaml]\n\tversion: 1\n") == ()  # not YAML
+
+
 @pytest.mark.parametrize(
     ("included", "message"),
     [

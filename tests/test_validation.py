@@ -12,7 +12,7 @@ import re
 import pytest
 
 from owners.engine import Severity, load_config, parse_config, tree_warnings
-from owners.engine import config as config_module
+from owners.engine import reader as reader_module
 from owners.engine.config import MAX_BYTES, MAX_PATTERNS, ConfigError
 
 HEAD = "version: 1\nroot: {owners: [a, b]}\nsubsystems:\n"  # subsystems start on line 4
@@ -433,7 +433,7 @@ def test_a_utf8_byte_order_mark_is_accepted():
 
 
 def test_the_pattern_limit_itself_is_allowed(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(config_module, "MAX_PATTERNS", 10)
+    monkeypatch.setattr(reader_module, "MAX_PATTERNS", 10)
     assert messages(_many_patterns(10)) == []
     assert messages(_many_patterns(11)) == ["OWNERS.yaml:4:35: more than 10 patterns in the file"]
 

@@ -3,7 +3,8 @@
 Nothing in this package performs I/O; callers pass bytes in and get typed values out.
 Each name is imported from its module on first use, so that a command pays only for what
 it touches: `owners who` answering from a compiled map never imports the evaluation, the
-reviewer suggestion or the YAML reader (`owners.engine.config`, and with it PyYAML).
+reviewer suggestion, the validation or the YAML reader (`owners.engine.config`, and with it
+PyYAML).
 """
 
 # ruff: noqa: F401  (the imports under TYPE_CHECKING are for type checkers only)
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ impo
         Verdict,
         Vote,
     )
-    from owners.engine.config import ConfigError, load_config, parse_config, tree_warnings
+    from owners.engine.config import ConfigError, load_config, parse_config
     from owners.engine.evaluation import evaluate
     from owners.engine.model import (
         CONFIG_PATH,
@@ -37,18 +38,20 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ impo
         Subsystem,
     )
     from owners.engine.resolution import GroupResolver, Ownership
+    from owners.engine.validation import tree_warnings
 
 _MODULES = {
     "change": (
         "Account", "Change", "ChangedFile", "Evaluation", "RequirementResult", "Verdict", "Vote",
     ),
-    "config": ("ConfigError", "load_config", "parse_config", "tree_warnings"),
+    "config": ("ConfigError", "load_config", "parse_config"),
     "evaluation": ("evaluate",),
     "model": (
         "CONFIG_PATH", "ROOT", "Diagnostic", "Location", "Mode", "OwnersConfig", "Policy",
         "Severity", "Subsystem",
     ),
     "resolution": ("GroupResolver", "Ownership"),
+    "validation": ("tree_warnings",),
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
 

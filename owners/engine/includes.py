@@ -27,6 +27,7 @@ from owners.engine.model import (
     Severity,
     Subsystem,
 )
+from owners.engine.safeyaml import NodeReader
 
 MAX_INCLUDES = 256
 Read = Callable[[str], bytes | None]
@@ -35,7 +36,8 @@ Read = Callable[[str], bytes | None]
 
 @dataclass
 class Included:
-    """What one included file contributed, with where each part was written."""
+    """What one file contributed, with where each part was written: an included file (or,
+    to check them against each other, the root file)."""
 
     path: str
     groups: dict[str, tuple[tuple[str, ...], Node]] = field(default_factory=dict)
@@ -68,17 +70,14 @@ def inside(glob: str, directory: str) -> bool:
     return anchored.startswith(directory) and ".." not in anchored.split("/")
 
 
-def read_includes(reader: object, node: Node) -> list[Included]:
-    """Parse every file `include:` names with the reader's own rules (see `config._Reader`),
-    reporting problems at the include entry or inside the included file."""
-    from owners.engine.config import _IncludedReader, _Reader
-
-    assert isinstance(reader, _Reader)
+def included_files(reader: NodeReader, node: Node, read: Read | None) -> list[tuple[str, bytes]]:
+    """Each file the `include:` list `node` names, with its bytes; an entry that cannot be
+    included, or read with `read`, is reported where it is written."""
     entries = reader.strings(node, "include")
     if len(entries) > MAX_INCLUDES:
         reader.error(node, f"more than {MAX_INCLUDES} included files")
         return []
-    found: list[Included] = []
+    found: list[tuple[str, bytes]] = []
     seen: set[str] = set()
     for path, item in entries:
         problem = path_problem(path)
@@ -89,103 +88,82 @@ def read_includes(reader: object, node: Node) -> list[Included]:
             reader.error(item, f"'{path}' is included twice")
             continue
         seen.add(path)
-        if reader.read_file is None:
+        if read is None:
             reader.error(
                 item,
                 f"cannot read the included file '{path}' here",
                 "validate in a checkout, or give the branch's files",
             )
             continue
-        data = reader.read_file(path)
+        data = read(path)
         if data is None:
             reader.error(
                 item, f"included file '{path}' does not exist", "add it, or remove the line"
             )
             continue
-        sub = _IncludedReader(path)
-        included = sub.read_included(data)
-        if included is not None:
-            _confine(sub, included)
-            found.append(included)
-        reader.diagnostics.extend(sub.diagnostics)
+        found.append((path, data))
     return found
 
 
-def _confine(reader: object, included: Included) -> None:
+def confine(included: Included) -> list[Diagnostic]:
     """Every pattern of an included file must lie inside its directory."""
-    from owners.engine.config import _Reader
-
-    assert isinstance(reader, _Reader)
-    for sub in included.subsystems:
-        for rule in sub.paths:
-            if not inside(rule.glob, included.directory):
-                reader.diagnostics.append(
-                    _error(
-                        rule.location,
-                        f"pattern '{rule.pattern}' of '{sub.name}' is outside "
-                        f"{included.directory}, the directory of {included.path}",
-                        f"an included file owns only paths under {included.directory}",
-                    )
-                )
+    return [
+        _error(
+            rule.location,
+            f"pattern '{rule.pattern}' of '{sub.name}' is outside "
+            f"{included.directory}, the directory of {included.path}",
+            f"an included file owns only paths under {included.directory}",
+        )
+        for sub in included.subsystems
+        for rule in sub.paths
+        if not inside(rule.glob, included.directory)
+    ]
 
 
-def check_isolation(
-    reader: object,
-    root_subsystems: list[Subsystem],
-    root_groups: dict[str, object],
-    included: list[Included],
-) -> None:
+def check_isolation(root: Included, included: list[Included]) -> list[Diagnostic]:
     """An included file's groups serve only that file, and its subsystems are parents only
-    to subsystems of that file; names may not repeat across files."""
-    from owners.engine.config import _Reader
-
-    assert isinstance(reader, _Reader)
+    to subsystems of that file; names may not repeat across files.  `root` is what the root
+    file itself defines."""
+    found: list[Diagnostic] = []
     home: dict[str, str] = {}  # group -> the included file defining it
     for inc in included:
         for name, (_, key) in inc.groups.items():
-            if name in root_groups or name in home:
-                where = reader.filename if name in root_groups else home[name]
-                reader.diagnostics.append(
+            if name in root.groups or name in home:
+                first = root.path if name in root.groups else home[name]
+                found.append(
                     _error(
                         Location(inc.path, key.start_mark.line + 1, key.start_mark.column + 1),
-                        f"duplicate group '{name}' (also defined in {where})",
+                        f"duplicate group '{name}' (also defined in {first})",
                         "an included file defines its own group names",
                     )
                 )
             else:
                 home[name] = inc.path
-    root_file = reader.filename
-    users = [(root_file, reader.owner_entries)]
-    users += [(inc.path, inc.owner_entries) for inc in included]
-    for file, entries in users:
-        for entry, where in entries:
-            name = entry
+    for file in (root, *included):
+        for name, where in file.owner_entries:
             if name.startswith((USER_PREFIX, GERRIT_PREFIX)) or "@" in name:
                 continue
-            if name in home and home[name] != file:
-                reader.diagnostics.append(
+            if name in home and home[name] != file.path:
+                found.append(
                     _error(
                         where,
                         f"group '{name}' of {home[name]} is used outside that file",
-                        f"define it in {file}, or write 'user:{name}' for a username",
+                        f"define it in {file.path}, or write 'user:{name}' for a username",
                     )
                 )
-    owner_file = {s.name: root_file for s in root_subsystems}
-    for inc in included:
-        owner_file.update((s.name, inc.path) for s in inc.subsystems)
-    for file, subsystems in [(root_file, root_subsystems)] + [
-        (inc.path, inc.subsystems) for inc in included
-    ]:
-        for sub in subsystems:
+    owner_file = {s.name: file.path for file in (root, *included) for s in file.subsystems}
+    for file in (root, *included):
+        for sub in file.subsystems:
             parent_file = owner_file.get(sub.parent or "")
-            if parent_file is not None and parent_file not in (root_file, file):
-                reader.diagnostics.append(
+            if parent_file is not None and parent_file not in (root.path, file.path):
+                found.append(
                     _error(
                         sub.location,
                         f"subsystem '{sub.name}' has parent '{sub.parent}' of {parent_file}",
                         "a subsystem may name as parent only one of the root file or its own",
                     )
                 )
+    return found
 
 
 def _error(location: Location | None, message: str, hint: str = "") -> Diagnostic:
@@ -197,13 +175,15 @@ def include_paths(data: bytes | None) -> tuple[str, ...]:
     service reads them at the branch head).  Costs nothing for a file without `include`."""
     if data is None or b"include" not in data:
         return ()
-    from owners.engine.config import parse_config
-
     asked: list[str] = []
 
     def record(path: str) -> bytes | None:
         asked.append(path)
         return None
 
-    parse_config(data, read=record)
+    reader = NodeReader(CONFIG_PATH)
+    node = reader.document(data)
+    top = {} if node is None else reader.mapping(node, ("include",), "the top level")
+    if "include" in top:
+        included_files(reader, top["include"], record)
     return tuple(asked)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import enum
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, Protocol
 
 from owners.engine.patterns import Glob
 
@@ -120,6 +121,48 @@ class Subsystem:
     location: Location | None = None
 
 
+class ConfigByName(Protocol):
+    """What answering about paths and changes may ask of a config: its policy, its groups,
+    and a subsystem (or its place in the file) by name, never to go through `subsystems`.
+
+    `Hierarchy` (approvers, parent chains), `Ownership.requirements`, `evaluate` and
+    `owners who` ask only this, so a config whose subsystems are built when first named
+    (`OwnersConfig.built_on_demand`, as the compiled-map cache reopens one) builds for a
+    lookup only the subsystems on its paths' parent chains: a handful of 10,000.  Work on the
+    whole map (validation, coverage, dashboards, an explanation's list of matching rules)
+    goes through `subsystems` and builds them all.
+    """
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def groups(self) -> Mapping[str, tuple[str, ...]]: ...
+
+    @property
+    def root(self) -> Subsystem: ...
+
+    def subsystem(self, name: str) -> Subsystem: ...
+
+    def position(self, name: str) -> int:
+        """Where the subsystem stands in the file: root 0, then file order."""
+        ...
+
+
+class SubsystemStore(Protocol):
+    """Subsystems kept in a compiled form, each built only when asked for: what a config
+    `OwnersConfig.built_on_demand` reads them from (`owners.cache` keeps one per line)."""
+
+    @property
+    def names(self) -> Sequence[str]:
+        """Every subsystem's name but root's, in file order."""
+        ...
+
+    def build(self, position: int) -> Subsystem:
+        """The subsystem named `names[position]`."""
+        ...
+
+
 @dataclass(frozen=True)
 class OwnersConfig:
     policy: Policy
@@ -149,6 +192,56 @@ class OwnersConfig:
     @cached_property
     def _positions(self) -> dict[str, int]:
         return {s.name: i for i, s in enumerate(self.all_subsystems)}
+
+    @staticmethod
+    def built_on_demand(
+        policy: Policy,
+        groups: dict[str, tuple[str, ...]],
+        root: Subsystem,
+        store: SubsystemStore,
+        source: str = CONFIG_PATH,
+    ) -> OwnersConfig:
+        """A config whose subsystems are built from `store` when first named, for one
+        reopened from a compiled form: a lookup asks only for what `ConfigByName` names.
+
+        It is an `OwnersConfig`, since any caller of `Ownership.config` may go through the
+        whole map, but the dataclass's `__init__` wants every subsystem built, which is what
+        reopening avoids: so its fields are set here, as that `__init__` sets them on the
+        frozen instance.  `dataclasses.replace` on it gives an ordinary, complete config.
+        """
+        config = object.__new__(_BuiltOnDemand)
+        fields = {"policy": policy, "groups": groups, "root": root, "source": source}
+        fields.update(_store=store, _built={}, _index={n: i for i, n in enumerate(store.names)})
+        for name, value in fields.items():
+            object.__setattr__(config, name, value)
+        return config
+
+
+class _BuiltOnDemand(OwnersConfig):
+    """See `OwnersConfig.built_on_demand`."""
+
+    _store: SubsystemStore
+    _index: dict[str, int]
+    _built: dict[str, Subsystem]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> OwnersConfig:  # type: ignore[misc]
+        # Made by fields, as `dataclasses.replace` makes a copy: an ordinary config.
+        return OwnersConfig(*args, **kwargs)
+
+    @cached_property
+    def subsystems(self) -> tuple[Subsystem, ...]:  # type: ignore[override]
+        return tuple(self.subsystem(name) for name in self._index)
+
+    def subsystem(self, name: str) -> Subsystem:
+        if name == self.root.name:
+            return self.root
+        found = self._built.get(name)
+        if found is None:
+            found = self._built[name] = self._store.build(self._index[name])
+        return found
+
+    def position(self, name: str) -> int:
+        return 0 if name == self.root.name else self._index[name] + 1
 
 
 @contextlib.contextmanager

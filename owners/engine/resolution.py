@@ -16,6 +16,7 @@ from owners.engine.model import (
     GERRIT_PREFIX,
     ROOT,
     USER_PREFIX,
+    ConfigByName,
     Location,
     Mode,
     OwnersConfig,
@@ -85,10 +86,11 @@ class Hierarchy:
     """The tree of subsystems and who may approve for each: what needs no path.
 
     Each answer is worked out when first asked for: a command about one path visits a few
-    subsystems of thousands, and validation walks them all without any pattern index.
+    subsystems of thousands, and validation walks them all without any pattern index.  It
+    asks of its config only what `ConfigByName` names.
     """
 
-    def __init__(self, config: OwnersConfig):
+    def __init__(self, config: ConfigByName):
         self.config = config
         self._ancestors: dict[str, tuple[str, ...]] = {}
         self._chains: dict[str, tuple[str, ...]] = {}
@@ -195,8 +197,11 @@ class Ownership(Hierarchy):
     A cached map (`owners.cache`) passes what an earlier compile of the same config saved:
     `index`, the pattern index (`index_data`), and `rule_table`, each rule's subsystem name
     and pattern in file order, so that it answers without parsing its patterns or building
-    the subsystems a lookup does not reach.
+    the subsystems a lookup does not reach.  Answering `requirements` asks of the config only
+    what `ConfigByName` names; `rules` and the regions go through every subsystem.
     """
+
+    config: OwnersConfig
 
     def __init__(
         self,
