@@ -34,7 +34,6 @@ import json
 import re
 import subprocess
 import sys
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
@@ -255,6 +254,12 @@ def implicit(demo: Demo) -> int:
     return number
 
 
+def implicit_crossing(demo: Demo) -> int:
+    # her ownership approves hyperv, not compute: the change waits for compute alone
+    files = {HYPERV: "# implicit, crossing\n", CORE: "# implicit, crossing\n"}
+    return demo.nova.push_change("alice", files, "hyperv and compute: implicit")
+
+
 def exempt(demo: Demo) -> int:
     return demo.nova.push_change("hana", {CORE: "# exempt\n"}, "release: exempt")
 
@@ -337,6 +342,7 @@ CASES = [
     Case(advisory, PENDING, ("virt",)),
     Case(self_approval, PENDING, ("hyperv",)),
     Case(implicit, APPROVED),
+    Case(implicit_crossing, PENDING, ("compute",)),
     Case(exempt, APPROVED),
     Case(override, PENDING, ("root",)),
     Case(sticky, APPROVED),
@@ -364,8 +370,8 @@ def answers(
 
 
 def _push_map(nova: Nova, workdir: Path) -> str:
-    """The Gerrit group, then MAP and its included file straight to master; the dashboards
-    of the new map.  Returns master before."""
+    """The Gerrit group, then MAP and its included file pushed straight to master (in the
+    clone `workdir/map`); master before."""
     admin = nova.gerrit.rest
     admin.create_group(COMPUTE_TEAM, ["dora"])
     # the bot reads the members of every gerrit: group (docs/deployment.md)
@@ -388,9 +394,10 @@ def _read_all(
 ) -> dict[str, dict[str, Answer]]:
     """Every surface's answer about every case's change, by case and surface; `checkout`
     holds the map as a clone of master (for `owners report --config`)."""
-    boards = _dashboards(nova, set(numbers.values()))
-    report = _report(nova)
-    local = _report(nova, "--config", str(checkout / "OWNERS.yaml"), cwd=checkout)
+    changes = set(numbers.values())
+    boards = _dashboards(nova, changes)
+    report = _report(nova, changes)
+    local = _report(nova, changes, "--config", str(checkout / "OWNERS.yaml"), cwd=checkout)
     with ThreadPoolExecutor(4) as pool:
         checks = dict(
             zip(numbers, pool.map(lambda n: _check(nova, n), numbers.values()), strict=True)
@@ -402,18 +409,11 @@ def _read_all(
             "page": _page(nova, number),
             "check": checks[name],
             "dashboards": boards.get(number, Answer(error="in no section")),
-            "report": report[number] if number in report else _missing(report),
-            "report --config": local[number] if number in local else _missing(local),
+            "report": report[number],
+            "report --config": local[number],
         }
         for name, number in numbers.items()
     }
-
-
-def _missing(report: Mapping[int, Answer]) -> Answer:
-    """A change the report does not list, or why the report failed."""
-    if isinstance(report, defaultdict):
-        return report[0]
-    return Answer(error="not in the report")
 
 
 def _owners(
@@ -437,6 +437,8 @@ _VOTES = {APPROVED: 1, BLOCKED: -1, PENDING: 0}
 
 
 def _bot(nova: Nova, number: int) -> Answer:
+    """The bot's last status comment (its verdict, a bullet per requirement, the override
+    line), checked against its vote on the owners label."""
     change = nova.change(number)
     comments = novademo.bot_messages(change)
     if not comments:
@@ -465,6 +467,8 @@ _REASON_PART = re.compile(r"^([\w.-]+(?: \(advisory\))?): (.*)$")
 
 
 def _submit_check(nova: Nova, number: int) -> Answer:
+    """`POST /submit-check` about the current revision, as the plugin asks: the verdict, and
+    from its reason the requirements unmet (`name: state; ...`)."""
     info = nova.gerrit.rest.get(f"changes/{number}?o=CURRENT_REVISION")
     body = {
         "project": info["project"],
@@ -521,6 +525,7 @@ def _requirements_answer(verdict: str, requirements: list[dict[str, Any]]) -> An
 
 
 def _page(nova: Nova, number: int) -> Answer:
+    """`/api/v1/c/N`, read as the administrator (who sees every group's members)."""
     answer = requests.get(
         f"{nova.service_url}/api/v1/c/{number}", auth=nova.gerrit.admin_auth, timeout=60
     )
@@ -543,6 +548,7 @@ def _page(nova: Nova, number: int) -> Answer:
 
 
 def _check(nova: Nova, number: int) -> Answer:
+    """`owners check --change N --json` (exit 0 approved, 1 not; 2 no verdict)."""
     done = _owners(nova, "check", "--change", str(number), "--json")
     if done.returncode not in (0, 1):
         return Answer(error=f"exit {done.returncode}: {done.stderr.strip()[:80]}")
@@ -550,19 +556,24 @@ def _check(nova: Nova, number: int) -> Answer:
     return _requirements_answer(data["verdict"], data["requirements"])
 
 
-def _report(nova: Nova, *options: str, cwd: Path | None = None) -> Mapping[int, Answer]:
-    """`owners report --json`'s rows by change; with `--config`, judged by a local map (that
-    of the checkout `cwd`) instead of the branch head's."""
+def _report(
+    nova: Nova, numbers: set[int], *options: str, cwd: Path | None = None
+) -> dict[int, Answer]:
+    """`owners report --json`'s row of each change; with `--config`, judged by a local map
+    (that of the checkout `cwd`) instead of the branch head's."""
     args = ("report", "--project", nova.project, "--since", "1d", "--json", *options)
     done = _owners(nova, *args, cwd=cwd)
     if done.returncode != 0:
-        failed = Answer(error=f"report: {done.stderr.strip()[:100]}")
-        return defaultdict(lambda: failed)
+        return dict.fromkeys(numbers, Answer(error=f"report: {done.stderr.strip()[:100]}"))
+    rows = {row["change"]: row for row in json.loads(done.stdout)["changes"]}
     return {
-        row["change"]: Answer(
-            verdict=row["verdict"], needs=tuple(sorted(_name(s) for s in row["subsystems"]))
+        n: Answer(
+            verdict=rows[n]["verdict"],
+            needs=tuple(sorted(_name(s) for s in rows[n]["subsystems"])),
         )
-        for row in json.loads(done.stdout)["changes"]
+        if n in rows
+        else Answer(error="not in the report")
+        for n in numbers
     }
 
 
@@ -647,12 +658,13 @@ DISAGREEMENTS = {
     },
     **{
         (case, "dashboards", "unapproved"): (
-            "a change the bot approved without a current vote by an owner (implicit, "
-            "exempt, sticky, pure revert) stays in 'Needs S' beside 'Approved by every "
-            "owner': webhook/dashboards.py sections() writes 'Needs S' as files and no "
-            "eligible Code-Review approval, without -label:Owner-Approval=1"
+            "'Needs S' lists a change while no eligible account's Code-Review approval is "
+            "on the current patch set (webhook/dashboards.py sections(): files and "
+            "-approved_by(S), without -label:Owner-Approval=1): an approval the bot counts "
+            "without one (implicit, sticky) or a waived requirement (exempt, pure revert) "
+            "still reads 'Needs S', even beside 'Approved by every owner'"
         )
-        for case in ("implicit", "exempt", "sticky", "pure-revert")
+        for case in ("implicit", "implicit-crossing", "exempt", "sticky", "pure-revert")
     },
     **{
         (case, "report --config", "verdict"): (
