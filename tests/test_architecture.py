@@ -1,8 +1,7 @@
 """ARCHITECTURE.md against the tree: every module sits in a layer, imports go down the layers
 (the service and the CLI, side by side on top, never import each other), and there is no
-import cycle but the known debts listed here (so that a new one fails, and one paid off must
-be struck from the list).  The imports are read from the source with `ast`, function-level
-ones included.
+import cycle.  The imports are read from the source with `ast`, function-level ones
+included.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ LAYERS = {
     "cli": (2, ("owners.cli",)),
 }
 
-KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def modules() -> dict[str, Path]:
@@ -95,7 +93,7 @@ def test_imports_go_down_the_layers_and_the_top_layers_never_meet() -> None:
     assert against == set()
 
 
-def test_the_only_import_cycles_are_the_known_debts() -> None:
+def test_there_is_no_import_cycle() -> None:
     graph = imports()
     reach = {name: reachable(graph, name) for name in graph}
     cycles = {
@@ -103,7 +101,7 @@ def test_the_only_import_cycles_are_the_known_debts() -> None:
         for name in graph
         if name in reach[name]
     }
-    assert cycles == KNOWN_CYCLES
+    assert cycles == set()
 
 
 def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
