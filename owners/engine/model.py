@@ -11,7 +11,7 @@ import contextlib
 import enum
 import gc
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -71,20 +71,73 @@ class Diagnostic:
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
+def policy_key(
+    default: Any, doc: str, *, exception: bool = False, choices: tuple[str, ...] = ()
+) -> Any:
+    """A key of OWNERS.yaml's `policy`, declared once: the reader checks it (a boolean, a
+    list of owners entries, or one of `choices`), the JSON schema describes it with `doc`, and
+    `owners explain` shows an `exception` turned on.  Its rule is the engine's business."""
+    return field(default=default, metadata={"doc": doc, "exception": exception, "choices": choices})
+
+
 @dataclass(frozen=True)
 class Policy:
-    label: str = "Code-Review"
-    approve: int = 2
-    veto: int = -2
-    self_approval: bool = False
-    root_veto: bool = True
+    """How votes count.  Adding a key: declare it here with `policy_key`, write its rule
+    (ARCHITECTURE.md, "Adding a policy key")."""
+
+    label: str = policy_key("Code-Review", "The Gerrit label whose votes count.")
+    approve: int = policy_key(2, "A vote at or above this approves.")
+    veto: int = policy_key(-2, "A vote at or below this from an eligible approver blocks.")
+    self_approval: bool = policy_key(
+        False, "Whether the change owner's, uploaders' and authors' own votes count."
+    )
+    root_veto: bool = policy_key(
+        True, "Whether root owners may veto anywhere, even under noparent."
+    )
     # Opt-in exceptions (docs/format.md, "Exceptions"); each only ever weakens a check where
     # the file says so, and none lifts a veto.
-    implicit_approval: bool = False
-    exempt: tuple[str, ...] = ()
-    pure_reverts: str = "review"  # or "exempt"
-    sticky_approvals: bool = False
-    merge_commits: str = "all-changed-files"  # or "conflict-resolution"
+    implicit_approval: bool = policy_key(
+        False,
+        "true: an owner's own change counts as one approval where the owner, every uploader "
+        "and the author may all approve.",
+        exception=True,
+    )
+    exempt: tuple[str, ...] = policy_key(
+        (),
+        "Accounts (or gerrit: groups) whose changes, every patch set uploaded by them, need "
+        "no owner approval; vetoes still block.",
+        exception=True,
+    )
+    pure_reverts: str = policy_key(
+        "review",
+        "exempt: a change Gerrit reports as a pure revert of a change merged on the same "
+        "branch needs no owner approval.",
+        exception=True,
+        choices=("review", "exempt"),
+    )
+    sticky_approvals: bool = policy_key(
+        False,
+        "true: approvals of an earlier patch set still count for a requirement none of whose "
+        "files changed since.",
+        exception=True,
+    )
+    merge_commits: str = policy_key(
+        "all-changed-files",
+        "conflict-resolution: a merge of parents all on the branch needs only the owners of "
+        "the files that differ from Gerrit's auto-merge; all-changed-files: every file "
+        "differing from any parent.",
+        exception=True,
+        choices=("all-changed-files", "conflict-resolution"),
+    )
+
+    def exceptions_in_effect(self) -> dict[str, Any]:
+        """The opt-in exceptions this policy turns on (set to other than their default), in
+        the order `Policy` declares them."""
+        return {
+            key.name: getattr(self, key.name)
+            for key in fields(self)
+            if key.metadata["exception"] and getattr(self, key.name) != key.default
+        }
 
 
 @dataclass(frozen=True)

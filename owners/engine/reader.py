@@ -10,7 +10,7 @@ reported; nothing is dropped or guessed at.  `owners.engine.config` is the entry
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -37,12 +37,12 @@ MAX_PATTERNS = 200_000
 MAX_PATTERN_LENGTH = 1024
 SUPPORTED_VERSION = 1
 
-# Opt-in exceptions under `policy` (docs/format.md, "Exceptions").
+# The keys of `policy`, as `Policy` declares them (`policy_key`).
+POLICY_KEYS = {key.name: key for key in fields(Policy)}
 CHOICES = {
-    "pure_reverts": ("review", "exempt"),
-    "merge_commits": ("all-changed-files", "conflict-resolution"),
+    name: key.metadata["choices"] for name, key in POLICY_KEYS.items() if key.metadata["choices"]
 }
-EXCEPTION_KEYS = ("implicit_approval", "exempt", *CHOICES, "sticky_approvals")
+EXCEPTION_KEYS = tuple(name for name, key in POLICY_KEYS.items() if key.metadata["exception"])
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 LABEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")  # what Gerrit accepts as a label name
@@ -119,27 +119,18 @@ class Reader(NodeReader):
         return config
 
     def _policy(self, node: Node) -> Policy | None:
-        keys = self.mapping(
-            node,
-            ("label", "approve", "veto", "self_approval", "root_veto", *EXCEPTION_KEYS),
-            "policy",
-        )
-        values: dict[str, object] = self._exceptions(keys)
-        if "label" in keys:
-            label = self.string(keys["label"], "policy.label")
-            if label is not None and not LABEL_NAME.match(label):
-                self.error(
-                    keys["label"],
-                    f"'{label}' is not a Gerrit label name",
-                    "letters, digits and '-' only, e.g. Code-Review",
-                )
-            values["label"] = label
-        for name in ("approve", "veto"):
-            if name in keys:
-                values[name] = self.integer(keys[name], f"policy.{name}")
-        for name in ("self_approval", "root_veto"):
-            if name in keys:
-                values[name] = self.boolean(keys[name], f"policy.{name}")
+        keys = self.mapping(node, tuple(POLICY_KEYS), "policy")
+        values: dict[str, object] = {
+            name: self._policy_value(name, value) for name, value in keys.items()
+        }
+        label = values.get("label")
+        if isinstance(label, str) and not LABEL_NAME.match(label):
+            self.error(
+                keys["label"],
+                f"'{label}' is not a Gerrit label name",
+                "letters, digits and '-' only, e.g. Code-Review",
+            )
+            values["label"] = None
         if any(v is None for v in values.values()):
             return None
         policy = Policy(**values)  # type: ignore[arg-type]
@@ -157,34 +148,35 @@ class Reader(NodeReader):
             )
         return policy
 
-    def _exceptions(self, keys: dict[str, Node]) -> dict[str, object]:
-        """The opt-in exceptions of `policy` (docs/format.md, "Exceptions").  Each weakens a
-        check, so each must be written out; a wrong value is an error, never a default."""
-        values: dict[str, object] = {}
-        for name in ("implicit_approval", "sticky_approvals"):
-            if name in keys:
-                values[name] = self.boolean(keys[name], f"policy.{name}")
-        if "exempt" in keys:
-            entries = self.strings(keys["exempt"], "policy.exempt")
+    def _policy_value(self, name: str, node: Node) -> object:
+        """One key of `policy`, read by the type `Policy` declares for it; None (and an
+        error) when it is wrong: an opt-in exception weakens a check, so a wrong value is an
+        error, never a default."""
+        where = f"policy.{name}"
+        default = POLICY_KEYS[name].default
+        choices = CHOICES.get(name)
+        if choices:
+            text = self.string(node, where)
+            if text is not None and text not in choices:
+                close = closest(text, choices)
+                self.error(
+                    node,
+                    f"{where} must be one of {', '.join(choices)}, not '{text}'",
+                    f"did you mean '{close}'?" if close else "",
+                )
+                return None
+            return text
+        if isinstance(default, bool):
+            return self.boolean(node, where)
+        if isinstance(default, int):
+            return self.integer(node, where)
+        if isinstance(default, tuple):  # owners entries
+            entries = self.strings(node, where)
             for entry, entry_node in entries:
                 self.owner_entry(entry, entry_node)
-            ok = isinstance(keys["exempt"], SequenceNode) and len(entries) == len(
-                keys["exempt"].value
-            )
-            values["exempt"] = tuple(e for e, _ in entries) if ok else None
-        for name, choices in CHOICES.items():
-            if name in keys:
-                text = self.string(keys[name], f"policy.{name}")
-                if text is not None and text not in choices:
-                    close = closest(text, choices)
-                    self.error(
-                        keys[name],
-                        f"policy.{name} must be one of {', '.join(choices)}, not '{text}'",
-                        f"did you mean '{close}'?" if close else "",
-                    )
-                    text = None
-                values[name] = text
-        return values
+            ok = isinstance(node, SequenceNode) and len(entries) == len(node.value)
+            return tuple(e for e, _ in entries) if ok else None
+        return self.string(node, where)
 
     def _groups(self, node: Node | None) -> dict[str, tuple[tuple[str, ...], Node]]:
         if node is None:

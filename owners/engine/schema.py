@@ -10,9 +10,11 @@ feasibility, patterns, locations).  Draft-07, the newest draft editors support f
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
-from owners.engine.config import CHOICES, LABEL_NAME, MAX_PATTERN_LENGTH, SUPPORTED_VERSION
+from owners.engine.config import LABEL_NAME, MAX_PATTERN_LENGTH, SUPPORTED_VERSION
+from owners.engine.model import Policy
 
 _OWNER = {
     "type": "string",
@@ -62,84 +64,7 @@ def owners_schema() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "description": "How votes count; every key is optional.",
-                "properties": {
-                    "label": {
-                        "type": "string",
-                        "pattern": LABEL_NAME.pattern.removesuffix(r"\Z") + "$",
-                        "default": "Code-Review",
-                        "description": "The Gerrit label whose votes count (default Code-Review).",
-                    },
-                    "approve": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "default": 2,
-                        "description": "A vote at or above this approves (default 2).",
-                    },
-                    "veto": {
-                        "type": "integer",
-                        "maximum": -1,
-                        "default": -2,
-                        "description": (
-                            "A vote at or below this from an eligible approver blocks (default -2)."
-                        ),
-                    },
-                    "self_approval": {
-                        "type": "boolean",
-                        "default": False,
-                        "description": (
-                            "Whether the change owner's, uploaders' and authors' own votes "
-                            "count (default false)."
-                        ),
-                    },
-                    "root_veto": {
-                        "type": "boolean",
-                        "default": True,
-                        "description": (
-                            "Whether root owners may veto anywhere, even under noparent "
-                            "(default true)."
-                        ),
-                    },
-                    "implicit_approval": {
-                        "type": "boolean",
-                        "default": False,
-                        "description": (
-                            "true: an owner's own change counts as one approval where the owner, "
-                            "every uploader and the author may all approve (default false)."
-                        ),
-                    },
-                    "exempt": {
-                        **_OWNERS,
-                        "description": (
-                            "Accounts (or gerrit: groups) whose changes, every patch set "
-                            "uploaded by them, need no owner approval; vetoes still block."
-                        ),
-                    },
-                    "pure_reverts": {
-                        "enum": list(CHOICES["pure_reverts"]),
-                        "default": "review",
-                        "description": (
-                            "exempt: a change Gerrit reports as a pure revert of a change merged "
-                            "on the same branch needs no owner approval (default review)."
-                        ),
-                    },
-                    "sticky_approvals": {
-                        "type": "boolean",
-                        "default": False,
-                        "description": (
-                            "true: approvals of an earlier patch set still count for a "
-                            "requirement none of whose files changed since (default false)."
-                        ),
-                    },
-                    "merge_commits": {
-                        "enum": list(CHOICES["merge_commits"]),
-                        "default": "all-changed-files",
-                        "description": (
-                            "conflict-resolution: a merge of parents all on the branch needs "
-                            "only the owners of the files that differ from Gerrit's auto-merge "
-                            "(default all-changed-files: every file differing from any parent)."
-                        ),
-                    },
-                },
+                "properties": _policy_properties(),
             },
             "include": {
                 "type": "array",
@@ -242,3 +167,30 @@ def owners_schema() -> dict[str, Any]:
             },
         },
     }
+
+
+# What a schema can say of a policy key beyond its type, choices and default.
+_POLICY_LIMITS: dict[str, dict[str, Any]] = {
+    "label": {"pattern": LABEL_NAME.pattern.removesuffix(r"\Z") + "$"},
+    "approve": {"minimum": 1},
+    "veto": {"maximum": -1},
+}
+
+
+def _policy_properties() -> dict[str, Any]:
+    """Each key `Policy` declares (`policy_key`), with its doc, type or choices and default."""
+    properties = {}
+    for key in fields(Policy):
+        doc, choices, default = key.metadata["doc"], key.metadata["choices"], key.default
+        if isinstance(default, tuple):  # owners entries
+            properties[key.name] = {**_OWNERS, "description": doc}
+            continue
+        shown = str(default).lower() if isinstance(default, bool) else default
+        kind = {bool: "boolean", int: "integer", str: "string"}[type(default)]
+        properties[key.name] = {
+            **({"enum": list(choices)} if choices else {"type": kind}),
+            **_POLICY_LIMITS.get(key.name, {}),
+            "default": default,
+            "description": f"{doc.removesuffix('.')} (default {shown}).",
+        }
+    return properties

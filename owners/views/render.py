@@ -182,18 +182,10 @@ def explain_text(explanation: PathExplanation) -> str:
 
 def exceptions(policy: Policy) -> dict[str, Any]:
     """The opt-in exceptions the file turns on (docs/format.md, "Exceptions"), as written."""
-    found: dict[str, Any] = {}
-    if policy.implicit_approval:
-        found["implicit_approval"] = True
-    if policy.exempt:
-        found["exempt"] = list(policy.exempt)
-    if policy.pure_reverts != "review":
-        found["pure_reverts"] = policy.pure_reverts
-    if policy.sticky_approvals:
-        found["sticky_approvals"] = True
-    if policy.merge_commits != "all-changed-files":
-        found["merge_commits"] = policy.merge_commits
-    return found
+    return {
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in policy.exceptions_in_effect().items()
+    }
 
 
 def exceptions_text(policy: Policy) -> str:
