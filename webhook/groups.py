@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from owners.engine.model import GERRIT_PREFIX
-from owners.gerrit.connection import GerritConnection, encode, quoted
+from owners.gerrit.connection import GerritConnection
 from owners.gerrit.model import UnexpectedResponse
+from owners.gerrit.rest import encode, quoted
 from owners.gerrit.settings import Settings
 from owners.gerrit.verdict import compile_tree
 
@@ -84,7 +85,7 @@ def affected_changes(gerrit: GerritConnection, settings: Settings, uuid: str) ->
     changes: list[tuple[str, int]] = []
     hit: set[str] = set()
     for (project, branch), numbers in sorted(branches.items()):
-        config = gerrit.branch_config(project, branch)
+        config = gerrit.projects.branch_config(project, branch)
         named = named_groups(config.content, settings.fallback_owners, config.included)
         found = [g for g in named if inclusion.has(g)]
         if found:
@@ -98,7 +99,7 @@ def affected_changes(gerrit: GerritConnection, settings: Settings, uuid: str) ->
 def _open_changes(gerrit: GerritConnection, settings: Settings) -> Iterator[tuple[str, str, int]]:
     queries = [f'status:open project:"{quoted(p)}"' for p in sorted(settings.projects)]
     for query in queries or ["status:open"]:
-        for info in gerrit.query(query):
+        for info in gerrit.changes.query(query):
             project, branch, number = info.get("project"), info.get("branch"), info.get("_number")
             if (
                 not isinstance(project, str)
