@@ -77,9 +77,7 @@ class Judge:
             self._with_writer_accounts(snapshot),
             branch.content,
             self.settings,
-            self._fresh_groups()
-            if fresh_groups
-            else self.groups or self.gerrit.accounts.group_members,
+            self._group_lookup(fresh_groups),
             proposed,
             foreign_parents=self.gerrit.changes.foreign_parents(snapshot, branch.revision),
             directory=self.gerrit.accounts.directory() if proposed is not None else None,
@@ -175,6 +173,12 @@ class Judge:
             for holder in self.gerrit.accounts.accounts_with_email(writer.email)
         ]
         return replace(snapshot, writers=(*snapshot.writers, *found)) if found else snapshot
+
+    def _group_lookup(self, fresh: bool) -> GroupLookup:
+        """`groups` if set, else the connection's cached members; read afresh with `fresh`."""
+        if fresh:
+            return self._fresh_groups()
+        return self.groups or self.gerrit.accounts.group_members
 
     def _fresh_groups(self) -> GroupLookup:
         """A group lookup reading each group from Gerrit once, bypassing the TTL cache."""
