@@ -96,13 +96,13 @@ def _floor(gerrit: GerritConnection, project: str, number: int) -> float:
     """Seconds for the three calls an evaluation cannot avoid, as the bot makes them: its +1
     is taken back (untimed), then the change and the branch head are read and the +1 is
     posted again with the bot's last comment."""
-    snapshot = gerrit.change(number, project)
-    gerrit.review(snapshot, label=novademo.LABEL, vote=0, message=None)
+    snapshot = gerrit.changes.change(number, project)
+    gerrit.changes.review(snapshot, label=novademo.LABEL, vote=0, message=None)
     comment = next(m.text for m in reversed(snapshot.messages) if m.tag == novademo.BOT_TAG)
     start = time.perf_counter()
-    snapshot = gerrit.change(number, project)
-    gerrit.branch_head(project, snapshot.branch)
-    gerrit.review(snapshot, label=novademo.LABEL, vote=1, message=comment)
+    snapshot = gerrit.changes.change(number, project)
+    gerrit.projects.branch_head(project, snapshot.branch)
+    gerrit.changes.review(snapshot, label=novademo.LABEL, vote=1, message=comment)
     return time.perf_counter() - start
 
 

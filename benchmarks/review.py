@@ -54,7 +54,8 @@ def run(quick: bool) -> Report:
             data = json.loads(done.stdout)
         gerrit = GerritConnection(Settings.from_env(env))
         query = f"project:{nova.project}"
-        floor = repeat(lambda: list(gerrit.query(query, HISTORY_OPTIONS, page_size=PAGE_SIZE)),
+        changes = gerrit.changes
+        floor = repeat(lambda: list(changes.query(query, HISTORY_OPTIONS, page_size=PAGE_SIZE)),
                        RUNS)  # fmt: skip
     table = Table(f"{CHANGES} reviewed changes, {PAGE_SIZE} per query page",
                   ("what", "time", "REST calls"))  # fmt: skip

@@ -144,6 +144,23 @@ class MemoryGerrit:
         raise requests.HTTPError(response=_status(404))
 
 
+class _MemoryGit:
+    """The git role with the synthetic tree in memory: a tree listing costs its one call
+    without a fetch."""
+
+    def __init__(self, gerrit: GerritConnection, paths: tuple[str, ...]):
+        self.gerrit, self.paths = gerrit, paths
+
+    def branch_files(self, project: str, branch: str, auth: Any) -> tuple[str, tuple[str, ...]]:
+        self.gerrit.count_call()
+        return HEAD, self.paths
+
+
+def _with_tree(gerrit: GerritConnection, paths: tuple[str, ...]) -> GerritConnection:
+    gerrit.git = _MemoryGit(gerrit, paths)  # type: ignore[assignment]
+    return gerrit
+
+
 def _status(code: int) -> requests.Response:
     response = requests.Response()
     response.status_code = code
@@ -243,12 +260,7 @@ def _synthetic(files: int, subsystems: int) -> Iterator[tuple[Any, _Recorder, di
     memory = MemoryGerrit(paths, config, changes=200)
     settings = ServiceSettings("http://gerrit.invalid", "owners-bot", "unused", "t" * 20)
 
-    class Connection(GerritConnection):
-        def branch_files(self, project: str, branch: str, auth: Any) -> tuple[str, tuple[str, ...]]:
-            self._count_call()
-            return HEAD, paths
-
-    recorder = _Recorder(lambda s, auth: Connection(s, rest=memory))
+    recorder = _Recorder(lambda s, auth: _with_tree(GerritConnection(s, rest=memory), paths))
     app = create_app(settings, jobs=Jobs(settings, None))
     app.config[CONNECTION_FACTORY] = recorder
     middle = f"mod{subsystems // 2:04d}"

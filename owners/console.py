@@ -79,7 +79,7 @@ def settings_from_env() -> Settings:
 def site_errors() -> Iterator[None]:
     """Turn the settings', the setup's and Gerrit's errors (which never carry secrets) into
     one-line CLI errors."""
-    from owners.gerrit.connection import GerritError
+    from owners.gerrit.model import GerritError
     from owners.gerrit.settings import SettingsError
     from owners.gerrit.setup import SetupError
 

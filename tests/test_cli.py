@@ -576,7 +576,7 @@ def recorded_gerrit(monkeypatch):
     """`OWNERS_GERRIT_*` set; REST answered from tests/fixtures/gerrit/directory.json."""
     from tests.conftest import ReplayedGerrit
 
-    monkeypatch.setattr("owners.gerrit.connection.GerritRestAPI", ReplayedGerrit)
+    monkeypatch.setattr("owners.gerrit.rest.GerritRestAPI", ReplayedGerrit)
     monkeypatch.setenv("OWNERS_GERRIT_URL", "http://gerrit.invalid")
     monkeypatch.setenv("OWNERS_GERRIT_USER", "admin")
     monkeypatch.setenv("OWNERS_GERRIT_PASSWORD", "not-a-real-password")

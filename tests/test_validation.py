@@ -483,7 +483,7 @@ def directory():
 
     rest = ReplayedGerrit()
     settings = Settings(gerrit_url="http://gerrit.invalid", user="admin", password="x" * 16)
-    return GerritConnection(settings, rest=rest).directory(), rest
+    return GerritConnection(settings, rest=rest).accounts.directory(), rest
 
 
 DIRECTORY_ROWS = [

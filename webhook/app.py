@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from owners.gerrit.connection import GerritError
 from owners.gerrit.events import MalformedEvent, parse_event
+from owners.gerrit.model import GerritError
 from owners.gerrit.settings import SettingsError
 from webhook.jobs import Jobs, job_for
 from webhook.metrics import CONTENT_TYPE, Metrics

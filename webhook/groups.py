@@ -24,8 +24,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from owners.engine.model import GERRIT_PREFIX
-from owners.gerrit.connection import GerritConnection, encode, quoted
+from owners.gerrit.changes import Changes
+from owners.gerrit.connection import GerritConnection
 from owners.gerrit.model import UnexpectedResponse
+from owners.gerrit.rest import Rest, encode, quoted
 from owners.gerrit.settings import Settings
 from owners.gerrit.verdict import compile_tree
 
@@ -79,12 +81,12 @@ def affected_changes(gerrit: GerritConnection, settings: Settings, uuid: str) ->
     name = info.get("name") if isinstance(info, dict) else None
     inclusion = _Inclusion(gerrit, uuid)
     branches: dict[tuple[str, str], list[int]] = {}
-    for project, branch, number in _open_changes(gerrit, settings):
+    for project, branch, number in _open_changes(gerrit.changes, settings):
         branches.setdefault((project, branch), []).append(number)
     changes: list[tuple[str, int]] = []
     hit: set[str] = set()
     for (project, branch), numbers in sorted(branches.items()):
-        config = gerrit.branch_config(project, branch)
+        config = gerrit.projects.branch_config(project, branch)
         named = named_groups(config.content, settings.fallback_owners, config.included)
         found = [g for g in named if inclusion.has(g)]
         if found:
@@ -95,10 +97,10 @@ def affected_changes(gerrit: GerritConnection, settings: Settings, uuid: str) ->
     )
 
 
-def _open_changes(gerrit: GerritConnection, settings: Settings) -> Iterator[tuple[str, str, int]]:
+def _open_changes(changes: Changes, settings: Settings) -> Iterator[tuple[str, str, int]]:
     queries = [f'status:open project:"{quoted(p)}"' for p in sorted(settings.projects)]
     for query in queries or ["status:open"]:
-        for info in gerrit.query(query):
+        for info in changes.query(query):
             project, branch, number = info.get("project"), info.get("branch"), info.get("_number")
             if (
                 not isinstance(project, str)
@@ -115,15 +117,15 @@ class _Inclusion:
     """Whether a named group is, or includes, the changed group; Gerrit's answers are kept
     for the one job, so each group costs one call however many branches name it."""
 
-    def __init__(self, gerrit: GerritConnection, target: str):
-        self.gerrit = gerrit
+    def __init__(self, rest: Rest, target: str):
+        self.rest = rest
         self.target = target
         self._ids: dict[str, str | None] = {}
         self._included: dict[str, list[str] | None] = {}
 
     def has(self, name: str) -> bool:
         if name not in self._ids:
-            info = self.gerrit.get(f"groups/{encode(name)}", missing_ok=True)
+            info = self.rest.get(f"groups/{encode(name)}", missing_ok=True)
             self._ids[name] = _group_id(info) if info is not None else None
         group = self._ids[name]
         if group is None:
@@ -137,7 +139,7 @@ class _Inclusion:
             return False
         seen.add(group)
         if group not in self._included:
-            answer = self.gerrit.get(f"groups/{encode(group)}/groups/", missing_ok=True)
+            answer = self.rest.get(f"groups/{encode(group)}/groups/", missing_ok=True)
             self._included[group] = None if answer is None else _included(answer)
         included = self._included[group]
         if included is None:

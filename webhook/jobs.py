@@ -52,7 +52,6 @@ from huey.serializer import Serializer
 from huey.storage import BaseStorage, MemoryStorage, RedisStorage, SqliteStorage
 
 from owners.gerrit.compiled import Entries, RedisEntries, SharedMaps, folder_entries
-from owners.gerrit.connection import GerritError
 from owners.gerrit.events import (
     MOVES_DEPENDENTS,
     AccountChanged,
@@ -61,6 +60,7 @@ from owners.gerrit.events import (
     GroupChanged,
     RefUpdated,
 )
+from owners.gerrit.model import GerritError
 from webhook.groups import affected_changes
 from webhook.metrics import Metrics
 from webhook.service import OwnersService, Result
@@ -719,7 +719,7 @@ class Jobs:
         reviews, where a vote it cast may count (or, reactivated, count again)."""
         self.pending.delete(job.key)
         try:
-            changes = self.service.gerrit.changes_reviewed_by(job.account)
+            changes = self.service.gerrit.changes.changes_reviewed_by(job.account)
         except GerritError as exc:
             self._failed(job, attempt, exc)
             return
@@ -744,20 +744,20 @@ class Jobs:
         the store per evaluation, against a stale vote counted for up to the cache's TTL."""
         generation = self.groups.get("generation")
         if generation != self._groups_seen:
-            self.service.gerrit.forget_groups()
+            self.service.gerrit.accounts.forget_groups()
             self._groups_seen = generation
 
     def _changes_of(self, job: Job) -> list[int]:
         if job.kind == STACK:
-            return self.service.gerrit.dependents(job.project, job.number)
+            return self.service.gerrit.changes.dependents(job.project, job.number)
         if job.kind == PROJECT:
-            return self.service.gerrit.open_changes(job.project)
+            return self.service.gerrit.changes.open_changes(job.project)
         return self.service.changes_to_revisit(job.project, job.ref, job.old, job.new)
 
     def _evaluate(self, job: Job) -> Result:
         self._sync_groups()
         if job.refresh:
-            self.service.gerrit.forget_groups()
+            self.service.gerrit.accounts.forget_groups()
         started = time.monotonic()
         result = self.service.process_change(job.project, job.number)
         self.metrics.evaluation.observe(time.monotonic() - started)

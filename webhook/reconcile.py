@@ -24,8 +24,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from owners.gerrit.connection import quoted
 from owners.gerrit.model import UnexpectedResponse
+from owners.gerrit.rest import quoted
 from webhook.groups import named_groups
 from webhook.jobs import CHANGE, Job, Jobs
 
@@ -80,7 +80,7 @@ class Reconciler:
         projects = sorted(self.settings.projects)
         queries = [f'status:open project:"{quoted(p)}"' for p in projects] or ["status:open"]
         for query in queries:
-            for info in self.gerrit.query(query, QUERY_OPTIONS):
+            for info in self.gerrit.changes.query(query, QUERY_OPTIONS):
                 project, number, branch = _identity(info)
                 if not self.settings.watches(project):
                     continue
@@ -134,11 +134,11 @@ class Reconciler:
     def _branch_inputs(self, project: str, branch: str, done: Sweep) -> str:
         """OWNERS.yaml of the branch, and the members of the groups it (or the fallback
         owners) names."""
-        config = self.gerrit.branch_config(project, branch)
+        config = self.gerrit.projects.branch_config(project, branch)
         groups = []
         for name in named_groups(config.content, self.settings.fallback_owners, config.included):
             if name not in done._groups:
-                members = self.gerrit.group_members(name, fresh=True)
+                members = self.gerrit.accounts.group_members(name, fresh=True)
                 done._groups[name] = _digest(sorted(members) if members is not None else None)
             groups.append([name, done._groups[name]])
         content = None if config.content is None else hashlib.sha256(config.content).hexdigest()

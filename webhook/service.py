@@ -91,7 +91,7 @@ class OwnersService(Judge):
         if isinstance(event, ChangeEvent):
             numbers = [event.change_number]
             if event.type in MOVES_DEPENDENTS:
-                numbers += self.gerrit.dependents(event.project, event.change_number)
+                numbers += self.gerrit.changes.dependents(event.project, event.change_number)
             return [self.process_change(event.project, n) for n in numbers]
         if isinstance(event, GroupChanged):
             return self.process_group_change(event)
@@ -103,13 +103,13 @@ class OwnersService(Judge):
         """Re-evaluate the open changes the account reviews: it may have been deactivated,
         and then its votes no longer count (the queue's workers do this through
         `webhook.jobs`)."""
-        changes = self.gerrit.changes_reviewed_by(event.account_id)
+        changes = self.gerrit.changes.changes_reviewed_by(event.account_id)
         return [self.process_change(project, number) for project, number in changes]
 
     def process_group_change(self, event: GroupChanged) -> list[Result]:
         """Re-evaluate, with members read afresh, the open changes a group change affects
         (the queue's workers do this through `webhook.jobs`, in every process)."""
-        self.gerrit.forget_groups()
+        self.gerrit.accounts.forget_groups()
         impact = affected_changes(self.gerrit, self.settings, event.group_uuid)
         return [self.process_change(project, number) for project, number in impact.changes]
 
@@ -122,19 +122,19 @@ class OwnersService(Judge):
         whose OWNERS.yaml changed, or all of the project's when its config (labels, access)
         changed."""
         if ref == "refs/meta/config":
-            return self.gerrit.open_changes(project)
+            return self.gerrit.changes.open_changes(project)
         if not ref.startswith("refs/heads/") or new_rev in ("", ZERO_REV):
             return []
         if old_rev not in ("", ZERO_REV) and self._tree_at(project, old_rev) == self._tree_at(
             project, new_rev
         ):
             return []
-        return self.gerrit.open_changes(project, ref[len("refs/heads/") :])
+        return self.gerrit.changes.open_changes(project, ref[len("refs/heads/") :])
 
     def _tree_at(self, project: str, commit: str) -> tuple[object, ...]:
         """OWNERS.yaml at a commit with the files it includes: what a ref update compares."""
-        content = self.gerrit.config_at(project, commit)
-        return (content, self.gerrit.included_at(project, commit, content))
+        content = self.gerrit.projects.config_at(project, commit)
+        return (content, self.gerrit.projects.included_at(project, commit, content))
 
     # -- work ------------------------------------------------------------------------------
 
@@ -144,7 +144,7 @@ class OwnersService(Judge):
         """Evaluate one change and post whatever differs from what the bot already said."""
         with self._locks[zlib.crc32(f"{project}~{number}".encode()) % _STRIPES]:
             before = self.gerrit.calls
-            snapshot = self.gerrit.change(number, project)
+            snapshot = self.gerrit.changes.change(number, project)
             if not snapshot.is_open or not self.settings.in_scope(snapshot.branch):
                 # outside OWNERS_BRANCHES the submit requirement does not apply either
                 return self._done(Result(project, number, None, calls=self.gerrit.calls - before))
@@ -181,7 +181,7 @@ class OwnersService(Judge):
         """The review first (the vote is what a submit needs), then the hashtags the
         dashboards read."""
         if report.vote is not None or report.message is not None or report.reviewers:
-            self.gerrit.review(
+            self.gerrit.changes.review(
                 snapshot,
                 label=self.settings.label,
                 vote=report.vote,
@@ -189,7 +189,7 @@ class OwnersService(Judge):
                 reviewers=report.reviewers,
             )
         if report.add_hashtags or report.remove_hashtags:
-            self.gerrit.set_hashtags(snapshot, report.add_hashtags, report.remove_hashtags)
+            self.gerrit.changes.set_hashtags(snapshot, report.add_hashtags, report.remove_hashtags)
 
     @staticmethod
     def _done(result: Result) -> Result:

@@ -78,8 +78,8 @@ def audit(
         with site_errors():
             settings = settings_from_env()
             gerrit = GerritConnection(settings)
-            chain = gerrit.access_chain(project)
-            bot_members = gerrit.group_accounts(bot_group)
+            chain = gerrit.projects.access_chain(project)
+            bot_members = gerrit.accounts.group_accounts(bot_group)
     except CliError as exc:
         raise AuditUnavailable(exc.message) from None
     policy = Enforcement(

@@ -279,7 +279,7 @@ def validate(
         from owners.gerrit.connection import GerritConnection
 
         with site_errors():
-            directory = GerritConnection(settings_from_env()).directory()
+            directory = GerritConnection(settings_from_env()).accounts.directory()
             config, diagnostics = parse_config(
                 data, ws._display_name, directory, read=ws.read_included
             )

@@ -25,7 +25,7 @@ from owners.views import charts, review
 from owners.views.charts import ChartPath
 
 if TYPE_CHECKING:  # the service's modules load when the command runs
-    from owners.gerrit.connection import GerritConnection
+    from owners.gerrit.projects import Projects
 
 _AGO = re.compile(r"(?P<count>\d{1,6})(?P<unit>[hdw])\Z")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -108,12 +108,14 @@ def report(
     local = Workspace.find(config).ownership if config is not None else None
     with site_errors():
         gerrit = GerritConnection(settings_from_env())
-        branch = branch or gerrit.head_branch(project)
-        ownership = local or _branch_ownership(gerrit, project, branch)
+        branch = branch or gerrit.projects.head_branch(project)
+        ownership = local or _branch_ownership(gerrit.projects, project, branch)
         label = ownership.config.policy.label
-        histories = gerrit.change_histories(project, branch, since, label, page_size=page_size)
-        result = review_report(ownership, histories, since, gerrit.group_members)
-        overrides = gerrit.overrides(project, branch, since, gerrit.settings.override_label)
+        histories = gerrit.changes.change_histories(
+            project, branch, since, label, page_size=page_size
+        )
+        result = review_report(ownership, histories, since, gerrit.accounts.group_members)
+        overrides = gerrit.changes.overrides(project, branch, since, gerrit.settings.override_label)
     scope = review.Scope(project, branch, gerrit.calls, len(histories))
     if html_file is not None:
         write_file(html_file, review.report_html(result, scope).encode())
@@ -139,10 +141,10 @@ def _overrides_text(overrides: list[tuple[int, str, str]]) -> str:
     return "\n\nOverrides (break-glass):\n" + "\n".join(lines)
 
 
-def _branch_ownership(gerrit: GerritConnection, project: str, branch: str) -> Ownership:
+def _branch_ownership(projects: Projects, project: str, branch: str) -> Ownership:
     """The OWNERS.yaml at the branch head with the files it includes, read there as the bot
     reads them, compiled; a one-line error when absent or invalid."""
-    found = gerrit.branch_config(project, branch)
+    found = projects.branch_config(project, branch)
     if found.revision == "":
         raise CliError(f"project {project} has no branch {branch}")
     if found.content is None:

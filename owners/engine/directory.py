@@ -4,7 +4,7 @@ Offline, a bare name that is no alias is taken to be a username, so `hyperv-team
 an alias, never defined) passes: nothing but Gerrit can say that no such account exists.
 The checks here take a lookup function instead of talking to Gerrit, so that `owners
 validate --gerrit` and the service judging a proposed OWNERS.yaml run the same pure code
-(`owners.gerrit.connection.GerritConnection.directory` is the lookup both use).
+(`owners.gerrit.accounts.Accounts.directory` is the lookup both use).
 
 Identities are exact, as the engine compares them (docs/security.md, rule 2): an entry with
 `@` names the account whose email is exactly that string, case included; a bare name names

@@ -7,7 +7,8 @@ requirement goes around it.  This module finds those rights in what Gerrit's RES
 about a project and its parents (`GET /projects/{p}/access`, `/labels/`,
 `/submit_requirements/`, each project of the `inherits_from` chain, and the bot's group's
 members), as a pure function so that it is tested on recorded answers;
-`owners.gerrit.connection.GerritConnection.access_chain` and `.group_accounts` read them.
+`owners.gerrit.projects.Projects.access_chain` and `owners.gerrit.accounts.Accounts.group_accounts`
+read them.
 
 How Gerrit's rules are applied (exclusivity checked with the dev Gerrit's `check.access`): for one
 ref, the sections whose pattern matches it are ordered most specific first (child project

@@ -27,7 +27,10 @@ from pathlib import Path
 from owners.engine import CONFIG_PATH, Ownership
 from owners.engine.patterns import literal_regex, path_regex, path_regex_parts
 from owners.engine.regions import AnyOf, Everything, Exactly, Matches, Region
-from owners.gerrit.connection import GerritConnection, GerritError, _mapping, encode, quoted
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.model import GerritError
+from owners.gerrit.projects import Projects
+from owners.gerrit.rest import encode, json_object, quoted
 from owners.gerrit.settings import Settings
 from owners.gerrit.verdict import NEEDS_HASHTAG, compile_tree
 
@@ -149,9 +152,9 @@ def write_dashboards(
     files = dashboards(ownership, branch, owners_label)
     with tempfile.TemporaryDirectory(prefix="owners-dash-") as scratch:
         repo = Path(scratch)
-        git = gerrit.git
+        git = gerrit.git.run
         git(repo, "init", "--quiet", "--bare")
-        url = gerrit.git_url(project)
+        url = gerrit.git.url(project)
         try:
             git(repo, "fetch", "--quiet", url, REF)
             parent: str | None = git(repo, "rev-parse", "FETCH_HEAD").decode().strip()
@@ -166,7 +169,7 @@ def write_dashboards(
             old = git(repo, "rev-parse", f"{parent}^{{tree}}").decode().strip()
             if old == tree:
                 return []
-        me = _mapping(gerrit.get("accounts/self"))
+        me = json_object(gerrit.get("accounts/self"))
         who = me.get("name") or me.get("username") or gerrit.settings.user
         identity = {
             "GIT_AUTHOR_NAME": who,
@@ -193,16 +196,16 @@ def configure_dashboards(
     """`owners gerrit-setup --dashboards`: the dashboards of `branch` (default: HEAD's) from
     its OWNERS.yaml."""
     gerrit = gerrit or GerritConnection(settings)
-    branch = branch or gerrit.head_branch(project)
-    ownership = branch_ownership(gerrit, project, branch)
+    branch = branch or gerrit.projects.head_branch(project)
+    ownership = branch_ownership(gerrit.projects, project, branch)
     changes = _grant(gerrit, project)
     return changes + write_dashboards(gerrit, project, branch, ownership, settings.label)
 
 
-def branch_ownership(gerrit: GerritConnection, project: str, branch: str) -> Ownership:
+def branch_ownership(projects: Projects, project: str, branch: str) -> Ownership:
     """The bot's map of the branch (`compile_tree`): its OWNERS.yaml at the head and the
     files that one includes, read at the same commit."""
-    found = gerrit.branch_config(project, branch)
+    found = projects.branch_config(project, branch)
     if found.content is None:
         raise GerritError(f"{project} {branch} has no {CONFIG_PATH}: no dashboards to write")
     ownership, problems = compile_tree(found.content, found.included)

@@ -25,6 +25,9 @@ class Judge:
     def __init__(self, settings: Settings, gerrit: GerritConnection | None = None):
         self.settings = settings
         self.gerrit = gerrit if gerrit is not None else GerritConnection(settings)
+        # whom a `gerrit:` group holds (None: the connection's cached `accounts`); the web's
+        # change page reads them as its viewer instead
+        self.groups: GroupLookup | None = None
         # compiled OWNERS.yaml maps; the service shares them through its queue's backend
         self.maps = SharedMaps(None)
 
@@ -36,7 +39,7 @@ class Judge:
         With `fresh_groups` every Gerrit group is read from Gerrit (once per call) instead of
         the TTL cache: the submit-time check must not count a member removed a second ago.
         """
-        snapshot = self.gerrit.change(number, project)
+        snapshot = self.gerrit.changes.change(number, project)
         return snapshot, self._assess(snapshot, fresh_groups=fresh_groups)
 
     def assess_snapshot(
@@ -55,27 +58,29 @@ class Judge:
         fresh_groups: bool = False,
     ) -> Outcome:
         if branch is None or branch.branch != snapshot.branch:
-            branch = self.gerrit.branch_config(snapshot.project, snapshot.branch)
-        proposed = self.gerrit.file_in_revision(snapshot) if snapshot.edits_config else None
+            branch = self.gerrit.projects.branch_config(snapshot.project, snapshot.branch)
+        proposed = self.gerrit.changes.file_in_revision(snapshot) if snapshot.edits_config else None
         proposed_read = None
         if self._edits_included(snapshot, branch):
             # the tree this change proposes: its own files, included ones read from it too
             proposed = proposed if snapshot.edits_config else branch.content
-            proposed_read = lambda path: self.gerrit.file_in_revision(snapshot, path)  # noqa: E731
+            proposed_read = lambda path: self.gerrit.changes.file_in_revision(snapshot, path)  # noqa: E731
         policy = self._policy(branch)
         pure_revert_of, reverted_landing = self._pure_revert(snapshot, policy)
         sticky_votes = self._sticky_votes(snapshot, policy)
         landing = None
         if reverted_landing is not None or sticky_votes:
-            landing = self.gerrit.landing(snapshot.project, snapshot.number, snapshot.revision)
+            landing = self.gerrit.changes.landing(
+                snapshot.project, snapshot.number, snapshot.revision
+            )
         return assess(
             self._with_writer_accounts(snapshot),
             branch.content,
             self.settings,
-            self._fresh_groups() if fresh_groups else self.gerrit.group_members,
+            self._group_lookup(fresh_groups),
             proposed,
-            foreign_parents=self.gerrit.foreign_parents(snapshot, branch.revision),
-            directory=self.gerrit.directory() if proposed is not None else None,
+            foreign_parents=self.gerrit.changes.foreign_parents(snapshot, branch.revision),
+            directory=self.gerrit.accounts.directory() if proposed is not None else None,
             pure_revert_of=pure_revert_of,
             sticky_votes=sticky_votes,
             landing=landing,
@@ -118,17 +123,17 @@ class Judge:
             return 0, None
         if snapshot.merge:
             return 0, None  # a revert has one parent; a merge brings in more than it undoes
-        original = self.gerrit.change_summary(snapshot.revert_of)
+        original = self.gerrit.changes.change_summary(snapshot.revert_of)
         if (
             original is None
             or original.get("status") != "MERGED"
             or original.get("project") != snapshot.project
             or original.get("branch") != snapshot.branch
             or not isinstance(original.get("current_revision"), str)
-            or not self.gerrit.is_pure_revert(snapshot)
+            or not self.gerrit.changes.is_pure_revert(snapshot)
         ):
             return 0, None
-        landed = self.gerrit.landing(
+        landed = self.gerrit.changes.landing(
             snapshot.project, snapshot.revert_of, original["current_revision"]
         )
         return snapshot.revert_of, landed
@@ -149,7 +154,7 @@ class Judge:
             revision = snapshot.revisions.get(patchset)
             if not approvals or revision is None:
                 continue
-            landed = self.gerrit.landing(snapshot.project, snapshot.number, revision)
+            landed = self.gerrit.changes.landing(snapshot.project, snapshot.number, revision)
             if landed is not None:
                 found.extend(StickyVote(v, patchset, landed) for v in approvals)
         return tuple(found)
@@ -166,9 +171,15 @@ class Judge:
             holder
             for writer in snapshot.writers
             if writer.account_id is None and writer.email and writer.email not in known
-            for holder in self.gerrit.accounts_with_email(writer.email)
+            for holder in self.gerrit.accounts.accounts_with_email(writer.email)
         ]
         return replace(snapshot, writers=(*snapshot.writers, *found)) if found else snapshot
+
+    def _group_lookup(self, fresh: bool) -> GroupLookup:
+        """`groups` if set, else the connection's cached members; read afresh with `fresh`."""
+        if fresh:
+            return self._fresh_groups()
+        return self.groups or self.gerrit.accounts.group_members
 
     def _fresh_groups(self) -> GroupLookup:
         """A group lookup reading each group from Gerrit once, bypassing the TTL cache."""
@@ -176,7 +187,7 @@ class Judge:
 
         def members(name: str) -> tuple[str, ...] | None:
             if name not in seen:
-                seen[name] = self.gerrit.group_members(name, fresh=True)
+                seen[name] = self.gerrit.accounts.group_members(name, fresh=True)
             return seen[name]
 
         return members

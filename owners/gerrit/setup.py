@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from owners.gerrit.connection import GerritConnection, encode
+from owners.gerrit.connection import GerritConnection
 from owners.gerrit.events import HANDLED, REF_UPDATED
+from owners.gerrit.rest import encode
 from owners.gerrit.settings import Settings
 
 DEFAULT_BOT_GROUP = "Owners Bot"
@@ -111,7 +112,7 @@ def configure_project(
         _allow(gerrit, where or project, ref, permission, group_id, bot_group, changes)
     url = f"{service_url.rstrip('/')}/gerrit/events/{settings.webhook_token}"
     shown = f"{service_url.rstrip('/')}/gerrit/events/<OWNERS_WEBHOOK_TOKEN>"
-    with gerrit.meta_config(project) as meta:
+    with gerrit.git.meta_config(project) as meta:
         current = meta.read(WEBHOOKS_FILE)
         updated = set_remote(current or b"", WEBHOOK_REMOTE, url, HANDLED)
         if updated != current and not (current is None and updated == b""):
@@ -139,7 +140,7 @@ def configure_group_events(
     url = f"{service_url.rstrip('/')}/gerrit/events/{settings.webhook_token}"
     shown = f"{service_url.rstrip('/')}/gerrit/events/<OWNERS_WEBHOOK_TOKEN>"
     changes: list[str] = []
-    with gerrit.meta_config(project) as meta:
+    with gerrit.git.meta_config(project) as meta:
         current = meta.read(WEBHOOKS_FILE)
         updated = set_remote(current or b"", WEBHOOK_REMOTE, url, GROUP_EVENTS)
         if updated != current:

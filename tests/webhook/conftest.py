@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from owners.gerrit.connection import GerritConnection
+from owners.gerrit.settings import Settings
 from webhook.jobs import Jobs
 from webhook.service import OwnersService
 from webhook.settings import ServiceSettings
@@ -410,7 +411,7 @@ class FakeGerrit:
 
 
 class FakeMeta:
-    """refs/meta/config of the fake Gerrit, as `GerritConnection.meta_config` yields it."""
+    """refs/meta/config of the fake Gerrit, as `Git.meta_config` yields it."""
 
     def __init__(self, gerrit: FakeGerrit, project: str):
         self.gerrit, self.project = gerrit, project
@@ -424,17 +425,24 @@ class FakeMeta:
         self.gerrit.log.append(("PUSH", f"{self.project}:refs/meta/config:{name}"))
 
 
-class FakeConnection(GerritConnection):
-    """The real connection over the fake REST, with refs/meta/config kept in memory."""
+class FakeGit:
+    """The connection's git role as the setup uses it: refs/meta/config kept in the fake
+    Gerrit's memory instead of fetched and pushed."""
+
+    def __init__(self, gerrit: FakeGerrit):
+        self.gerrit = gerrit
 
     @contextlib.contextmanager
-    def meta_config(self, project: str) -> Iterator[Any]:
-        self.gerrit_fake.log.append(("FETCH", f"{project}:refs/meta/config"))
-        yield FakeMeta(self.gerrit_fake, project)
+    def meta_config(self, project: str) -> Iterator[FakeMeta]:
+        self.gerrit.log.append(("FETCH", f"{project}:refs/meta/config"))
+        yield FakeMeta(self.gerrit, project)
 
-    @property
-    def gerrit_fake(self) -> FakeGerrit:
-        return self.rest
+
+def fake_connection(config: Settings, gerrit: FakeGerrit) -> GerritConnection:
+    """The real connection over the fake REST, with the git role replaced by `FakeGit`."""
+    connection = GerritConnection(config, rest=gerrit)
+    connection.git = FakeGit(gerrit)  # type: ignore[assignment]
+    return connection
 
 
 @pytest.fixture

@@ -130,13 +130,13 @@ def test_account_changes_count_whatever_projects_are_watched_but_not_the_bots_ow
 
 def test_the_changes_the_account_reviews_in_watched_projects(gerrit: FakeGerrit) -> None:
     everything = settings()
-    assert sorted(GerritConnection(everything, rest=gerrit).changes_reviewed_by(HANA)) == [
+    assert sorted(GerritConnection(everything, rest=gerrit).changes.changes_reviewed_by(HANA)) == [
         ("glance", 4),
         ("nova", 1),
         ("nova", 2),
     ]
     nova = settings(projects=frozenset({"nova"}))
-    assert sorted(GerritConnection(nova, rest=gerrit).changes_reviewed_by(HANA)) == [
+    assert sorted(GerritConnection(nova, rest=gerrit).changes.changes_reviewed_by(HANA)) == [
         ("nova", 1),
         ("nova", 2),
     ]

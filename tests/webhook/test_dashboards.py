@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from owners.gerrit.connection import GerritError
 from owners.gerrit.dashboards import branch_ownership, dashboards, region
+from owners.gerrit.model import GerritError
+from owners.gerrit.projects import Projects
+from owners.gerrit.rest import Rest
 from tests import lucene_regexp
-from tests.webhook.conftest import HEAD, FakeConnection, FakeGerrit, settings
+from tests.webhook.conftest import HEAD, FakeGerrit, settings
 
 ROOT_FILE = b"""version: 1
 include: [nova/virt/hyperv/OWNERS.yaml]
@@ -35,14 +37,14 @@ subsystems:
 """
 
 
-def delegating(gerrit: FakeGerrit, included: bytes | None = INCLUDED) -> FakeConnection:
+def delegating(gerrit: FakeGerrit, included: bytes | None = INCLUDED) -> Projects:
     """nova's master names an included file (absent when `included` is None)."""
     gerrit.branches[("nova", "master")] = HEAD
     files = {"OWNERS.yaml": ROOT_FILE}
     if included is not None:
         files["nova/virt/hyperv/OWNERS.yaml"] = included
     gerrit.trees[("nova", HEAD)] = files
-    return FakeConnection(settings(), rest=gerrit)
+    return Projects(Rest(settings(), rest=gerrit))
 
 
 def test_a_branch_that_delegates_is_read_with_its_included_files(gerrit: FakeGerrit) -> None:
@@ -60,9 +62,9 @@ def test_a_branch_that_delegates_is_read_with_its_included_files(gerrit: FakeGer
 
 
 def test_a_missing_included_file_stops_setup_and_names_it(gerrit: FakeGerrit) -> None:
-    connection = delegating(gerrit, included=None)
+    projects = delegating(gerrit, included=None)
     with pytest.raises(GerritError, match=r"invalid: .*nova/virt/hyperv/OWNERS\.yaml"):
-        branch_ownership(connection, "nova", "master")
+        branch_ownership(projects, "nova", "master")
 
 
 def test_a_dashboard_file(gerrit: FakeGerrit) -> None:

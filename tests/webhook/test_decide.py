@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
@@ -405,8 +406,9 @@ def test_earlier_votes_come_from_the_patch_set_messages() -> None:
     assert found == {1: [Vote(alice, 2)]}
 
 
-class _RevertGerrit:
-    """Just what `OwnersService._pure_revert` asks Gerrit, with a log of the asking."""
+class _RevertChanges:
+    """Just what `OwnersService._pure_revert` asks the connection's changes role, with a log
+    of the asking; it needs no other role."""
 
     LANDED: ClassVar = {"nova/virt/hyperv/vmops.py": PathChange(None, Side(0o100644, "added"))}
 
@@ -448,11 +450,11 @@ def test_only_gerrits_pure_revert_of_a_change_merged_here_is_compared(
     from webhook.service import OwnersService
 
     config = _with_policy(nova_config, f"  pure_reverts: {policy}")
-    gerrit = _RevertGerrit(original, pure)
-    service = OwnersService(settings(), gerrit=gerrit)  # type: ignore[arg-type]
+    gerrit = _RevertChanges(original, pure)
+    service = OwnersService(settings(), gerrit=SimpleNamespace(changes=gerrit))  # type: ignore[arg-type]
     snapshot = snap(HYPERV, revert_of=5)
     policy_of = service._policy(BranchConfig("nova", "master", "h", config))
-    landed = _RevertGerrit.LANDED if expected else None
+    landed = _RevertChanges.LANDED if expected else None
     assert service._pure_revert(snapshot, policy_of) == (expected, landed)
     if expected:
         assert ("landing", 5, "c" * 40) in gerrit.asked  # the merged revision's own diff
@@ -465,7 +467,8 @@ def test_a_merge_is_never_a_pure_revert(nova_config: bytes) -> None:
     from webhook.service import OwnersService
 
     config = _with_policy(nova_config, "  pure_reverts: exempt")
-    service = OwnersService(settings(), gerrit=_RevertGerrit(MERGED, True))  # type: ignore[arg-type]
+    changes = _RevertChanges(MERGED, True)
+    service = OwnersService(settings(), gerrit=SimpleNamespace(changes=changes))  # type: ignore[arg-type]
     merge = dataclasses.replace(snap(HYPERV, revert_of=5), parents=("a" * 40, "b" * 40))
     policy = service._policy(BranchConfig("nova", "master", "h", config))
     assert service._pure_revert(merge, policy) == (0, None)

@@ -18,8 +18,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-import owners.gerrit.connection
-from owners.gerrit.connection import GerritConnection, GerritError
+import owners.gerrit.rest
+from owners.gerrit.connection import GerritConnection
+from owners.gerrit.model import GerritError
 from tests.webhook.conftest import settings
 
 PASSWORD = "s3cret-password"  # settings()'s
@@ -70,7 +71,7 @@ def test_an_unknown_host_says_so():
 
 
 def test_a_gerrit_that_does_not_answer_in_time(serve, monkeypatch):
-    monkeypatch.setattr(owners.gerrit.connection, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(owners.gerrit.rest, "TIMEOUT_SECONDS", 0.3)
 
     @Request.application
     def slow(_: Request) -> Response:
@@ -135,7 +136,7 @@ def test_the_owners_service_itself_instead_of_gerrit(serve, jobs):
 def test_gerrits_own_not_found_keeps_its_reason(serve):
     url = serve(Response("Not found: 3", status=404))
     with pytest.raises(GerritError) as raised:
-        GerritConnection(settings(gerrit_url=url)).change(3)
+        GerritConnection(settings(gerrit_url=url)).changes.change(3)
     assert str(raised.value).startswith(f"GET changes/3: HTTP 404 from {url}: Not found: 3")
 
 

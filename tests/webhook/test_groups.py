@@ -15,12 +15,12 @@ from owners.gerrit.setup import WEBHOOKS_FILE, configure_group_events
 from tests.webhook.conftest import (
     BOT,
     TOKEN,
-    FakeConnection,
     FakeGerrit,
     HTTPStatus,
     account,
     change_info,
     drain,
+    fake_connection,
     queued_jobs,
     settings,
 )
@@ -286,14 +286,14 @@ def test_members_read_while_groups_were_forgotten_are_not_cached(gerrit: GroupGe
     members = gerrit._members
 
     def racing(*args: Any, **kw: Any) -> Any:
-        connection.forget_groups()  # the report arrives while this answer travels
+        connection.accounts.forget_groups()  # the report arrives while this answer travels
         return members(*args, **kw)
 
     gerrit._members = racing  # type: ignore[method-assign]
-    assert connection.group_members("Hyper-V Cores") == ("hana", "hana@example.org")
+    assert connection.accounts.group_members("Hyper-V Cores") == ("hana", "hana@example.org")
     gerrit._members = members  # type: ignore[method-assign]
     gerrit.groups["Hyper-V Cores"] = []
-    assert connection.group_members("Hyper-V Cores") == ()
+    assert connection.accounts.group_members("Hyper-V Cores") == ()
 
 
 def _bot_vote(gerrit: FakeGerrit, number: int) -> int:
@@ -306,7 +306,7 @@ def _bot_vote(gerrit: FakeGerrit, number: int) -> int:
 
 def test_setup_makes_all_users_post_ref_updates_once(gerrit: GroupGerrit) -> None:
     gerrit.all_users = "Accounts"
-    connection = FakeConnection(settings(), rest=gerrit)
+    connection = fake_connection(settings(), gerrit)
     done = configure_group_events(settings(), "https://owners.example.org", gerrit=connection)
     assert done == [
         'set remote "owners" in webhooks.config of Accounts to '

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from owners.engine import Verdict
-from owners.gerrit.connection import GerritConnection, GerritError
+from owners.gerrit.connection import GerritConnection
 from owners.gerrit.events import Actor, ChangeEvent, RefUpdated
-from owners.gerrit.model import BOT_TAG
+from owners.gerrit.model import BOT_TAG, GerritError
 from tests.webhook.conftest import BOT, HEAD, FakeGerrit, account, change_info, settings
 from webhook.report import find_fingerprint
 from webhook.service import OwnersService

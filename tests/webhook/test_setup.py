@@ -6,8 +6,9 @@ import subprocess
 
 import pytest
 
-from owners.gerrit.connection import git_error
+from owners.gerrit.connection import GerritConnection
 from owners.gerrit.events import HANDLED
+from owners.gerrit.git import git_error
 from owners.gerrit.setup import (
     SetupError,
     configure_project,
@@ -15,7 +16,7 @@ from owners.gerrit.setup import (
     set_remote,
     submittability,
 )
-from tests.webhook.conftest import BOT, TOKEN, FakeConnection, FakeGerrit, account, settings
+from tests.webhook.conftest import BOT, TOKEN, FakeGerrit, account, fake_connection, settings
 
 SERVICE = "https://owners.example.org"
 PINNED = 'label:"Owners-Override=MAX,group=Release Managers"'
@@ -23,16 +24,16 @@ UNPINNED = "label:Owners-Override=MAX"
 
 
 @pytest.fixture
-def connection(gerrit: FakeGerrit) -> FakeConnection:
+def connection(gerrit: FakeGerrit) -> GerritConnection:
     gerrit.accounts[BOT] = account(BOT)
-    return FakeConnection(settings(), rest=gerrit)
+    return fake_connection(settings(), gerrit)
 
 
-def setup(connection: FakeConnection, **kw: object) -> list[str]:
+def setup(connection: GerritConnection, **kw: object) -> list[str]:
     return configure_project(settings(), "nova", SERVICE, gerrit=connection, **kw)  # type: ignore[arg-type]
 
 
-def test_first_run_configures_everything(connection: FakeConnection, gerrit: FakeGerrit) -> None:
+def test_first_run_configures_everything(connection: GerritConnection, gerrit: FakeGerrit) -> None:
     changes = setup(connection)
     assert changes == [
         f"created group 'Owners Bot' with member {BOT}",
@@ -68,18 +69,18 @@ def test_first_run_configures_everything(connection: FakeConnection, gerrit: Fak
     )
 
 
-def test_secrets_are_not_in_what_is_printed(connection: FakeConnection) -> None:
+def test_secrets_are_not_in_what_is_printed(connection: GerritConnection) -> None:
     assert not any(TOKEN in line or "s3cret" in line for line in setup(connection))
 
 
-def test_second_run_changes_nothing(connection: FakeConnection, gerrit: FakeGerrit) -> None:
+def test_second_run_changes_nothing(connection: GerritConnection, gerrit: FakeGerrit) -> None:
     setup(connection)
     writes = [entry for entry in gerrit.log if entry[0] in ("PUT", "POST", "PUSH")]
     assert setup(connection) == []
     assert [entry for entry in gerrit.log if entry[0] in ("PUT", "POST", "PUSH")] == writes
 
 
-def test_drift_is_repaired(connection: FakeConnection, gerrit: FakeGerrit) -> None:
+def test_drift_is_repaired(connection: GerritConnection, gerrit: FakeGerrit) -> None:
     setup(connection)
     gerrit.labels[("nova", "Owner-Approval")].update(
         function="MaxWithBlock", copy_condition="is:ANY"
@@ -110,7 +111,7 @@ def test_drift_is_repaired(connection: FakeConnection, gerrit: FakeGerrit) -> No
 
 
 def test_a_weakened_requirement_is_drift_that_only_force_replaces(
-    connection: FakeConnection, gerrit: FakeGerrit
+    connection: GerritConnection, gerrit: FakeGerrit
 ) -> None:
     setup(connection)
     requirement = gerrit.submit_requirements[("nova", "Owner-Approval")]
@@ -126,7 +127,7 @@ def test_a_weakened_requirement_is_drift_that_only_force_replaces(
 
 
 def test_an_admins_applicability_and_override_terms_are_kept(
-    connection: FakeConnection, gerrit: FakeGerrit
+    connection: GerritConnection, gerrit: FakeGerrit
 ) -> None:
     gerrit.group_members["Release Managers"] = ["hana"]
     setup(connection, override_group="Release Managers")
@@ -143,7 +144,7 @@ def test_an_admins_applicability_and_override_terms_are_kept(
 
 
 def test_the_override_counts_only_the_override_groups_votes(
-    connection: FakeConnection, gerrit: FakeGerrit
+    connection: GerritConnection, gerrit: FakeGerrit
 ) -> None:
     """The name is quoted whole: Gerrit ends an unquoted `group=` at a space and finds no
     group by UUID there."""
@@ -163,7 +164,7 @@ def test_the_override_counts_only_the_override_groups_votes(
     ],
 )
 def test_an_older_setups_unpinned_override_is_replaced_by_the_pinned_one(
-    connection: FakeConnection, gerrit: FakeGerrit, older: str
+    connection: GerritConnection, gerrit: FakeGerrit, older: str
 ) -> None:
     gerrit.group_members["Release Managers"] = ["hana"]
     setup(connection, override_group="Release Managers")
@@ -178,7 +179,7 @@ def test_an_older_setups_unpinned_override_is_replaced_by_the_pinned_one(
 
 
 def test_the_override_group_defaults_to_the_services_and_must_agree_with_it(
-    connection: FakeConnection, gerrit: FakeGerrit
+    connection: GerritConnection, gerrit: FakeGerrit
 ) -> None:
     gerrit.group_members["Release Managers"] = ["hana"]
     ours = settings(override_group="Release Managers")
@@ -189,7 +190,7 @@ def test_the_override_group_defaults_to_the_services_and_must_agree_with_it(
 
 
 def test_the_branch_scope_is_anded_with_an_admins_applicability(
-    connection: FakeConnection, gerrit: FakeGerrit
+    connection: GerritConnection, gerrit: FakeGerrit
 ) -> None:
     setup(connection)
     gerrit.submit_requirements[("nova", "Owner-Approval")]["applicability_expression"] = "-is:wip"
@@ -205,7 +206,7 @@ def test_the_branch_scope_is_anded_with_an_admins_applicability(
 
 
 def test_an_administrator_can_set_up_another_bot(
-    connection: FakeConnection, gerrit: FakeGerrit
+    connection: GerritConnection, gerrit: FakeGerrit
 ) -> None:
     gerrit.accounts["robot"] = account("robot")
     changes = setup(connection, bot="robot", bot_group="Robots")
@@ -223,14 +224,14 @@ def test_an_administrator_can_set_up_another_bot(
         ({"service_url": "owners.example.org"}, "must be http:// or https://"),
     ],
 )
-def test_errors(connection: FakeConnection, kwargs: dict, message: str) -> None:
+def test_errors(connection: GerritConnection, kwargs: dict, message: str) -> None:
     project = kwargs.pop("project", "nova")
     url = kwargs.pop("service_url", SERVICE)
     with pytest.raises(SetupError, match=message):
         configure_project(settings(), project, url, gerrit=connection, **kwargs)
 
 
-def test_a_token_is_required(connection: FakeConnection) -> None:
+def test_a_token_is_required(connection: GerritConnection) -> None:
     with pytest.raises(SetupError, match="OWNERS_WEBHOOK_TOKEN is required"):
         configure_project(settings(webhook_token=None), "nova", SERVICE, gerrit=connection)
 

@@ -111,8 +111,8 @@ def test_the_dependents_are_the_open_changes_of_the_branch_on_any_of_its_patch_s
     gerrit: FakeGerrit,
 ) -> None:
     connection = GerritConnection(settings(), rest=gerrit)
-    assert connection.dependents("nova", 1) == [2, 3]
-    assert connection.dependents("nova", 4) == []
+    assert connection.changes.dependents("nova", 1) == [2, 3]
+    assert connection.changes.dependents("nova", 4) == []
 
 
 def test_a_change_the_bot_may_not_read_is_reported_as_such_not_as_a_failed_stack(

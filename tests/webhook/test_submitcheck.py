@@ -173,7 +173,7 @@ def test_groups_are_read_fresh_not_from_the_cache(
     gerrit.groups["Hyper-V Team"] = []
     answer = ask(client, 9)
     assert answer.json["verdict"] == "PENDING", answer.json
-    assert jobs.service.gerrit.group_members("Hyper-V Team") == ()
+    assert jobs.service.gerrit.accounts.group_members("Hyper-V Team") == ()
 
 
 def test_a_branch_outside_the_scope_is_not_enforced(gerrit: FakeGerrit, tmp_path: Path) -> None:

@@ -90,17 +90,28 @@ class ViewerGerrit:
         return self.fake.post(path, json=json, **kw)
 
 
-class TreeConnection(GerritConnection):
-    """The real connection; the tree comes from `trees` instead of a git fetch."""
+class TreeGit:
+    """The git role of a connection, with each branch's tree from `trees` instead of a fetch:
+    its head read as the real `branch_files` reads it, at the same cost (one call)."""
 
     trees: ClassVar[dict[tuple[str, str], tuple[str, ...]]] = {}
+
+    def __init__(self, gerrit: GerritConnection):
+        self.gerrit = gerrit
 
     def branch_files(
         self, project: str, branch: str, auth: tuple[str, str] | None
     ) -> tuple[str, tuple[str, ...]]:
-        self._count_call()
-        head = self.branch_head(project, branch) or ""
+        self.gerrit.count_call()
+        head = self.gerrit.projects.branch_head(project, branch) or ""
         return head, self.trees[(project, branch)]
+
+
+def tree_connection(settings: Settings, rest: ViewerGerrit) -> GerritConnection:
+    """The real connection over the viewer's REST, with `TreeGit` as its git role."""
+    connection = GerritConnection(settings, rest=rest)
+    connection.git = TreeGit(connection)  # type: ignore[assignment]
+    return connection
 
 
 def history_info(number: int, files: list[str], **extra: Any) -> dict[str, Any]:
@@ -138,7 +149,7 @@ def fake(nova_config: bytes) -> FakeGerrit:
     )
     gerrit.changes[5]["owner"]["username"] = "zed"
     gerrit.add_change(history_info(7, ["nova/virt/hyperv/driver.py"], is_private=True))
-    TreeConnection.trees = {("nova", "master"): TREE, ("secret", "master"): ("a.py",)}
+    TreeGit.trees = {("nova", "master"): TREE, ("secret", "master"): ("a.py",)}
     return gerrit
 
 
@@ -148,7 +159,7 @@ def client(fake: FakeGerrit, tmp_path: Any) -> FlaskClient:
     app = create_app(config, jobs=Jobs(config, None))
 
     def connect(s: Settings, auth: tuple[str, str] | None) -> GerritConnection:
-        return TreeConnection(s, rest=ViewerGerrit(fake, auth))
+        return tree_connection(s, ViewerGerrit(fake, auth))
 
     app.config[CONNECTION_FACTORY] = connect
     data.TREES.clear()
@@ -233,7 +244,7 @@ def test_missing_path_is_404(client: FlaskClient) -> None:
 
 def test_a_100000_file_tree_pages_and_stays_fast(client: FlaskClient) -> None:
     paths = tuple(f"big/d{i // 100:04d}/f{i % 100:02d}.py" for i in range(100_000))
-    TreeConnection.trees[("nova", "master")] = paths
+    TreeGit.trees[("nova", "master")] = paths
     start = time.perf_counter()
     first = client.get("/api/v1/p/nova/+/master/tree/big").get_json()
     cold = time.perf_counter() - start
@@ -451,7 +462,7 @@ def kinds(fake: FakeGerrit) -> FakeGerrit:
     fake.set_branch("nova", "kinds", KINDS_HEAD, KINDS_OWNERS)
     fake.trees[("nova", KINDS_HEAD)]["nova/virt/hyperv/OWNERS.yaml"] = KINDS_INCLUDED
     fake.groups["Libvirt Team"] = [account("lena")]
-    TreeConnection.trees[("nova", "kinds")] = (*TREE, "nova/virt/hyperv/OWNERS.yaml")
+    TreeGit.trees[("nova", "kinds")] = (*TREE, "nova/virt/hyperv/OWNERS.yaml")
     files = [
         "README.rst",
         "nova/compute/api.py",

@@ -29,7 +29,7 @@ from flask import (
 )
 from markupsafe import Markup, escape
 
-from owners.gerrit.connection import GerritError
+from owners.gerrit.model import GerritError
 from owners.views.review import duration
 from webhook.settings import ServiceSettings
 from webhook.web import data, svg
@@ -138,7 +138,7 @@ def route(
 @page("index.html")
 def index(viewer: Viewer) -> dict[str, Any]:
     settings = _settings()
-    projects = viewer.gerrit.projects()
+    projects = viewer.gerrit.projects.names()
     if settings.projects:
         projects = [p for p in projects if p in settings.projects]
     return {"projects": projects, "viewer": viewer.username}
@@ -149,7 +149,7 @@ def project_head(project: str) -> Response:
     """The project's HEAD branch's tree (what a clone checks out)."""
     viewer = _viewer()
     try:
-        branch = viewer.gerrit.head_branch(project)
+        branch = viewer.gerrit.projects.head_branch(project)
     except GerritError as exc:
         if exc.status == 401:
             return _challenge("Gerrit did not accept these credentials")

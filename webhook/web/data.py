@@ -21,9 +21,8 @@ from owners.engine import ROOT, Evaluation, Ownership, Verdict, evaluate
 from owners.engine.explanation import explain as explain_path
 from owners.engine.includes import include_paths
 from owners.engine.resolution import is_group
-from owners.gerrit.connection import GerritError
 from owners.gerrit.judge import Judge
-from owners.gerrit.model import BOT_TAG, CONFIG_PATH, BranchConfig, gerrit_time
+from owners.gerrit.model import BOT_TAG, CONFIG_PATH, BranchConfig, GerritError, gerrit_time
 from owners.gerrit.settings import Settings
 from owners.gerrit.verdict import check_outcome, compile_config, compile_tree
 from owners.insight.review import review_report
@@ -104,7 +103,7 @@ class Branch:
 def visible_branch(viewer: Viewer, project: str, branch: str) -> Branch:
     """The branch as the viewer sees it: its head read with their credentials first."""
     try:
-        head = viewer.gerrit.branch_head(project, branch)
+        head = viewer.gerrit.projects.branch_head(project, branch)
     except GerritError as exc:
         if exc.status in (403, 404):
             raise NotFound(f"no branch {branch} of {project} that you can see") from None
@@ -116,7 +115,7 @@ def visible_branch(viewer: Viewer, project: str, branch: str) -> Branch:
     # shared by everyone who may.  The map is the service's (`compile_tree`), includes too.
     def read(path: str) -> bytes | None:
         return CONFIGS.get(
-            (project, head, path), lambda: viewer.gerrit.config_at(project, head, path)
+            (project, head, path), lambda: viewer.gerrit.projects.config_at(project, head, path)
         )
 
     content = read(CONFIG_PATH)
@@ -140,16 +139,12 @@ def members(viewer: Viewer, entry: str) -> list[str] | None:
 def group_reader(viewer: Viewer) -> Callable[[str], tuple[str, ...] | None]:
     """Reads a group's members as the viewer, kept per viewer for GROUP_TTL_SECONDS; None
     when the group is not visible to them: Gerrit answers 404, or 403 to anonymous readers.
-
-    It calls the connection class's reader, never an attribute of the instance, so it may
-    stand in for the instance's `group_members` (the change page does, for its `Judge`)
-    without calling itself."""
-    gerrit = viewer.gerrit
-    read = type(gerrit).group_members
+    The change page's `Judge` reads groups through it too (`Judge.groups`)."""
+    read = viewer.gerrit.accounts.group_members
 
     def fetch(name: str) -> tuple[str, ...] | None:
         try:
-            return read(gerrit, name)
+            return read(name)
         except GerritError as exc:
             if exc.status == 403:
                 return None
@@ -205,7 +200,7 @@ def tree_index(viewer: Viewer, branch: Branch) -> TreeIndex:
     key = (branch.project, branch.config.revision)
 
     def fetch() -> TreeIndex:
-        head, paths = viewer.gerrit.branch_files(branch.project, branch.name, viewer.auth)
+        head, paths = viewer.gerrit.git.branch_files(branch.project, branch.name, viewer.auth)
         index = TreeIndex.build(head, paths)
         if branch.ownership is not None:
             index.requirements(branch.ownership)
@@ -348,7 +343,7 @@ def subsystem(
     if ownership is None or name not in ownership.config.by_name:
         raise NotFound(f"no subsystem {name} on {branch_name}")
     label = ownership.config.policy.label
-    histories = viewer.gerrit.open_change_histories(project, branch_name, label)
+    histories = viewer.gerrit.changes.open_change_histories(project, branch_name, label)
     now = datetime.now(UTC)
     resolver = group_reader(viewer)
     queue = []
@@ -406,14 +401,14 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
     """A change's verdict as the viewer's Gerrit shows it, per requirement who may approve and
     who did, the reviewers to ask, an explanation of one file and the bot's past verdicts."""
     try:
-        snapshot, info = viewer.gerrit.change_and_info(number)
+        snapshot, info = viewer.gerrit.changes.change_and_info(number)
     except GerritError as exc:
         if exc.status in (403, 404):
             raise NotFound(f"no change {number} that you can see") from None
         raise
     branch = visible_branch(viewer, snapshot.project, snapshot.branch)
     service = Judge(settings, viewer.gerrit)
-    service.gerrit.group_members = group_reader(viewer)  # type: ignore[method-assign]
+    service.groups = group_reader(viewer)
     outcome = service.assess_snapshot(snapshot, branch.config)
     evaluation = check_outcome(outcome)
     ownership = branch.ownership
@@ -506,7 +501,7 @@ def review_load(viewer: Viewer, project: str, branch_name: str, days: int) -> Js
         since = datetime.now(UTC) - timedelta(days=days)
         before = viewer.gerrit.calls
         label = ownership.config.policy.label
-        histories = viewer.gerrit.change_histories(project, branch_name, since, label)
+        histories = viewer.gerrit.changes.change_histories(project, branch_name, since, label)
         result = review_report(ownership, histories, since, group_reader(viewer))
         scope = Scope(project, branch_name, viewer.gerrit.calls - before, len(histories))
         return {
