@@ -125,6 +125,26 @@ def _check_dashboards(nova: Nova, ownership: Ownership, branch: str, numbers: se
         assert not found[f"Needs {sub.name}"] & found[f"Approved by {sub.name}, waiting for others"]
 
 
+def test_the_needs_hashtags_are_the_bots_and_an_owners_edit_is_set_right(nova: Nova) -> None:
+    """*Needs S* reads `owners-needs-S`, which the bot keeps: the change's owner removing it
+    (or adding another) hides nothing for longer than the bot takes to answer the event."""
+    number = nova.push_change("zed", {"nova/virt/hyperv/tags.py": "x = 1\n"}, "hyperv: tags")
+
+    def needs() -> set[str]:
+        tags = nova.change(number).get("hashtags") or ()
+        return {tag for tag in tags if tag.startswith("owners-needs-")}
+
+    assert nova.wait_for("the bot's hashtag", needs) == {"owners-needs-hyperv"}
+    nova.rest("zed").post(
+        f"changes/{number}/hashtags",
+        {"add": ["owners-needs-libvirt"], "remove": ["owners-needs-hyperv"]},
+    )
+    nova.wait_for("the hashtags set right", lambda: needs() == {"owners-needs-hyperv"})
+    nova.vote("alice", number, 2)  # a hyperv owner approves
+    assert nova.wait_for_bot(number, 1) == 1
+    nova.wait_for("no hashtag once approved", lambda: needs() == set())
+
+
 # -- the API as three viewers ---------------------------------------------------------------------
 
 

@@ -70,7 +70,7 @@ def hostile(project: Project, rng: random.Random) -> list[tuple[str, str, bytes,
         return url, rng.randbytes(rng.randint(0, 2000)), "POST"
 
     def unknown_event() -> tuple[str, bytes, str]:
-        kind = rng.choice(["topic-changed", "hashtags-changed", "change-deleted", "x" * 200])
+        kind = rng.choice(["topic-changed", "assignee-changed", "change-deleted", "x" * 200])
         return url, json.dumps({**json.loads(text), "type": kind}).encode(), "POST"
 
     def unserved() -> tuple[str, bytes, str]:
