@@ -1,6 +1,6 @@
 """The site's settings, read once from `OWNERS_*` environment variables: where Gerrit is, the
 bot's account, its label and scope.  What the bot, the submit check, the pages and the CLI's
-Gerrit commands share; the service adds its queue's and webhook's (`webhook.settings`).
+Gerrit commands share; the service adds its queue's (`webhook.settings`).
 
 Every problem is reported as one line naming the variable, so a unit that fails to start says
 why in its journal.  The password and the webhook token are secrets: they are kept out of
