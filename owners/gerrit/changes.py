@@ -385,7 +385,6 @@ class Changes:
             else:
                 raise
 
-
     def set_hashtags(
         self, snapshot: ChangeSnapshot, add: Sequence[str], remove: Sequence[str]
     ) -> None:
@@ -405,6 +404,7 @@ class Changes:
                 exc,
                 snapshot.project,
             )
+
 
 def _number(info: dict[str, Any]) -> int:
     number = info.get("_number")
