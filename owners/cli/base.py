@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +132,8 @@ class LazyGroup(click.Group):
     packages' commands come from the `owners.commands` entry points, loaded the same way."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        from importlib.metadata import entry_points  # here: it is slow to import
+
         plugins = (point.name for point in entry_points(group=PLUGIN_COMMANDS))
         return sorted({*COMMANDS, *self.commands, *plugins})
 
@@ -140,6 +141,8 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             importlib.import_module(f"owners.cli.{COMMANDS[cmd_name]}")  # registers it
         if cmd_name not in self.commands:
+            from importlib.metadata import entry_points
+
             for point in entry_points(group=PLUGIN_COMMANDS, name=cmd_name):
                 self.add_command(point.load(), cmd_name)
         return super().get_command(ctx, cmd_name)
