@@ -228,7 +228,7 @@ def test_the_cli_reuses_the_map_and_never_a_stale_one(owners, git_repo, monkeypa
 NOT_FOR_WHO = (
     "yaml", "owners.engine.config", "owners.engine.validation", "owners.engine.evaluation",
     "owners.engine.suggestion", "webhook.commands", "webhook", "flask", "huey", "redis",
-    "requests", "pygerrit2",
+    "requests", "pygerrit2", "owners.gerrit", "importlib.metadata", "zipfile",
 )  # fmt: skip
 IMPORTED_BY_WHO = """
 import sys
