@@ -22,6 +22,9 @@ from owners.gerrit.verdict import GroupLookup, Outcome, assess, check_outcome, c
 
 
 class Judge:
+    """Reads a change and what its branch's rules need from one Gerrit connection, and
+    answers the owners' `Outcome`; the bot subclasses it to post."""
+
     def __init__(self, settings: Settings, gerrit: GerritConnection | None = None):
         self.settings = settings
         self.gerrit = gerrit if gerrit is not None else GerritConnection(settings)
