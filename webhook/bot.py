@@ -30,14 +30,17 @@ class Report:
     remove_hashtags: tuple[str, ...] = ()
 
     @property
+    def has_review(self) -> bool:
+        """A vote, a comment or reviewers to post: one review."""
+        return self.vote is not None or self.message is not None or bool(self.reviewers)
+
+    @property
+    def has_hashtags(self) -> bool:
+        return bool(self.add_hashtags or self.remove_hashtags)
+
+    @property
     def empty(self) -> bool:
-        return (
-            self.vote is None
-            and self.message is None
-            and not self.reviewers
-            and not self.add_hashtags
-            and not self.remove_hashtags
-        )
+        return not self.has_review and not self.has_hashtags
 
 
 def plan(snapshot: ChangeSnapshot, outcome: Outcome, settings: Settings) -> Report:

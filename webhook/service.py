@@ -180,7 +180,7 @@ class OwnersService(Judge):
     def _post(self, snapshot: ChangeSnapshot, report: Report) -> None:
         """The review first (the vote is what a submit needs), then the hashtags the
         dashboards read."""
-        if report.vote is not None or report.message is not None or report.reviewers:
+        if report.has_review:
             self.gerrit.changes.review(
                 snapshot,
                 label=self.settings.label,
@@ -188,7 +188,7 @@ class OwnersService(Judge):
                 message=report.message,
                 reviewers=report.reviewers,
             )
-        if report.add_hashtags or report.remove_hashtags:
+        if report.has_hashtags:
             self.gerrit.changes.set_hashtags(snapshot, report.add_hashtags, report.remove_hashtags)
 
     @staticmethod

@@ -80,7 +80,8 @@ class Projects:
         if head is None:
             return BranchConfig(project, branch, "", None)
         content = self.config_at(project, head)
-        return BranchConfig(project, branch, head, content, self.included_at(project, head))
+        included = self.included_at(project, head, content)
+        return BranchConfig(project, branch, head, content, included)
 
     def included_at(
         self, project: str, commit: str, content: bytes | None = None
