@@ -378,9 +378,9 @@ class Nova:
         what = f"status comment {count} of the bot on change {number}"
         return self.wait_for(what, enough, timeout)[-1]
 
-    def service_metrics(self) -> dict[str, float]:
-        """The service's /metrics, summed by name and `outcome` label
-        (e.g. `owners_jobs_total{done}`); empty when it has no such endpoint."""
+    def service_metrics(self, label: str = "outcome") -> dict[str, float]:
+        """The service's /metrics, summed by name and `label` (e.g. `owners_jobs_total{done}`,
+        or `owners_events_total{ref-updated}` by "type"); empty when it has no such endpoint."""
         from prometheus_client.parser import text_string_to_metric_families
 
         answer = requests.get(f"{self.service_url}/metrics", timeout=10)
@@ -390,10 +390,24 @@ class Nova:
         found: dict[str, float] = {}
         for family in text_string_to_metric_families(answer.text):
             for sample in family.samples:
-                outcome = sample.labels.get("outcome")
-                name = sample.name + (f"{{{outcome}}}" if outcome else "")
+                value = sample.labels.get(label)
+                name = sample.name + (f"{{{value}}}" if value else "")
                 found[name] = found.get(name, 0.0) + sample.value
         return found
+
+    def events_received(self, kind: str) -> float:
+        """How many events of type `kind` the service has been sent (queued, coalesced or
+        ignored): Gerrit delivers webhooks in the background, so a test that must know an
+        event arrived compares this before and after."""
+        return self.service_metrics("type").get(f"owners_events_total{{{kind}}}", 0.0)
+
+    def wait_for_events(self, kind: str, count: float, timeout: float = 60.0) -> None:
+        """Wait until the service has been sent `count` events of type `kind` in all."""
+        self.wait_for(
+            f"{count:g} {kind} events to reach the service",
+            lambda: self.events_received(kind) >= count,
+            timeout,
+        )
 
     def wait_until_idle(self, timeout: float = 60.0, settle: float = 0.5) -> None:
         """Wait until the service has run the jobs of the events it accepted.
