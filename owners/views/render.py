@@ -259,8 +259,13 @@ def _stats_rows(results: Sequence[RangeStats]) -> list[tuple[str, list[int]]]:
     ]
 
 
+def _has_waits(figure: str) -> bool:
+    """Whether a count has waits beside it: all commits' and each subsystem's have."""
+    return figure == "commits" or figure.startswith("subsystem:")
+
+
 def _spread_of(waits: RangeWaits, figure: str) -> Spread | None:
-    """The waits beside a count: of all commits or of a subsystem's; None for other rows."""
+    """The waits beside a count; None for a row without them or a subsystem without commits."""
     if figure == "commits":
         return waits.commits
     if figure.startswith("subsystem:"):
@@ -305,11 +310,10 @@ def stats_csv(results: Sequence[RangeStats], waits: Sequence[RangeWaits] | None 
     for figure, counts in rows:
         writer.writerow([figure, *counts])
     if waits is not None:
-        for figure, _ in rows:
+        for figure in (figure for figure, _ in rows if _has_waits(figure)):
             spreads = [_spread_of(w, figure) for w in waits]
-            if figure in ("commits",) or figure.startswith("subsystem:"):
-                writer.writerow([f"wait_median:{figure}", *(_csv_seconds(s, 0) for s in spreads)])
-                writer.writerow([f"wait_p75:{figure}", *(_csv_seconds(s, 1) for s in spreads)])
+            writer.writerow([f"wait_median:{figure}", *(_csv_seconds(s, 0) for s in spreads)])
+            writer.writerow([f"wait_p75:{figure}", *(_csv_seconds(s, 1) for s in spreads)])
         for how in waits[0].landed_by if waits else ():
             writer.writerow([f"landed_by:{how}", *(w.landed_by[how] for w in waits)])
     return out.getvalue()
@@ -337,8 +341,7 @@ def stats_text(
     if waits is None:
         header = ("", *(r.revrange for r in results))
         rows = [
-            (label(figure), *(f"{n:,}" for n in counts))
-            for figure, counts in _stats_rows(results)
+            (label(figure), *(f"{n:,}" for n in counts)) for figure, counts in _stats_rows(results)
         ]
         return f"ownership map: {source}\n" + table([header, *rows], align_right=True)
     header = ("", *(cell for r in results for cell in (r.revrange, "", "")))
@@ -349,7 +352,10 @@ def stats_text(
         for n, w in zip(counts, waits, strict=True):
             spread = _spread_of(w, figure)
             cells.append(f"{n:,}")
-            cells.extend(("", "") if spread is None else map(_duration, (spread.median, spread.p75)))
+            if spread is None:
+                cells.extend(("", ""))
+            else:
+                cells.extend((_duration(spread.median), _duration(spread.p75)))
         rows.append((label(figure), *cells))
     for how in waits[0].landed_by if waits else ():
         cells = [cell for w in waits for cell in (f"{w.landed_by[how]:,}", "", "")]
