@@ -263,3 +263,14 @@ def test_logged_commits_reads_parents_dates_and_the_trailer(scripted: Path):
     merges = [c for c in commits.values() if len(c.parents) == 2]
     assert len(merges) == 4
     assert all(c.paths == [] and not c.reviewed_on for c in merges)
+
+
+def test_the_cli_reference_names_each_landing_and_json_key():
+    from owners.insight.waits import LANDED_BY
+    from owners.views.render import LANDED_LABELS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    section = text[text.index("### How long changes waited") :]
+    for how in LANDED_BY:
+        assert f"`{LANDED_LABELS[how]}`" in section
+        assert f'"{how}": N' in section
