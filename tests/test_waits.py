@@ -245,6 +245,19 @@ def test_csv_adds_rows_of_seconds(scripted: Path, owners):
     assert table["landed_by:reviewed_on"] == ["1"]
 
 
+def test_csv_writes_long_waits_as_plain_whole_seconds():
+    from owners.insight.history import RangeStats
+    from owners.insight.waits import RangeWaits
+    from owners.views.render import stats_csv
+
+    counts = RangeStats("r", 3, {"a": 3}, root_only=0, cross=0)
+    waits = RangeWaits("r", Spread(1_234_567.5, 9e6), {"a": None}, {"merge": 3})
+    rows = list(csv.reader(io.StringIO(stats_csv([counts], [waits]))))
+    assert ["wait_median:commits", "1234568"] in rows
+    assert ["wait_p75:commits", "9000000"] in rows
+    assert ["wait_median:subsystem:a", ""] in rows
+
+
 def test_the_installed_command_answers_the_same(scripted: Path):
     done = subprocess.run(
         [str(OWNERS_SCRIPT), "stats", "--waits", "--json", "start..master"],

@@ -273,7 +273,7 @@ def _spread_of(waits: RangeWaits, figure: str) -> Spread | None:
     return None
 
 
-def _spread_json(spread: Spread | None) -> Json:
+def _spread_json(spread: Spread | None) -> Json | None:
     return None if spread is None else {"median": spread.median, "p75": spread.p75}
 
 
@@ -312,17 +312,11 @@ def stats_csv(results: Sequence[RangeStats], waits: Sequence[RangeWaits] | None 
     if waits is not None:
         for figure in (figure for figure, _ in rows if _has_waits(figure)):
             spreads = [_spread_of(w, figure) for w in waits]
-            writer.writerow([f"wait_median:{figure}", *(_csv_seconds(s, 0) for s in spreads)])
-            writer.writerow([f"wait_p75:{figure}", *(_csv_seconds(s, 1) for s in spreads)])
+            writer.writerow([f"wait_median:{figure}", *(s and f"{s.median:.0f}" for s in spreads)])
+            writer.writerow([f"wait_p75:{figure}", *(s and f"{s.p75:.0f}" for s in spreads)])
         for how in waits[0].landed_by if waits else ():
             writer.writerow([f"landed_by:{how}", *(w.landed_by[how] for w in waits)])
     return out.getvalue()
-
-
-def _csv_seconds(spread: Spread | None, which: int) -> str:
-    if spread is None:
-        return ""
-    return f"{(spread.median, spread.p75)[which]:g}"
 
 
 def stats_text(
