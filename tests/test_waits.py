@@ -202,6 +202,43 @@ def test_the_scripted_waits_are_what_was_scheduled(scripted: Path):
     assert got == sorted(WAITS["every"])
 
 
+def landing_times_by_git(repo: Path, revrange: str) -> dict[str, int]:
+    """Each non-merge commit's landing time, asked of git one first-parent commit F at a
+    time: what F has that its first parent lacks is what F landed, at F's committer date."""
+    base = revrange.split("..")[0]
+    out = subprocess.run(
+        ["git", "log", "--first-parent", "--format=%H %ct %P", revrange],
+        cwd=repo, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    landed = {}
+    for line in out.splitlines():
+        sha, when, *parents = line.split()
+        brought = subprocess.run(
+            ["git", "rev-list", "--no-merges", sha, "--not", base, *parents[:1]],
+            cwd=repo, capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        landed.update(dict.fromkeys(brought, int(when)))
+    return landed
+
+
+@pytest.mark.parametrize("which", ["scripted", "novahistory"])
+def test_landings_agree_with_git_asked_merge_by_merge(scripted: Path, tmp_path: Path, which):
+    if which == "scripted":
+        repo, revrange = scripted, "start..master"
+    else:
+        repo, revrange = tmp_path / "nova", "2012.1..2013.1"
+        novahistory.build(repo, commits=1_000, seed=11)
+    commits = {c.sha: c for c in logged_commits(repo, revrange)}
+    ours = {
+        landing.sha: commits[landing.sha].authored + landing.waited
+        for landing in landings(commits.values())
+    }
+    by_git = landing_times_by_git(repo, revrange)
+    # a wait never goes below 0, so a commit authored after it landed shows its author date
+    assert ours == {sha: max(when, commits[sha].authored) for sha, when in by_git.items()}
+    assert len(ours) > 5
+
+
 def test_json_gives_each_subsystems_median_and_p75_in_seconds(scripted: Path, owners):
     result = owners("stats", "--waits", "--json", "--repo", str(scripted), "start..master")
     data = result.json["ranges"][0]
