@@ -316,6 +316,16 @@ def account(info: Mapping[str, Any]) -> Account:
     )
 
 
+def full_names(infos: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Full names by the name an account is shown by (`Account.display`), from AccountInfos
+    asked with DETAILED_ACCOUNTS; accounts without a name are left out."""
+    return {
+        account(info).display: str(info["name"])
+        for info in infos
+        if isinstance(info.get("name"), str) and info.get("name")
+    }
+
+
 def _accounts(info: Mapping[str, Any], *states: str) -> tuple[Account, ...]:
     reviewers = info.get("reviewers") or {}
     return tuple(account(a) for state in states for a in reviewers.get(state) or ())

@@ -1,0 +1,165 @@
+"""A reviewer's queue ("My reviews", `owners queue`): read as that reviewer, judged as the bot.
+
+Every open change the connection's account can see is judged by `Judge.assess_snapshot`,
+the bot's own `assess`; which requirements wait for the reviewer and which subsystems they
+may approve for are `owners.engine.reviews`'.  The connection is the reviewer's own (the
+web's viewer, the CLI's OWNERS_GERRIT_USER): Gerrit decides which changes, projects and
+groups they see, and nothing is read with anyone else's rights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from owners.engine import Account, Ownership, RequirementResult, Verdict
+from owners.engine.evaluation import Eligibility
+from owners.engine.reviews import Approvable, approvable, approved_by, awaiting
+from owners.gerrit.judge import Judge
+from owners.gerrit.model import (
+    CHANGE_OPTIONS,
+    BranchConfig,
+    ChangeSnapshot,
+    GerritError,
+    UnexpectedResponse,
+    account,
+    full_names,
+    gerrit_time,
+)
+from owners.gerrit.rest import quoted
+from owners.gerrit.verdict import GroupLookup, compile_tree, fallback_ownership
+
+MAX_HEAD_PROJECTS = 20
+"""Projects whose HEAD branch is listed even without an open change (the first, by name)."""
+
+BranchReader = Callable[[str, str], BranchConfig]
+"""(project, branch) -> its OWNERS.yaml at its head, read as the reviewer."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """An open change as it stands for the reviewer."""
+
+    number: int
+    project: str
+    branch: str
+    subject: str
+    owner: str
+    created: datetime
+    private: bool
+    work_in_progress: bool
+    verdict: Verdict
+    mine: tuple[RequirementResult, ...]  # waiting for the reviewer, or approved by them
+    others: tuple[RequirementResult, ...]  # every other unmet (or vetoed) requirement
+    suggested: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Queue:
+    reviewer: Account
+    names: Mapping[str, str]  # full names by username (or email), as Gerrit gives them
+    subsystems: tuple[tuple[str, str, Approvable], ...]  # (project, branch, subsystem)
+    needs: tuple[Queued, ...]  # changes waiting for the reviewer, oldest first
+    waiting: tuple[Queued, ...]  # approved by the reviewer, still waiting for others
+
+
+def reviewer_queue(
+    judge: Judge,
+    groups: GroupLookup,
+    branch_config: BranchReader | None = None,
+) -> Queue:
+    """The queue of the account `judge.gerrit` reads as.  `groups` reads a `gerrit:` group as
+    that account may see it; `branch_config` reads a branch (default: the connection's)."""
+    gerrit = judge.gerrit
+    read_branch = branch_config or gerrit.projects.branch_config
+    info = gerrit.accounts.myself()
+    me = account(info)
+    names = dict(full_names([info]))
+    settings = judge.settings
+    scope = " OR ".join(f'project:"{quoted(p)}"' for p in sorted(settings.projects))
+    query = "status:open" + (f" ({scope})" if scope else "")
+    changes = [
+        (ChangeSnapshot.from_change_info(c), c)
+        for c in gerrit.changes.query(query, CHANGE_OPTIONS)
+        if settings.watches(str(c.get("project")))
+    ]
+    branches: dict[tuple[str, str], tuple[BranchConfig, Ownership | None]] = {}
+
+    def branch(project: str, name: str) -> tuple[BranchConfig, Ownership | None]:
+        if (project, name) not in branches:
+            config = read_branch(project, name)
+            ownership = None
+            if config.content is not None:
+                ownership, _ = compile_tree(config.content, config.included)
+            branches[project, name] = (config, ownership)
+        return branches[project, name]
+
+    def members(entry: str) -> tuple[str, ...]:
+        return tuple(groups(entry.split(":", 1)[1]) or ())
+
+    needs, waiting = [], []
+    for snapshot, raw in sorted(changes, key=lambda c: (c[1].get("created") or "", c[0].number)):
+        config, ownership = branch(snapshot.project, snapshot.branch)
+        outcome = judge.assess_snapshot(snapshot, config)
+        ownership = ownership or fallback_ownership(settings.fallback_owners)
+        if ownership is None:
+            continue
+        policy = ownership.config.policy
+        change = snapshot.as_change(snapshot.files, snapshot.votes(policy.label))
+        evaluation = outcome.evaluation
+        eligibility = Eligibility(ownership, groups)
+        mine = awaiting(evaluation, me, change, policy, eligibility)
+        approved = approved_by(evaluation, me) if outcome.verdict is not Verdict.APPROVED else ()
+        if not mine and not approved:
+            continue
+        names.update(full_names(_accounts_of(raw)))
+        ids = {r.subsystem for r in mine} | set(approved)
+        queued = Queued(
+            number=snapshot.number,
+            project=snapshot.project,
+            branch=snapshot.branch,
+            subject=str(raw.get("subject") or ""),
+            owner=snapshot.owner.display,
+            created=gerrit_time(str(raw["created"])),
+            private=snapshot.private,
+            work_in_progress=snapshot.work_in_progress,
+            verdict=outcome.verdict,
+            mine=tuple(r for r in evaluation.requirements if r.subsystem in ids),
+            others=tuple(
+                r
+                for r in evaluation.requirements
+                if r.subsystem not in ids and (not r.met or r.vetoed_by)
+            ),
+            suggested=evaluation.suggested_reviewers,
+        )
+        (needs if mine else waiting).append(queued)
+
+    heads = [(c.project, c.branch) for c, _ in changes]
+    projects = [p for p in gerrit.projects.names() if settings.watches(p)]
+    for project in projects[:MAX_HEAD_PROJECTS]:
+        try:
+            heads.append((project, gerrit.projects.head_branch(project)))
+        except UnexpectedResponse:
+            continue  # a project without a HEAD branch has no tree to list
+        except GerritError as exc:
+            if exc.status not in (403, 404):
+                raise
+            continue  # hidden since it was listed
+    subsystems = []
+    for project, name in sorted(set(heads)):
+        _, ownership = branch(project, name)
+        if ownership is not None:
+            subsystems += [(project, name, a) for a in approvable(ownership, me, members)]
+    return Queue(me, names, tuple(subsystems), tuple(needs), tuple(waiting))
+
+
+def _accounts_of(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The AccountInfos of a ChangeInfo: its owner, reviewers and voters."""
+    found = [info.get("owner") or {}]
+    for accounts in (info.get("reviewers") or {}).values():
+        found.extend(accounts or ())
+    for label in (info.get("labels") or {}).values():
+        found.extend(label.get("all") or ())
+    return found
