@@ -326,6 +326,16 @@ def full_names(infos: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     }
 
 
+def change_names(info: Mapping[str, Any]) -> dict[str, str]:
+    """`full_names` of the accounts a ChangeInfo shows: its owner, reviewers and voters."""
+    found = [info.get("owner") or {}]
+    for accounts in (info.get("reviewers") or {}).values():
+        found.extend(accounts or ())
+    for label in (info.get("labels") or {}).values():
+        found.extend(label.get("all") or ())
+    return full_names(found)
+
+
 def _accounts(info: Mapping[str, Any], *states: str) -> tuple[Account, ...]:
     reviewers = info.get("reviewers") or {}
     return tuple(account(a) for state in states for a in reviewers.get(state) or ())

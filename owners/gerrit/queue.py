@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from owners.engine import Account, Ownership, RequirementResult, Verdict
 from owners.engine.evaluation import Eligibility
@@ -25,6 +24,7 @@ from owners.gerrit.model import (
     GerritError,
     UnexpectedResponse,
     account,
+    change_names,
     full_names,
     gerrit_time,
 )
@@ -114,7 +114,7 @@ def reviewer_queue(
         approved = approved_by(evaluation, me) if outcome.verdict is not Verdict.APPROVED else ()
         if not mine and not approved:
             continue
-        names.update(full_names(_accounts_of(raw)))
+        names.update(change_names(raw))
         ids = {r.subsystem for r in mine} | set(approved)
         queued = Queued(
             number=snapshot.number,
@@ -153,13 +153,3 @@ def reviewer_queue(
         if ownership is not None:
             subsystems += [(project, name, a) for a in approvable(ownership, me, members)]
     return Queue(me, names, tuple(subsystems), tuple(needs), tuple(waiting))
-
-
-def _accounts_of(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The AccountInfos of a ChangeInfo: its owner, reviewers and voters."""
-    found = [info.get("owner") or {}]
-    for accounts in (info.get("reviewers") or {}).values():
-        found.extend(accounts or ())
-    for label in (info.get("labels") or {}).values():
-        found.extend(label.get("all") or ())
-    return found

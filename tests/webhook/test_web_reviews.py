@@ -1,0 +1,116 @@
+"""My reviews, per-file owner status, and "Ask these owners" with its CSRF protection, on
+the in-memory Gerrit of `test_web` (alice is a hyperv owner through the hyperv-core alias,
+zed writes every change, change 7 is private to zed)."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from .conftest import FakeGerrit
+from .test_web import basic, client, fake  # noqa: F401  (fixtures)
+
+ORIGIN = "https://owners.example.org"  # the client's public_url
+
+
+def test_my_reviews_lists_what_needs_alice_oldest_first_with_names(client: FlaskClient) -> None:
+    found = client.get("/api/v1/reviews", headers=basic("alice")).get_json()
+    assert found["reviewer"] == {"username": "alice", "email": "alice@example.org",
+                                 "name": "Alice"}  # fmt: skip
+    needs = [c["change"] for c in found["needs_you"]]
+    assert needs == [3, 5]  # 7 is private to zed; same age: by number
+    first = found["needs_you"][0]
+    assert [r["subsystem"] for r in first["yours"]] == ["hyperv"]
+    assert first["owner"] == {"username": "zed", "name": "Zed"}
+    assert {r["subsystem"] for r in first["others"]} == {"root"}
+    assert found["waiting_for_others"] == []
+    hyperv = [s for s in found["subsystems"] if s["subsystem"] == "hyperv"]
+    assert hyperv and hyperv[0]["via"] == "alias" and hyperv[0]["through"] == ["hyperv-core"]
+
+
+def test_my_reviews_moves_a_change_alice_approved_to_waiting_for_others(
+    client: FlaskClient, fake: FakeGerrit
+) -> None:
+    fake.changes[3]["labels"]["Code-Review"]["all"].append(
+        {"_account_id": 1_000_000 + sum(map(ord, "alice")), "username": "alice",
+         "email": "alice@example.org", "name": "Alice", "value": 2}
+    )  # fmt: skip
+    found = client.get("/api/v1/reviews", headers=basic("alice")).get_json()
+    assert [c["change"] for c in found["needs_you"]] == [5]
+    waiting = found["waiting_for_others"]
+    assert [c["change"] for c in waiting] == [3]
+    assert waiting[0]["yours"][0]["approved_by"] == ["alice"]
+
+
+def test_my_reviews_marks_private_changes_and_never_lists_a_writers_own(
+    client: FlaskClient,
+) -> None:
+    found = client.get("/api/v1/reviews", headers=basic("zed")).get_json()
+    assert found["needs_you"] == [] and found["subsystems"] == []  # zed owns nothing
+    page = client.get("/reviews", headers=basic("alice"))
+    assert page.status_code == 200 and "My reviews" in page.get_data(as_text=True)
+
+
+def test_my_reviews_asks_an_anonymous_visitor_to_sign_in(client: FlaskClient) -> None:
+    answer = client.get("/api/v1/reviews")
+    assert answer.status_code == 401 and "WWW-Authenticate" in answer.headers
+
+
+def test_the_change_page_gives_each_files_owner_status(
+    client: FlaskClient, fake: FakeGerrit
+) -> None:
+    fake.changes[3].setdefault("reviewers", {})["REVIEWER"] = [
+        {"_account_id": 1_000_000 + sum(map(ord, "alice")), "username": "alice",
+         "email": "alice@example.org", "name": "Alice"}
+    ]  # fmt: skip
+    found = client.get("/api/v1/c/3", headers=basic("alice")).get_json()
+    status = {f["path"]: f for f in found["file_status"]}
+    assert status["nova/virt/hyperv/driver.py"]["state"] == "pending"
+    assert status["nova/virt/hyperv/driver.py"]["asked"] == ["alice"]
+    assert status["nova/compute/api.py"]["state"] == "unasked"
+    assert "root" in status["nova/compute/api.py"]["requirements"]
+
+
+def _form(client: FlaskClient, number: int, user: str) -> str:
+    page = client.get(f"/c/{number}", headers=basic(user)).get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token, page
+    return token.group(1)
+
+
+def test_ask_these_owners_adds_the_suggested_reviewers_as_the_viewer(
+    client: FlaskClient, fake: FakeGerrit
+) -> None:
+    before = client.get("/api/v1/c/3", headers=basic("zed")).get_json()
+    suggested = before["check"]["suggested_reviewers"]
+    assert suggested and before["reviewers"] == []
+    token = _form(client, 3, "zed")
+    answer = client.post("/c/3/ask", data={"csrf": token},
+                         headers={**basic("zed"), "Origin": ORIGIN})  # fmt: skip
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    assert answer.headers["Location"].endswith("asked=" + ",".join(suggested))
+    posted = [(p, b) for m, p, b in fake._bodies if m == "POST"]
+    assert posted == [("changes/nova~3/reviewers", {"reviewer": r}) for r in suggested]
+
+
+def test_a_cross_site_post_is_refused(client: FlaskClient, fake: FakeGerrit) -> None:
+    token = _form(client, 3, "alice")
+    attempts = {
+        "another origin": ({"Origin": "https://evil.example"}, {"csrf": token}),
+        "no origin nor referer": ({}, {"csrf": token}),
+        "a null origin": ({"Origin": "null"}, {"csrf": token}),
+        "no token": ({"Origin": ORIGIN}, {}),
+        "a forged token": ({"Origin": ORIGIN}, {"csrf": token[:-2] + "xx"}),
+    }
+    for why, (headers, form) in attempts.items():
+        answer = client.post("/c/3/ask", data=form, headers={**basic("alice"), **headers})
+        assert answer.status_code == 403, why
+    assert "reviewers" not in fake.changes[3] or not fake.changes[3]["reviewers"].get("REVIEWER")
+
+
+def test_a_token_made_for_one_viewer_does_not_pass_for_another(client: FlaskClient) -> None:
+    token = _form(client, 3, "alice")
+    answer = client.post("/c/3/ask", data={"csrf": token},
+                         headers={**basic("zed"), "Origin": ORIGIN})  # fmt: skip
+    assert answer.status_code == 403
