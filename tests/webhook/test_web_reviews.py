@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures of test_web, imported, are parameters here)
 """My reviews, per-file owner status, and "Ask these owners" with its CSRF protection, on
 the in-memory Gerrit of `test_web` (alice is a hyperv owner through the hyperv-core alias,
 zed writes every change, change 7 is private to zed)."""
@@ -9,7 +10,7 @@ import re
 from flask.testing import FlaskClient
 
 from .conftest import FakeGerrit
-from .test_web import basic, client, fake  # noqa: F401  (fixtures)
+from .test_web import basic, client, fake  # noqa: F401  (its fixtures, used by name)
 
 ORIGIN = "https://owners.example.org"  # the client's public_url
 
