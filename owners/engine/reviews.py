@@ -23,7 +23,7 @@ def may_approve(
 ) -> bool:
     """Whether the account's approval would count for the requirement on this change: it is
     eligible, and its vote counts (active, not the change's author unless `self_approval`)."""
-    return counts(account, change, policy) and eligibility.allows(requirement, account)
+    return eligibility.allows(requirement, account) and counts(account, change, policy)
 
 
 def awaiting(

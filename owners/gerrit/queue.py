@@ -9,9 +9,10 @@ groups they see, and nothing is read with anyone else's rights.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from owners.engine import Account, Ownership, RequirementResult, Verdict
 from owners.engine.evaluation import Eligibility
@@ -36,6 +37,22 @@ MAX_HEAD_PROJECTS = 20
 
 BranchReader = Callable[[str, str], BranchConfig]
 """(project, branch) -> its OWNERS.yaml at its head, read as the reviewer."""
+
+T = TypeVar("T")
+
+
+class Memo(Protocol):
+    """Where the web keeps answers between requests (`webhook.web.cache.Cache`): `get`
+    returns the value kept under `key`, else makes, keeps and returns it."""
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any: ...
+
+
+class _Forget:
+    """No memo: make every answer afresh (the CLI asks once)."""
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        return make()
 
 
 @dataclass(frozen=True)
@@ -69,9 +86,15 @@ def reviewer_queue(
     judge: Judge,
     groups: GroupLookup,
     branch_config: BranchReader | None = None,
+    memo: Memo | None = None,
 ) -> Queue:
     """The queue of the account `judge.gerrit` reads as.  `groups` reads a `gerrit:` group as
-    that account may see it; `branch_config` reads a branch (default: the connection's)."""
+    that account may see it; `branch_config` reads a branch (default: the connection's).
+
+    `memo` keeps, per reviewer, each change's outcome under everything it depends on (the
+    change's `updated` time and revision, the branch's OWNERS.yaml revision) and the
+    subsystems of each revision; its lifetime bounds how stale a group's members may be."""
+    memo = memo or _Forget()
     gerrit = judge.gerrit
     read_branch = branch_config or gerrit.projects.branch_config
     info = gerrit.accounts.myself()
@@ -85,15 +108,21 @@ def reviewer_queue(
         for c in gerrit.changes.query(query, CHANGE_OPTIONS)
         if settings.watches(str(c.get("project")))
     ]
-    branches: dict[tuple[str, str], tuple[BranchConfig, Ownership | None]] = {}
+    branches: dict[tuple[str, str], tuple[BranchConfig, Ownership | None, Eligibility | None]] = {}
 
-    def branch(project: str, name: str) -> tuple[BranchConfig, Ownership | None]:
+    def branch(
+        project: str, name: str
+    ) -> tuple[BranchConfig, Ownership | None, Eligibility | None]:
+        """The branch's OWNERS.yaml, its map (the fallback owners' without one), and who
+        may approve there, once per request."""
         if (project, name) not in branches:
             config = read_branch(project, name)
             ownership = None
             if config.content is not None:
-                ownership, _ = compile_tree(config.content, config.included)
-            branches[project, name] = (config, ownership)
+                ownership, _ = compile_tree(config.content, config.included, judge.maps.compile)
+            ownership = ownership or fallback_ownership(settings.fallback_owners)
+            eligibility = Eligibility(ownership, groups) if ownership is not None else None
+            branches[project, name] = (config, ownership, eligibility)
         return branches[project, name]
 
     def members(entry: str) -> tuple[str, ...]:
@@ -101,15 +130,16 @@ def reviewer_queue(
 
     needs, waiting = [], []
     for snapshot, raw in sorted(changes, key=lambda c: (c[1].get("created") or "", c[0].number)):
-        config, ownership = branch(snapshot.project, snapshot.branch)
-        outcome = judge.assess_snapshot(snapshot, config)
-        ownership = ownership or fallback_ownership(settings.fallback_owners)
-        if ownership is None:
-            continue
+        config, ownership, eligibility = branch(snapshot.project, snapshot.branch)
+        if ownership is None or eligibility is None:
+            continue  # no usable OWNERS.yaml and no fallback owners: nobody may approve
+        key = (me.key, config.revision, snapshot.number, snapshot.revision, raw.get("updated"))
+        outcome = memo.get(
+            ("outcome", *key), lambda s=snapshot, c=config: judge.assess_snapshot(s, c)
+        )
         policy = ownership.config.policy
         change = snapshot.as_change(snapshot.files, snapshot.votes(policy.label))
         evaluation = outcome.evaluation
-        eligibility = Eligibility(ownership, groups)
         mine = awaiting(evaluation, me, change, policy, eligibility)
         approved = approved_by(evaluation, me) if outcome.verdict is not Verdict.APPROVED else ()
         if not mine and not approved:
@@ -149,7 +179,11 @@ def reviewer_queue(
             continue  # hidden since it was listed
     subsystems = []
     for project, name in sorted(set(heads)):
-        _, ownership = branch(project, name)
-        if ownership is not None:
-            subsystems += [(project, name, a) for a in approvable(ownership, me, members)]
+        config, ownership, _ = branch(project, name)
+        if ownership is not None and config.content is not None:
+            found = memo.get(
+                ("approvable", me.key, project, config.revision),
+                lambda o=ownership: approvable(o, me, members),
+            )
+            subsystems += [(project, name, a) for a in found]
     return Queue(me, names, tuple(subsystems), tuple(needs), tuple(waiting))

@@ -76,9 +76,9 @@ subsystems:
 
 @pytest.fixture(scope="module")
 def queue(nova: Nova) -> dict[str, int]:
-    """zed's changes on `reviews`, oldest first: hyperv alone, hyperv and compute (which
-    alice approves: it still waits for root), compute alone, and a private hyperv change
-    on which alice is a reviewer (so she may see it)."""
+    """zed's changes on `reviews`, oldest first: hyperv alone, hyperv and the README (which
+    alice approves: it still waits for root), compute alone, a private hyperv change on
+    which alice is a reviewer (so she may see it), and libvirt alone."""
     nova.gerrit.rest.put(
         f"groups/{quote(GROUP, safe='')}", {"members": ["lena"], "visible_to_all": True}
     )
@@ -89,8 +89,8 @@ def queue(nova: Nova) -> dict[str, int]:
         ),
         "both": nova.push_change(
             "zed",
-            {"nova/virt/hyperv/driver.py": "# 2\n", "nova/compute/api.py": "# 2\n"},
-            "hyperv and compute",
+            {"nova/virt/hyperv/driver.py": "# 2\n", "README.rst": "# 2\n"},
+            "hyperv and the README",
             branch=BRANCH,
         ),
         "compute": nova.push_change(
@@ -139,11 +139,11 @@ def test_my_reviews_as_alice_lists_her_subsystems_and_the_changes_that_need_her(
     assert private["private"] is True and private["owner"] == {"username": "zed", "name": "Zed"}
     hyperv = next(c for c in found["needs_you"] if c["change"] == queue["hyperv"])
     assert [r["subsystem"] for r in hyperv["yours"]] == ["hyperv"]
-    assert [r["subsystem"] for r in hyperv["others"]] == ["root"]  # what else it needs
+    assert hyperv["others"] == []  # nothing else: nearest wins
     waiting = [c for c in found["waiting_for_others"] if c["branch"] == BRANCH]
     assert [c["change"] for c in waiting] == [queue["both"]]
-    assert {r["subsystem"] for r in waiting[0]["yours"]} == {"hyperv", "compute"}
-    assert [r["subsystem"] for r in waiting[0]["others"]] == ["root"]
+    assert [r["subsystem"] for r in waiting[0]["yours"]] == ["hyperv"]
+    assert [(r["subsystem"], r["missing"]) for r in waiting[0]["others"]] == [("root", 1)]
     # zed wrote them all: nothing waits for him; carol's queue does not have the private one
     assert on_branch(api(nova, "/reviews", "zed").json()["needs_you"]) == []
     carol = on_branch(api(nova, "/reviews", "carol").json()["needs_you"])
@@ -187,15 +187,16 @@ def test_owners_queue_as_alice_says_what_the_page_says(nova: Nova, queue: dict[s
 def test_the_change_page_gives_each_files_owner_status(nova: Nova, queue: dict[str, int]) -> None:
     number = queue["both"]
     status = {f["path"]: f for f in api(nova, f"/c/{number}", "zed").json()["file_status"]}
-    hyperv, compute = status["nova/virt/hyperv/driver.py"], status["nova/compute/api.py"]
-    # alice approved hyperv and compute; root (nova-core) still needs 1, and nobody is asked
-    assert hyperv["state"] == compute["state"] == "unasked"
-    assert hyperv["approved_by"] == ["alice"] and compute["approved_by"] == ["alice"]
-    assert hyperv["requirements"] == ["root", "hyperv"]
+    hyperv, readme = status["nova/virt/hyperv/driver.py"], status["README.rst"]
+    # alice approved hyperv; the README needs root (nova-core), and nobody is asked
+    assert hyperv["state"] == "approved" and hyperv["approved_by"] == ["alice"]
+    assert hyperv["requirements"] == ["hyperv"]
+    assert readme["state"] == "unasked" and readme["requirements"] == ["root"]
+    assert readme["approved_by"] == [] and readme["asked"] == []
     nova.rest("zed").post(f"changes/{number}/reviewers", {"reviewer": "erin"})
     status = {f["path"]: f for f in api(nova, f"/c/{number}", "zed").json()["file_status"]}
-    assert status["nova/virt/hyperv/driver.py"]["state"] == "pending"
-    assert status["nova/virt/hyperv/driver.py"]["asked"] == ["erin"]
+    assert status["README.rst"]["state"] == "pending" and status["README.rst"]["asked"] == ["erin"]
+    assert status["nova/virt/hyperv/driver.py"]["state"] == "approved"
 
 
 # -- a real browser -----------------------------------------------------------------------------
@@ -256,7 +257,7 @@ def test_alice_opens_my_reviews_in_a_browser(
     assert "Zed" in tables.nth(0).inner_text()
     page.screenshot(path=str(shots / "reviews.png"), full_page=True)
     page.click(f"table.queue a.change:text-is('{queue['both']}')")
-    assert page.locator("table.file-status tr.unasked, table.file-status tr.pending").count()
+    assert page.locator("table.file-status tr.approved").count() == 1
     page.screenshot(path=str(shots / "change-files.png"), full_page=True)
 
 

@@ -6,13 +6,26 @@ zed writes every change, change 7 is private to zed)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import pytest
 from flask.testing import FlaskClient
+
+from webhook.web import data
 
 from .conftest import FakeGerrit
 from .test_web import basic, client, fake  # noqa: F401  (its fixtures, used by name)
 
 ORIGIN = "https://owners.example.org"  # the client's public_url
+
+
+@pytest.fixture(autouse=True)
+def forget() -> Iterator[None]:
+    """The tests edit changes in place without moving their `updated` time, which Gerrit
+    would: nothing judged in one test may be remembered in the next."""
+    data.QUEUE_MEMO.clear()
+    yield
+    data.QUEUE_MEMO.clear()
 
 
 def test_my_reviews_lists_what_needs_alice_oldest_first_with_names(client: FlaskClient) -> None:

@@ -23,6 +23,7 @@ from owners.engine.explanation import explain as explain_path
 from owners.engine.includes import include_paths
 from owners.engine.resolution import is_group
 from owners.engine.reviews import file_statuses
+from owners.gerrit.compiled import SharedMaps
 from owners.gerrit.judge import Judge
 from owners.gerrit.model import (
     BOT_TAG,
@@ -66,6 +67,9 @@ EVALUATIONS: Cache[tuple[str, str, Any], Evaluation] = Cache(size=20_000)
 MAX_LISTED = 12  # requirements listed per folder; the rest are counted
 REPORTS: Cache[tuple[str, str, str, str], Json] = Cache(size=64, ttl=REPORT_TTL_SECONDS)
 GROUPS: Cache[tuple[str, str], tuple[str, ...] | None] = Cache(size=4096, ttl=GROUP_TTL_SECONDS)
+# "My reviews": each change's outcome per viewer, as long as a group's members are trusted
+QUEUE_MEMO: Cache[tuple[Any, ...], Any] = Cache(size=20_000, ttl=GROUP_TTL_SECONDS)
+MAPS = SharedMaps(None)  # the pages' compiled OWNERS.yaml maps, shared by their `Judge`s
 DASHBOARD_REF = "owners"  # refs/meta/dashboards/owners, written by `owners gerrit-setup`
 
 _VERDICT_LINE = re.compile(r"Owners: (APPROVED|PENDING|BLOCKED)")
@@ -427,9 +431,15 @@ def judged(
             raise NotFound(f"no change {number} that you can see") from None
         raise
     branch = visible_branch(viewer, snapshot.project, snapshot.branch)
-    service = Judge(settings, viewer.gerrit)
-    service.groups = group_reader(viewer)
-    return snapshot, info, branch, service.assess_snapshot(snapshot, branch.config)
+    return snapshot, info, branch, _judge(viewer, settings).assess_snapshot(snapshot, branch.config)
+
+
+def _judge(viewer: Viewer, settings: Settings) -> Judge:
+    """The bot's `Judge` reading as the viewer: groups as they may see them."""
+    judge = Judge(settings, viewer.gerrit)
+    judge.groups = group_reader(viewer)
+    judge.maps = MAPS
+    return judge
 
 
 def change(viewer: Viewer, settings: Settings, number: int, explain: str | None = None) -> Json:
@@ -529,13 +539,12 @@ def ask_owners(viewer: Viewer, settings: Settings, number: int) -> list[str]:
 def reviews(viewer: Viewer, settings: Settings) -> Json:
     """The viewer's queue (`owners.gerrit.queue`, as `owners queue`): the subsystems they may
     approve for, the changes that need them, and those they approved that wait for others."""
-    judge = Judge(settings, viewer.gerrit)
-    judge.groups = group_reader(viewer)
+    judge = _judge(viewer, settings)
 
     def branch_config(project: str, name: str) -> BranchConfig:
         return visible_branch(viewer, project, name).config
 
-    found = reviewer_queue(judge, judge.groups, branch_config)
+    found = reviewer_queue(judge, group_reader(viewer), branch_config, QUEUE_MEMO)
     return queue_json(found, datetime.now(UTC))
 
 
