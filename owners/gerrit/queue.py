@@ -68,6 +68,7 @@ class Queued:
     private: bool
     work_in_progress: bool
     verdict: Verdict
+    needs_reviewer: bool  # False: the reviewer approved it, it waits for others
     mine: tuple[RequirementResult, ...]  # waiting for the reviewer, or approved by them
     others: tuple[RequirementResult, ...]  # every other unmet (or vetoed) requirement
     suggested: tuple[str, ...]
@@ -91,9 +92,9 @@ def reviewer_queue(
     """The queue of the account `judge.gerrit` reads as.  `groups` reads a `gerrit:` group as
     that account may see it; `branch_config` reads a branch (default: the connection's).
 
-    `memo` keeps, per reviewer, each change's outcome under everything it depends on (the
-    change's `updated` time and revision, the branch's OWNERS.yaml revision) and the
-    subsystems of each revision; its lifetime bounds how stale a group's members may be."""
+    `memo` keeps, per reviewer, how each change stands for them under everything that
+    depends on but groups (the change's `updated` time and revision, the branch's head), and
+    the subsystems of each revision; its lifetime bounds how stale a group's members may be."""
     memo = memo or _Forget()
     gerrit = judge.gerrit
     read_branch = branch_config or gerrit.projects.branch_config
@@ -104,7 +105,7 @@ def reviewer_queue(
     scope = " OR ".join(f'project:"{quoted(p)}"' for p in sorted(settings.projects))
     query = "status:open" + (f" ({scope})" if scope else "")
     changes = [
-        (ChangeSnapshot.from_change_info(c), c)
+        c
         for c in gerrit.changes.query(query, CHANGE_OPTIONS)
         if settings.watches(str(c.get("project")))
     ]
@@ -128,25 +129,22 @@ def reviewer_queue(
     def members(entry: str) -> tuple[str, ...]:
         return tuple(groups(entry.split(":", 1)[1]) or ())
 
-    needs, waiting = [], []
-    for snapshot, raw in sorted(changes, key=lambda c: (c[1].get("created") or "", c[0].number)):
+    def queued(raw: Mapping[str, Any]) -> tuple[Queued | None, dict[str, str]]:
+        """The change as it stands for the reviewer (None: nothing of it is theirs)."""
+        snapshot = ChangeSnapshot.from_change_info(raw)
         config, ownership, eligibility = branch(snapshot.project, snapshot.branch)
         if ownership is None or eligibility is None:
-            continue  # no usable OWNERS.yaml and no fallback owners: nobody may approve
-        key = (me.key, config.revision, snapshot.number, snapshot.revision, raw.get("updated"))
-        outcome = memo.get(
-            ("outcome", *key), lambda s=snapshot, c=config: judge.assess_snapshot(s, c)
-        )
+            return None, {}  # no usable OWNERS.yaml and no fallback owners: nobody approves
+        outcome = judge.assess_snapshot(snapshot, config)
         policy = ownership.config.policy
         change = snapshot.as_change(snapshot.files, snapshot.votes(policy.label))
         evaluation = outcome.evaluation
         mine = awaiting(evaluation, me, change, policy, eligibility)
         approved = approved_by(evaluation, me) if outcome.verdict is not Verdict.APPROVED else ()
         if not mine and not approved:
-            continue
-        names.update(change_names(raw))
+            return None, {}
         ids = {r.subsystem for r in mine} | set(approved)
-        queued = Queued(
+        found = Queued(
             number=snapshot.number,
             project=snapshot.project,
             branch=snapshot.branch,
@@ -156,6 +154,7 @@ def reviewer_queue(
             private=snapshot.private,
             work_in_progress=snapshot.work_in_progress,
             verdict=outcome.verdict,
+            needs_reviewer=bool(mine),
             mine=tuple(r for r in evaluation.requirements if r.subsystem in ids),
             others=tuple(
                 r
@@ -164,9 +163,21 @@ def reviewer_queue(
             ),
             suggested=evaluation.suggested_reviewers,
         )
-        (needs if mine else waiting).append(queued)
+        return found, change_names(raw)
 
-    heads = [(c.project, c.branch) for c, _ in changes]
+    needs, waiting = [], []
+    for raw in sorted(changes, key=lambda c: (str(c.get("created")), int(c["_number"]))):
+        config, _, _ = branch(str(raw["project"]), str(raw["branch"]))
+        # everything the answer depends on but the groups, whose members the memo's
+        # lifetime bounds: the change as updated, the branch's OWNERS.yaml and head
+        key = (me.key, config.revision, raw["_number"], raw.get("current_revision"),
+               raw.get("updated"), raw.get("is_private"))  # fmt: skip
+        found, their_names = memo.get(("queued", *key), lambda raw=raw: queued(raw))
+        if found is not None:
+            names.update(their_names)
+            (needs if found.needs_reviewer else waiting).append(found)
+
+    heads = [(str(c["project"]), str(c["branch"])) for c in changes]
     projects = [p for p in gerrit.projects.names() if settings.watches(p)]
     for project in projects[:MAX_HEAD_PROJECTS]:
         try:
