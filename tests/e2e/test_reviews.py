@@ -7,7 +7,7 @@ and alice approves one; then:
   the subsystems she may approve for and how, the changes that need her, oldest first, and
   apart the one she approved that waits for others; lena's shows her group's subsystem;
 - the change page gives each file's owner status, and moves a file from "no owner asked" to
-  "pending" once its owner is a reviewer;
+  "pending" once its owner is a reviewer (the bot asks owners itself: zed removed them);
 - zed clicks "Ask these owners" in Chromium and Gerrit shows the suggested owners as
   reviewers, added by zed; a form posted from another site, and requests without the
   token or from another origin, are refused and add nobody.
@@ -106,6 +106,10 @@ def queue(nova: Nova) -> dict[str, int]:
     for number in numbers.values():
         nova.wait_for_comment(number)
     zed = nova.rest("zed")
+    for name in ("both", "compute"):  # the bot asked its owners; zed takes them off again
+        info = zed.get(f"changes/{numbers[name]}?o=DETAILED_ACCOUNTS")
+        for reviewer in (info.get("reviewers") or {}).get("REVIEWER", ()):
+            zed.delete(f"changes/{numbers[name]}/reviewers/{reviewer['_account_id']}")
     zed.post(f"changes/{numbers['private']}/private")
     zed.post(f"changes/{numbers['private']}/reviewers", {"reviewer": "alice"})
     nova.vote("alice", numbers["both"], 2)
