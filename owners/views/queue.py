@@ -71,20 +71,21 @@ def queue_text(data: Json) -> str:
     lines = [f"{who} ({me['name']})" if me["name"] else who]
     rows = [(f"{s['project']}:{s['branch']}", s["subsystem"], _via(s)) for s in data["subsystems"]]
     lines += ["", "You may approve for:", table(rows) if rows else "  nothing"]
-    for title, key in (("Needs you", "needs_you"), ("Approved by you, waiting for others",
-                                                    "waiting_for_others")):  # fmt: skip
+    for title, key, mine in (("Needs you", "needs_you", "yours"),
+                             ("Approved by you, waiting for others", "waiting_for_others",
+                              "approved by you")):  # fmt: skip
         lines += ["", f"{title} ({len(data[key])}):"]
-        lines += [_change_line(c) for c in data[key]] or ["  none"]
+        lines += [_change_line(c, mine) for c in data[key]] or ["  none"]
     return "\n".join(lines)
 
 
 def _via(s: Json) -> str:
-    through = ", ".join(s["through"])
+    through = " → ".join(s["through"])
     via = {"direct": "owner", "alias": f"alias {through}", "group": f"group {through}"}[s["via"]]
     return via + (f", in {s['file']}" if s["file"] != "OWNERS.yaml" else "")
 
 
-def _change_line(c: Json) -> str:
+def _change_line(c: Json, mine: str) -> str:
     owner = c["owner"]["username"] + (f" ({c['owner']['name']})" if c["owner"]["name"] else "")
     marks = "".join(f" [{m}]" for m in ("private", "work_in_progress") if c[m])
     yours = ", ".join(r["subsystem"] for r in c["yours"])
@@ -92,5 +93,5 @@ def _change_line(c: Json) -> str:
     age = duration(c["age_seconds"])
     return (
         f"  {c['change']}{marks} {c['subject']}  by {owner}, {age} old\n"
-        f"      yours: {yours}; also needs: {others or 'nothing else'}"
+        f"      {mine}: {yours}; also needs: {others or 'nothing else'}"
     )

@@ -5,12 +5,16 @@ zed writes every change, change 7 is private to zed)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from owners.views.queue import queue_text
 from webhook.web import data
 
 from .conftest import FakeGerrit
@@ -128,3 +132,49 @@ def test_a_token_made_for_one_viewer_does_not_pass_for_another(client: FlaskClie
     answer = client.post("/c/3/ask", data={"csrf": token},
                          headers={**basic("zed"), "Origin": ORIGIN})  # fmt: skip
     assert answer.status_code == 403
+
+
+# -- the documented examples -------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _documented_queue() -> dict[str, Any]:
+    text = (DOCS / "api.md").read_text()
+    block = re.search(r"### My reviews: .*?```json\n(.*?)```", text, re.DOTALL)
+    assert block, "docs/api.md has no My reviews example"
+    return json.loads(block.group(1))
+
+
+def _shape(value: Any) -> Any:
+    """The keys of every object, recursively (a list by its first item)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value and isinstance(value[0], (dict, list)) else []
+    return None
+
+
+def test_the_documented_queue_has_the_apis_shape(client: FlaskClient, fake: FakeGerrit) -> None:
+    fake.changes[3]["labels"]["Code-Review"]["all"].append(
+        {"_account_id": 1_000_000 + sum(map(ord, "alice")), "username": "alice",
+         "email": "alice@example.org", "name": "Alice", "value": 2}
+    )  # fmt: skip
+    found = client.get("/api/v1/reviews", headers=basic("alice")).get_json()
+    assert found["needs_you"] and found["waiting_for_others"]
+    assert _shape(found) == _shape(_documented_queue())
+
+
+def test_owners_queue_prints_the_documented_example() -> None:
+    text = (DOCS / "cli.md").read_text()
+    block = re.search(r"```console\n\$ owners queue\n(.*?)```", text, re.DOTALL)
+    assert block, "docs/cli.md has no owners queue example"
+    assert queue_text(_documented_queue()) + "\n" == block.group(1)
+
+
+def test_the_documented_file_status_has_the_apis_shape(client: FlaskClient) -> None:
+    text = (DOCS / "api.md").read_text()
+    block = re.search(r"`file_status`, one object per file:\n\n```json\n(.*?)```", text, re.DOTALL)
+    assert block
+    found = client.get("/api/v1/c/3", headers=basic("alice")).get_json()["file_status"]
+    assert _shape(found) == _shape(json.loads(block.group(1)))
