@@ -7,7 +7,8 @@ and alice approves one; then:
   the subsystems she may approve for and how, the changes that need her, oldest first, and
   apart the one she approved that waits for others; lena's shows her group's subsystem;
 - the change page gives each file's owner status, and moves a file from "no owner asked" to
-  "pending" once its owner is a reviewer (the bot asks owners itself: zed removed them);
+  "pending" once its owner is a reviewer (the bot asks owners itself, but not on a change
+  in progress: zed marks two so and removes them);
 - zed clicks "Ask these owners" in Chromium and Gerrit shows the suggested owners as
   reviewers, added by zed; a form posted from another site, and requests without the
   token or from another origin, are refused and add nobody.
@@ -78,7 +79,8 @@ subsystems:
 def queue(nova: Nova) -> dict[str, int]:
     """zed's changes on `reviews`, oldest first: hyperv alone, hyperv and the README (which
     alice approves: it still waits for root), compute alone, a private hyperv change on
-    which alice is a reviewer (so she may see it), and libvirt alone."""
+    which alice is a reviewer (so she may see it), and libvirt alone.  The second and third
+    are marked work in progress, their reviewers taken off."""
     nova.gerrit.rest.put(
         f"groups/{quote(GROUP, safe='')}", {"members": ["lena"], "visible_to_all": True}
     )
@@ -108,16 +110,17 @@ def queue(nova: Nova) -> dict[str, int]:
     zed = nova.rest("zed")
     zed.post(f"changes/{numbers['private']}/private")
     zed.post(f"changes/{numbers['private']}/reviewers", {"reviewer": "alice"})
+    for name in ("both", "compute"):
+        zed.post(f"changes/{numbers[name]}/wip")  # the bot asks nobody on these any more
+        unask(nova, numbers[name])
     nova.vote("alice", numbers["both"], 2)
     nova.wait_until_idle()
-    for name in ("both", "compute"):
-        unask(nova, numbers[name])
     return numbers
 
 
 def unask(nova: Nova, number: int) -> None:
-    """zed takes off the reviewers the bot asked (never one who voted), until the bot has
-    nobody left to ask: it never asks a removed reviewer again."""
+    """zed takes off the reviewers the bot asked on a work-in-progress change (which it then
+    leaves alone), never one who voted."""
     zed = nova.rest("zed")
     for _ in range(6):
         info = zed.get(f"changes/{number}?o=DETAILED_LABELS&o=DETAILED_ACCOUNTS")
@@ -160,6 +163,8 @@ def test_my_reviews_as_alice_lists_her_subsystems_and_the_changes_that_need_her(
     assert needs == [queue["hyperv"], queue["compute"], queue["private"]]
     private = next(c for c in found["needs_you"] if c["change"] == queue["private"])
     assert private["private"] is True and private["owner"] == {"username": "zed", "name": "Zed"}
+    compute = next(c for c in found["needs_you"] if c["change"] == queue["compute"])
+    assert compute["work_in_progress"] is True and compute["private"] is False
     hyperv = next(c for c in found["needs_you"] if c["change"] == queue["hyperv"])
     assert [r["subsystem"] for r in hyperv["yours"]] == ["hyperv"]
     assert hyperv["others"] == []  # nothing else: nearest wins
