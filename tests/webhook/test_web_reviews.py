@@ -107,7 +107,9 @@ def test_ask_these_owners_adds_the_suggested_reviewers_as_the_viewer(
     answer = client.post("/c/3/ask", data={"csrf": token},
                          headers={**basic("zed"), "Origin": ORIGIN})  # fmt: skip
     assert answer.status_code == 303, answer.get_data(as_text=True)
-    assert answer.headers["Location"].endswith("asked=" + ",".join(suggested))
+    assert answer.headers["Location"].endswith("/c/3?asked=1")
+    page = client.get(answer.headers["Location"], headers=basic("zed")).get_data(as_text=True)
+    assert "Reviewers now: " + ", ".join(suggested) in page
     posted = [(p, b) for m, p, b in fake._bodies if m == "POST"]
     assert posted == [("changes/nova~3/reviewers", {"reviewer": r}) for r in suggested]
 

@@ -223,7 +223,8 @@ def ask(number: int) -> Response:
             return error_response(exc.status, f"Gerrit refused to add the reviewers: {exc}")
         log.warning("web: %s: %s", request.path, exc)
         return error_response(502, "Gerrit did not answer as expected; try again later")
-    return redirect(url_for("web.change", number=number, asked=",".join(asked) or "-"), 303)
+    # the page then lists the reviewers as Gerrit has them: nothing of the request is echoed
+    return redirect(url_for("web.change", number=number, asked=1 if asked else 0), 303)
 
 
 @bp.app_template_global("csrf_token")
