@@ -258,15 +258,20 @@ def signed_in(browser: Any, nova: Nova, user: str) -> Any:
     return page
 
 
-def reviewers(nova: Nova, number: int) -> dict[str, str]:
-    """The change's reviewers in Gerrit, each with who added them."""
+def reviewers(nova: Nova, number: int) -> dict[str, str | None]:
+    """The change's reviewers in Gerrit, each with who last added them (Gerrit's record)."""
     info = nova.gerrit.rest.get(f"changes/{number}?o=REVIEWER_UPDATES&o=DETAILED_ACCOUNTS")
-    added = {}
+    added_by: dict[int, int] = {}
     for update in info.get("reviewer_updates") or ():
-        if update["state"] == "REVIEWER":
-            added[update["reviewer"]["username"]] = update["updated_by"]["username"]
-    current = {a["username"] for a in (info.get("reviewers") or {}).get("REVIEWER", ())}
-    return {name: by for name, by in added.items() if name in current}
+        if update.get("state") == "REVIEWER":
+            added_by[update["reviewer"]["_account_id"]] = update["updated_by"]["_account_id"]
+    names = {}
+    for account in (info.get("reviewers") or {}).get("REVIEWER", ()):
+        by = added_by.get(account["_account_id"])
+        names[account["username"]] = (
+            nova.gerrit.rest.get(f"accounts/{by}")["username"] if by is not None else None
+        )
+    return names
 
 
 def test_alice_opens_my_reviews_in_a_browser(
@@ -301,9 +306,11 @@ def test_zed_asks_the_owners_from_the_page_and_gerrit_shows_them(
     page.click("#ask")
     assert page.url == f"{nova.service_url}/c/{number}?asked=1"
     assert all(name in page.inner_text("#asked") for name in suggested)
-    assert {name: reviewers(nova, number).get(name) for name in suggested} == {
-        name: "zed" for name in suggested
-    }  # added, by zed: the viewer's own credentials
+    now = reviewers(nova, number)
+    assert {name: now.get(name) for name in suggested} == {name: "zed" for name in suggested}, (
+        now,
+        nova.gerrit.rest.get(f"changes/{number}?o=REVIEWER_UPDATES").get("reviewer_updates"),
+    )  # added, by zed: the viewer's own credentials
     assert page.locator("table.file-status tr.pending").count() == 1
     page.screenshot(path=str(shots / "change-asked.png"), full_page=True)
 
