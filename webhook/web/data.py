@@ -522,11 +522,15 @@ def file_status_json(
 
 
 def ask_owners(viewer: Viewer, settings: Settings, number: int) -> list[str]:
-    """Add the reviewers the engine suggests for the change now, as the viewer (Gerrit
-    checks they may): the names are worked out again here, never taken from the request."""
+    """Add the reviewers the engine suggests for the change now and who are not reviewers
+    yet, as the viewer (Gerrit checks they may): the names are worked out again here, never
+    taken from the request."""
     snapshot, _, _, outcome = judged(viewer, settings, number)
+    present = {i for a in snapshot.reviewers for i in a.identities}
     suggested = [
-        name.removeprefix("gerrit:") for name in check_outcome(outcome).suggested_reviewers
+        name.removeprefix("gerrit:")
+        for name in check_outcome(outcome).suggested_reviewers
+        if name not in present
     ]
     if suggested:
         viewer.gerrit.changes.add_reviewers(snapshot, suggested)
