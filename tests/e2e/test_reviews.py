@@ -260,13 +260,15 @@ def signed_in(browser: Any, nova: Nova, user: str) -> Any:
 
 def reviewers(nova: Nova, number: int) -> dict[str, str | None]:
     """The change's reviewers in Gerrit, each with who last added them (Gerrit's record)."""
-    info = nova.gerrit.rest.get(f"changes/{number}?o=REVIEWER_UPDATES&o=DETAILED_ACCOUNTS")
+    info = nova.gerrit.rest.get(f"changes/{number}?o=REVIEWER_UPDATES")
     added_by: dict[int, int] = {}
     for update in info.get("reviewer_updates") or ():
         if update.get("state") == "REVIEWER":
             added_by[update["reviewer"]["_account_id"]] = update["updated_by"]["_account_id"]
     names = {}
-    for account in (info.get("reviewers") or {}).get("REVIEWER", ()):
+    for account in nova.gerrit.rest.get(f"changes/{number}/reviewers/"):
+        if account.get("username") in (None, "owners-bot"):
+            continue
         by = added_by.get(account["_account_id"])
         names[account["username"]] = (
             nova.gerrit.rest.get(f"accounts/{by}")["username"] if by is not None else None
