@@ -122,6 +122,7 @@ def test_a_cross_site_post_is_refused(client: FlaskClient, fake: FakeGerrit) -> 
         "a null origin": ({"Origin": "null"}, {"csrf": token}),
         "no token": ({"Origin": ORIGIN}, {}),
         "a forged token": ({"Origin": ORIGIN}, {"csrf": token[:-2] + "xx"}),
+        "a token not in ASCII": ({"Origin": ORIGIN}, {"csrf": token[:-1] + "é"}),
     }
     for why, (headers, form) in attempts.items():
         answer = client.post("/c/3/ask", data=form, headers={**basic("alice"), **headers})

@@ -27,6 +27,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 COOKIE = "owners_csrf"
 FIELD = "csrf"
 _SALT = "owners-web-csrf"
+_EXPIRED = "this form has expired or did not come from this site: reload the page and retry"
 
 
 def _serializer(secret: str) -> URLSafeSerializer:
@@ -61,8 +62,10 @@ def refusal(
         return "this request did not come from this site's pages"
     sent = request.form.get(FIELD, "")
     cookie = request.cookies.get(COOKIE, "")
-    if not sent or not hmac.compare_digest(sent, cookie) or not _valid(cookie, secret, username):
-        return "this form has expired or did not come from this site: reload the page and retry"
+    if not sent or not hmac.compare_digest(sent.encode(), cookie.encode()):
+        return _EXPIRED
+    if not _valid(cookie, secret, username):
+        return _EXPIRED
     return None
 
 
