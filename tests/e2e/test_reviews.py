@@ -367,3 +367,25 @@ def test_a_cross_site_post_is_refused_and_adds_nobody(
         answer = requests.post(target, data=form, headers=headers, auth=auth, timeout=60)
         assert answer.status_code == 403, (headers, form)
     assert reviewers(nova, number) == before
+
+
+def test_my_reviews_and_the_file_status_fit_a_phone(
+    nova: Nova, queue: dict[str, int], browser: Any, shots: Path
+) -> None:
+    """At 375 px neither page is wider than the screen, and no name is broken across lines
+    (the rule of test_web's phone test, for the pages of a signed-in viewer)."""
+    from test_web import BROKEN_SEGMENTS, PHONE
+
+    context = browser.new_context(
+        viewport=PHONE, http_credentials={"username": "alice", "password": password("alice")}
+    )
+    page = context.new_page()
+    page.goto(f"{nova.service_url}/signin")
+    for name, address in (("reviews", "/reviews"), ("change-files", f"/c/{queue['both']}")):
+        page.goto(nova.service_url + address)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (address, width)
+        assert page.evaluate(BROKEN_SEGMENTS) == [], address
+        (shots / "phone").mkdir(exist_ok=True)
+        page.screenshot(path=str(shots / "phone" / f"{name}.png"), full_page=True)
+    context.close()
