@@ -24,6 +24,7 @@ import requests
 
 from benchmarks.ongerrit import nova_project
 from benchmarks.stats import COUNT, Measure, Report, Table, fmt
+from owners.gerrit.compiled import SharedMaps
 from owners.gerrit.connection import GerritConnection
 from owners.gerrit.settings import Settings
 from owners.gerrit.verdict import compile_config
@@ -38,6 +39,7 @@ GOAL_SECONDS = 0.200
 HEAD = "c0ffee" + "0" * 34
 WHEN = "2026-01-10 10:00:00.000000000"
 PEOPLE = [f"dev{i:03d}" for i in range(300)]
+REVIEWER = PEOPLE[1]  # whom "My reviews" is for
 
 
 def synthetic_tree(files: int, subsystems: int) -> tuple[tuple[str, ...], bytes]:
@@ -126,6 +128,14 @@ class MemoryGerrit:
         }
 
     def get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
+        if path == "accounts/self":  # every viewer reads as a lieutenant owning ten subsystems
+            return dict(_account(REVIEWER, 500), name="Dev Zero-Zero-One")
+        if path == "projects/":
+            return {"big": {}}
+        if path == "projects/big/HEAD":
+            response = requests.Response()
+            response.headers["Content-Type"] = "application/json"
+            return "refs/heads/master", response
         if path.startswith("projects/big/branches/"):
             return {"revision": HEAD}
         if path.endswith("/content"):
@@ -203,9 +213,10 @@ def _basic(user: str, password: str) -> dict[str, str]:
 
 def _reset() -> None:
     for cache in (data.TREES, data.CONFIGS, data.GROUPS, data.REPORTS, data.REQUIREMENTS,
-                  data.EVALUATIONS, web_pages.CHARTS):  # fmt: skip
+                  data.EVALUATIONS, data.QUEUE_MEMO, web_pages.CHARTS):  # fmt: skip
         cache.clear()
     compile_config.cache_clear()
+    data.MAPS = SharedMaps(None)
 
 
 def _table_rows(
@@ -269,7 +280,9 @@ def _synthetic(files: int, subsystems: int) -> Iterator[tuple[Any, _Recorder, di
         "tree: a folder (page 1 of the root's 1,001)": "/p/big/+/master/tree/src",
         "tree: search": "/p/big/+/master/tree/?q=pkg7/f0",
         "subsystem (200 open changes)": f"/p/big/+/master/s/{middle}",
-        "change": "/c/17",
+        "change (with each file's owner status)": "/c/17",
+        "my reviews (200 open changes)": "/reviews",
+        "API: my reviews": "/api/v1/reviews",
         "review load": "/p/big/+/master/report?days=36500",
         "API: tree root": "/api/v1/p/big/+/master/tree/",
     }
@@ -303,6 +316,7 @@ def _demo() -> Iterator[tuple[Any, _Recorder, dict[str, str]]]:
             "tree: search": "/p/nova/+/master/tree/?q=hyperv",
             "subsystem": "/p/nova/+/master/s/hyperv",
             "change": f"/c/{numbers[1]}",
+            "my reviews": "/reviews",
             "review load": "/p/nova/+/master/report",
         }
         yield app.test_client(), recorder, pages

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 COMMANDS = {
     "who": "local", "explain": "local", "check": "change", "suggest": "change",
     "validate": "local", "coverage": "local", "schema": "local", "stats": "history",
-    "report": "report",
+    "report": "report", "queue": "queue",
     "import": "migrate", "export": "migrate", "audit": "audit", "gerrit-setup": "setup",
 }  # fmt: skip
 # Other packages add commands under this entry-point group, as Flask's `flask.commands`: the

@@ -45,6 +45,10 @@ class Accounts:
         self._groups_generation = 0  # bumped by forget_groups: answers read before are stale
         self._emails: dict[str, tuple[float, tuple[Account, ...]]] = {}
 
+    def myself(self) -> dict[str, Any]:
+        """The connection's own AccountInfo (username, email, name, `_account_id`)."""
+        return json_object(self.rest.get("accounts/self", params={"o": "DETAILS"}))
+
     # -- groups ----------------------------------------------------------------------------
 
     def forget_groups(self) -> None:

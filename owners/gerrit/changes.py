@@ -385,6 +385,20 @@ class Changes:
             else:
                 raise
 
+    def add_reviewers(self, snapshot: ChangeSnapshot, reviewers: Sequence[str]) -> None:
+        """Add reviewers to a change as the connection's account ("Ask these owners", as the
+        web's viewer): one call each, Gerrit checking that account may; a group name adds
+        its members.  The first refusal is raised, after the others were tried."""
+        path = f"changes/{change_ref(snapshot.project, snapshot.number)}/reviewers"
+        refused: GerritError | None = None
+        for reviewer in reviewers:
+            try:
+                self.rest.post(path, {"reviewer": reviewer})
+            except GerritError as exc:
+                refused = refused or exc
+        if refused is not None:
+            raise refused
+
     def set_hashtags(
         self, snapshot: ChangeSnapshot, add: Sequence[str], remove: Sequence[str]
     ) -> None:

@@ -316,6 +316,26 @@ def account(info: Mapping[str, Any]) -> Account:
     )
 
 
+def full_names(infos: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Full names by the name an account is shown by (`Account.display`), from AccountInfos
+    asked with DETAILED_ACCOUNTS; accounts without a name are left out."""
+    return {
+        account(info).display: str(info["name"])
+        for info in infos
+        if isinstance(info.get("name"), str) and info.get("name")
+    }
+
+
+def change_names(info: Mapping[str, Any]) -> dict[str, str]:
+    """`full_names` of the accounts a ChangeInfo shows: its owner, reviewers and voters."""
+    found = [info.get("owner") or {}]
+    for accounts in (info.get("reviewers") or {}).values():
+        found.extend(accounts or ())
+    for label in (info.get("labels") or {}).values():
+        found.extend(label.get("all") or ())
+    return full_names(found)
+
+
 def _accounts(info: Mapping[str, Any], *states: str) -> tuple[Account, ...]:
     reviewers = info.get("reviewers") or {}
     return tuple(account(a) for state in states for a in reviewers.get(state) or ())

@@ -217,6 +217,7 @@ class FakeGerrit:
             ),
             (r"changes/([^/]+)~(\d+)/revisions/(\w+)/review", ("POST", self._review)),
             (r"changes/([^/]+)~(\d+)/hashtags", ("POST", self._hashtags)),
+            (r"changes/([^/]+)~(\d+)/reviewers", ("POST", self._add_reviewer)),
             (r"projects/([^/]+)/branches/([^/]+)", ("GET", self._branch)),
             (r"projects/([^/]+)/commits/(\w+)/files/([^/]+)/content", ("GET", self._commit_file)),
             (r"groups/([^/]+)/members/", ("GET", self._members)),
@@ -309,6 +310,11 @@ class FakeGerrit:
         if name not in self.groups:
             raise HTTPStatus(404)
         return self.groups[name]
+
+    def _add_reviewer(self, project: str, number: str, body: Any, **_: Any) -> Any:
+        reviewers = self.changes[int(number)].setdefault("reviewers", {})
+        reviewers.setdefault("REVIEWER", []).append(account(body["reviewer"]))
+        return {"input": body["reviewer"]}
 
     def _review(self, project: str, number: str, revision: str, body: Any, **_: Any) -> Any:
         info = self.changes[int(number)]

@@ -32,7 +32,7 @@ from markupsafe import Markup, escape
 from owners.gerrit.model import GerritError
 from owners.views.review import duration
 from webhook.settings import ServiceSettings
-from webhook.web import data, svg
+from webhook.web import csrf, data, svg
 from webhook.web.cache import Cache
 from webhook.web.viewer import REALM, Viewer, credentials, viewer_for
 
@@ -187,6 +187,52 @@ def change(viewer: Viewer, number: int) -> dict[str, Any]:
     return data.change(viewer, _settings(), number, request.args.get("explain"))
 
 
+@bp.get("/reviews")
+@bp.get(API + "/reviews", endpoint="api_reviews")
+def reviews() -> Response:
+    """My reviews: the signed-in viewer's queue (anonymous visitors are asked to sign in)."""
+    if _viewer().username is None:
+        return _challenge("sign in to see the reviews waiting for you")
+    return _reviews()
+
+
+@page("reviews.html")
+def _reviews(viewer: Viewer) -> dict[str, Any]:
+    return data.reviews(viewer, _settings())
+
+
+@bp.post("/c/<int:number>/ask")
+def ask(number: int) -> Response:
+    """Ask these owners: add the reviewers the engine suggests, as the viewer, from the change
+    page's form only (`webhook.web.csrf`)."""
+    viewer = _viewer()
+    refused = csrf.refusal(request, _settings().password, viewer.username,
+                           _settings().public_url)  # fmt: skip
+    if refused:
+        return error_response(403, refused)
+    if viewer.username is None:
+        return _challenge("sign in to add reviewers as yourself")
+    try:
+        asked = data.ask_owners(viewer, _settings(), number)
+    except data.NotFound as exc:
+        return error_response(404, str(exc))
+    except GerritError as exc:
+        if exc.status == 401:
+            return _challenge("Gerrit did not accept these credentials")
+        if exc.status in (400, 403, 404, 409):
+            return error_response(exc.status, f"Gerrit refused to add the reviewers: {exc}")
+        log.warning("web: %s: %s", request.path, exc)
+        return error_response(502, "Gerrit did not answer as expected; try again later")
+    # the page then lists the reviewers as Gerrit has them: nothing of the request is echoed
+    return redirect(url_for("web.change", number=number, asked=1 if asked else 0), 303)
+
+
+@bp.app_template_global("csrf_token")
+def _csrf_token() -> str:
+    viewer = credentials(request)
+    return csrf.token(request, _settings().password, viewer[0] if viewer else None)
+
+
 @bp.get("/signin")
 def signin() -> Response:
     """Ask the browser for Gerrit credentials, check them against Gerrit, go back."""
@@ -222,6 +268,7 @@ def favicon() -> Response:
 
 @bp.after_request
 def _headers(response: Response) -> Response:
+    csrf.remember(request, response)
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

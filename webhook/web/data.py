@@ -18,14 +18,33 @@ from typing import Any
 from urllib.parse import quote
 
 from owners.engine import ROOT, Evaluation, Ownership, Verdict, evaluate
+from owners.engine.evaluation import Eligibility
 from owners.engine.explanation import explain as explain_path
 from owners.engine.includes import include_paths
 from owners.engine.resolution import is_group
+from owners.engine.reviews import file_statuses
+from owners.gerrit.compiled import SharedMaps
 from owners.gerrit.judge import Judge
-from owners.gerrit.model import BOT_TAG, CONFIG_PATH, BranchConfig, GerritError, gerrit_time
+from owners.gerrit.model import (
+    BOT_TAG,
+    CONFIG_PATH,
+    BranchConfig,
+    ChangeSnapshot,
+    GerritError,
+    change_names,
+    gerrit_time,
+)
+from owners.gerrit.queue import reviewer_queue
 from owners.gerrit.settings import Settings
-from owners.gerrit.verdict import check_outcome, compile_config, compile_tree
+from owners.gerrit.verdict import (
+    Outcome,
+    check_outcome,
+    compile_config,
+    compile_tree,
+    fallback_ownership,
+)
 from owners.insight.review import review_report
+from owners.views.queue import queue_json
 from owners.views.render import check_json, explain_json, requirement_json
 from owners.views.review import Scope, report_json
 from webhook.report import find_fingerprint
@@ -48,6 +67,9 @@ EVALUATIONS: Cache[tuple[str, str, Any], Evaluation] = Cache(size=20_000)
 MAX_LISTED = 12  # requirements listed per folder; the rest are counted
 REPORTS: Cache[tuple[str, str, str, str], Json] = Cache(size=64, ttl=REPORT_TTL_SECONDS)
 GROUPS: Cache[tuple[str, str], tuple[str, ...] | None] = Cache(size=4096, ttl=GROUP_TTL_SECONDS)
+# "My reviews": each change's outcome per viewer, as long as a group's members are trusted
+QUEUE_MEMO: Cache[tuple[Any, ...], Any] = Cache(size=20_000, ttl=GROUP_TTL_SECONDS)
+MAPS = SharedMaps(None)  # the pages' compiled OWNERS.yaml maps, shared by their `Judge`s
 DASHBOARD_REF = "owners"  # refs/meta/dashboards/owners, written by `owners gerrit-setup`
 
 _VERDICT_LINE = re.compile(r"Owners: (APPROVED|PENDING|BLOCKED)")
@@ -397,9 +419,11 @@ def subsystem(
 # -- a change -------------------------------------------------------------------------------------
 
 
-def change(viewer: Viewer, settings: Settings, number: int, explain: str | None = None) -> Json:
-    """A change's verdict as the viewer's Gerrit shows it, per requirement who may approve and
-    who did, the reviewers to ask, an explanation of one file and the bot's past verdicts."""
+def judged(
+    viewer: Viewer, settings: Settings, number: int
+) -> tuple[ChangeSnapshot, Json, Branch, Outcome]:
+    """A change read as the viewer and judged by the bot's `assess` (`Judge`), groups read
+    as the viewer may see them: what the change page shows and "Ask these owners" acts on."""
     try:
         snapshot, info = viewer.gerrit.changes.change_and_info(number)
     except GerritError as exc:
@@ -407,9 +431,22 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
             raise NotFound(f"no change {number} that you can see") from None
         raise
     branch = visible_branch(viewer, snapshot.project, snapshot.branch)
-    service = Judge(settings, viewer.gerrit)
-    service.groups = group_reader(viewer)
-    outcome = service.assess_snapshot(snapshot, branch.config)
+    return snapshot, info, branch, _judge(viewer, settings).assess_snapshot(snapshot, branch.config)
+
+
+def _judge(viewer: Viewer, settings: Settings) -> Judge:
+    """The bot's `Judge` reading as the viewer: groups as they may see them."""
+    judge = Judge(settings, viewer.gerrit)
+    judge.groups = group_reader(viewer)
+    judge.maps = MAPS
+    return judge
+
+
+def change(viewer: Viewer, settings: Settings, number: int, explain: str | None = None) -> Json:
+    """A change's verdict as the viewer's Gerrit shows it, per requirement who may approve and
+    who did, each file's owner status, the reviewers to ask, an explanation of one file and
+    the bot's past verdicts."""
+    snapshot, info, branch, outcome = judged(viewer, settings, number)
     evaluation = check_outcome(outcome)
     ownership = branch.ownership
     votes = snapshot.labels.get(ownership.config.policy.label if ownership else "Code-Review", ())
@@ -435,12 +472,16 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
         "branch": snapshot.branch,
         "subject": str(info.get("subject") or ""),
         "status": snapshot.status,
+        "private": snapshot.private,
         "owner": snapshot.owner.display,
         "created": _iso(info.get("created")),
         "gerrit_url": f"{settings.gerrit_url}/c/{quote(snapshot.project, safe='')}/+/{number}",
         "verdict": str(outcome.verdict),
         "check": check_json(evaluation),
         "requirements": requirements,
+        "file_status": file_status_json(viewer, settings, snapshot, branch, outcome),
+        "reviewers": [a.display for a in snapshot.reviewers],
+        "names": change_names(info),
         "votes": [{"account": v.account.display, "value": v.value} for v in votes],
         "notes": [*([outcome.fallback] if outcome.fallback else []), *outcome.notes],
         "files": [f.path for f in snapshot.files],
@@ -452,6 +493,63 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
             raise BadRequest("explain needs a file path and a valid OWNERS.yaml")
         data["explain"] = explain_json(explain_path(ownership, path))
     return data
+
+
+def file_status_json(
+    viewer: Viewer, settings: Settings, snapshot: ChangeSnapshot, branch: Branch, outcome: Outcome
+) -> list[Json]:
+    """Each file's owner status (`owners.engine.reviews.file_statuses`): approved, pending
+    with an owner asked, or no owner asked yet; who approved it, which requirements it has."""
+    ownership = branch.ownership or fallback_ownership(settings.fallback_owners)
+    if ownership is None:
+        return []
+    policy = ownership.config.policy
+    change = snapshot.as_change(snapshot.files, snapshot.votes(policy.label))
+    eligibility = Eligibility(ownership, group_reader(viewer))
+    statuses = file_statuses(
+        check_outcome(outcome), change, snapshot.reviewers, policy, eligibility
+    )
+    return [
+        {
+            "path": s.path,
+            "state": str(s.state),
+            "requirements": list(s.requirements),
+            "approved_by": list(s.approved_by),
+            "asked": list(s.asked),
+        }
+        for s in statuses
+    ]
+
+
+def ask_owners(viewer: Viewer, settings: Settings, number: int) -> list[str]:
+    """Add the reviewers the engine suggests for the change now and who are not reviewers
+    yet, as the viewer (Gerrit checks they may): the names are worked out again here, never
+    taken from the request."""
+    snapshot, _, _, outcome = judged(viewer, settings, number)
+    present = {i for a in snapshot.reviewers for i in a.identities}
+    suggested = [
+        name.removeprefix("gerrit:")
+        for name in check_outcome(outcome).suggested_reviewers
+        if name not in present
+    ]
+    if suggested:
+        viewer.gerrit.changes.add_reviewers(snapshot, suggested)
+    return suggested
+
+
+# -- my reviews -------------------------------------------------------------------------------
+
+
+def reviews(viewer: Viewer, settings: Settings) -> Json:
+    """The viewer's queue (`owners.gerrit.queue`, as `owners queue`): the subsystems they may
+    approve for, the changes that need them, and those they approved that wait for others."""
+    judge = _judge(viewer, settings)
+
+    def branch_config(project: str, name: str) -> BranchConfig:
+        return visible_branch(viewer, project, name).config
+
+    found = reviewer_queue(judge, group_reader(viewer), branch_config, QUEUE_MEMO)
+    return queue_json(found, datetime.now(UTC))
 
 
 def _iso(text: object) -> str | None:
