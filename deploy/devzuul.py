@@ -144,19 +144,18 @@ class Zuul:
     def wait_for_events_read(self, timeout: float = 60.0) -> None:
         """Return once Zuul has read and handled every Gerrit event made before this call.
 
-        The probe is an update of the config project's refs/meta/config (its description):
-        it follows everything Gerrit streamed before it, and unlike a branch update it is not
-        held back for 10 s while Zuul waits for a matching change-merged event.  Once it is
-        read, the scheduler's next "Run handler sleeping" means it handled what came before.
+        The probe is a new tag on the config project: its ref-updated event follows everything
+        Gerrit streamed before it, Zuul's account may see it (unlike refs/meta/config), and
+        unlike a branch update Zuul does not hold it back for 10 s waiting for a matching
+        change-merged event.  Once it is read, the scheduler's next "Run handler sleeping"
+        means it handled what came before.
         """
         offset = self.log_offset()
-        project = devgerrit.quote(CONFIG_PROJECT)
+        tag = f"probe-{secrets.token_hex(6)}"
         self.gerrit.rest.put(
-            f"projects/{project}/description", {"description": f"probe {secrets.token_hex(4)}"}
+            f"projects/{devgerrit.quote(CONFIG_PROJECT)}/tags/{tag}", {"revision": "master"}
         )
-        branches = self.gerrit.rest.get(f"projects/{project}/branches")
-        revision = next(b["revision"] for b in branches if b["ref"] == "refs/meta/config")
-        self.wait_for_log(rf"'newRev': '{revision}'", after=offset, timeout=timeout)
+        self.wait_for_log(rf"'refName': 'refs/tags/{tag}'", after=offset, timeout=timeout)
         self.wait_for_log(r"Run handler sleeping", after=self.log_offset(), timeout=timeout)
 
     @contextlib.contextmanager
