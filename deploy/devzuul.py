@@ -63,7 +63,6 @@ ZOOKEEPER_CLASSPATH = (
     "/usr/share/java/slf4j-simple.jar",
 )
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
-DEBIAN_PACKAGES = ("zookeeper", "libnetty-java", "postgresql", "bubblewrap")
 STARTUP_TIMEOUT = 120.0
 
 LABELS = {
@@ -102,7 +101,8 @@ class Zuul:
     gerrit: devgerrit.GerritServer
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     started_in: float = 0.0
-    """Seconds from the start of ZooKeeper to the event stream's first event."""
+    """Seconds from :func:`running`'s start (certificates, Gerrit's side, ZooKeeper,
+    PostgreSQL, the daemons) until Zuul had read a probe event from Gerrit's stream."""
 
     @property
     def scheduler_log(self) -> Path:
