@@ -106,7 +106,7 @@ WEBHOOKS_SETTINGS: dict[str, str] = {
 """``[plugin "webhooks"]`` in gerrit.config; the plugin documents each key."""
 
 SITE_SETTINGS: dict[str, str] = {
-    # HTTP only: no SSH port to allocate, secure or wait for.
+    # HTTP only unless a GerritServer is started with ssh=True (for Zuul's stream-events).
     "sshd.listenAddress": "off",
     # Read by gerrit.sh; GerritServer passes it to java as -Xmx.
     "container.heapLimit": HEAP_LIMIT,
@@ -135,6 +135,7 @@ log4j.appender.console.layout.ConversionPattern=[%d{ISO8601}] [%t] %-5p %c : %m%
 """etc/log4j.properties of a site: INFO and above, to the console log."""
 
 _LAUNCHER = "com.google.gerrit.launcher.GerritLauncher"
+_VERSION_RESOURCE = "com/google/gerrit/common/Version"
 _DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 _PLUGIN_SOURCE = Path(__file__).resolve().parent / "webhooks_plugin" / "Webhooks.java"
 _SUBMIT_CHECK_SOURCE = Path(__file__).resolve().parent / "submit_check_plugin" / "SubmitCheck.java"
@@ -194,7 +195,7 @@ def ensure_gerrit(cache_dir: Path | None = None, version: str | None = None) -> 
     home = (cache_dir or CACHE_DIR) / version
     home.mkdir(parents=True, exist_ok=True)
     with _locked(home / ".lock"):
-        classpath = _ensure_jars(home, version)
+        classpath = (*_ensure_jars(home, version), _ensure_version_jar(home, version))
         release = class_release(next(jar for jar in classpath if "gerrit-plugin-api" in jar.name))
         java_home = find_jdk(release, why=f"Gerrit {version}")
         plugin = _ensure_webhooks_plugin(home, classpath, java_home, release)
@@ -332,6 +333,24 @@ def _ensure_jars(home: Path, version: str) -> tuple[Path, ...]:
     partial.replace(lib)
     _say(f"downloaded Gerrit {version} jars in {time.monotonic() - started:.1f}s")
     return jars
+
+
+def _ensure_version_jar(home: Path, version: str) -> Path:
+    """A jar holding only Gerrit's version resource, so the server reports its real release.
+
+    Gerrit reads its version from the resource ``com/google/gerrit/common/Version``, which the
+    release build adds to the war and the two jars lack; without it Gerrit says ``(dev)``.
+    Clients that compare versions then take it for an ancient release: Zuul treats "(dev)" as
+    version 0 and stops reading submit requirements (docs/deployment.md, "With Zuul").  Put on
+    the class path, this one resource makes ``/config/server/version`` answer ``version``.
+    """
+    jar = home / f"gerrit-version-{version}.jar"
+    if not jar.is_file():
+        partial = jar.with_suffix(".tmp")
+        with zipfile.ZipFile(partial, "w") as archive:
+            archive.writestr(_VERSION_RESOURCE, f"v{version}\n")
+        partial.replace(jar)
+    return jar
 
 
 def _ensure_webhooks_plugin(
@@ -597,10 +616,15 @@ class GerritServer:
         port: int | None = None,
         dist: GerritDist | None = None,
         startup_timeout: float = 180.0,
+        *,
+        ssh: bool = False,
     ) -> None:
         self.site = Path(site).resolve()
         self._port_is_ours = port is None
         self.port = port or free_port()
+        self.ssh_port: int | None = free_port() if ssh else None
+        """With ``ssh``, the loopback port of Gerrit's SSH daemon (``stream-events`` for Zuul);
+        else None and the site keeps SSH off."""
         self.dist = dist or ensure_gerrit()
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -651,10 +675,14 @@ class GerritServer:
                 if not self._port_is_ours:
                     raise
                 self.port = free_port()
+                if self.ssh_port is not None:
+                    self.ssh_port = free_port()
         raise RuntimeError(f"no free loopback port for Gerrit on {self.site}")
 
     def _start_once(self, detach: bool) -> GerritServer:
         _bind(self.site, self.port)
+        if self.ssh_port is not None:
+            _config(self.site, "--replace-all", "sshd.listenAddress", f"127.0.0.1:{self.ssh_port}")
         heap = _config(self.site, "--get", "container.heapLimit") or [HEAP_LIMIT]
         jvm = [
             f"-Dlog4j.configuration=file:{self.site / 'etc' / 'log4j.properties'}",
@@ -691,7 +719,7 @@ class GerritServer:
             if not self.running:
                 log = self._log_since(log_offset)
                 if "java.net.BindException" in log:
-                    raise _PortTaken(f"127.0.0.1:{self.port} is already in use")
+                    raise _PortTaken(f"127.0.0.1:{self.port} or the SSH port is already in use")
                 raise RuntimeError(f"Gerrit exited during startup:\n{_tail(log)}")
             with contextlib.suppress(requests.RequestException):
                 if requests.get(probe, timeout=2).status_code == 200:

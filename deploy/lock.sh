@@ -5,6 +5,7 @@
 #   requirements/test.txt     base + [service,plot,bench,test]  (deploy/test.sh, CI)
 #   requirements/service.txt  base + [service]                  (deploy/demo.sh)
 #   requirements/base.txt     the base install alone            (pip install .)
+#   requirements/zuul.txt     Zuul (requirements/zuul.in) alone  (.venv-zuul: the -m zuul tests)
 # The two subsets are resolved within test.txt's pins, so one package has one version in all
 # three.  Each also pins pip and setuptools (the dependency group `tools`): the scripts build
 # the project with --no-build-isolation, so nothing unpinned is fetched.
@@ -22,3 +23,6 @@ compile() {
 compile test.txt --extra service --extra plot --extra bench --extra test "$@"
 compile service.txt --extra service --constraint requirements/test.txt "$@"
 compile base.txt --constraint requirements/test.txt "$@"
+# Zuul is resolved on its own: it runs in its own virtualenv and never shares the product's pins.
+uv pip compile --quiet requirements/zuul.in --universal --python-version 3.11 --generate-hashes \
+  --custom-compile-command deploy/lock.sh --output-file requirements/zuul.txt "$@"

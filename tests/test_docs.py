@@ -213,3 +213,16 @@ def test_the_cli_reference_worktree_example_is_the_real_output(git_repo: Path):
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert done.stdout + done.stderr == expected, line
+
+
+# -- docs/deployment.md, "With Zuul" ------------------------------------------------------------
+
+ZUUL_YAML = DOCS.parent / "deploy" / "zuul" / "zuul.yaml"
+
+
+def test_the_documented_gate_pipeline_is_the_one_the_zuul_tests_run() -> None:
+    """The gate pipeline shown in docs/deployment.md is the one deploy/devzuul.py gives Zuul
+    (tests/e2e/test_zuul.py runs it), key for key."""
+    (documented,) = [block for block in yaml_blocks("deployment.md") if "name: gate" in block]
+    tested = [item for item in yaml.safe_load(ZUUL_YAML.read_text()) if "pipeline" in item]
+    assert yaml.safe_load(documented) in [[pipeline] for pipeline in tested]

@@ -54,13 +54,15 @@ def serve_copy(
     tmp_path_factory: pytest.TempPathFactory,
     *,
     submit_check: bool = True,
+    ssh: bool = False,
 ) -> Iterator[devgerrit.GerritServer]:
     """Run a copy of the template site; without `submit_check`, the owners-submit-check
-    plugin is taken out (it refuses every submit until an owners service is configured)."""
+    plugin is taken out (it refuses every submit until an owners service is configured);
+    with `ssh`, Gerrit also listens for SSH on loopback (Zuul's stream-events)."""
     site = devgerrit.clone_site(template, tmp_path_factory.mktemp("gerrit") / "site")
     if not submit_check:
         devgerrit.remove_submit_check(site)
-    with devgerrit.GerritServer(site, dist=dist) as server:
+    with devgerrit.GerritServer(site, dist=dist, ssh=ssh) as server:
         yield server
 
 
