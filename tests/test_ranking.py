@@ -114,3 +114,14 @@ def test_ranking_never_changes_who_may_approve():
     )
     assert [r.eligible for r in plain.requirements] == [r.eligible for r in ranked.requirements]
     assert plain.verdict is ranked.verdict
+
+
+def test_when_a_whole_team_is_away_its_parents_owners_are_asked():
+    away = Acquaintance(away="on leave")
+    result = evaluate(
+        NOVA,
+        change(["nova/virt/hyperv/driver.py"], number=3),
+        acquaintance=knowing(alice=away, **{"bob@example.org": away}),
+    )
+    assert len(result.suggested_reviewers) == 1
+    assert result.suggested_reviewers[0] in {"lena", "victor"}  # virt, hyperv's parent

@@ -11,7 +11,8 @@ Among owners who help as much, the people are ranked (`rank_key`) by what an inj
 fewest open reviews waiting for them, then who wrote or reviewed these files most recently,
 then the seeded hash.  An away owner is asked only when no available one can cover a
 requirement.  The ranking changes who is asked, never who may approve: the pools are
-`Ownership.chain`'s eligible owners either way.
+`Ownership.chain`'s eligible owners either way, a parent's owners joining when the nearer
+ones are too few or away.
 """
 
 from __future__ import annotations
@@ -113,13 +114,26 @@ def suggest_reviewers(
                     found[person] = None
         return list(found)
 
+    know = acquaintance or (lambda person: UNKNOWN)
+    known: dict[str, Acquaintance] = {}
+
+    def acquainted(person: str) -> Acquaintance:
+        if person not in known:
+            known[person] = know(person)
+        return known[person]
+
+    def available(person: str) -> bool:
+        return not acquainted(person).away
+
     needs: dict[str, int] = {}
     pools: dict[str, set[str]] = {}
     enforced = {r.subsystem for r in results if r.mode is Mode.ENFORCE}
     for result in (r for r in results if not r.met):
+        # the nearest tiers holding enough available owners: when a team is away, its
+        # parent's owners are asked rather than nobody who can answer
         pool: list[str] = []
         for tier in ownership.chain(result.subsystem):
-            if len(pool) >= result.missing:
+            if sum(map(available, pool)) >= result.missing:
                 break
             pool.extend(p for p in people(ownership.own_owners(tier)) if p not in pool)
         needs[result.subsystem] = result.missing
@@ -130,8 +144,7 @@ def suggest_reviewers(
         for person in pool:
             serves.setdefault(person, []).append(req)
     serves_all = tuple(serves)
-    know = acquaintance or (lambda person: UNKNOWN)
-    suitability = {p: rank_key(p, know(p), change.number) for p in serves}
+    suitability = {p: rank_key(p, acquainted(p), change.number) for p in serves}
     away = {p for p, key in suitability.items() if key[0]}
 
     def rank(person: str) -> tuple[bool, bool, int, int, tuple[bool, int, int, str]]:
@@ -176,5 +189,5 @@ def suggest_reviewers(
             chosen = list(smaller)
             break
     reviewers = tuple(chosen if limit is None else chosen[:limit])
-    why = explain(sorted(serves_all, key=lambda p: suitability[p]), know) if acquaintance else ""
-    return Suggestion(reviewers, why)
+    why = explain(sorted(serves_all, key=lambda p: suitability[p]), known.__getitem__)
+    return Suggestion(reviewers, why if acquaintance else "")

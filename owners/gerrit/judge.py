@@ -91,6 +91,9 @@ class Judge:
             included=branch.included,
             proposed_read=proposed_read,
             compile_map=self.maps.compile,
+            acquaintance=self.gerrit.people.acquaintance(
+                snapshot.project, snapshot.branch, (p for f in snapshot.files for p in f.paths)
+            ),
         )
 
     @staticmethod
