@@ -710,7 +710,7 @@ def test_the_command_list_shows_every_summary_whole(owners):
 
 
 GERRIT_COMMANDS = {"audit", "dead-letters", "gerrit-setup", "reconcile", "report", "serve",
-                   "worker", "validate"}  # validate: with --gerrit
+                   "worker", "validate", "suggest"}  # validate: with --gerrit; suggest: --project
 
 
 def test_the_help_says_which_commands_need_the_gerrit_settings(owners):

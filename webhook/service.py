@@ -67,6 +67,8 @@ class Result:
 class OwnersService(Judge):
     """The bot: a `Judge` that works out what events change and posts its verdicts."""
 
+    rank_reviewers = True  # it asks the suggested owners: rank them by who can answer
+
     def __init__(self, settings: Settings, gerrit: GerritConnection | None = None):
         super().__init__(settings, gerrit)
         # Two evaluations of one change must not interleave: an older one posting last would

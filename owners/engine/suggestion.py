@@ -8,7 +8,7 @@ change number, so one change always gets the same names while the load spreads a
 
 Among owners who help as much, the people are ranked (`rank_key`) by what an injected
 `Acquaintance` knows of them: first whoever is available (not away, not inactive), then the
-fewest open reviews waiting for them, then who wrote or reviewed these files most recently,
+fewest open reviews waiting for them, then whoever wrote or reviewed these files recently,
 then the seeded hash.  An away owner is asked only when no available one can cover a
 requirement.  The ranking changes who is asked, never who may approve: the pools are
 `Ownership.chain`'s eligible owners either way, a parent's owners joining when the nearer
@@ -75,10 +75,14 @@ def seeded_hash(seed: int, person: str) -> str:
     return hashlib.sha256(f"{seed}:{person}".encode()).hexdigest()
 
 
-def rank_key(person: str, known: Acquaintance, seed: int) -> tuple[bool, int, int, str]:
+def rank_key(person: str, known: Acquaintance, seed: int) -> tuple[bool, int, bool, str]:
     """How suitable a person is to ask, smallest first: available before away, fewer open
-    reviews, more familiar with these files, then the seeded hash."""
-    return (bool(known.away), known.open_reviews, -known.familiarity, seeded_hash(seed, person))
+    reviews, familiar with these files before not, then the seeded hash.
+
+    Familiarity is a yes or no: ranked by how familiar, whoever reviewed a directory most
+    would be asked for it ever more (the suggestions benchmark measured the load within teams
+    grow uneven)."""
+    return (bool(known.away), known.open_reviews, not known.familiarity, seeded_hash(seed, person))
 
 
 def explain(people: Iterable[str], acquaintance: Callable[[str], Acquaintance]) -> str:

@@ -9,11 +9,13 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from owners.engine import Evaluation, Policy
 from owners.engine.change import StickyVote
 from owners.engine.landing import Landing
+from owners.engine.suggestion import Acquaintance
 from owners.gerrit.compiled import SharedMaps
 from owners.gerrit.connection import GerritConnection
 from owners.gerrit.model import BranchConfig, ChangeSnapshot, earlier_votes
@@ -24,6 +26,11 @@ from owners.gerrit.verdict import GroupLookup, Outcome, assess, check_outcome, c
 class Judge:
     """Reads a change and what its branch's rules need from one Gerrit connection, and
     answers the owners' `Outcome`; the bot subclasses it to post."""
+
+    rank_reviewers = False
+    """Whether the suggested reviewers are ranked by what Gerrit knows of people
+    (`owners.gerrit.people`): the bot, which asks them, does; the submit check, which must
+    stay fast, and the read-only surfaces do not."""
 
     def __init__(self, settings: Settings, gerrit: GerritConnection | None = None):
         self.settings = settings
@@ -91,10 +98,14 @@ class Judge:
             included=branch.included,
             proposed_read=proposed_read,
             compile_map=self.maps.compile,
-            acquaintance=self.gerrit.people.acquaintance(
-                snapshot.project, snapshot.branch, (p for f in snapshot.files for p in f.paths)
-            ),
+            acquaintance=self._acquaintance(snapshot),
         )
+
+    def _acquaintance(self, snapshot: ChangeSnapshot) -> Callable[[str], Acquaintance] | None:
+        if not self.rank_reviewers:
+            return None
+        paths = (p for f in snapshot.files for p in f.paths)
+        return self.gerrit.people.acquaintance(snapshot.project, snapshot.branch, paths)
 
     @staticmethod
     def _edits_included(snapshot: ChangeSnapshot, branch: BranchConfig) -> bool:

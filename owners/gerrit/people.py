@@ -111,6 +111,7 @@ class People:
                 params={
                     "q": f'is:open -is:wip reviewer:"{who}" -owner:"{who}"',
                     "n": LOAD_LIMIT,
+                    "S": 0,
                     "o": "DETAILED_LABELS",
                 },
             )
@@ -134,6 +135,7 @@ class People:
                     "q": f'status:merged project:"{quoted(project)}" branch:"{quoted(branch)}" '
                     f"-age:{FAMILIAR_DAYS}d ({where})",
                     "n": FAMILIAR_LIMIT,
+                    "S": 0,
                     "o": ["DETAILED_LABELS", "DETAILED_ACCOUNTS"],
                 },
             )
