@@ -38,6 +38,11 @@ class Sla:
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
 
+    @property
+    def shortest(self) -> timedelta:
+        """The least time it ever allows (business days without a weekend between)."""
+        return timedelta(hours=self.amount) if self.unit == "h" else timedelta(days=self.amount)
+
     def deadline(self, start: datetime) -> datetime:
         """When a wait that began at `start` (aware, UTC) exceeds this SLA.  Business days
         skip Saturdays and Sundays: a change uploaded on Friday with `1bd` is late on Monday
