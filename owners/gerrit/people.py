@@ -24,12 +24,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from owners.engine import Ownership
+from owners.engine.resolution import is_group
 from owners.engine.suggestion import Acquaintance
 from owners.gerrit.model import GerritError, UnexpectedResponse
 from owners.gerrit.rest import Rest, quoted
 from owners.gerrit.settings import DEFAULT_AWAY_PATTERN
+from owners.insight.health import Health, health, own_people
+from owners.insight.review import ReviewReport
 
-__all__ = ["People"]
+__all__ = ["People", "ownership_health"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ LOAD_LIMIT = 100  # open reviews counted per person: beyond that, the ranking is
 FAMILIAR_DAYS = 180
 FAMILIAR_LIMIT = 100  # merged changes read per change
 FAMILIAR_DIRECTORIES = 8
+BATCH = 50  # accounts per query when reading many (the ownership health)
 
 
 class People:
@@ -90,15 +95,47 @@ class People:
                     "o": "DETAILS",
                 },
             )
-            exact = [a for a in _list(found) if a.get(field) == person]
-            if not exact:
-                return ""
-            if all(a.get("inactive") for a in exact):
-                return "inactive account"
-            status = str(exact[0].get("status") or "")
-            return status if self.away.search(status) else ""
+            return self._away([a for a in _list(found) if a.get(field) == person])
 
         return self._cached(("availability", person), read, "")
+
+    def availability_of(self, people: Iterable[str]) -> dict[str, str]:
+        """`availability` of many people (the ownership health of a whole file), asking for
+        `BATCH` accounts per query; a failed query leaves its people available."""
+        names = sorted(set(people))
+        found: dict[str, str] = {}
+        for start in range(0, len(names), BATCH):
+            batch = names[start : start + BATCH]
+            terms = " OR ".join(
+                f'{"email" if "@" in p else "username"}:"{quoted(p)}"' for p in batch
+            )
+            try:
+                answer = _list(
+                    self.rest.get(
+                        "accounts/",
+                        params={
+                            "q": f"({terms}) (is:active OR is:inactive)",
+                            "o": "DETAILS",
+                            "n": 2 * BATCH,
+                        },
+                    )
+                )
+            except GerritError as exc:
+                log.warning("ownership health: availability unknown (%s)", exc)
+                continue
+            for person in batch:
+                field = "email" if "@" in person else "username"
+                exact = [a for a in answer if a.get(field) == person]
+                found[person] = self._away(exact)
+        return found
+
+    def _away(self, exact: list[dict[str, Any]]) -> str:
+        if not exact:
+            return ""
+        if all(a.get("inactive") for a in exact):
+            return "inactive account"
+        status = str(exact[0].get("status") or "")
+        return status if self.away.search(status) else ""
 
     def open_reviews(self, person: str) -> int:
         """Open changes, not work in progress and not their own, where `person` is a
@@ -191,3 +228,20 @@ def _voters(change: Mapping[str, Any]) -> set[str]:
             if isinstance(vote, dict) and vote.get("value"):
                 found |= _names(vote)
     return found
+
+
+def ownership_health(
+    people: People,
+    ownership: Ownership,
+    report: ReviewReport,
+    members: Callable[[str], Iterable[str] | None],
+) -> Health:
+    """`owners.insight.health.health` with every owner's availability read from Gerrit, a
+    query per `BATCH` owners."""
+    everyone = {
+        person
+        for sub in ownership.config.all_subsystems
+        for person in own_people(ownership, sub.name, members)
+        if not is_group(person)
+    }
+    return health(ownership, report, people.availability_of(everyone), members)

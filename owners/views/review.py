@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from owners.engine import Mode
+from owners.insight.health import Health
 from owners.insight.review import ReviewReport, SubsystemReview, Waits
 from owners.views import charts
 from owners.views.render import Json, table
@@ -24,7 +25,7 @@ class Scope:
     changes_read: int
 
 
-def report_json(report: ReviewReport, scope: Scope) -> Json:
+def report_json(report: ReviewReport, scope: Scope, health: Health | None = None) -> Json:
     return {
         "project": scope.project,
         "branch": scope.branch,
@@ -53,6 +54,10 @@ def report_json(report: ReviewReport, scope: Scope) -> Json:
                 "enough_share": s.enough_share,
                 "approvals": s.approvals,
                 "bus_factor_one": s.bus_factor_one,
+                "first_review": _waits_json(s.first_review),
+                "review_sla": str(s.sla) if s.sla else None,
+                "escalated": s.escalated,
+                "escalated_share": s.escalated_share,
             }
             for s in report.subsystems
         ],
@@ -77,7 +82,65 @@ def report_json(report: ReviewReport, scope: Scope) -> Json:
         ],
         "unresolved_groups": list(report.unresolved_groups),
         "gerrit": {"rest_calls": scope.rest_calls, "changes_read": scope.changes_read},
+        **({"health": health_json(health)} if health is not None else {}),
     }
+
+
+def health_json(health: Health) -> Json:
+    return {
+        "subsystems": [
+            {
+                "subsystem": s.name,
+                "status": s.status,
+                "why": s.why,
+                "paths": list(s.paths),
+                "available": list(s.available),
+                "unavailable": s.unavailable,
+            }
+            for s in health.subsystems
+        ],
+        "orphaned": [s.name for s in health.orphaned],
+        "bus_factor_one": [s.name for s in health.bus_factor_one],
+        "idle_owners": list(health.idle_owners),
+    }
+
+
+def health_text(health: Health, report: ReviewReport) -> str:
+    """The ownership health: suggested MAINTAINERS status, who is away, first reviews
+    against each SLA."""
+    reviews = {s.name: s for s in report.subsystems}
+    rows = [("subsystem", "status", "why", "first review median / p90", "SLA", "escalated")]
+    for s in health.subsystems:
+        review = reviews.get(s.name)
+        rows.append(
+            (
+                s.name,
+                s.status,
+                s.why,
+                _waits(review.first_review) if review else "-",
+                str(review.sla) if review and review.sla else "-",
+                f"{review.escalated}/{review.changes}" if review and review.changes else "-",
+            )
+        )
+    orphaned = [
+        ("", s.name, ", ".join(s.paths) or "(everything else)",
+         "; ".join(f"{p}: {why}" for p, why in s.unavailable.items()))
+        for s in health.orphaned
+    ]  # fmt: skip
+    lines = [
+        "ownership health (suggested MAINTAINERS status):",
+        table(rows),
+        "",
+        "paths whose every owner is inactive or away:",
+        table(orphaned) or "  none",
+        "",
+        "one owner able to review (bus factor one):",
+        table([("", s.name, s.available[0]) for s in health.bus_factor_one]) or "  none",
+        "",
+        "owners with no review in the window:",
+        "  " + (", ".join(health.idle_owners) or "none"),
+    ]
+    return "\n".join(lines)
 
 
 def _waits_json(waits: Waits) -> Json:
@@ -140,7 +203,7 @@ SUBSYSTEM_HEADER = (
 )
 
 
-def report_text(report: ReviewReport, scope: Scope) -> str:
+def report_text(report: ReviewReport, scope: Scope, health: Health | None = None) -> str:
     count = len(report.changes)
     lines = [
         f"{scope.project} {scope.branch}: {count} {plural(count, 'change')} uploaded since "
@@ -169,6 +232,8 @@ def report_text(report: ReviewReport, scope: Scope) -> str:
                 ]
             ),
         ]
+    if health is not None:
+        lines += ["", health_text(health, report)]
     if report.unresolved_groups:
         lines += ["", "groups Gerrit did not resolve: " + ", ".join(report.unresolved_groups)]
     return "\n".join(lines)
