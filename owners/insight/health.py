@@ -18,6 +18,7 @@ from owners.engine.resolution import is_group
 from owners.insight.review import ReviewReport, SubsystemReview
 
 SUPPORTED, MAINTAINED, ODD_FIXES, ORPHAN = "Supported", "Maintained", "Odd Fixes", "Orphan"
+MAINTAINERS_STATUSES = (SUPPORTED, MAINTAINED, ODD_FIXES, ORPHAN)
 DEFAULT_TARGET_SECONDS = 7 * 86_400
 """The first-review time a subsystem without a `review_sla` is held to."""
 ESCALATED_AT_MOST = 0.1
