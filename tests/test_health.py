@@ -114,3 +114,16 @@ def test_health_lists_orphaned_paths_bus_factor_one_and_idle_owners():
     text = report_text(report, Scope("nova", "master", 0, 2), state)
     assert "paths whose every owner is inactive or away:" in text
     assert "victor: away until 12 Dec" in text
+
+
+def test_the_html_report_shows_the_health_with_its_chart():
+    from owners.views.review import report_html
+
+    reply = json.loads((FIXTURES / "gerrit" / "change-query.json").read_text())
+    histories = [change_history(info, "Code-Review") for info in reply]
+    report = review_report(NOVA, histories, datetime(2026, 11, 1, tzinfo=UTC))
+    state = health(NOVA, report, {"victor": "away <b>", "wendy": "inactive account"}, no_groups)
+    page = report_html(report, Scope("nova", "master", 0, 2), state)
+    assert "<h2>Ownership health</h2>" in page
+    assert page.count("data:image/svg+xml;base64,") == 2
+    assert "victor: away &lt;b&gt;" in page  # escaped: a status is anyone's text

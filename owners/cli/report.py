@@ -122,7 +122,7 @@ def report(
         state = ownership_health(gerrit.people, ownership, result, gerrit.accounts.group_members)
     scope = review.Scope(project, branch, gerrit.calls, len(histories))
     if html_file is not None:
-        write_file(html_file, review.report_html(result, scope).encode())
+        write_file(html_file, review.report_html(result, scope, state).encode())
     if plot_file is not None:
         write_file(plot_file, review.plot_bytes(result, charts.kind(plot_file)))
     emit(

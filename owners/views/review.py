@@ -105,11 +105,13 @@ def health_json(health: Health) -> Json:
     }
 
 
-def health_text(health: Health, report: ReviewReport) -> str:
-    """The ownership health: suggested MAINTAINERS status, who is away, first reviews
-    against each SLA."""
+HEALTH_HEADER = ("subsystem", "status", "why", "first review median / p90", "SLA", "escalated")
+
+
+def health_rows(health: Health, report: ReviewReport) -> list[tuple[str, ...]]:
+    """One row per subsystem, for the text table and the HTML page alike."""
     reviews = {s.name: s for s in report.subsystems}
-    rows = [("subsystem", "status", "why", "first review median / p90", "SLA", "escalated")]
+    rows = []
     for s in health.subsystems:
         review = reviews.get(s.name)
         rows.append(
@@ -122,6 +124,13 @@ def health_text(health: Health, report: ReviewReport) -> str:
                 f"{review.escalated}/{review.changes}" if review and review.changes else "-",
             )
         )
+    return rows
+
+
+def health_text(health: Health, report: ReviewReport) -> str:
+    """The ownership health: suggested MAINTAINERS status, who is away, first reviews
+    against each SLA."""
+    rows = [HEALTH_HEADER, *health_rows(health, report)]
     orphaned = [
         ("", s.name, ", ".join(s.paths) or "(everything else)",
          "; ".join(f"{p}: {why}" for p, why in s.unavailable.items()))
@@ -256,6 +265,22 @@ th { background: #f0f0f0; }
 {% endfor %}</table>
 {% if chart %}<img alt="wait times per subsystem" src="data:image/svg+xml;base64,{{ chart }}">
 {% endif %}
+{% if health %}<h2>Ownership health</h2>
+<table><tr>{% for h in health_header %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in health_rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<img alt="time to the first owner review per subsystem"
+ src="data:image/svg+xml;base64,{{ health_chart }}">
+<h3>Paths whose every owner is inactive or away</h3>
+<ul>{% for s in health.orphaned %}<li>{{ s.name }}:
+{{ s.paths | join(", ") or "(everything else)" }}
+({% for p, why in s.unavailable.items() %}{{ p }}: {{ why }}{% if not loop.last %}; {% endif %}
+{% endfor %})</li>
+{% else %}<li>none</li>{% endfor %}</ul>
+<h3>One owner able to review</h3>
+<ul>{% for s in health.bus_factor_one %}<li>{{ s.name }}: {{ s.available[0] }}</li>
+{% else %}<li>none</li>{% endfor %}</ul>
+{% endif %}
 <h2>Review load</h2>
 <table><tr><th>person</th><th>changes approved</th><th>owns</th></tr>
 {% for p in report.load %}<tr><td>{{ p.person }}</td><td>{{ p.approvals }}</td>
@@ -287,7 +312,7 @@ th { background: #f0f0f0; }
 """
 
 
-def report_html(report: ReviewReport, scope: Scope) -> str:
+def report_html(report: ReviewReport, scope: Scope, health: Health | None = None) -> str:
     """One page, every value HTML-escaped (names and subjects come from users); the chart is
     inlined as an SVG data URL so the page needs nothing else."""
     from jinja2 import Environment
@@ -301,7 +326,35 @@ def report_html(report: ReviewReport, scope: Scope) -> str:
         header=SUBSYSTEM_HEADER,
         rows=subsystem_rows(report),
         chart=chart,
+        health=health,
+        health_header=HEALTH_HEADER,
+        health_rows=health_rows(health, report) if health else [],
+        health_chart=base64.b64encode(health_plot_bytes(report, "svg")).decode("ascii"),
     )
+
+
+def health_plot_bytes(report: ReviewReport, kind: str) -> bytes:
+    """Bars of the time to the first owner review in hours per subsystem (median, p90),
+    each with its SLA as a mark."""
+    shown = [s for s in report.subsystems if s.first_review.count]
+    chart = charts.figure(figsize=(max(6.0, 1.0 * len(shown) + 2), 4.5), layout="constrained")
+    axes = chart.add_subplot()
+    axes.set_title("Time from upload to the first owner review")
+    axes.set_ylabel("hours")
+    if not shown:
+        axes.text(0.5, 0.5, "no owner review in the window", ha="center", transform=axes.transAxes)
+    places = range(len(shown))
+    for offset, quantile, colour in ((-0.2, "median", "tab:blue"), (0.2, "p90", "tab:orange")):
+        values = [(getattr(s.first_review, quantile) or 0) / 3600 for s in shown]
+        axes.bar([i + offset for i in places], values, 0.4, color=colour, label=quantile)
+    slas = [(i, s.sla.shortest.total_seconds() / 3600) for i, s in enumerate(shown) if s.sla]
+    if slas:
+        axes.scatter([i for i, _ in slas], [h for _, h in slas], marker="_", s=600,
+                     color="black", label="review_sla", zorder=3)  # fmt: skip
+    axes.set_xticks(list(places), [s.name for s in shown])
+    if shown:
+        axes.legend(loc="upper left")
+    return charts.encoded(chart, kind)
 
 
 def plot_bytes(report: ReviewReport, kind: str) -> bytes:
