@@ -9,7 +9,7 @@ Two rankings ask: distance-only (the subsystem's own owners before its ancestors
 the seeded hash, as Gerrit's code-owners plugin ranks) and the engine's ranking, which knows
 each owner's status, open reviews and the reviews they did in the change's directories over
 the last 180 days.  Figures: reviews asked per owner (maximum over mean, Gini coefficient),
-the share of changes routed to an away owner, and the median days to the first review.
+the share of changes routed to an away owner, and the days to the first review (median, p90).
 
 The answer check does not use the suggestion code: for each change it counts, from the
 requirements' eligible owners alone, how many away owners any cover of the change needs, and
@@ -76,7 +76,7 @@ def run(quick: bool) -> Report:
     table = Table(
         f"{len(uploads):,} changes, {len(owners)} owners",
         ("ranking", "asks max/mean", "asks Gini", "Gini within teams", "peak open reviews",
-         "routed to an away owner", "median days to first review"),
+         "routed to an away owner", "days to first review: median / p90"),
     )  # fmt: skip
     teams = [team for name in _subsystems(ownership) if len(team := ownership.own_owners(name)) > 1]
     for name, replay in (("distance-only (code-owners)", plain), ("owners (ranked)", ranked)):
@@ -89,7 +89,7 @@ def run(quick: bool) -> Report:
             f"{within_teams(replay, teams):.3f}",
             max(replay.peak_open.values()),
             f"{replay.routed_to_away / len(uploads):.1%}",
-            f"{statistics.median(replay.first_review_days or [0]):.1f}",
+            _median_p90(replay.first_review_days or [0.0]),
         )
     report.tables.append(table)
     plain_gini, ranked_gini = within_teams(plain, teams), within_teams(ranked, teams)
@@ -118,6 +118,11 @@ def gini(values: Sequence[float]) -> float:
         return 0.0
     pairs = sum(abs(a - b) for a in values for b in values)
     return pairs / (2 * len(values) ** 2 * mean)
+
+
+def _median_p90(days: list[float]) -> str:
+    p90 = statistics.quantiles(days, n=10, method="inclusive")[-1] if len(days) > 1 else days[0]
+    return f"{statistics.median(days):.1f} / {p90:.1f}"
 
 
 def within_teams(replay: Replay, teams: list[tuple[str, ...]]) -> float:
@@ -158,22 +163,25 @@ def _replay(
     ownership: Ownership, uploads: list[Upload], owners: list[str], *, ranked: bool, report: Report
 ) -> Replay:
     replay = Replay(Counter(), first_review_days=[], peak_open=Counter())
-    done_at: dict[str, list[int]] = defaultdict(list)  # person -> when each asked review ends
-    reviewed: list[tuple[int, str, frozenset[str]]] = []  # (when, who, directories)
+    done_at: dict[str, list[int]] = defaultdict(list)  # person -> when their open reviews end
+    # person -> (when, directories) of their reviews, oldest first, within FAMILIAR_FOR
+    reviewed: dict[str, list[tuple[int, frozenset[str]]]] = defaultdict(list)
     for upload in uploads:
         now = upload.when
         directories = frozenset(p.rsplit("/", 1)[0] for p in upload.paths)
+        for person in list(done_at):
+            done_at[person] = [end for end in done_at[person] if end > now]
 
         def know(
             person: str, now: int = now, directories: frozenset[str] = directories
         ) -> Acquaintance:
             back = away_until(person, now)
             status = f"away until {datetime.fromtimestamp(back, UTC):%d %b}" if back else ""
-            familiar = sum(
-                1 for when, who, dirs in reviewed
-                if who == person and now - when < FAMILIAR_FOR and dirs & directories
-            )  # fmt: skip
-            return Acquaintance(status, sum(end > now for end in done_at[person]), familiar)
+            recent = reviewed[person]
+            while recent and now - recent[0][0] >= FAMILIAR_FOR:
+                recent.pop(0)
+            familiar = sum(1 for when, dirs in recent if when <= now and dirs & directories)
+            return Acquaintance(status, len(done_at[person]), familiar)
 
         change = Change.of([ChangedFile(p) for p in upload.paths], number=upload.number)
         evaluation = evaluate(ownership, change, acquaintance=know if ranked else None)
@@ -186,15 +194,14 @@ def _replay(
             replay.asked[person] += 1
             end = max(now, away_until(person, now)) + _delay(upload.number, person)
             done_at[person].append(end)
-            waiting = sum(e > now for e in done_at[person])
             assert replay.peak_open is not None
-            replay.peak_open[person] = max(replay.peak_open[person], waiting)
-            reviewed.append((end, person, directories))
+            replay.peak_open[person] = max(replay.peak_open[person], len(done_at[person]))
+            reviewed[person].append((end, directories))
+            reviewed[person].sort(key=lambda review: review[0])
             ends.append(end)
         if ends:
             assert replay.first_review_days is not None
             replay.first_review_days.append((min(ends) - now) / DAY)
-        reviewed.sort()
     return replay
 
 

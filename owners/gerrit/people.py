@@ -43,6 +43,7 @@ FAMILIAR_DAYS = 180
 FAMILIAR_LIMIT = 100  # merged changes read per change
 FAMILIAR_DIRECTORIES = 8
 BATCH = 50  # accounts per query when reading many (the ownership health)
+STATUS_CHARACTERS = 80
 
 
 class People:
@@ -135,7 +136,7 @@ class People:
         if all(a.get("inactive") for a in exact):
             return "inactive account"
         status = str(exact[0].get("status") or "")
-        return status if self.away.search(status) else ""
+        return _printable(status) if self.away.search(status) else ""
 
     def open_reviews(self, person: str) -> int:
         """Open changes, not work in progress and not their own, where `person` is a
@@ -197,6 +198,12 @@ class People:
         with self._lock:
             self._cache[key] = (now + self._ttl, value)
         return value
+
+
+def _printable(status: str) -> str:
+    """An account's status as one short printable line: anyone may set their own, and it is
+    shown in terminals (owners report, owners suggest --why) and on pages."""
+    return "".join(c if c.isprintable() else " " for c in status)[:STATUS_CHARACTERS].strip()
 
 
 def _directories(paths: Iterable[str]) -> tuple[str, ...]:

@@ -71,3 +71,11 @@ def test_answers_are_cached_and_a_failure_ranks_as_unknown() -> None:
     gerrit.outage = HTTPStatus(500)
     fresh = people(gerrit).acquaintance("nova", "master", ["nova/compute/api.py"])
     assert fresh("carol") == Acquaintance()
+
+
+def test_a_status_is_shown_as_one_short_printable_line() -> None:
+    gerrit = FakeGerrit()
+    gerrit.accounts["dave"] = {**account("dave"), "status": "away\x1b[2J\nuntil " + "x" * 200}
+    shown = people(gerrit).availability("dave")
+    assert shown.startswith("away [2J until ") and len(shown) <= 80
+    assert all(c.isprintable() for c in shown)
