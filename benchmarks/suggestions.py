@@ -12,9 +12,9 @@ the last 180 days.  Figures: reviews asked per owner (maximum over mean, Gini co
 the share of changes routed to an away owner, and the days to the first review (median, p90).
 
 The answer check does not use the suggestion code: for each change it counts, from the
-requirements' eligible owners alone, how many away owners any cover of the change needs, and
-fails the run when the ranking asks more, or covers a requirement with fewer owners than it
-needs.
+requirements' eligible owners alone, each requirement's shortfall of available owners, and
+fails the run when the ranking asks more away owners than those shortfalls add up to, or
+covers a requirement with fewer owners than it needs.
 """
 
 from __future__ import annotations
