@@ -25,7 +25,7 @@ from owners.engine.escalation import Reviewed, next_reviewers, overdue
 from owners.engine.evaluation import Eligibility
 from owners.engine.resolution import Ownership
 from owners.engine.sla import parse_review_sla, review_sla
-from owners.gerrit.model import BranchConfig, ChangeSnapshot, account, gerrit_time
+from owners.gerrit.model import BranchConfig, ChangeSnapshot, GerritError, account, gerrit_time
 from owners.gerrit.verdict import compile_tree
 from webhook.service import OwnersService
 
@@ -81,7 +81,10 @@ class Escalator:
             least = shortest[key]
             if least is None or change.created > now - least:
                 continue
-            escalated += bool(self.escalate(change.project, change.number, now))
+            try:
+                escalated += bool(self.escalate(change.project, change.number, now))
+            except GerritError as exc:  # one change Gerrit fails on must not stop the others
+                log.warning("change %s: could not escalate: %s", change.number, exc)
         return escalated
 
     def escalate(self, project: str, number: int, now: datetime) -> tuple[str, ...]:

@@ -7,7 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.webhook.conftest import BOT, FakeGerrit, account, change_info, queued_jobs
+from tests.webhook.conftest import (
+    BOT,
+    FakeGerrit,
+    HTTPStatus,
+    account,
+    change_info,
+    queued_jobs,
+)
 from webhook.escalation import ESCALATION_TAG
 from webhook.reconcile import Reconciler
 
@@ -98,3 +105,23 @@ def test_a_comment_by_the_changes_own_writer_is_no_review(
     )  # fmt: skip
     gerrit.add_change(mine)
     assert sweep(gerrit, tmp_path, timedelta(days=3)) == 1
+
+
+def test_a_change_gerrit_fails_on_does_not_stop_the_others(
+    gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    gerrit.set_branch("nova", "master", "a" * 40, CONFIG)
+    for number in (1, 2):
+        gerrit.add_change(change_info(number, HYPERV, owner="uma", created=gerrit_time(CREATED)))
+    read = gerrit._get_change
+
+    def forbidden_first(project: str | None, number: str, **kw: object) -> object:
+        if number == "1":
+            raise HTTPStatus(403, "hidden since the query")
+        return read(project, number, **kw)
+
+    gerrit._get_change = forbidden_first  # type: ignore[method-assign]
+    jobs = queued_jobs(gerrit, tmp_path / "queue.db", projects=frozenset({"nova"}))
+    jobs.clock = lambda: (CREATED + timedelta(days=3)).timestamp()
+    assert Reconciler(jobs).sweep().escalated == 1
+    assert escalations(gerrit, 1) == [] and len(escalations(gerrit, 2)) == 1
