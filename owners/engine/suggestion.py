@@ -151,7 +151,7 @@ def suggest_reviewers(
     suitability = {p: rank_key(p, acquainted(p), change.number) for p in serves}
     away = {p for p, key in suitability.items() if key[0]}
 
-    def rank(person: str) -> tuple[bool, bool, int, int, tuple[bool, int, int, str]]:
+    def rank(person: str) -> tuple[bool, bool, int, int, tuple[bool, int, bool, str]]:
         """Who helps an enforced requirement and is available, then who helps one though
         away, then the advisory trials' owners; within each, who helps most enforced
         requirements, then most requirements, then the most suitable (`rank_key`): with a
@@ -193,5 +193,8 @@ def suggest_reviewers(
             chosen = list(smaller)
             break
     reviewers = tuple(chosen if limit is None else chosen[:limit])
-    why = explain(sorted(serves_all, key=lambda p: suitability[p]), known.__getitem__)
-    return Suggestion(reviewers, why if acquaintance else "")
+    if acquaintance is None:
+        return Suggestion(reviewers)
+    return Suggestion(
+        reviewers, explain(sorted(serves_all, key=suitability.__getitem__), acquainted)
+    )
