@@ -44,6 +44,7 @@ FAMILIAR_LIMIT = 100  # merged changes read per change
 FAMILIAR_DIRECTORIES = 8
 BATCH = 50  # accounts per query when reading many (the ownership health)
 STATUS_CHARACTERS = 80
+CACHE_ENTRIES = 10_000
 
 
 class People:
@@ -196,6 +197,10 @@ class People:
             log.warning("ranking reviewers: %s unknown (%s)", key[0], exc)
             return unknown
         with self._lock:
+            if len(self._cache) >= CACHE_ENTRIES:  # a long-running service meets many folders
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+                if len(self._cache) >= CACHE_ENTRIES:
+                    self._cache.clear()
             self._cache[key] = (now + self._ttl, value)
         return value
 

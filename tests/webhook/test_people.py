@@ -79,3 +79,14 @@ def test_a_status_is_shown_as_one_short_printable_line() -> None:
     shown = people(gerrit).availability("dave")
     assert shown.startswith("away [2J until ") and len(shown) <= 80
     assert all(c.isprintable() for c in shown)
+
+
+def test_the_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from owners.gerrit import people as module
+
+    monkeypatch.setattr(module, "CACHE_ENTRIES", 5)
+    gerrit = FakeGerrit()
+    reader = people(gerrit)
+    for n in range(20):
+        reader.availability(f"person{n}")
+    assert len(reader._cache) <= 5
