@@ -347,6 +347,12 @@ def test_suggest_json_and_text(owners, in_repo, tmp_path):
     assert sorted(suggested) == ["luke", "victor"]
 
 
+def test_suggest_why_needs_the_project_to_rank_by(owners, in_repo):
+    result = owners("suggest", "--why")
+    assert result.code == 2
+    assert "--why needs --project" in result.err
+
+
 # -- validate ------------------------------------------------------------------------------------
 
 

@@ -169,6 +169,8 @@ def suggest(
 ) -> None:
     """The reviewers to add: fewest owners covering every unmet requirement.  The ranking
     changes who is asked, never who must approve."""
+    if why and project is None:
+        raise click.UsageError("--why needs --project: without Gerrit nothing ranks the owners")
     ws = Workspace.find(config)
     change = _local_change(ws, args, files_mode, worktree, votes_file)
     acquaintance = None
