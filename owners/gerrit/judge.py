@@ -27,11 +27,6 @@ class Judge:
     """Reads a change and what its branch's rules need from one Gerrit connection, and
     answers the owners' `Outcome`; the bot subclasses it to post."""
 
-    rank_reviewers = False
-    """Whether the suggested reviewers are ranked by what Gerrit knows of people
-    (`owners.gerrit.people`): the bot, which asks them, does; the submit check, which must
-    stay fast, and the read-only surfaces do not."""
-
     def __init__(self, settings: Settings, gerrit: GerritConnection | None = None):
         self.settings = settings
         self.gerrit = gerrit if gerrit is not None else GerritConnection(settings)
@@ -66,7 +61,11 @@ class Judge:
         branch: BranchConfig | None = None,
         *,
         fresh_groups: bool = False,
+        rank: bool = False,
     ) -> Outcome:
+        """With `rank`, the suggested reviewers are ranked by what Gerrit knows of people
+        (`owners.gerrit.people`): the bot, which asks them, ranks; the submit check, which must
+        stay fast, and the read-only surfaces do not."""
         if branch is None or branch.branch != snapshot.branch:
             branch = self.gerrit.projects.branch_config(snapshot.project, snapshot.branch)
         proposed = self.gerrit.changes.file_in_revision(snapshot) if snapshot.edits_config else None
@@ -98,12 +97,10 @@ class Judge:
             included=branch.included,
             proposed_read=proposed_read,
             compile_map=self.maps.compile,
-            acquaintance=self._acquaintance(snapshot),
+            acquaintance=self._acquaintance(snapshot) if rank else None,
         )
 
-    def _acquaintance(self, snapshot: ChangeSnapshot) -> Callable[[str], Acquaintance] | None:
-        if not self.rank_reviewers:
-            return None
+    def _acquaintance(self, snapshot: ChangeSnapshot) -> Callable[[str], Acquaintance]:
         paths = (p for f in snapshot.files for p in f.paths)
         return self.gerrit.people.acquaintance(snapshot.project, snapshot.branch, paths)
 
