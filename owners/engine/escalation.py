@@ -20,10 +20,20 @@ from owners.engine.sla import review_sla
 
 @dataclass(frozen=True)
 class Reviewed:
-    """Someone who said something on the change (a vote or a comment), and when."""
+    """A review: a vote of any value on the policy's label that counts (`counts`: not the
+    change's writers unless `self_approval`, not an inactive account), and when it was cast."""
 
     account: Account
     when: datetime
+
+
+def first_review(
+    subsystem: str, reviews: Iterable[Reviewed], allows: Callable[[str, Account], bool]
+) -> Reviewed | None:
+    """The first review of a requirement: the earliest by one of its eligible owners.  The
+    escalation and `owners report` time the same thing."""
+    mine = (r for r in reviews if allows(subsystem, r.account))
+    return min(mine, key=lambda r: r.when, default=None)
 
 
 def overdue(
@@ -42,7 +52,7 @@ def overdue(
         sla = review_sla(policy_sla, result.subsystem)
         if result.met or sla is None or now < sla.deadline(start):
             continue
-        if any(allows(result.subsystem, r.account) for r in reviews):
+        if first_review(result.subsystem, reviews, allows) is not None:
             continue
         late.append(result.subsystem)
     return tuple(late)

@@ -30,6 +30,7 @@ from owners.engine import (
     Vote,
     evaluate,
 )
+from owners.engine.escalation import Reviewed, first_review
 from owners.engine.evaluation import Eligibility, counts
 from owners.engine.resolution import is_group
 from owners.engine.sla import Sla, review_sla
@@ -231,6 +232,11 @@ def review_report(
             continue
 
         evaluation = evaluate(ownership, current, resolver)
+        reviews = [
+            Reviewed(v.account, v.at)
+            for v in history.votes
+            if v.value and counts(v.account, current, policy)
+        ]
         first_root = next((v for v in approvals if anyone.allows(ROOT, v.account)), None)
         before = first_root.at if first_root else None
         enough = evaluate(trial, history.change(before), resolver).verdict is Verdict.APPROVED
@@ -244,20 +250,11 @@ def review_report(
                 tally.lieutenant.append(_seconds(own[0].at, history.created))
             if first_root:
                 tally.root.append(_seconds(first_root.at, history.created))
-            review = next(
-                (
-                    v
-                    for v in history.votes
-                    if v.value
-                    and counts(v.account, current, policy)
-                    and anyone.allows(name, v.account)
-                ),
-                None,
-            )
+            review = first_review(name, reviews, anyone.allows)
             if review is not None:
-                tally.first_review.append(_seconds(review.at, history.created))
+                tally.first_review.append(_seconds(review.when, history.created))
             sla = review_sla(policy.review_sla, name)
-            if sla is not None and (review.at if review else now) > sla.deadline(history.created):
+            if sla is not None and (review.when if review else now) > sla.deadline(history.created):
                 tally.escalated += 1
             if name == ROOT:  # root has no lieutenants: its approvers are the core team
                 own = [v for v in approvals if anyone.allows(ROOT, v.account)]

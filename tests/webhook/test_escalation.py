@@ -56,7 +56,11 @@ def test_past_the_sla_the_owners_are_asked_once_and_nothing_is_voted(
     gerrit: FakeGerrit, tmp_path: Path
 ) -> None:
     gerrit.set_branch("nova", "master", "a" * 40, CONFIG)
-    gerrit.add_change(change_info(1, HYPERV, owner="uma", created=gerrit_time(CREATED)))
+    gerrit.add_change(
+        change_info(
+            1, HYPERV, owner="uma", created=gerrit_time(CREATED), updated=gerrit_time(CREATED)
+        )
+    )
     assert sweep(gerrit, tmp_path, timedelta(days=1)) == 0
     assert escalations(gerrit, 1) == []
     assert sweep(gerrit, tmp_path, timedelta(days=3)) == 1
@@ -68,7 +72,7 @@ def test_past_the_sla_the_owners_are_asked_once_and_nothing_is_voted(
     assert len(escalations(gerrit, 1)) == 1
 
 
-def test_an_owners_comment_in_time_and_work_in_progress_are_not_escalated(
+def test_an_owners_vote_in_time_and_work_in_progress_are_not_escalated(
     gerrit: FakeGerrit, tmp_path: Path
 ) -> None:
     gerrit.set_branch("nova", "master", "a" * 40, CONFIG)
@@ -76,32 +80,32 @@ def test_an_owners_comment_in_time_and_work_in_progress_are_not_escalated(
         1,
         HYPERV,
         owner="uma",
-        created=gerrit_time(CREATED),
+        created=gerrit_time(CREATED), updated=gerrit_time(CREATED),
         messages=[
             {"author": account(name), "date": gerrit_time(CREATED + timedelta(hours=5)),
-             "message": "Patch Set 1:\n\nlooks fine", "tag": None}
+             "message": "Patch Set 1: Code-Review-1\n\nnot yet", "tag": None}
             for name in ("alice", "carol")
         ],
     )  # fmt: skip
     gerrit.add_change(reviewed)
-    wip = change_info(2, HYPERV, owner="uma", created=gerrit_time(CREATED))
+    wip = change_info(
+        2, HYPERV, owner="uma", created=gerrit_time(CREATED), updated=gerrit_time(CREATED)
+    )
     gerrit.add_change({**wip, "work_in_progress": True})
     assert sweep(gerrit, tmp_path, timedelta(days=3)) == 0
     assert escalations(gerrit, 1) == escalations(gerrit, 2) == []
 
 
-def test_a_comment_by_the_changes_own_writer_is_no_review(
-    gerrit: FakeGerrit, tmp_path: Path
-) -> None:
+def test_a_vote_by_the_changes_own_writer_is_no_review(gerrit: FakeGerrit, tmp_path: Path) -> None:
     config = CONFIG.replace(b"owners: [alice, bob]", b"owners: [alice, bob, uma]")
     gerrit.set_branch("nova", "master", "a" * 40, config)
     mine = change_info(
         1,
         HYPERV,
         owner="uma",
-        created=gerrit_time(CREATED),
-        messages=[{"author": account("uma"), "date": gerrit_time(CREATED), "message": "ping",
-                   "tag": None}],
+        created=gerrit_time(CREATED), updated=gerrit_time(CREATED),
+        messages=[{"author": account("uma"), "date": gerrit_time(CREATED),
+                   "message": "Patch Set 1: Code-Review+2", "tag": None}],
     )  # fmt: skip
     gerrit.add_change(mine)
     assert sweep(gerrit, tmp_path, timedelta(days=3)) == 1
@@ -112,7 +116,15 @@ def test_a_change_gerrit_fails_on_does_not_stop_the_others(
 ) -> None:
     gerrit.set_branch("nova", "master", "a" * 40, CONFIG)
     for number in (1, 2):
-        gerrit.add_change(change_info(number, HYPERV, owner="uma", created=gerrit_time(CREATED)))
+        gerrit.add_change(
+            change_info(
+                number,
+                HYPERV,
+                owner="uma",
+                created=gerrit_time(CREATED),
+                updated=gerrit_time(CREATED),
+            )
+        )
     read = gerrit._get_change
 
     def forbidden_first(project: str | None, number: str, **kw: object) -> object:
