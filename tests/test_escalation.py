@@ -95,3 +95,11 @@ def test_escalation_never_reaches_past_noparent():
     assert next_reviewers(NOVA, "vmware", {"victor", "wendy"}, no_groups) == ()
     for person in next_reviewers(NOVA, "vmware", {"victor"}, no_groups):
         assert person in NOVA.eligible("vmware")
+
+
+def test_a_change_waits_from_its_creation_or_when_it_was_last_marked_ready():
+    from owners.engine.escalation import waiting_since
+
+    ready = [FRIDAY + timedelta(days=1), FRIDAY + timedelta(days=3)]
+    assert waiting_since(FRIDAY, []) == FRIDAY
+    assert waiting_since(FRIDAY, ready) == FRIDAY + timedelta(days=3)

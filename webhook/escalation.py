@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from owners.engine.escalation import Reviewed, next_reviewers, overdue
+from owners.engine.escalation import Reviewed, next_reviewers, overdue, waiting_since
 from owners.engine.evaluation import Eligibility, counts
 from owners.engine.resolution import Ownership
 from owners.engine.sla import parse_review_sla, review_sla
@@ -121,7 +121,7 @@ class Escalator:
         late = overdue(
             policy.review_sla,
             outcome.evaluation.requirements,
-            history.created,
+            waiting_since(history.created, history.readied),
             now,
             reviews,
             eligibility.allows,

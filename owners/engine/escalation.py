@@ -27,6 +27,12 @@ class Reviewed:
     when: datetime
 
 
+def waiting_since(created: datetime, readied: Iterable[datetime]) -> datetime:
+    """When a change began to wait for review: its creation, or the last time it was marked
+    ready for review (a work-in-progress change waits for nobody)."""
+    return max([created, *readied])
+
+
 def first_review(
     subsystem: str, reviews: Iterable[Reviewed], allows: Callable[[str, Account], bool]
 ) -> Reviewed | None:

@@ -30,7 +30,7 @@ from owners.engine import (
     Vote,
     evaluate,
 )
-from owners.engine.escalation import Reviewed, first_review
+from owners.engine.escalation import Reviewed, first_review, waiting_since
 from owners.engine.evaluation import Eligibility, counts
 from owners.engine.resolution import is_group
 from owners.engine.sla import Sla, review_sla
@@ -61,6 +61,7 @@ class ChangeHistory:
     subject: str = ""
     writers: tuple[Account, ...] = ()  # as `Change.writers`: who else put code into it
     uploaders: tuple[Account, ...] = ()  # as `Change.uploaders`
+    readied: tuple[datetime, ...] = ()  # when it was marked ready for review, if ever
 
     def change(self, before: datetime | None = None) -> Change:
         """The change as the engine sees it, with the votes cast before `before` (all: None)."""
@@ -254,7 +255,8 @@ def review_report(
             if review is not None:
                 tally.first_review.append(_seconds(review.when, history.created))
             sla = review_sla(policy.review_sla, name)
-            if sla is not None and (review.when if review else now) > sla.deadline(history.created):
+            start = waiting_since(history.created, history.readied)
+            if sla is not None and (review.when if review else now) > sla.deadline(start):
                 tally.escalated += 1
             if name == ROOT:  # root has no lieutenants: its approvers are the core team
                 own = [v for v in approvals if anyone.allows(ROOT, v.account)]
