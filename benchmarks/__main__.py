@@ -27,6 +27,7 @@ from benchmarks import (
     resolution,
     review,
     submitcheck,
+    suggestions,
     web,
 )
 from benchmarks.stats import Report
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "migration": migration.run,
     "review": review.run,
     "submitcheck": submitcheck.run,
+    "suggestions": suggestions.run,
     "cli": cli.run,
     "web": web.run,
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -151,6 +152,12 @@ class MemoryGerrit:
             return page
         if path.startswith("changes/"):
             return self.changes[int(path.split("/")[1].split("~")[-1])]
+        if path == "accounts/":  # the ownership health: every tenth owner is away
+            names = re.findall(r'username:"([^"]+)"', params["q"])  # type: ignore[index]
+            return [
+                {"username": n, "_account_id": i, **({"status": "away"} if i % 10 == 0 else {})}
+                for i, n in enumerate(names)
+            ]
         raise requests.HTTPError(response=_status(404))
 
 

@@ -64,3 +64,35 @@ def test_the_command_fails_on_wrong_answers_only(
     text = output.read_text()
     assert "python -m benchmarks --quick --output" in text
     assert ("wrong answer" in text) == bool(status)
+
+
+def test_the_suggestions_check_catches_a_ranking_that_asks_an_away_owner_needlessly() -> None:
+    from benchmarks import suggestions
+    from benchmarks.stats import Report as BenchReport
+    from owners.engine import Change, ChangedFile, Ownership, evaluate, load_config
+    from tests.conftest import NOVA_OWNERS
+
+    ownership = Ownership(load_config(NOVA_OWNERS.read_bytes()))
+    core = ("carol", "dave", "erin")
+    when = next(
+        t
+        for t in range(0, 400 * suggestions.DAY, suggestions.DAY)
+        if [bool(suggestions.away_until(p, t)) for p in core] == [False, True, False]
+    )
+    for number in range(1, 50):
+        change = Change.of([ChangedFile("nova/compute/api.py")], number=number)
+        plain = evaluate(ownership, change)  # distance-only: knows nobody is away
+        if "dave" in plain.suggested_reviewers:
+            break
+    upload = suggestions.Upload(number, when, ("nova/compute/api.py",))
+    report = BenchReport("suggestions", "t")
+    suggestions._check(ownership, plain, upload, report)
+    assert report.errors and "away owners" in report.errors[0]
+
+
+def test_gini_is_zero_for_equal_load_and_grows_with_concentration() -> None:
+    from benchmarks.suggestions import gini
+
+    assert gini([3, 3, 3]) == 0
+    assert gini([0, 0, 9]) == pytest.approx(2 / 3)
+    assert gini([1, 2, 3]) < gini([0, 1, 5])

@@ -347,6 +347,12 @@ def test_suggest_json_and_text(owners, in_repo, tmp_path):
     assert sorted(suggested) == ["luke", "victor"]
 
 
+def test_suggest_why_needs_the_project_to_rank_by(owners, in_repo):
+    result = owners("suggest", "--why")
+    assert result.code == 2
+    assert "--why needs --project" in result.err
+
+
 # -- validate ------------------------------------------------------------------------------------
 
 
@@ -710,7 +716,7 @@ def test_the_command_list_shows_every_summary_whole(owners):
 
 
 GERRIT_COMMANDS = {"audit", "dead-letters", "gerrit-setup", "reconcile", "report", "serve",
-                   "worker", "validate"}  # validate: with --gerrit
+                   "worker", "validate", "suggest"}  # validate: with --gerrit; suggest: --project
 
 
 def test_the_help_says_which_commands_need_the_gerrit_settings(owners):

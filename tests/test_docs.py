@@ -115,6 +115,8 @@ INVALID_ROWS = [
     ("a positive veto", "version: 1\npolicy: {veto: 1}\nroot: {owners: [a]}\n"),
     ("empty paths", "version: 1\nroot: {owners: [a]}\nsubsystems:\n"
      "  - {name: s, paths: [], owners: [a]}\n"),
+    ("a review_sla without a unit", "version: 1\npolicy: {review_sla: 3}\nroot: {owners: [a]}\n"),
+    ("a review_sla in weeks", "version: 1\npolicy: {review_sla: 2w}\nroot: {owners: [a]}\n"),
 ]
 
 

@@ -105,6 +105,10 @@ def test_json_shape(report: ReviewReport) -> None:
         "enough_share": 0.0,
         "approvals": {"alice": 1},
         "bus_factor_one": "one approver: alice approved all 1 change",
+        "first_review": {"count": 1, "median_seconds": 1.0, "p90_seconds": 1.0},
+        "review_sla": None,
+        "escalated": 0,
+        "escalated_share": 0.0,
     }
     assert data["advisory"] == [
         {"subsystem": "xenapi", "change": 2, "verdict": "APPROVED", "if_enforced": "APPROVED"}

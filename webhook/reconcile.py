@@ -24,8 +24,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from owners.gerrit.model import UnexpectedResponse
+from owners.gerrit.model import BranchConfig, UnexpectedResponse
 from owners.gerrit.rest import quoted
+from webhook.escalation import Escalator, Seen, seen
 from webhook.groups import named_groups
 from webhook.jobs import CHANGE, Job, Jobs
 
@@ -43,9 +44,11 @@ class Sweep:
     skipped: int = 0
     queued: int = 0
     forgotten: int = 0  # records of changes no longer open, dropped
+    escalated: int = 0  # changes past their review_sla whose next reviewers were asked
     rest_calls: int = 0
     _branches: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _groups: dict[str, str] = field(default_factory=dict, repr=False)
+    _configs: dict[tuple[str, str], BranchConfig] = field(default_factory=dict, repr=False)
 
     def __str__(self) -> str:
         return (
@@ -59,6 +62,7 @@ class Reconciler:
         self.jobs = jobs
         self.settings = jobs.settings
         self.gerrit = jobs.service.gerrit
+        self.escalator = Escalator(jobs.service, jobs.clock)
 
     def claim(self, interval: float) -> str | None:
         """The current interval's key for the one process that should sweep in it; None for
@@ -77,6 +81,7 @@ class Reconciler:
         done = Sweep()
         before = self.gerrit.calls
         open_keys = set()
+        reviewable: list[Seen] = []  # for the escalation after the sweep
         projects = sorted(self.settings.projects)
         queries = [f'status:open project:"{quoted(p)}"' for p in projects] or ["status:open"]
         for query in queries:
@@ -85,6 +90,7 @@ class Reconciler:
                 if not self.settings.watches(project):
                     continue
                 done.seen += 1
+                reviewable.append(seen(info, project, branch, number))
                 job = Job(CHANGE, project, number)
                 open_keys.add(job.key)
                 inputs = self._inputs(info, project, branch, done)
@@ -99,6 +105,7 @@ class Reconciler:
             if key not in open_keys:
                 self.jobs.inputs.delete(key)
                 done.forgotten += 1
+        done.escalated = self.escalator.run(reviewable, done._configs)
         done.rest_calls = self.gerrit.calls - before
         log.info("reconciler: %s", done)
         return done
@@ -135,6 +142,7 @@ class Reconciler:
         """OWNERS.yaml of the branch, and the members of the groups it (or the fallback
         owners) names."""
         config = self.gerrit.projects.branch_config(project, branch)
+        done._configs[(project, branch)] = config
         groups = []
         for name in named_groups(config.content, self.settings.fallback_owners, config.included):
             if name not in done._groups:

@@ -148,7 +148,7 @@ class OwnersService(Judge):
             if not snapshot.is_open or not self.settings.in_scope(snapshot.branch):
                 # outside OWNERS_BRANCHES the submit requirement does not apply either
                 return self._done(Result(project, number, None, calls=self.gerrit.calls - before))
-            outcome = self._assess(snapshot, branch)
+            outcome = self._assess(snapshot, branch, rank=True)  # it asks whom it suggests
             report = plan(snapshot, outcome, self.settings)
             overridden = bool(report.message and outcome.overridden_by) and not any(
                 OVERRIDE_PREFIX in m.text

@@ -145,19 +145,50 @@ def check(
         sys.exit(1)
 
 
-@cli.command(short_help="The reviewers to add to a change.")
+@cli.command(short_help="The reviewers to add to a change; --project ranks them [Gerrit].")
 @_change_options
+@click.option(
+    "--project",
+    metavar="PROJECT",
+    help="Rank the owners by what Gerrit knows of them for this project: away or inactive "
+    "accounts last, then fewest open reviews, then who wrote or reviewed these files "
+    "recently (needs OWNERS_GERRIT_*).",
+)
+@click.option("--branch", default="master", show_default=True, help="The branch, with --project.")
+@click.option("--why", is_flag=True, help="With --project, also say why they ranked so.")
 def suggest(
     args: Sequence[str],
     files_mode: bool,
     worktree: bool,
     votes_file: Any,
+    project: str | None,
+    branch: str,
+    why: bool,
     config: str | None,
     as_json: bool,
 ) -> None:
-    """The reviewers to add: fewest owners covering every unmet requirement."""
+    """The reviewers to add: fewest owners covering every unmet requirement.  The ranking
+    changes who is asked, never who must approve."""
+    if why and project is None:
+        raise click.UsageError("--why needs --project: without Gerrit nothing ranks the owners")
     ws = Workspace.find(config)
     change = _local_change(ws, args, files_mode, worktree, votes_file)
-    evaluation = evaluate(ws.ownership, change)
+    acquaintance = None
+    if project is not None:
+        from owners.gerrit.connection import GerritConnection
+
+        people = GerritConnection(settings_from_env()).people
+        acquaintance = people.acquaintance(
+            project, branch, (p for f in change.files for p in f.paths)
+        )
+    with site_errors():
+        evaluation = evaluate(ws.ownership, change, acquaintance=acquaintance)
     reviewers = list(evaluation.suggested_reviewers)
-    emit(as_json, reviewers, lambda: "\n".join(reviewers))
+    if why:
+        emit(
+            as_json,
+            {"reviewers": reviewers, "why": evaluation.suggestion_why},
+            lambda: "\n".join([*reviewers, f"why: {evaluation.suggestion_why}"]),
+        )
+    else:
+        emit(as_json, reviewers, lambda: "\n".join(reviewers))

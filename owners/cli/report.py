@@ -102,6 +102,7 @@ def report(
     if html_file is not None or plot_file is not None:
         require_extra("plot")  # before asking Gerrit: the chart, and the page's template
     from owners.gerrit.connection import GerritConnection
+    from owners.gerrit.people import ownership_health
     from owners.insight.review import review_report
 
     since = parse_since(since_text, datetime.now(UTC))
@@ -114,22 +115,25 @@ def report(
         histories = gerrit.changes.change_histories(
             project, branch, since, label, page_size=page_size
         )
-        result = review_report(ownership, histories, since, gerrit.accounts.group_members)
+        result = review_report(
+            ownership, histories, since, gerrit.accounts.group_members, datetime.now(UTC)
+        )
         overrides = gerrit.changes.overrides(project, branch, since, gerrit.settings.override_label)
+        state = ownership_health(gerrit.people, ownership, result, gerrit.accounts.group_members)
     scope = review.Scope(project, branch, gerrit.calls, len(histories))
     if html_file is not None:
-        write_file(html_file, review.report_html(result, scope).encode())
+        write_file(html_file, review.report_html(result, scope, state).encode())
     if plot_file is not None:
         write_file(plot_file, review.plot_bytes(result, charts.kind(plot_file)))
     emit(
         as_json,
         {
-            **review.report_json(result, scope),
+            **review.report_json(result, scope, state),
             "overrides": [
                 {"change": number, "by": who, "unmet": unmet} for number, who, unmet in overrides
             ],
         },
-        lambda: review.report_text(result, scope) + _overrides_text(overrides),
+        lambda: review.report_text(result, scope, state) + _overrides_text(overrides),
     )
 
 

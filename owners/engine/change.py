@@ -193,6 +193,7 @@ class Evaluation:
     suggested_reviewers: tuple[str, ...] = ()
     unresolved_groups: tuple[str, ...] = field(default=())
     waived: str = ""  # the exemption that lifted every requirement, if any
+    suggestion_why: str = ""  # why the suggested reviewers ranked so ("dave: away until 12 Dec")
 
     @property
     def vetoed_by(self) -> tuple[str, ...]:

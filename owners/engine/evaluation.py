@@ -6,13 +6,13 @@ injected resolver reports, so the CLI, the service and the tests always agree on
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from owners.engine.change import Account, Change, Evaluation, RequirementResult, Verdict, Vote
 from owners.engine.landing import differing_paths, is_inverse
 from owners.engine.model import ROOT, Mode, Policy
 from owners.engine.resolution import GroupResolver, Ownership, is_group
-from owners.engine.suggestion import suggest_reviewers
+from owners.engine.suggestion import Acquaintance, suggest_reviewers
 
 
 class Eligibility:
@@ -62,13 +62,15 @@ def evaluate(
     resolver: GroupResolver | None = None,
     *,
     suggestions: int | None = None,
+    acquaintance: Callable[[str], Acquaintance] | None = None,
 ) -> Evaluation:
     """Evaluate a change against a compiled config.
 
     `resolver` maps a Gerrit group to its members, or to None when it cannot see the group;
     an unresolved `gerrit:` group matches no voter and is listed in `unresolved_groups`, so a
     check without Gerrit never over-approves.
-    `suggestions` caps the suggested reviewers (None: as many as cover every requirement).
+    `suggestions` caps the suggested reviewers (None: as many as cover every requirement);
+    `acquaintance` ranks them by availability, load and familiarity (`owners.engine.suggestion`).
     """
     policy = ownership.config.policy
     files: dict[str, dict[str, None]] = {}
@@ -122,8 +124,17 @@ def evaluate(
         verdict = Verdict.APPROVED
     else:
         verdict = Verdict.PENDING
-    suggested = suggest_reviewers(ownership, results, change, eligibility.members, suggestions)
-    return Evaluation(verdict, tuple(results), suggested, tuple(eligibility.unresolved), waived)
+    suggested = suggest_reviewers(
+        ownership, results, change, eligibility.members, suggestions, acquaintance
+    )
+    return Evaluation(
+        verdict,
+        tuple(results),
+        suggested.reviewers,
+        tuple(eligibility.unresolved),
+        waived,
+        suggested.why,
+    )
 
 
 IMPLICIT = " (implicit: change owner)"

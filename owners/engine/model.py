@@ -130,6 +130,14 @@ class Policy:
         choices=("all-changed-files", "conflict-resolution"),
     )
 
+    review_sla: str = policy_key(
+        "",
+        "How long a change may wait for a first review by an eligible owner before the bot "
+        "asks the next eligible reviewers: [SUBSYSTEM=]DURATION, ... where DURATION is 12h, "
+        "3d (calendar days), 2bd (business days) or, for a named subsystem, none; empty: "
+        "never.",
+    )
+
     def exceptions_in_effect(self) -> dict[str, Any]:
         """The opt-in exceptions this policy turns on (set to other than their default), in
         the order `Policy` declares them."""

@@ -30,6 +30,7 @@ from owners.engine.model import (
 )
 from owners.engine.patterns import Glob, PatternError, compile_glob
 from owners.engine.safeyaml import NodeReader, is_string
+from owners.engine.sla import SlaError, parse_review_sla
 from owners.engine.validation import Checker
 
 MAX_SUBSYSTEMS = 50_000
@@ -131,6 +132,17 @@ class Reader(NodeReader):
                 "letters, digits and '-' only, e.g. Code-Review",
             )
             values["label"] = None
+        sla = values.get("review_sla")
+        if isinstance(sla, str):
+            try:
+                parse_review_sla(sla)
+            except SlaError as exc:
+                self.error(
+                    keys["review_sla"],
+                    f"policy.review_sla: {exc}",
+                    "e.g. 3bd, or 5bd, hyperv=2bd, xenapi=none",
+                )
+                values["review_sla"] = None
         if any(v is None for v in values.values()):
             return None
         policy = Policy(**values)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from typing import Any
 
 from owners.engine.config import LABEL_NAME, MAX_PATTERN_LENGTH, SUPPORTED_VERSION
 from owners.engine.model import Policy
+from owners.engine.sla import SLA_PATTERN
 
 _OWNER = {
     "type": "string",
@@ -174,6 +175,7 @@ _POLICY_LIMITS: dict[str, dict[str, Any]] = {
     "label": {"pattern": LABEL_NAME.pattern.removesuffix(r"\Z") + "$"},
     "approve": {"minimum": 1},
     "veto": {"maximum": -1},
+    "review_sla": {"pattern": SLA_PATTERN},
 }
 
 
@@ -185,7 +187,7 @@ def _policy_properties() -> dict[str, Any]:
         if isinstance(default, tuple):  # owners entries
             properties[key.name] = {**_OWNERS, "description": doc}
             continue
-        shown = str(default).lower() if isinstance(default, bool) else default
+        shown = str(default).lower() if isinstance(default, bool) else default or "empty"
         kind = {bool: "boolean", int: "integer", str: "string"}[type(default)]
         properties[key.name] = {
             **({"enum": list(choices)} if choices else {"type": kind}),

@@ -348,11 +348,12 @@ class Changes:
         vote: int | None,
         message: str | None,
         reviewers: Sequence[str] = (),
+        tag: str = BOT_TAG,
     ) -> None:
         """Post one review on the evaluated patch set (not `current`: a patch set uploaded
         since the evaluation must not receive a vote computed for another one)."""
         body: dict[str, Any] = {
-            "tag": BOT_TAG,
+            "tag": tag,
             "notify": "OWNER_REVIEWERS" if reviewers else ("OWNER" if message else "NONE"),
             "ignore_automatic_attention_set_rules": True,
         }

@@ -10,7 +10,9 @@ own caches:
   a commit (cached by commit, which never changes), access rights;
 - `accounts` (`owners.gerrit.accounts.Accounts`): group members and accounts by email (cached
   for a short TTL), the identities a proposed OWNERS.yaml names;
-- `git` (`owners.gerrit.git.Git`): a branch's tree and refs/meta/config, over git.
+- `git` (`owners.gerrit.git.Git`): a branch's tree and refs/meta/config, over git;
+- `people` (`owners.gerrit.people.People`): availability, load and familiarity of the
+  people the reviewer suggestions rank (cached for a short TTL).
 
 The roles share the transport so that `calls` is the whole cost of what a thread did, in
 whichever role; a caller that needs one role takes that role, and a test fakes that role
@@ -27,6 +29,7 @@ from owners.gerrit.accounts import GROUP_TTL_SECONDS, Accounts
 from owners.gerrit.changes import Changes
 from owners.gerrit.git import Git
 from owners.gerrit.model import GerritError
+from owners.gerrit.people import People
 from owners.gerrit.projects import Projects
 from owners.gerrit.rest import Rest
 from owners.gerrit.settings import Settings
@@ -52,3 +55,4 @@ class GerritConnection(Rest):
         self.projects = Projects(self)
         self.accounts = Accounts(self, group_ttl=group_ttl, clock=clock)
         self.git = Git(self)
+        self.people = People(self, settings.away_pattern, clock=clock)

@@ -9,11 +9,13 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from owners.engine import Evaluation, Policy
 from owners.engine.change import StickyVote
 from owners.engine.landing import Landing
+from owners.engine.suggestion import Acquaintance
 from owners.gerrit.compiled import SharedMaps
 from owners.gerrit.connection import GerritConnection
 from owners.gerrit.model import BranchConfig, ChangeSnapshot, earlier_votes
@@ -59,7 +61,11 @@ class Judge:
         branch: BranchConfig | None = None,
         *,
         fresh_groups: bool = False,
+        rank: bool = False,
     ) -> Outcome:
+        """With `rank`, the suggested reviewers are ranked by what Gerrit knows of people
+        (`owners.gerrit.people`): the bot, which asks them, ranks; the submit check, which must
+        stay fast, and the read-only surfaces do not."""
         if branch is None or branch.branch != snapshot.branch:
             branch = self.gerrit.projects.branch_config(snapshot.project, snapshot.branch)
         proposed = self.gerrit.changes.file_in_revision(snapshot) if snapshot.edits_config else None
@@ -91,7 +97,12 @@ class Judge:
             included=branch.included,
             proposed_read=proposed_read,
             compile_map=self.maps.compile,
+            acquaintance=self._acquaintance(snapshot) if rank else None,
         )
+
+    def _acquaintance(self, snapshot: ChangeSnapshot) -> Callable[[str], Acquaintance]:
+        paths = (p for f in snapshot.files for p in f.paths)
+        return self.gerrit.people.acquaintance(snapshot.project, snapshot.branch, paths)
 
     @staticmethod
     def _edits_included(snapshot: ChangeSnapshot, branch: BranchConfig) -> bool:

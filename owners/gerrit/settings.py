@@ -25,6 +25,9 @@ DEFAULT_LABEL = "Owner-Approval"
 DEFAULT_OVERRIDE_LABEL = "Owners-Override"
 DEFAULT_MAX_REVIEWERS = 3
 MIN_TOKEN_LENGTH = 16
+DEFAULT_AWAY_PATTERN = (
+    r"(?i)\b(away|out of (the )?office|ooo|on leave|vacation|holidays?|sabbatical)\b"
+)
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]+\Z")
 _TRUE = ("1", "true", "yes", "on")
@@ -55,6 +58,8 @@ class Settings:
     # Where people reach the web pages (e.g. https://owners.example.org); the bot's comment
     # links a change's page there.  None: no link.
     public_url: str | None = None
+    # the account status texts that mean "away" to the reviewer suggestions (owners.gerrit.people)
+    away_pattern: str = DEFAULT_AWAY_PATTERN
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -113,6 +118,7 @@ class Settings:
                 "OWNERS_MAX_REVIEWERS", get("MAX_REVIEWERS"), DEFAULT_MAX_REVIEWERS
             ),
             public_url=_public_url(get("PUBLIC_URL")),
+            away_pattern=_away_pattern(get("AWAY_PATTERN")),
         )
 
     def in_scope(self, branch: str) -> bool:
@@ -201,6 +207,17 @@ def whole_number(name: str, value: str, default: int) -> int:
     if not value.isdigit():
         raise SettingsError(f"{name} must be a whole number, not '{value}'")
     return int(value)
+
+
+def _away_pattern(value: str) -> str:
+    """`OWNERS_AWAY_PATTERN`: a Python regular expression searched in account status texts."""
+    if not value:
+        return DEFAULT_AWAY_PATTERN
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise SettingsError(f"OWNERS_AWAY_PATTERN is not a regular expression: {exc}") from None
+    return value
 
 
 def _public_url(value: str) -> str | None:

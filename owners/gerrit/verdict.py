@@ -35,6 +35,7 @@ from owners.engine.change import StickyVote
 from owners.engine.directory import Lookup
 from owners.engine.evaluation import Eligibility, counts
 from owners.engine.landing import Landing
+from owners.engine.suggestion import Acquaintance
 from owners.gerrit.model import ChangeSnapshot
 from owners.gerrit.settings import Settings
 
@@ -106,6 +107,7 @@ def assess(
     included: tuple[tuple[str, bytes | None], ...] = (),
     proposed_read: Callable[[str], bytes | None] | None = None,
     compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]] | None = None,
+    acquaintance: Callable[[str], Acquaintance] | None = None,
 ) -> Outcome:
     """What the owners say about the change.
 
@@ -116,6 +118,8 @@ def assess(
     a merge with another parent on the branch, whose files (against every parent) then cover
     all it brings in.  `compile_map` compiles the branch's file (default: `compile_config`;
     the service shares compiled maps between its processes, `owners.gerrit.compiled`).
+    `acquaintance` ranks the suggested reviewers (`owners.gerrit.people`); it changes who is
+    asked, never the verdict.
 
     With a `directory` (Gerrit's accounts and groups), a proposed OWNERS.yaml is also checked
     for names no active account or visible group holds.  Those are errors of the proposal, so
@@ -166,7 +170,13 @@ def assess(
             landing=landing,
             reverted_landing=reverted_landing,
         )
-        evaluation = evaluate(ownership, change, lookup, suggestions=settings.max_reviewers)
+        evaluation = evaluate(
+            ownership,
+            change,
+            lookup,
+            suggestions=settings.max_reviewers,
+            acquaintance=acquaintance,
+        )
         unstaffed = _unstaffed(evaluation, ownership, change, snapshot, settings.user, lookup)
 
     verdict = evaluation.verdict

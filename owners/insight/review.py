@@ -30,8 +30,10 @@ from owners.engine import (
     Vote,
     evaluate,
 )
+from owners.engine.escalation import Reviewed, first_review, waiting_since
 from owners.engine.evaluation import Eligibility, counts
 from owners.engine.resolution import is_group
+from owners.engine.sla import Sla, review_sla
 from owners.wording import plural
 
 
@@ -59,6 +61,7 @@ class ChangeHistory:
     subject: str = ""
     writers: tuple[Account, ...] = ()  # as `Change.writers`: who else put code into it
     uploaders: tuple[Account, ...] = ()  # as `Change.uploaders`
+    readied: tuple[datetime, ...] = ()  # when it was marked ready for review, if ever
 
     def change(self, before: datetime | None = None) -> Change:
         """The change as the engine sees it, with the votes cast before `before` (all: None)."""
@@ -106,10 +109,20 @@ class SubsystemReview:
     enough: int  # changes whose lieutenants' approvals met everything before the core acted
     approvals: dict[str, int]  # approver -> changes approved for this subsystem
     bus_factor_one: str | None  # why one person is all there is, or None
+    # from upload to the first vote of any value by an eligible owner that counts
+    first_review: Waits = field(default_factory=Waits)
+    sla: Sla | None = None  # its `policy.review_sla`
+    # changes whose first owner review came after the SLA, or had not come by then: those
+    # the bot escalates (counted when the SLA had passed by the report's `now`)
+    escalated: int = 0
 
     @property
     def enough_share(self) -> float | None:
         return self.enough / self.changes if self.changes else None
+
+    @property
+    def escalated_share(self) -> float | None:
+        return self.escalated / self.changes if self.changes else None
 
 
 @dataclass(frozen=True)
@@ -167,6 +180,8 @@ class _Tally:
     root: list[float] = field(default_factory=list)
     enough: int = 0
     approvals: Counter[str] = field(default_factory=Counter)
+    first_review: list[float] = field(default_factory=list)
+    escalated: int = 0
 
 
 def review_report(
@@ -174,10 +189,12 @@ def review_report(
     histories: Iterable[ChangeHistory],
     since: datetime,
     resolver: GroupResolver | None = None,
+    now: datetime | None = None,
 ) -> ReviewReport:
     """The report over `histories`: changes uploaded at or after `since` for the subsystem
     figures, approvals given at or after `since` (on any of the histories) for the load and
-    the stale owners."""
+    the stale owners.  `now` (default: the last vote or upload seen) decides whether a change
+    still waiting for its first owner review has passed its SLA."""
     policy = ownership.config.policy
     # every evaluation asks again for the groups it meets: ask the resolver once per group
     resolver = functools.cache(resolver) if resolver is not None else None
@@ -196,7 +213,12 @@ def review_report(
     accounts: dict[str, Account] = {}
     changes: list[ChangeReview] = []
     advisory: list[AdvisoryVerdict] = []
-    for history in sorted(histories, key=lambda h: (h.created, h.number)):
+    histories = sorted(histories, key=lambda h: (h.created, h.number))
+    if now is None:
+        now = max(
+            (t for h in histories for t in (h.created, *(v.at for v in h.votes))), default=since
+        )
+    for history in histories:
         current = history.change()
         approvals = [
             v
@@ -211,6 +233,11 @@ def review_report(
             continue
 
         evaluation = evaluate(ownership, current, resolver)
+        reviews = [
+            Reviewed(v.account, v.at)
+            for v in history.votes
+            if v.value and counts(v.account, current, policy)
+        ]
         first_root = next((v for v in approvals if anyone.allows(ROOT, v.account)), None)
         before = first_root.at if first_root else None
         enough = evaluate(trial, history.change(before), resolver).verdict is Verdict.APPROVED
@@ -224,6 +251,13 @@ def review_report(
                 tally.lieutenant.append(_seconds(own[0].at, history.created))
             if first_root:
                 tally.root.append(_seconds(first_root.at, history.created))
+            review = first_review(name, reviews, anyone.allows)
+            if review is not None:
+                tally.first_review.append(_seconds(review.when, history.created))
+            sla = review_sla(policy.review_sla, name)
+            start = waiting_since(history.created, history.readied)
+            if sla is not None and (review.when if review else now) > sla.deadline(start):
+                tally.escalated += 1
             if name == ROOT:  # root has no lieutenants: its approvers are the core team
                 own = [v for v in approvals if anyone.allows(ROOT, v.account)]
             tally.approvals.update({v.account.display: 1 for v in own})
@@ -253,6 +287,9 @@ def review_report(
             enough=tallies[sub.name].enough,
             approvals=_most_first(tallies[sub.name].approvals),
             bus_factor_one=_bus_factor_one(ownership, sub.name, tallies[sub.name].approvals),
+            first_review=Waits(tuple(tallies[sub.name].first_review)),
+            sla=review_sla(policy.review_sla, sub.name),
+            escalated=tallies[sub.name].escalated,
         )
         for sub in ownership.config.all_subsystems
     )

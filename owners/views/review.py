@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from owners.engine import Mode
+from owners.insight.health import Health
 from owners.insight.review import ReviewReport, SubsystemReview, Waits
 from owners.views import charts
 from owners.views.render import Json, table
@@ -24,7 +25,7 @@ class Scope:
     changes_read: int
 
 
-def report_json(report: ReviewReport, scope: Scope) -> Json:
+def report_json(report: ReviewReport, scope: Scope, health: Health | None = None) -> Json:
     return {
         "project": scope.project,
         "branch": scope.branch,
@@ -53,6 +54,10 @@ def report_json(report: ReviewReport, scope: Scope) -> Json:
                 "enough_share": s.enough_share,
                 "approvals": s.approvals,
                 "bus_factor_one": s.bus_factor_one,
+                "first_review": _waits_json(s.first_review),
+                "review_sla": str(s.sla) if s.sla else None,
+                "escalated": s.escalated,
+                "escalated_share": s.escalated_share,
             }
             for s in report.subsystems
         ],
@@ -77,7 +82,74 @@ def report_json(report: ReviewReport, scope: Scope) -> Json:
         ],
         "unresolved_groups": list(report.unresolved_groups),
         "gerrit": {"rest_calls": scope.rest_calls, "changes_read": scope.changes_read},
+        **({"health": health_json(health)} if health is not None else {}),
     }
+
+
+def health_json(health: Health) -> Json:
+    return {
+        "subsystems": [
+            {
+                "subsystem": s.name,
+                "status": s.status,
+                "why": s.why,
+                "paths": list(s.paths),
+                "available": list(s.available),
+                "unavailable": s.unavailable,
+            }
+            for s in health.subsystems
+        ],
+        "orphaned": [s.name for s in health.orphaned],
+        "bus_factor_one": [s.name for s in health.bus_factor_one],
+        "idle_owners": list(health.idle_owners),
+    }
+
+
+HEALTH_HEADER = ("subsystem", "status", "why", "first review median / p90", "SLA", "escalated")
+
+
+def health_rows(health: Health, report: ReviewReport) -> list[tuple[str, ...]]:
+    """One row per subsystem, for the text table and the HTML page alike."""
+    reviews = {s.name: s for s in report.subsystems}
+    rows = []
+    for s in health.subsystems:
+        review = reviews.get(s.name)
+        rows.append(
+            (
+                s.name,
+                s.status,
+                s.why,
+                _waits(review.first_review) if review else "-",
+                str(review.sla) if review and review.sla else "-",
+                f"{review.escalated}/{review.changes}" if review and review.changes else "-",
+            )
+        )
+    return rows
+
+
+def health_text(health: Health, report: ReviewReport) -> str:
+    """The ownership health: suggested MAINTAINERS status, who is away, first reviews
+    against each SLA."""
+    rows = [HEALTH_HEADER, *health_rows(health, report)]
+    orphaned = [
+        ("", s.name, ", ".join(s.paths) or "(everything else)",
+         "; ".join(f"{p}: {why}" for p, why in s.unavailable.items()))
+        for s in health.orphaned
+    ]  # fmt: skip
+    lines = [
+        "ownership health (suggested MAINTAINERS status):",
+        table(rows),
+        "",
+        "paths whose every owner is inactive or away:",
+        table(orphaned) or "  none",
+        "",
+        "one owner able to review (bus factor one):",
+        table([("", s.name, s.available[0]) for s in health.bus_factor_one]) or "  none",
+        "",
+        "owners with no review in the window:",
+        "  " + (", ".join(health.idle_owners) or "none"),
+    ]
+    return "\n".join(lines)
 
 
 def _waits_json(waits: Waits) -> Json:
@@ -140,7 +212,7 @@ SUBSYSTEM_HEADER = (
 )
 
 
-def report_text(report: ReviewReport, scope: Scope) -> str:
+def report_text(report: ReviewReport, scope: Scope, health: Health | None = None) -> str:
     count = len(report.changes)
     lines = [
         f"{scope.project} {scope.branch}: {count} {plural(count, 'change')} uploaded since "
@@ -169,6 +241,8 @@ def report_text(report: ReviewReport, scope: Scope) -> str:
                 ]
             ),
         ]
+    if health is not None:
+        lines += ["", health_text(health, report)]
     if report.unresolved_groups:
         lines += ["", "groups Gerrit did not resolve: " + ", ".join(report.unresolved_groups)]
     return "\n".join(lines)
@@ -190,6 +264,22 @@ th { background: #f0f0f0; }
 {% for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% if chart %}<img alt="wait times per subsystem" src="data:image/svg+xml;base64,{{ chart }}">
+{% endif %}
+{% if health %}<h2>Ownership health</h2>
+<table><tr>{% for h in health_header %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in health_rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<img alt="time to the first owner review per subsystem"
+ src="data:image/svg+xml;base64,{{ health_chart }}">
+<h3>Paths whose every owner is inactive or away</h3>
+<ul>{% for s in health.orphaned %}<li>{{ s.name }}:
+{{ s.paths | join(", ") or "(everything else)" }}
+({% for p, why in s.unavailable.items() %}{{ p }}: {{ why }}{% if not loop.last %}; {% endif %}
+{% endfor %})</li>
+{% else %}<li>none</li>{% endfor %}</ul>
+<h3>One owner able to review</h3>
+<ul>{% for s in health.bus_factor_one %}<li>{{ s.name }}: {{ s.available[0] }}</li>
+{% else %}<li>none</li>{% endfor %}</ul>
 {% endif %}
 <h2>Review load</h2>
 <table><tr><th>person</th><th>changes approved</th><th>owns</th></tr>
@@ -222,7 +312,7 @@ th { background: #f0f0f0; }
 """
 
 
-def report_html(report: ReviewReport, scope: Scope) -> str:
+def report_html(report: ReviewReport, scope: Scope, health: Health | None = None) -> str:
     """One page, every value HTML-escaped (names and subjects come from users); the chart is
     inlined as an SVG data URL so the page needs nothing else."""
     from jinja2 import Environment
@@ -236,7 +326,35 @@ def report_html(report: ReviewReport, scope: Scope) -> str:
         header=SUBSYSTEM_HEADER,
         rows=subsystem_rows(report),
         chart=chart,
+        health=health,
+        health_header=HEALTH_HEADER,
+        health_rows=health_rows(health, report) if health else [],
+        health_chart=base64.b64encode(health_plot_bytes(report, "svg")).decode("ascii"),
     )
+
+
+def health_plot_bytes(report: ReviewReport, kind: str) -> bytes:
+    """Bars of the time to the first owner review in hours per subsystem (median, p90),
+    each with its SLA as a mark."""
+    shown = [s for s in report.subsystems if s.first_review.count]
+    chart = charts.figure(figsize=(max(6.0, 1.0 * len(shown) + 2), 4.5), layout="constrained")
+    axes = chart.add_subplot()
+    axes.set_title("Time from upload to the first owner review")
+    axes.set_ylabel("hours")
+    if not shown:
+        axes.text(0.5, 0.5, "no owner review in the window", ha="center", transform=axes.transAxes)
+    places = range(len(shown))
+    for offset, quantile, colour in ((-0.2, "median", "tab:blue"), (0.2, "p90", "tab:orange")):
+        values = [(getattr(s.first_review, quantile) or 0) / 3600 for s in shown]
+        axes.bar([i + offset for i in places], values, 0.4, color=colour, label=quantile)
+    slas = [(i, s.sla.shortest.total_seconds() / 3600) for i, s in enumerate(shown) if s.sla]
+    if slas:
+        axes.scatter([i for i, _ in slas], [h for _, h in slas], marker="_", s=600,
+                     color="black", label="review_sla", zorder=3)  # fmt: skip
+    axes.set_xticks(list(places), [s.name for s in shown])
+    if shown:
+        axes.legend(loc="upper left")
+    return charts.encoded(chart, kind)
 
 
 def plot_bytes(report: ReviewReport, kind: str) -> bytes:

@@ -274,7 +274,8 @@ def test_browse_tree_subsystem_change_and_the_bots_link(
     page.screenshot(path=str(shots / "change-hostile.png"), full_page=True)
 
     page.goto(f"{nova.service_url}/p/nova/+/master/report?days=30")
-    assert page.locator("svg.chart").count() == 3
+    assert page.locator("svg.chart").count() == 5  # with the first owner review and status
+    assert "Ownership health" in page.inner_text("main")
     page.screenshot(path=str(shots / "report.png"), full_page=True)
     assert ALERTS == []  # no injected script ran
 

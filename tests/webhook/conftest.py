@@ -256,6 +256,14 @@ class FakeGerrit:
         # `email:"E"` (authors' accounts), or either field with `(is:active OR is:inactive)`
         # (the names of a proposed OWNERS.yaml); Gerrit's search ignores case, so does this
         any_state = r"( \(is:active OR is:inactive\))?"
+        many = re.fullmatch(r"\((.*)\) \(is:active OR is:inactive\)", params["q"])
+        if many:
+            # `(username:"a" OR email:"b") (is:active OR is:inactive)`: many people at once
+            found = []
+            for term in many.group(1).split(" OR "):
+                sub = {**params, "q": f"{term} (is:active OR is:inactive)"}
+                found += [a for a in self._find_accounts(sub) if a not in found]
+            return found
         query = re.fullmatch(r'(email|username):"(.*)"' + any_state, params["q"])
         assert query, params
         field, value, loose = query.group(1), query.group(2), bool(query.group(3))

@@ -158,8 +158,10 @@ def test_merges_are_judged_on_everything_they_bring_in(
     result = service.process_change("nova", 1)
     assert result.verdict is Verdict.PENDING  # libvirt came in with the merge
     # the change, its files against each parent, the branch head, its OWNERS.yaml, where the
-    # second parent is, the review, the hashtags
-    assert result.calls == 8
+    # second parent is, the review, the hashtags; to rank the two owners it suggests (luke and
+    # lena, owners.gerrit.people): the recent changes in its directories, and each one's
+    # status and open reviews
+    assert result.calls == 8 + 1 + 2 * 2
 
 
 def test_a_merge_is_judged_against_every_parent_not_only_the_first(

@@ -369,7 +369,9 @@ def test_report_page_draws_svg_charts_and_caches_the_figures(
     page = client.get("/p/nova/+/master/report?days=36500")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert text.count("<svg") == 3
+    assert text.count("<svg") == 5  # waits, enough, load, first owner review, status
+    assert "Time to the first owner review" in text and "Suggested MAINTAINERS status" in text
+    assert "<h2>Ownership health</h2>" in text
     calls = len(fake.log)
     assert client.get("/api/v1/p/nova/+/master/report?days=36500").status_code == 200
     assert len(fake.log) == calls + 1  # only the branch head: the figures were cached
@@ -645,3 +647,18 @@ def test_paths_wrap_after_a_slash_not_inside_a_name(client: FlaskClient) -> None
     assert "".join(seg(n) for n in names) in found  # escaped
     css = client.get("/static/owners/style.css").get_data(as_text=True)
     assert "break-all" not in css and "@media (max-width" in css
+
+
+def test_report_page_lists_paths_whose_every_owner_is_away_or_inactive(
+    client: FlaskClient, fake: FakeGerrit
+) -> None:
+    fake.accounts["victor"] = {**account("victor"), "status": "away until 12 Dec"}
+    fake.accounts["wendy"] = {**account("wendy"), "inactive": True}
+    text = client.get("/p/nova/+/master/report?days=36499").get_data(as_text=True)
+    orphaned = text.split("<h2>Paths whose every owner is inactive or away</h2>")[1]
+    orphaned = orphaned.split("</ul>")[0]
+    assert "vmware</a>: nova/virt/vmwareapi/" in orphaned
+    assert "victor: away until 12 Dec; wendy: inactive account" in orphaned
+    api = client.get("/api/v1/p/nova/+/master/report?days=36499").get_json()
+    vmware = next(s for s in api["health"]["subsystems"] if s["subsystem"] == "vmware")
+    assert vmware["status"] == "Orphan"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache, wraps
 from pathlib import Path
@@ -30,6 +31,7 @@ from flask import (
 from markupsafe import Markup, escape
 
 from owners.gerrit.model import GerritError
+from owners.insight.health import MAINTAINERS_STATUSES
 from owners.views.review import duration
 from webhook.settings import ServiceSettings
 from webhook.web import csrf, data, svg
@@ -387,5 +389,25 @@ def _draw(d: dict[str, Any], which: str) -> Markup:
         ]
         return svg.bars("Changes the lieutenants alone could have approved (%)", rows,
                         ("share",), "%")  # fmt: skip
+    if which == "first_review":
+        reviewed = [s for s in d["subsystems"] if s["first_review"]["count"]]
+        waits = [s["first_review"][f"{q}_seconds"] for s in reviewed for q in ("median", "p90")]
+        size, unit = svg.time_unit(waits)
+        rows = [
+            (
+                f"{s['subsystem']} (SLA {s['review_sla']})" if s["review_sla"] else s["subsystem"],
+                (
+                    svg.scaled(s["first_review"]["median_seconds"], size),
+                    svg.scaled(s["first_review"]["p90_seconds"], size),
+                ),
+            )
+            for s in reviewed
+        ]
+        return svg.bars(f"Time to the first owner review per subsystem ({unit.strip()})",
+                        rows, ("median", "p90"), unit)  # fmt: skip
+    if which == "status":
+        statuses = Counter(s["status"] for s in d["health"]["subsystems"])
+        rows = [(status, (statuses[status],)) for status in MAINTAINERS_STATUSES]
+        return svg.bars("Suggested MAINTAINERS status: subsystems", rows, ("subsystems",))
     rows = [(p["person"], (p["approvals"],)) for p in d["load"]]
     return svg.bars("Load: changes approved per person", rows, ("approvals",))

@@ -34,6 +34,7 @@ from owners.gerrit.model import (
     change_names,
     gerrit_time,
 )
+from owners.gerrit.people import ownership_health
 from owners.gerrit.queue import reviewer_queue
 from owners.gerrit.settings import Settings
 from owners.gerrit.verdict import (
@@ -600,10 +601,12 @@ def review_load(viewer: Viewer, project: str, branch_name: str, days: int) -> Js
         before = viewer.gerrit.calls
         label = ownership.config.policy.label
         histories = viewer.gerrit.changes.change_histories(project, branch_name, since, label)
-        result = review_report(ownership, histories, since, group_reader(viewer))
+        groups = group_reader(viewer)
+        result = review_report(ownership, histories, since, groups, datetime.now(UTC))
+        state = ownership_health(viewer.gerrit.people, ownership, result, groups)
         scope = Scope(project, branch_name, viewer.gerrit.calls - before, len(histories))
         return {
-            **report_json(result, scope),
+            **report_json(result, scope, state),
             "days": days,
             "computed": datetime.now(UTC).isoformat(timespec="seconds"),
         }
