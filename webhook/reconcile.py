@@ -18,15 +18,13 @@ interval across all of them: the first to claim the interval in the backend runs
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from owners.gerrit.model import UnexpectedResponse
 from owners.gerrit.rest import quoted
-from webhook.groups import named_groups
+from webhook.inputs import branch_inputs, change_inputs
 from webhook.jobs import CHANGE, Job, Jobs
 
 log = logging.getLogger(__name__)
@@ -45,7 +43,7 @@ class Sweep:
     forgotten: int = 0  # records of changes no longer open, dropped
     rest_calls: int = 0
     _branches: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    _groups: dict[str, str] = field(default_factory=dict, repr=False)
+    _groups: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
 
     def __str__(self) -> str:
         return (
@@ -88,11 +86,11 @@ class Reconciler:
                 job = Job(CHANGE, project, number)
                 open_keys.add(job.key)
                 inputs = self._inputs(info, project, branch, done)
-                if self.jobs.inputs.get(job.key) == inputs:
+                if self.jobs.recorded_inputs(job.key) == inputs:
                     done.skipped += 1
                     self.jobs.metrics.reconciled.labels("skipped").inc()
                     continue
-                self.jobs.submit(Job(CHANGE, project, number, inputs=inputs, refresh=True))
+                self.jobs.submit(Job(CHANGE, project, number, refresh=True))
                 done.queued += 1
                 self.jobs.metrics.reconciled.labels("queued").inc()
         for key, _ in list(self.jobs.inputs.items()):
@@ -104,47 +102,22 @@ class Reconciler:
         return done
 
     def _inputs(self, info: dict[str, Any], project: str, branch: str, done: Sweep) -> str:
-        try:
-            labels = {
-                name: sorted(
-                    # a deactivated voter's vote stops counting: a lost account event
-                    [vote.get("_account_id"), vote.get("value"), bool(vote.get("inactive"))]
-                    for vote in (detail.get("all") or ())
-                    if vote.get("value")
-                )
-                for name, detail in sorted((info.get("labels") or {}).items())
-            }
-            revision = info["current_revision"]
-        except (KeyError, TypeError, AttributeError):
-            raise UnexpectedResponse(
-                "a change in a query answer lacks its revision or votes"
-            ) from None
         key = (project, branch)
         if key not in done._branches:
             done._branches[key] = self._branch_inputs(project, branch, done)
-        facts = [
-            revision,
-            labels,
-            bool(info.get("work_in_progress")),
-            bool(info.get("is_private")),
-            done._branches[key],
-        ]
-        return _digest(facts)
+        return change_inputs(info, done._branches[key])
 
     def _branch_inputs(self, project: str, branch: str, done: Sweep) -> str:
         """OWNERS.yaml of the branch, and the members of the groups it (or the fallback
-        owners) names."""
-        config = self.gerrit.projects.branch_config(project, branch)
-        groups = []
-        for name in named_groups(config.content, self.settings.fallback_owners, config.included):
+        owners) names, each group read afresh once per sweep."""
+
+        def members(name: str) -> tuple[str, ...] | None:
             if name not in done._groups:
-                members = self.gerrit.accounts.group_members(name, fresh=True)
-                done._groups[name] = _digest(sorted(members) if members is not None else None)
-            groups.append([name, done._groups[name]])
-        content = None if config.content is None else hashlib.sha256(config.content).hexdigest()
-        if config.included:  # delegated files: a change to one re-decides the branch's changes
-            content = _digest([content, [[p, (d or b"").hex()] for p, d in config.included]])
-        return _digest([content, groups])
+                done._groups[name] = self.gerrit.accounts.group_members(name, fresh=True)
+            return done._groups[name]
+
+        config = self.gerrit.projects.branch_config(project, branch)
+        return branch_inputs(config, self.settings.fallback_owners, members)
 
 
 def _identity(info: dict[str, Any]) -> tuple[str, int, str]:
@@ -157,8 +130,3 @@ def _identity(info: dict[str, Any]) -> tuple[str, int, str]:
     ):
         raise UnexpectedResponse("a change in a query answer lacks its project, branch or number")
     return project, number, branch
-
-
-def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -19,6 +19,7 @@ DEFAULT_RECONCILE_SECONDS = 600.0
 DEFAULT_WORKERS = 4
 DEFAULT_JOB_ATTEMPTS = 10
 DEFAULT_RETRY_MAX_DELAY = 300.0
+DEFAULT_GERRIT_CONCURRENCY = 8
 MEMORY_QUEUE = ""  # no queue: jobs run at once, in the thread that submits them (tests)
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
@@ -32,6 +33,8 @@ class ServiceSettings(Settings):
     workers: int = DEFAULT_WORKERS  # worker threads per process
     job_attempts: int = DEFAULT_JOB_ATTEMPTS  # tries before a job becomes a dead letter
     retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY  # cap of the exponential backoff
+    # REST calls to Gerrit in flight at once per process (fan-outs judge in parallel); 0: any
+    gerrit_concurrency: int = DEFAULT_GERRIT_CONCURRENCY
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -52,6 +55,9 @@ class ServiceSettings(Settings):
             ),
             retry_max_delay=_seconds(
                 "OWNERS_RETRY_MAX_DELAY", get("RETRY_MAX_DELAY"), DEFAULT_RETRY_MAX_DELAY
+            ),
+            gerrit_concurrency=whole_number(
+                "OWNERS_GERRIT_CONCURRENCY", get("GERRIT_CONCURRENCY"), DEFAULT_GERRIT_CONCURRENCY
             ),
         )
 
