@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from owners.gerrit.model import BranchConfig, UnexpectedResponse
@@ -26,16 +27,23 @@ from webhook.groups import named_groups
 Members = Callable[[str], "tuple[str, ...] | None"]
 
 
-def change_inputs(
-    info: dict[str, Any], branch: str, posted: tuple[str, str, int] | None = None
-) -> str:
+@dataclass(frozen=True)
+class Posted:
+    """The vote the bot just posted on `label`, as `account_id` (None while unknown)."""
+
+    label: str
+    vote: int
+    user: str
+    account_id: int | None
+
+
+def change_inputs(info: dict[str, Any], branch: str, posted: Posted | None = None) -> str:
     """The digest of a change's inputs, from a ChangeInfo read with at least
     `CURRENT_REVISION`, `DETAILED_LABELS` and `DETAILED_ACCOUNTS` (only with the last does
     Gerrit mark a voter `"inactive": true`) and its branch's digest (`branch_inputs`).
 
-    `posted` is (label, the bot's username, vote) the bot just posted: its own vote in `info`
-    is then replaced by it, so that the next sweep finds the inputs as the bot left them, not
-    as it read them.
+    With `posted`, the bot's own vote in `info` is replaced by the one it just posted, so that
+    the next sweep finds the inputs as the bot left them, not as it read them.
     """
     try:
         labels = {
@@ -60,19 +68,24 @@ def change_inputs(
     return digest(facts)
 
 
-def _votes(
-    name: str, detail: dict[str, Any], posted: tuple[str, str, int] | None
-) -> list[dict[str, Any]]:
-    """The votes on label `name`, with the bot's replaced by the one it just posted (left as
-    read when the bot's account is not among them: the next sweep then looks once more)."""
+def _votes(name: str, detail: dict[str, Any], posted: Posted | None) -> list[dict[str, Any]]:
+    """The votes on label `name`, the bot's replaced by the one it just posted (left as read
+    while its account ID is unknown: the next sweep then looks once more)."""
     votes = list(detail.get("all") or ())
-    if posted is None or posted[0] != name:
+    if posted is None or posted.label != name:
         return votes
-    _, user, vote = posted
-    bot = next((v for v in votes if v.get("username") == user), None)
-    if bot is None:
+    others = [v for v in votes if v.get("username") != posted.user]
+    if posted.account_id is None:
         return votes
-    return [v for v in votes if v is not bot] + [{**bot, "value": vote}]
+    return [*others, {"_account_id": posted.account_id, "value": posted.vote}]
+
+
+def account_id_of(info: dict[str, Any], user: str) -> int | None:
+    """The account ID of `user` if a vote or a message of the ChangeInfo shows it."""
+    people = [v for d in (info.get("labels") or {}).values() for v in d.get("all") or ()]
+    people += [m.get("author") or {} for m in info.get("messages") or ()]
+    found = (p.get("_account_id") for p in people if p.get("username") == user)
+    return next((i for i in found if isinstance(i, int)), None)
 
 
 def branch_inputs(config: BranchConfig, fallback_owners: tuple[str, ...], members: Members) -> str:

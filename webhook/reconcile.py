@@ -3,14 +3,12 @@ last verdict.
 
 Events get lost: the webhooks plugin gives up after a few tries, the service may be down, and a
 group's change is reported only when All-Users posts its ref updates to the service
-(`webhook.groups`). A sweep pages through the open changes of the served projects (one query per
-500 changes, with the votes) and computes each change's *inputs*: its current revision, every
-vote on it and whether its voter is active (the policy label's and the bot's own among them),
-its work-in-progress and private flags, its branch's OWNERS.yaml and the members of every Gerrit
-group that file (or the fallback owners) names. A change whose inputs equal those recorded at
-its last verdict is skipped; the others get a job that records the inputs once the verdict is
-posted. A sweep therefore costs a few REST calls per 500 changes, plus one per branch and one
-per group, and evaluates only what may have changed.
+(`webhook.groups`). A sweep pages through the open changes of the served projects (one query
+for all of them, or one per 100 named projects; a call per 500 changes, with the votes) and
+computes each change's inputs (`webhook.inputs`), its branch's group members read afresh. A
+change whose inputs equal those recorded at its last verdict, whether an event or a sweep
+asked for it, is skipped; the others get a job. A sweep therefore costs a call per 500
+changes, plus one per branch and one per group, and evaluates only what may have changed.
 
 Every worker process runs a sweep every `OWNERS_RECONCILE_INTERVAL` seconds, but only one per
 interval across all of them: the first to claim the interval in the backend runs it.
@@ -31,6 +29,9 @@ log = logging.getLogger(__name__)
 
 # DETAILED_ACCOUNTS: only with it does Gerrit mark a voter `"inactive": true` (3.10.2)
 QUERY_OPTIONS = ("CURRENT_REVISION", "DETAILED_LABELS", "DETAILED_ACCOUNTS")
+# Projects OR'd into one query: a few KB of URL, far below Gerrit's limits on a request's
+# header (16 KiB) and on a query's terms (index.maxTerms, 1,024)
+PROJECTS_PER_QUERY = 100
 
 
 @dataclass
@@ -75,9 +76,7 @@ class Reconciler:
         done = Sweep()
         before = self.gerrit.calls
         open_keys = set()
-        projects = sorted(self.settings.projects)
-        queries = [f'status:open project:"{quoted(p)}"' for p in projects] or ["status:open"]
-        for query in queries:
+        for query in sweep_queries(self.settings.projects):
             for info in self.gerrit.changes.query(query, QUERY_OPTIONS):
                 project, number, branch = _identity(info)
                 if not self.settings.watches(project):
@@ -118,6 +117,21 @@ class Reconciler:
 
         config = self.gerrit.projects.branch_config(project, branch)
         return branch_inputs(config, self.settings.fallback_owners, members)
+
+
+def sweep_queries(projects: frozenset[str]) -> list[str]:
+    """The queries of a sweep: one over every open change when no project is named (each
+    answer is filtered by `watches`), else one per `PROJECTS_PER_QUERY` named projects, so
+    that a project without open changes costs nothing."""
+    if not projects:
+        return ["status:open"]
+    names = sorted(projects)
+    return [
+        "status:open ("
+        + " OR ".join(f'project:"{quoted(p)}"' for p in names[i : i + PROJECTS_PER_QUERY])
+        + ")"
+        for i in range(0, len(names), PROJECTS_PER_QUERY)
+    ]
 
 
 def _identity(info: dict[str, Any]) -> tuple[str, int, str]:

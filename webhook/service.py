@@ -30,7 +30,7 @@ from owners.gerrit.model import BOT_TAG, BranchConfig, ChangeSnapshot
 from owners.gerrit.settings import Settings
 from webhook.bot import Report, plan
 from webhook.groups import affected_changes
-from webhook.inputs import branch_inputs, change_inputs
+from webhook.inputs import Posted, account_id_of, branch_inputs, change_inputs
 from webhook.report import OVERRIDE_PREFIX
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ class OwnersService(Judge):
         # Two evaluations of one change must not interleave: an older one posting last would
         # leave a stale vote.  Striped locks serialize per change within this process.
         self._locks = [threading.Lock() for _ in range(_STRIPES)]
+        self._bot_id: int | None = None  # the bot's account, once a change shows it
 
     # -- events ----------------------------------------------------------------------------
 
@@ -224,7 +225,10 @@ class OwnersService(Judge):
                 project,
             )
         self._post(snapshot, report)
-        posted = None if report.vote is None else (settings.label, settings.user, report.vote)
+        self._bot_id = self._bot_id or account_id_of(info, settings.user)
+        posted = None
+        if report.vote is not None:
+            posted = Posted(settings.label, report.vote, settings.user, self._bot_id)
         return self._done(
             Result(
                 project,
