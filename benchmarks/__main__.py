@@ -20,6 +20,7 @@ from benchmarks import (
     cli,
     endtoend,
     evaluation,
+    fleet,
     history,
     ingest,
     migration,
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "submitcheck": submitcheck.run,
     "cli": cli.run,
     "web": web.run,
+    "fleet": fleet.run,
 }
 
 
