@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from owners.gerrit.model import BranchConfig, UnexpectedResponse
+from owners.gerrit.verdict import CompileMap
 from webhook.groups import named_groups
 
 Members = Callable[[str], "tuple[str, ...] | None"]
@@ -88,11 +89,16 @@ def account_id_of(info: dict[str, Any], user: str) -> int | None:
     return next((i for i in found if isinstance(i, int)), None)
 
 
-def branch_inputs(config: BranchConfig, fallback_owners: tuple[str, ...], members: Members) -> str:
+def branch_inputs(
+    config: BranchConfig,
+    fallback_owners: tuple[str, ...],
+    members: Members,
+    compile_map: CompileMap | None = None,
+) -> str:
     """The digest of a branch's OWNERS.yaml, the files it includes and the members of the
     groups it (or the fallback owners) names, each read through `members`."""
     groups = []
-    for name in named_groups(config.content, fallback_owners, config.included):
+    for name in named_groups(config.content, fallback_owners, config.included, compile_map):
         found = members(name)
         groups.append([name, digest(sorted(found) if found is not None else None)])
     content = None if config.content is None else hashlib.sha256(config.content).hexdigest()

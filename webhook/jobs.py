@@ -589,7 +589,8 @@ class Jobs:
         self.groups = _namespace(self.huey, "groups")
         self._groups_seen: Any = None
         self._unreleased: dict[str, bytes] = {}  # leases the backend failed to delete
-        self.service.maps = SharedMaps(_map_entries(self.huey))
+        self.service.maps = SharedMaps(_map_entries(self.huey), settings.map_cache)
+        self.service.gerrit.projects.cache_size = settings.file_cache
         self.service.gerrit.bound(settings.gerrit_concurrency)
         self._task = self.huey.task(name="owners_job")(self._run)
 

@@ -116,7 +116,8 @@ class Reconciler:
             return done._groups[name]
 
         config = self.gerrit.projects.branch_config(project, branch)
-        return branch_inputs(config, self.settings.fallback_owners, members)
+        compile_map = self.jobs.service.maps.compile
+        return branch_inputs(config, self.settings.fallback_owners, members, compile_map)
 
 
 def sweep_queries(projects: frozenset[str]) -> list[str]:

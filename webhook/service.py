@@ -207,7 +207,7 @@ class OwnersService(Judge):
             branch = self.gerrit.projects.branch_config(project, snapshot.branch)
         # read before judging: members changed meanwhile make the sweep look again
         judged_branch = branch_inputs(
-            branch, self.settings.fallback_owners, self.gerrit.accounts.group_members
+            branch, settings.fallback_owners, self.gerrit.accounts.group_members, self.maps.compile
         )
         outcome = self._assess(snapshot, branch)
         report = plan(snapshot, outcome, self.settings)

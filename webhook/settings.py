@@ -20,6 +20,8 @@ DEFAULT_WORKERS = 4
 DEFAULT_JOB_ATTEMPTS = 10
 DEFAULT_RETRY_MAX_DELAY = 300.0
 DEFAULT_GERRIT_CONCURRENCY = 8
+DEFAULT_MAP_CACHE = 32
+DEFAULT_FILE_CACHE = 256
 MEMORY_QUEUE = ""  # no queue: jobs run at once, in the thread that submits them (tests)
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
@@ -35,6 +37,8 @@ class ServiceSettings(Settings):
     retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY  # cap of the exponential backoff
     # REST calls to Gerrit in flight at once per process (fan-outs judge in parallel); 0: any
     gerrit_concurrency: int = DEFAULT_GERRIT_CONCURRENCY
+    map_cache: int = DEFAULT_MAP_CACHE  # compiled OWNERS.yaml maps kept per process
+    file_cache: int = DEFAULT_FILE_CACHE  # OWNERS.yaml files (and includes) kept, by commit
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -58,6 +62,10 @@ class ServiceSettings(Settings):
             ),
             gerrit_concurrency=whole_number(
                 "OWNERS_GERRIT_CONCURRENCY", get("GERRIT_CONCURRENCY"), DEFAULT_GERRIT_CONCURRENCY
+            ),
+            map_cache=max(1, whole_number("OWNERS_MAP_CACHE", get("MAP_CACHE"), DEFAULT_MAP_CACHE)),
+            file_cache=max(
+                1, whole_number("OWNERS_FILE_CACHE", get("FILE_CACHE"), DEFAULT_FILE_CACHE)
             ),
         )
 
