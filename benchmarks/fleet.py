@@ -15,17 +15,23 @@ same vote, or the run fails.
 
 from __future__ import annotations
 
+import gc
+import os
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from benchmarks.stats import Measure, Report, Table, fmt, ratio, spread
+from owners.gerrit.compiled import SharedMaps
 from owners.gerrit.connection import GerritConnection
 from tests.webhook.conftest import FakeGerrit, account, change_info, settings
 from webhook.jobs import BRANCH, CHANGE, CLOCK_SKEW_SECONDS, Job, Jobs
 from webhook.reconcile import Reconciler
 from webhook.service import OwnersService
+from webhook.settings import DEFAULT_MAP_CACHE
 
 TITLE = "11. Fleet: fan-out, sweeps and REST calls per verdict"
 LATENCY = 0.030
@@ -66,6 +72,7 @@ def run(quick: bool) -> Report:
     _fan_out(report, (40,) if quick else (300, 2_000), latency)
     _sweep(report, 40 if quick else 300, latency)
     _projects(report, 100 if quick else 1_000, latency)
+    _memory(report, 100 if quick else 1_000, 1_000 if quick else EVENTS)
     return report
 
 
@@ -277,3 +284,69 @@ def _projects(report: Report, count: int, latency: float) -> None:
         gap=f"{fmt(estimate - 60, 's')} over",
         limit="a branch head per branch with open changes, read one at a time",
     )
+
+
+# -- 4. memory -------------------------------------------------------------------------------
+
+SUBSYSTEMS = 40  # per project's OWNERS.yaml
+EVENTS = 10_000
+ZIPF = 1.1  # how unevenly events spread over projects: a few busy ones, a long tail
+
+
+def owners_yaml(project: int) -> bytes:
+    """A distinct OWNERS.yaml per project, `SUBSYSTEMS` subsystems of 2 owners each."""
+    lines = ["version: 1", "root:", f"  owners: [lead{project}]", "subsystems:"]
+    for i in range(SUBSYSTEMS):
+        lines += [
+            f"  - name: s{i}",
+            f"    paths: [src/p{project}/part{i}/, docs/part{i}.md]",
+            f"    owners: [dev{project}x{i}, dev{project}y{i}]",
+        ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _memory(report: Report, projects: int, events: int) -> None:
+    """RSS per 100 compiled maps held, and the hit rate of the map cache under an event mix
+    spread over `projects` like Zipf's law, at the default size and larger."""
+    contents = [owners_yaml(p) for p in range(projects)]
+    gc.collect()
+    before = _rss()
+    maps = SharedMaps(None, in_memory=projects)
+    rss = Table(
+        f"RSS of one process holding compiled maps of distinct OWNERS.yaml files "
+        f"({SUBSYSTEMS} subsystems each)",
+        ("maps held", "RSS added", "per 100 maps"),
+    )
+    step = max(1, projects // 10)
+    for held in range(step, projects + 1, step):
+        for content in contents[held - step : held]:
+            maps.compile(content)
+        gc.collect()
+        added = _rss() - before
+        rss.add(f"{held:,}", _mb(added), _mb(added * 100 / held))
+    report.tables.append(rss)
+    weights = [1 / (rank + 1) ** ZIPF for rank in range(projects)]
+    mix = random.Random(22).choices(range(projects), weights, k=events)
+    rates = Table(
+        f"hit rate of the compiled-map cache over {events:,} events on {projects:,} projects "
+        f"(Zipf {ZIPF})",
+        ("OWNERS_MAP_CACHE", "hit rate", "compilations"),
+    )
+    for size in sorted({DEFAULT_MAP_CACHE, 128, projects // 2, projects}):
+        cache = SharedMaps(None, in_memory=size)
+        for project in mix:
+            cache.compile(contents[project])
+        rate = cache.hits / (cache.hits + cache.misses)
+        rates.add(f"{size:,}", f"{rate:.1%}", cache.misses)
+        if size == projects and cache.misses != len(set(mix)):
+            report.errors.append(f"a cache of every map compiled {cache.misses} times")
+    report.tables.append(rates)
+
+
+def _rss() -> int:
+    """This process's resident memory, in bytes (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _mb(size: float) -> str:
+    return f"{size / 2**20:.1f} MB"
