@@ -768,7 +768,8 @@ class Jobs:
         """Re-judge the open changes a ref update (BRANCH) or a project's config (PROJECT)
         may have re-decided, in bulk: one query per 500 changes reads each with everything
         its verdict needs, each branch's OWNERS.yaml is read once, and the changes are judged
-        by `settings.workers` threads, each under the change's lease as a change job is.
+        by as many threads as Gerrit may get calls at once (`OWNERS_GERRIT_CONCURRENCY`, or
+        `OWNERS_WORKERS` without a bound), each under the change's lease as a change job is.
 
         A change whose lease another worker holds, that was judged since the query read it
         (that verdict may rest on newer votes than this snapshot), or whose judging fails is
@@ -783,7 +784,7 @@ class Jobs:
                 else self.service.revisit_query(job.project, job.ref, job.old, job.new)
             )
             branches = BranchConfigs(self.service.gerrit)
-            with ThreadPoolExecutor(max(1, self.settings.workers)) as pool:
+            with ThreadPoolExecutor(self._fan_out_threads) as pool:
                 for snapshot, info in self.service.gerrit.changes.snapshots(query) if query else ():
                     branch = branches.of(snapshot)
                     pool.submit(self._judge_read, snapshot, info, branch, read_from)
@@ -791,6 +792,10 @@ class Jobs:
             self._failed(job, attempt, exc)
         else:
             self.metrics.jobs.labels("done").inc()
+
+    @property
+    def _fan_out_threads(self) -> int:
+        return max(1, self.settings.gerrit_concurrency or self.settings.workers)
 
     def _judge_read(
         self, snapshot: ChangeSnapshot, info: dict[str, Any], branch: BranchConfig, read_from: float
