@@ -666,13 +666,13 @@ class Jobs:
         if job.kind in (BRANCH, PROJECT):
             self._fan_out(job, attempt)
             return
-        if job.kind != CHANGE:
+        if job.kind == STACK:
             self.pending.delete(job.key)
-            if job.kind == STACK and attempt == 0:
+            if attempt == 0:
                 # the change itself first, whatever becomes of finding what is built on it
                 self.submit(Job(CHANGE, job.project, job.number))
             try:
-                for number in self._changes_of(job):
+                for number in self.service.gerrit.changes.dependents(job.project, job.number):
                     self.submit(Job(CHANGE, job.project, number))
             except GerritError as exc:
                 self._failed(job, attempt, exc)
@@ -760,9 +760,6 @@ class Jobs:
         if generation != self._groups_seen:
             self.service.gerrit.accounts.forget_groups()
             self._groups_seen = generation
-
-    def _changes_of(self, job: Job) -> list[int]:
-        return self.service.gerrit.changes.dependents(job.project, job.number)
 
     def _fan_out(self, job: Job, attempt: int) -> None:
         """Re-judge the open changes a ref update (BRANCH) or a project's config (PROJECT)
