@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
 import os
 import random
 import threading
@@ -335,21 +336,14 @@ def _memory(report: Report, projects: int, events: int) -> None:
     """RSS per 100 compiled maps held, and the hit rate of the map cache under an event mix
     spread over `projects` like Zipf's law, at the default size and larger."""
     contents = [owners_yaml(p) for p in range(projects)]
-    gc.collect()
-    before = _rss()
-    maps = SharedMaps(None, in_memory=projects)
     rss = Table(
-        f"RSS of one process holding compiled maps of distinct OWNERS.yaml files "
+        f"RSS of a fresh process holding compiled maps of distinct OWNERS.yaml files "
         f"({SUBSYSTEMS} subsystems each)",
         ("maps held", "RSS added", "per 100 maps"),
     )
-    step = max(1, projects // 10)
-    for held in range(step, projects + 1, step):
-        for content in contents[held - step : held]:
-            maps.compile(content)
-        gc.collect()
-        added = _rss() - before
-        rss.add(f"{held:,}", _mb(added), _mb(added * 100 / held))
+    with multiprocessing.get_context("spawn").Pool(1) as fresh:
+        for held, added in fresh.apply(_rss_added, (projects,)):
+            rss.add(f"{held:,}", _mb(added), _mb(added * 100 / held))
     report.tables.append(rss)
     weights = [1 / (rank + 1) ** ZIPF for rank in range(projects)]
     mix = random.Random(22).choices(range(projects), weights, k=events)
@@ -367,6 +361,21 @@ def _memory(report: Report, projects: int, events: int) -> None:
         if size == projects and cache.misses != len(set(mix)):
             report.errors.append(f"a cache of every map compiled {cache.misses} times")
     report.tables.append(rates)
+
+
+def _rss_added(projects: int) -> list[tuple[int, int]]:
+    """(maps held, RSS added since none) every tenth of `projects` maps compiled."""
+    contents = [owners_yaml(p) for p in range(projects)]
+    maps = SharedMaps(None, in_memory=projects)
+    gc.collect()
+    before, found = _rss(), []
+    step = max(1, projects // 10)
+    for held in range(step, projects + 1, step):
+        for content in contents[held - step : held]:
+            maps.compile(content)
+        gc.collect()
+        found.append((held, _rss() - before))
+    return found
 
 
 def _rss() -> int:
