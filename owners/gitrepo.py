@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -202,8 +203,42 @@ def commit_paths(repo: Path, revrange: str) -> Iterator[list[str]]:
     Renames are split into the deleted and the added path, as `git log -- PATH` sees them.
     Parsing overlaps git's own work, which matters on histories of 100,000 commits.
     """
+    for _, paths in _log(repo, revrange, ["--no-merges"], "%H"):
+        yield paths
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedCommit:
+    """A commit with what tells when it was written and when it landed: its parents (the
+    first is the branch it landed on), its author and committer times (Unix seconds), and
+    whether Gerrit stamped a `Reviewed-on:` trailer into it at submit."""
+
+    sha: str
+    parents: tuple[str, ...]
+    authored: int
+    committed: int
+    reviewed_on: bool
+    paths: list[str]
+
+
+def logged_commits(repo: Path, revrange: str) -> Iterator[LoggedCommit]:
+    """Every commit of a range, merges too (without files), newest first, from one `git log`;
+    a non-merge commit's paths as `commit_paths` gives them."""
+    trailer = "%(trailers:key=Reviewed-on,valueonly,separator=%x20)"
+    for header, paths in _log(repo, revrange, [], f"%H %at %ct %P%x1f{trailer}"):
+        fields, _, reviewed = header.partition("\x1f")
+        sha, authored, committed, *parents = fields.split()
+        yield LoggedCommit(
+            sha, tuple(parents), int(authored), int(committed), bool(reviewed.strip()), paths
+        )
+
+
+def _log(
+    repo: Path, revrange: str, options: list[str], header: str
+) -> Iterator[tuple[str, list[str]]]:
+    """Each commit's `header` (a `--format` without NUL or newline) and its paths."""
     command = [
-        "git", "log", "--no-merges", "--no-renames", "--name-only", "-z", "--format=%x00%H",
+        "git", "log", *options, "--no-renames", "--name-only", "-z", f"--format=%x00{header}",
         "--end-of-options", revrange, "--",
     ]  # fmt: skip
     import subprocess
@@ -222,29 +257,32 @@ def commit_paths(repo: Path, revrange: str) -> Iterator[list[str]]:
             raise _failure(errors.read(), "log")
 
 
-def _log_records(stream: IO[bytes]) -> Iterator[list[str]]:
-    """Split `git log -z --name-only --format=%x00%H` output into each commit's paths.
+def _log_records(stream: IO[bytes]) -> Iterator[tuple[str, list[str]]]:
+    """Split `git log -z --name-only --format=%x00HEADER` output into each commit's header
+    and paths.
 
-    A commit is b"\0<sha>\0" then, when it touched files, b"\n<path>\0<path>\0..."; the empty
-    field before a sha is the boundary, since a path is never empty.
+    A commit is b"\0<header>\0" then, when it touched files, b"\n<path>\0<path>\0..."; the
+    empty field before a header is the boundary, since a path is never empty.
     """
+    header = ""
     paths: list[str] | None = None
     pending = b""
-    expect_sha = False
+    expect_header = False
     while chunk := stream.read(1 << 20):
         fields = (pending + chunk).split(b"\0")
         pending = fields.pop()
         for field in fields:
-            if expect_sha:
-                expect_sha = False
+            if expect_header:
+                header = field.decode(errors="replace")
+                expect_header = False
             elif not field:
                 if paths is not None:
-                    yield paths
+                    yield header, paths
                 paths = []
-                expect_sha = True
+                expect_header = True
             elif paths is not None:
                 # only the first path carries the separating newline; a later one may begin
                 # with a newline of its own
                 paths.append(os.fsdecode(field[1:] if not paths else field))
     if paths is not None:
-        yield paths
+        yield header, paths

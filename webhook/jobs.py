@@ -44,7 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -86,6 +86,10 @@ BUSY_WAIT_SECONDS = 2.0  # a change another worker is evaluating: wait this long
 BUSY_RETRY_SECONDS = 1.0  # then give the thread back and look again after this
 STALE_PENDING_SECONDS = 600.0  # a pending marker this much past due lost its job: re-enqueue
 BACKOFF_BASE_SECONDS = 1.0
+# Gerrit reports a group or account change (its All-Users ref moved) before it evicts that
+# group or account from its caches, so what the bot reads at once can still be the old state
+# (a removed member still counted): each such change is fanned out again this much later.
+CACHE_SETTLE_SECONDS = 2.0
 # How far the clocks of two workers may disagree: a fan-out does not post for a change judged
 # less than this before it read the change, since that verdict may rest on newer votes.
 CLOCK_SKEW_SECONDS = 2.0
@@ -108,6 +112,7 @@ class Job:
     refresh: bool = False  # read group members afresh (the reconciler saw them change)
     group: str = ""  # the UUID of a changed group (GROUP jobs)
     account: int = 0  # the ID of a changed account (ACCOUNT jobs)
+    again: bool = False  # the second fan-out of a group or account change (CACHE_SETTLE_SECONDS)
 
     @property
     def key(self) -> str:
@@ -157,6 +162,7 @@ class Job:
             "refresh": bool,
             "group": str,
             "account": int,
+            "again": bool,
         }
         for name, value in data.items():
             if name not in fields or type(value) is not fields[name]:
@@ -726,6 +732,7 @@ class Jobs:
         for project, number in impact.changes:
             self.submit(Job(CHANGE, project, number))
         log.info("%s", impact, extra=job.fields)
+        self._look_again(job)
         self.metrics.jobs.labels("done").inc()
 
     def _run_account(self, job: Job, attempt: int) -> None:
@@ -746,7 +753,16 @@ class Jobs:
             "" if len(changes) == 1 else "s",
             extra=job.fields,
         )
+        self._look_again(job)
         self.metrics.jobs.labels("done").inc()
+
+    def _look_again(self, job: Job) -> None:
+        """Run a group or account job once more, CACHE_SETTLE_SECONDS after its first fan-out:
+        the evaluations it queued may have read Gerrit's caches before the change reached them.
+        A group job forgets cached members again, so the settled members are what stays."""
+        if not job.again:
+            again = replace(job, again=True)
+            self._task.schedule(args=(again.to_dict(), 0), delay=CACHE_SETTLE_SECONDS)
 
     def groups_changed(self) -> None:
         """Start a new generation of Gerrit's groups (see `_sync_groups`)."""

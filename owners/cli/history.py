@@ -1,4 +1,5 @@
-"""`owners stats`: how many commits of each range needed each subsystem, from git history.
+"""`owners stats`: how many commits of each range needed each subsystem, from git history,
+and with `--waits` how long they waited from authoring to landing.
 
 One `git log` pass per range; the ownership map is the checkout's OWNERS.yaml, a file
 (--config) or the one a revision had (--config-at), and the output says which.
@@ -14,8 +15,17 @@ import click
 from owners.cli.base import cli, files_in, parse_ownership, read_file, write_file
 from owners.console import CliError, emit, json_option
 from owners.engine import CONFIG_PATH, Ownership
-from owners.gitrepo import GitError, commit_paths, files_at, git_dir, read_blob, repo_root
-from owners.insight.history import PathClassifier, tally
+from owners.gitrepo import (
+    GitError,
+    commit_paths,
+    files_at,
+    git_dir,
+    logged_commits,
+    read_blob,
+    repo_root,
+)
+from owners.insight.history import PathClassifier, RangeStats, tally
+from owners.insight.waits import RangeWaits, range_waits
 from owners.views import charts, render
 from owners.views.charts import ChartPath
 
@@ -61,7 +71,12 @@ def _ownership_map(repo: Path, config: str | None, config_at: str | None) -> tup
     "--csv", "as_csv", is_flag=True, help="Print CSV: a row per figure, ranges as columns."
 )
 @click.option(
-    "--plot", type=ChartPath(), metavar="FILE", help="Also draw the figures as a bar chart."
+    "--plot", type=ChartPath(), metavar="FILE", help="Also draw the counts as a bar chart."
+)
+@click.option(
+    "--waits",
+    is_flag=True,
+    help="Also the median and 75th percentile of the time from authoring to landing.",
 )
 def stats(
     ranges: Sequence[str],
@@ -71,12 +86,15 @@ def stats(
     as_json: bool,
     as_csv: bool,
     plot: Path | None,
+    waits: bool,
 ) -> None:
     """Commits per subsystem for each RANGE (e.g. 2012.1..2012.2), merges left out.
 
     A commit counts once for each subsystem whose paths include one of its files, as root-only
     when a file of it is claimed by no subsystem, and as cross-subsystem when its files need
-    two or more requirements.
+    two or more requirements. With --waits, each count has beside it the median and 75th
+    percentile of its commits' waits, from the author date to the landing on the branch
+    (the merge commit's committer date, else the commit's own; see docs/cli.md).
     """
     if config and config_at:
         raise click.UsageError("give one map: --config FILE or --config-at REV")
@@ -87,14 +105,30 @@ def stats(
     git_dir(repo)  # a one-line git error when it is no repository
     ownership, source = _ownership_map(repo, config, config_at)
     classify = PathClassifier(ownership)
-    results = [tally(r, commit_paths(repo, r), classify) for r in ranges]
+    if waits:
+        read = [_with_waits(repo, r, classify) for r in ranges]
+        results = [counts for counts, _ in read]
+        wait_results: list[RangeWaits] | None = [range_wait for _, range_wait in read]
+    else:
+        results = [tally(r, commit_paths(repo, r), classify) for r in ranges]
+        wait_results = None
     if plot is not None:
         write_file(plot, charts.stats_chart(results, source, charts.kind(plot)))
     if as_csv:
-        click.echo(render.stats_csv(results), nl=False)
+        click.echo(render.stats_csv(results, wait_results), nl=False)
     else:
         emit(
             as_json,
-            render.stats_json(results, source),
-            lambda: render.stats_text(results, source, ownership),
+            render.stats_json(results, source, wait_results),
+            lambda: render.stats_text(results, source, ownership, wait_results),
         )
+
+
+def _with_waits(
+    repo: Path, revrange: str, classify: PathClassifier
+) -> tuple[RangeStats, RangeWaits]:
+    """A range's counts and waits from one `git log` pass that keeps the merges, which say
+    when the commits they brought in landed."""
+    commits = list(logged_commits(repo, revrange))
+    counts = tally(revrange, (c.paths for c in commits if len(c.parents) < 2), classify)
+    return counts, range_waits(revrange, commits, classify)

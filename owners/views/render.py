@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from owners.engine.coverage import Coverage
     from owners.engine.explanation import PathExplanation
     from owners.insight.history import RangeStats
+    from owners.insight.waits import RangeWaits, Spread
 
 Json = dict[str, object]
 
@@ -258,34 +259,72 @@ def _stats_rows(results: Sequence[RangeStats]) -> list[tuple[str, list[int]]]:
     ]
 
 
-def stats_json(results: Sequence[RangeStats], source: str) -> Json:
-    return {
-        "config": source,
-        "ranges": [
-            {
-                "range": r.revrange,
-                "commits": r.commits,
-                "subsystems": dict(r.subsystems),
-                "root_only": r.root_only,
-                "cross": r.cross,
+def _has_waits(figure: str) -> bool:
+    """Whether a count has waits beside it: all commits' and each subsystem's have."""
+    return figure == "commits" or figure.startswith("subsystem:")
+
+
+def _spread_of(waits: RangeWaits, figure: str) -> Spread | None:
+    """The waits beside a count; None for a row without them or a subsystem without commits."""
+    if figure == "commits":
+        return waits.commits
+    if figure.startswith("subsystem:"):
+        return waits.subsystems[figure.removeprefix("subsystem:")]
+    return None
+
+
+def _spread_json(spread: Spread | None) -> Json | None:
+    return None if spread is None else {"median": spread.median, "p75": spread.p75}
+
+
+def stats_json(
+    results: Sequence[RangeStats], source: str, waits: Sequence[RangeWaits] | None = None
+) -> Json:
+    ranges = []
+    for i, r in enumerate(results):
+        one: dict[str, Any] = {
+            "range": r.revrange,
+            "commits": r.commits,
+            "subsystems": dict(r.subsystems),
+            "root_only": r.root_only,
+            "cross": r.cross,
+        }
+        if waits is not None:
+            w = waits[i]
+            one["waits"] = {
+                "commits": _spread_json(w.commits),
+                "subsystems": {name: _spread_json(s) for name, s in w.subsystems.items()},
+                "landed_by": dict(w.landed_by),
             }
-            for r in results
-        ],
-    }
+        ranges.append(one)
+    return {"config": source, "ranges": ranges}
 
 
-def stats_csv(results: Sequence[RangeStats]) -> str:
+def stats_csv(results: Sequence[RangeStats], waits: Sequence[RangeWaits] | None = None) -> str:
     import csv  # here: only `owners stats --csv` needs it
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["figure", *(r.revrange for r in results)])
-    for figure, counts in _stats_rows(results):
+    rows = _stats_rows(results)
+    for figure, counts in rows:
         writer.writerow([figure, *counts])
+    if waits is not None:
+        for figure in (figure for figure, _ in rows if _has_waits(figure)):
+            spreads = [_spread_of(w, figure) for w in waits]
+            writer.writerow([f"wait_median:{figure}", *(s and f"{s.median:.0f}" for s in spreads)])
+            writer.writerow([f"wait_p75:{figure}", *(s and f"{s.p75:.0f}" for s in spreads)])
+        for how in waits[0].landed_by if waits else ():
+            writer.writerow([f"landed_by:{how}", *(w.landed_by[how] for w in waits)])
     return out.getvalue()
 
 
-def stats_text(results: Sequence[RangeStats], source: str, ownership: Ownership) -> str:
+def stats_text(
+    results: Sequence[RangeStats],
+    source: str,
+    ownership: Ownership,
+    waits: Sequence[RangeWaits] | None = None,
+) -> str:
     def label(figure: str) -> str:
         if figure.startswith("subsystem:"):
             name = figure.removeprefix("subsystem:")
@@ -293,13 +332,49 @@ def stats_text(results: Sequence[RangeStats], source: str, ownership: Ownership)
             return f"  {name}" + (" (advisory)" if advisory else "")
         return STATS_LABELS[figure]
 
-    header = ("", *(r.revrange for r in results))
-    rows = [(label(figure), *(f"{n:,}" for n in counts)) for figure, counts in _stats_rows(results)]
-    return f"ownership map: {source}\n" + table([header, *rows], align_right=True)
+    if waits is None:
+        header = ("", *(r.revrange for r in results))
+        rows = [
+            (label(figure), *(f"{n:,}" for n in counts)) for figure, counts in _stats_rows(results)
+        ]
+        return f"ownership map: {source}\n" + table([header, *rows], align_right=True)
+    header = ("", *(cell for r in results for cell in (r.revrange, "", "")))
+    columns = ("", *(("commits", "median", "p75") * len(results)))
+    rows = []
+    for figure, counts in _stats_rows(results):
+        cells: list[str] = []
+        for n, w in zip(counts, waits, strict=True):
+            spread = _spread_of(w, figure)
+            cells.append(f"{n:,}")
+            if spread is None:
+                cells.extend(("", ""))
+            else:
+                cells.extend((_duration(spread.median), _duration(spread.p75)))
+        rows.append((label(figure), *cells))
+    for how in waits[0].landed_by if waits else ():
+        cells = [cell for w in waits for cell in (f"{w.landed_by[how]:,}", "", "")]
+        rows.append((LANDED_LABELS[how], *cells))
+    return (
+        f"ownership map: {source}\n"
+        "waits: author date to landing, median and 75th percentile (see docs/cli.md)\n"
+        + table([header, columns, *rows], align_right=True)
+    )
+
+
+def _duration(seconds: float) -> str:
+    """A wait as people say it: hours under a day, days above."""
+    if seconds < 86_400:
+        return f"{seconds / 3_600:.1f}h"
+    return f"{seconds / 86_400:.1f}d"
 
 
 STATS_LABELS = {
     "commits": "commits (no merges)",
     "root_only": "touching root-only paths",
     "cross": "needing 2+ requirements",
+}
+LANDED_LABELS = {
+    "merge": "landed by a merge commit",
+    "reviewed_on": "landed with Reviewed-on",
+    "committer_date": "landed, no sign of submit",
 }

@@ -169,6 +169,23 @@ def test_a_deactivated_approvers_vote_is_taken_back(gerrit: FakeGerrit, tmp_path
     assert "needs 1 more approval" in gerrit.reviews()[-1]["message"]
 
 
+def test_a_deactivation_gerrit_had_not_yet_applied_is_judged_again_once_settled(
+    gerrit: FakeGerrit, tmp_path: Path
+) -> None:
+    """Gerrit sends the ref update before it evicts the account from its cache: the first
+    fan-out can still see hana active, the second, CACHE_SETTLE_SECONDS later, does not."""
+    jobs = queued_jobs(gerrit, tmp_path / "queue.db", projects=frozenset({"nova"}))
+    jobs.submit(Job(ACCOUNT, "All-Users", account=HANA))
+    drain(jobs, later=False)
+    assert _bot_vote(gerrit, 1) == 1
+    assert jobs.huey.scheduled_count() == 1
+
+    _inactive(gerrit.changes[1], "hana")  # Gerrit's cache caught up
+    drain(jobs)
+    assert _bot_vote(gerrit, 1) == 0
+    assert jobs.huey.scheduled_count() == 0
+
+
 def test_a_burst_of_changes_to_one_account_is_one_job(gerrit: FakeGerrit, tmp_path: Path) -> None:
     jobs = queued_jobs(gerrit, tmp_path / "queue.db")
     client = create_app(jobs.settings, jobs=jobs).test_client()

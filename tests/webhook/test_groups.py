@@ -270,6 +270,26 @@ def test_a_removed_member_stops_counting_in_every_worker_process(
     assert "needs 1 more approval" in gerrit.reviews()[-1]["message"]
 
 
+def test_a_group_change_gerrit_had_not_yet_applied_is_judged_again_once_settled(
+    gerrit: GroupGerrit, tmp_path: Path
+) -> None:
+    """Gerrit sends the ref update before it evicts the group from its cache: the first
+    fan-out can read the old members (hana still in), the second, CACHE_SETTLE_SECONDS later,
+    reads the new ones.  A third is never scheduled."""
+    gerrit.groups["Hyper-V Cores"] = [account("hana")]
+    gerrit.changes[1] = change_info(1, HYPERV, {"hana": 2})
+    jobs = queued_jobs(gerrit, tmp_path / "queue.db")
+    jobs.submit(Job(GROUP, "All-Users", group=uuid("Hyper-V Cores")))
+    drain(jobs, later=False)  # the removal is reported; Gerrit still answers the old members
+    assert _bot_vote(gerrit, 1) == 1
+    assert jobs.huey.scheduled_count() == 1
+
+    gerrit.groups["Hyper-V Cores"] = []  # Gerrit's cache caught up
+    drain(jobs)  # the second fan-out, and the change jobs it queued
+    assert _bot_vote(gerrit, 1) == 0
+    assert jobs.huey.scheduled_count() == 0
+
+
 def test_a_burst_of_changes_to_one_group_is_one_job(gerrit: GroupGerrit, tmp_path: Path) -> None:
     jobs = queued_jobs(gerrit, tmp_path / "queue.db")
     client = create_app(jobs.settings, jobs=jobs).test_client()
