@@ -20,6 +20,7 @@ from benchmarks import (
     cli,
     endtoend,
     evaluation,
+    fleet,
     history,
     ingest,
     migration,
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "suggestions": suggestions.run,
     "cli": cli.run,
     "web": web.run,
+    "fleet": fleet.run,
 }
 
 

@@ -45,7 +45,7 @@ from owners.engine import Change, Ownership, evaluate, load_config
 from owners.engine.config import MAX_BYTES, MAX_PATTERNS, MAX_SUBSYSTEMS
 from owners.gerrit.compiled import SharedMaps
 
-TITLE = "8. CLI: owners who and owners check against start-up and the Go codeowners CLI"
+TITLE = "9. CLI: owners who and owners check against start-up and the Go codeowners CLI"
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nova-OWNERS.yaml"
 GO_MODULE = "github.com/hmarr/codeowners/cmd/codeowners@latest"
 OWNERS = [sys.executable, "-m", "owners.cli"]

@@ -35,7 +35,7 @@ from webhook.jobs import Jobs
 from webhook.settings import ServiceSettings
 from webhook.web import CONNECTION_FACTORY, data
 
-TITLE = "8. Web pages: server time and REST calls per view"
+TITLE = "10. Web pages: server time and REST calls per view"
 GOAL_SECONDS = 0.200
 HEAD = "c0ffee" + "0" * 34
 WHEN = "2026-01-10 10:00:00.000000000"

@@ -29,7 +29,7 @@ from owners.gerrit.connection import GerritConnection
 from owners.gerrit.model import UnexpectedResponse
 from owners.gerrit.rest import Rest, encode, quoted
 from owners.gerrit.settings import Settings
-from owners.gerrit.verdict import compile_tree
+from owners.gerrit.verdict import CompileMap, compile_tree
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,14 @@ def named_groups(
     content: bytes | None,
     fallback_owners: Iterable[str] = (),
     included: tuple[tuple[str, bytes | None], ...] = (),
+    compile_map: CompileMap | None = None,
 ) -> list[str]:
     """The Gerrit groups an OWNERS.yaml names anywhere (subsystem owners and aliases), plus
     those of the fallback owners, sorted.  Aliases are not followed but read whole: a group
     in an alias no subsystem uses is a harmless extra, one missed would be a stale vote."""
     entries = list(fallback_owners)
     if content is not None:
-        ownership, _ = compile_tree(content, included)
+        ownership, _ = compile_tree(content, included, compile_map)
         if ownership is not None:
             entries += [o for s in ownership.config.all_subsystems for o in s.owners]
             entries += [o for members in ownership.config.groups.values() for o in members]

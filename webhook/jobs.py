@@ -21,7 +21,11 @@ SQLite file by default, or Redis so that processes on several machines share the
   lease, or taken but not yet leased, has no lease of its own to be recovered by;
 * retries with exponential backoff and jitter while Gerrit is unreachable, failing or answering
   garbage, and a *dead-letter* list for jobs that keep failing (`owners dead-letters`);
-* the reconciler's record of each change's inputs at its last verdict (`webhook.reconcile`).
+* the record of each change's inputs at its last verdict (`webhook.inputs`), whatever asked
+  for it, so that the reconciler's sweep (`webhook.reconcile`) skips what did not change;
+* the *fan-out* of a ref update or a project's config change: the open changes it may
+  re-decide are read in bulk (one query per 500, the branch's OWNERS.yaml once) and judged
+  under each change's lease, rather than queued and read one by one.
 
 Every value in the store is JSON, huey's task messages included (`JsonSerializer`): nothing
 read back from a shared Redis is unpickled.
@@ -39,6 +43,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -51,6 +56,7 @@ from huey.registry import Message
 from huey.serializer import Serializer
 from huey.storage import BaseStorage, MemoryStorage, RedisStorage, SqliteStorage
 
+from owners.gerrit.changes import open_changes_query
 from owners.gerrit.compiled import Entries, RedisEntries, SharedMaps, folder_entries
 from owners.gerrit.events import (
     MOVES_DEPENDENTS,
@@ -60,10 +66,10 @@ from owners.gerrit.events import (
     GroupChanged,
     RefUpdated,
 )
-from owners.gerrit.model import GerritError
+from owners.gerrit.model import BranchConfig, ChangeSnapshot, GerritError
 from webhook.groups import affected_changes
 from webhook.metrics import Metrics
-from webhook.service import OwnersService, Result
+from webhook.service import BranchConfigs, OwnersService, Result
 from webhook.settings import MEMORY_QUEUE, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -84,6 +90,9 @@ BACKOFF_BASE_SECONDS = 1.0
 # group or account from its caches, so what the bot reads at once can still be the old state
 # (a removed member still counted): each such change is fanned out again this much later.
 CACHE_SETTLE_SECONDS = 2.0
+# How far the clocks of two workers may disagree: a fan-out does not post for a change judged
+# less than this before it read the change, since that verdict may rest on newer votes.
+CLOCK_SKEW_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ class Job:
     ref: str = ""
     old: str = ""
     new: str = ""
-    inputs: str = ""  # from the reconciler: the change's inputs, recorded after the verdict
+    inputs: str = ""  # unused: each verdict records its own inputs; read from older queues
     refresh: bool = False  # read group members afresh (the reconciler saw them change)
     group: str = ""  # the UUID of a changed group (GROUP jobs)
     account: int = 0  # the ID of a changed account (ACCOUNT jobs)
@@ -586,7 +595,9 @@ class Jobs:
         self.groups = _namespace(self.huey, "groups")
         self._groups_seen: Any = None
         self._unreleased: dict[str, bytes] = {}  # leases the backend failed to delete
-        self.service.maps = SharedMaps(_map_entries(self.huey))
+        self.service.maps = SharedMaps(_map_entries(self.huey), settings.map_cache)
+        self.service.gerrit.projects.cache_size = settings.file_cache
+        self.service.gerrit.bound(settings.gerrit_concurrency)
         self._task = self.huey.task(name="owners_job")(self._run)
 
     # -- the web side ---------------------------------------------------------------------
@@ -658,13 +669,16 @@ class Jobs:
         if job.kind == ACCOUNT:
             self._run_account(job, attempt)
             return
-        if job.kind != CHANGE:
+        if job.kind in (BRANCH, PROJECT):
+            self._fan_out(job, attempt)
+            return
+        if job.kind == STACK:
             self.pending.delete(job.key)
-            if job.kind == STACK and attempt == 0:
+            if attempt == 0:
                 # the change itself first, whatever becomes of finding what is built on it
                 self.submit(Job(CHANGE, job.project, job.number))
             try:
-                for number in self._changes_of(job):
+                for number in self.service.gerrit.changes.dependents(job.project, job.number):
                     self.submit(Job(CHANGE, job.project, number))
             except GerritError as exc:
                 self._failed(job, attempt, exc)
@@ -763,12 +777,62 @@ class Jobs:
             self.service.gerrit.accounts.forget_groups()
             self._groups_seen = generation
 
-    def _changes_of(self, job: Job) -> list[int]:
-        if job.kind == STACK:
-            return self.service.gerrit.changes.dependents(job.project, job.number)
-        if job.kind == PROJECT:
-            return self.service.gerrit.changes.open_changes(job.project)
-        return self.service.changes_to_revisit(job.project, job.ref, job.old, job.new)
+    def _fan_out(self, job: Job, attempt: int) -> None:
+        """Re-judge the open changes a ref update (BRANCH) or a project's config (PROJECT)
+        may have re-decided, in bulk: one query per 500 changes reads each with everything
+        its verdict needs, each branch's OWNERS.yaml is read once, and the changes are judged
+        by as many threads as Gerrit may get calls at once (`OWNERS_GERRIT_CONCURRENCY`, or
+        `OWNERS_WORKERS` without a bound), each under the change's lease as a change job is.
+
+        A change whose lease another worker holds, that was judged since the query read it
+        (that verdict may rest on newer votes than this snapshot), or whose judging fails is
+        queued as a change job instead: read afresh, retried, never lost."""
+        self.pending.delete(job.key)
+        self._sync_groups()
+        read_from = self.clock()
+        try:
+            query = (
+                open_changes_query(job.project)
+                if job.kind == PROJECT
+                else self.service.revisit_query(job.project, job.ref, job.old, job.new)
+            )
+            branches = BranchConfigs(self.service.gerrit)
+            with ThreadPoolExecutor(self._fan_out_threads) as pool:
+                for snapshot, info in self.service.gerrit.changes.snapshots(query) if query else ():
+                    branch = branches.of(snapshot)
+                    pool.submit(self._judge_read, snapshot, info, branch, read_from)
+        except GerritError as exc:
+            self._failed(job, attempt, exc)
+        else:
+            self.metrics.jobs.labels("done").inc()
+
+    @property
+    def _fan_out_threads(self) -> int:
+        return max(1, self.settings.gerrit_concurrency or self.settings.workers)
+
+    def _judge_read(
+        self, snapshot: ChangeSnapshot, info: dict[str, Any], branch: BranchConfig, read_from: float
+    ) -> None:
+        """Judge a change a fan-out read, or queue it as a change job (see `_fan_out`)."""
+        change = Job(CHANGE, snapshot.project, snapshot.number)
+        try:
+            lease = self._acquire(change)
+        except Exception:  # the queue's backend failed: the change job retries
+            lease = None
+        judged = False
+        if lease is not None:
+            try:
+                if self.judged_at(change.key) < read_from - CLOCK_SKEW_SECONDS:
+                    started = time.monotonic()
+                    result = self.service.process_snapshot(snapshot, info, branch)
+                    self._record(change, result, time.monotonic() - started)
+                    judged = True
+            except Exception as exc:
+                log.warning("%s: judged alone (%s)", change, _one_line(exc), extra=change.fields)
+            finally:
+                self._release(change.key, lease)
+        if not judged:
+            self.submit(change)
 
     def _evaluate(self, job: Job) -> Result:
         self._sync_groups()
@@ -776,17 +840,31 @@ class Jobs:
             self.service.gerrit.accounts.forget_groups()
         started = time.monotonic()
         result = self.service.process_change(job.project, job.number)
-        self.metrics.evaluation.observe(time.monotonic() - started)
+        self._record(job, result, time.monotonic() - started)
+        return result
+
+    def _record(self, job: Job, result: Result, seconds: float) -> None:
+        """Count a verdict, and record the inputs it was judged from and when."""
+        self.metrics.evaluation.observe(seconds)
         if result.voted is not None:
             self.metrics.votes.labels(f"{result.voted:+d}" if result.voted else "0").inc()
         if result.commented:
             self.metrics.comments.inc()
         if result.overridden:
             self.metrics.overrides.inc()
-        if job.inputs:
-            self.inputs.put(job.key, job.inputs)
+        if result.inputs:
+            self.inputs.put(job.key, {"inputs": result.inputs, "at": self.clock()})
         self.metrics.jobs.labels("done").inc()
-        return result
+
+    def recorded_inputs(self, key: str) -> str | None:
+        """The inputs of the last verdict on a change (`Job.key`), if recorded."""
+        record = self.inputs.get(key)
+        return record.get("inputs") if isinstance(record, dict) else None
+
+    def judged_at(self, key: str) -> float:
+        """When the last verdict on a change (`Job.key`) was recorded; 0 if never."""
+        record = self.inputs.get(key)
+        return _number(record.get("at")) if isinstance(record, dict) else 0.0
 
     def _failed(self, job: Job, attempt: int, exc: GerritError) -> None:
         fields = {**job.fields, "attempt": attempt + 1}

@@ -3,14 +3,12 @@ last verdict.
 
 Events get lost: the webhooks plugin gives up after a few tries, the service may be down, and a
 group's change is reported only when All-Users posts its ref updates to the service
-(`webhook.groups`). A sweep pages through the open changes of the served projects (one query per
-500 changes, with the votes) and computes each change's *inputs*: its current revision, every
-vote on it and whether its voter is active (the policy label's and the bot's own among them),
-its work-in-progress and private flags, its branch's OWNERS.yaml and the members of every Gerrit
-group that file (or the fallback owners) names. A change whose inputs equal those recorded at
-its last verdict is skipped; the others get a job that records the inputs once the verdict is
-posted. A sweep therefore costs a few REST calls per 500 changes, plus one per branch and one
-per group, and evaluates only what may have changed.
+(`webhook.groups`). A sweep pages through the open changes of the served projects (one query
+for all of them, or one per 100 named projects; a call per 500 changes, with the votes) and
+computes each change's inputs (`webhook.inputs`), its branch's group members read afresh. A
+change whose inputs equal those recorded at its last verdict, whether an event or a sweep
+asked for it, is skipped; the others get a job. A sweep therefore costs a call per 500
+changes, plus one per branch and one per group, and evaluates only what may have changed.
 
 Every worker process runs a sweep every `OWNERS_RECONCILE_INTERVAL` seconds, but only one per
 interval across all of them: the first to claim the interval in the backend runs it.
@@ -18,8 +16,6 @@ interval across all of them: the first to claim the interval in the backend runs
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,13 +23,16 @@ from typing import Any
 from owners.gerrit.model import BranchConfig, UnexpectedResponse
 from owners.gerrit.rest import quoted
 from webhook.escalation import Escalator, Seen, seen
-from webhook.groups import named_groups
+from webhook.inputs import branch_inputs, change_inputs
 from webhook.jobs import CHANGE, Job, Jobs
 
 log = logging.getLogger(__name__)
 
 # DETAILED_ACCOUNTS: only with it does Gerrit mark a voter `"inactive": true` (3.10.2)
 QUERY_OPTIONS = ("CURRENT_REVISION", "DETAILED_LABELS", "DETAILED_ACCOUNTS")
+# Projects OR'd into one query: a few KB of URL, far below Gerrit's limits on a request's
+# header (16 KiB) and on a query's terms (index.maxTerms, 1,024)
+PROJECTS_PER_QUERY = 100
 
 
 @dataclass
@@ -47,7 +46,7 @@ class Sweep:
     escalated: int = 0  # changes past their review_sla whose next reviewers were asked
     rest_calls: int = 0
     _branches: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    _groups: dict[str, str] = field(default_factory=dict, repr=False)
+    _groups: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
     _configs: dict[tuple[str, str], BranchConfig] = field(default_factory=dict, repr=False)
 
     def __str__(self) -> str:
@@ -82,9 +81,7 @@ class Reconciler:
         before = self.gerrit.calls
         open_keys = set()
         reviewable: list[Seen] = []  # for the escalation after the sweep
-        projects = sorted(self.settings.projects)
-        queries = [f'status:open project:"{quoted(p)}"' for p in projects] or ["status:open"]
-        for query in queries:
+        for query in sweep_queries(self.settings.projects):
             for info in self.gerrit.changes.query(query, QUERY_OPTIONS):
                 project, number, branch = _identity(info)
                 if not self.settings.watches(project):
@@ -94,11 +91,11 @@ class Reconciler:
                 job = Job(CHANGE, project, number)
                 open_keys.add(job.key)
                 inputs = self._inputs(info, project, branch, done)
-                if self.jobs.inputs.get(job.key) == inputs:
+                if self.jobs.recorded_inputs(job.key) == inputs:
                     done.skipped += 1
                     self.jobs.metrics.reconciled.labels("skipped").inc()
                     continue
-                self.jobs.submit(Job(CHANGE, project, number, inputs=inputs, refresh=True))
+                self.jobs.submit(Job(CHANGE, project, number, refresh=True))
                 done.queued += 1
                 self.jobs.metrics.reconciled.labels("queued").inc()
         for key, _ in list(self.jobs.inputs.items()):
@@ -111,48 +108,39 @@ class Reconciler:
         return done
 
     def _inputs(self, info: dict[str, Any], project: str, branch: str, done: Sweep) -> str:
-        try:
-            labels = {
-                name: sorted(
-                    # a deactivated voter's vote stops counting: a lost account event
-                    [vote.get("_account_id"), vote.get("value"), bool(vote.get("inactive"))]
-                    for vote in (detail.get("all") or ())
-                    if vote.get("value")
-                )
-                for name, detail in sorted((info.get("labels") or {}).items())
-            }
-            revision = info["current_revision"]
-        except (KeyError, TypeError, AttributeError):
-            raise UnexpectedResponse(
-                "a change in a query answer lacks its revision or votes"
-            ) from None
         key = (project, branch)
         if key not in done._branches:
             done._branches[key] = self._branch_inputs(project, branch, done)
-        facts = [
-            revision,
-            labels,
-            bool(info.get("work_in_progress")),
-            bool(info.get("is_private")),
-            done._branches[key],
-        ]
-        return _digest(facts)
+        return change_inputs(info, done._branches[key])
 
     def _branch_inputs(self, project: str, branch: str, done: Sweep) -> str:
         """OWNERS.yaml of the branch, and the members of the groups it (or the fallback
-        owners) names."""
-        config = self.gerrit.projects.branch_config(project, branch)
-        done._configs[(project, branch)] = config
-        groups = []
-        for name in named_groups(config.content, self.settings.fallback_owners, config.included):
+        owners) names, each group read afresh once per sweep."""
+
+        def members(name: str) -> tuple[str, ...] | None:
             if name not in done._groups:
-                members = self.gerrit.accounts.group_members(name, fresh=True)
-                done._groups[name] = _digest(sorted(members) if members is not None else None)
-            groups.append([name, done._groups[name]])
-        content = None if config.content is None else hashlib.sha256(config.content).hexdigest()
-        if config.included:  # delegated files: a change to one re-decides the branch's changes
-            content = _digest([content, [[p, (d or b"").hex()] for p, d in config.included]])
-        return _digest([content, groups])
+                done._groups[name] = self.gerrit.accounts.group_members(name, fresh=True)
+            return done._groups[name]
+
+        config = self.gerrit.projects.branch_config(project, branch)
+        done._configs[(project, branch)] = config  # for the escalation after the sweep
+        compile_map = self.jobs.service.maps.compile
+        return branch_inputs(config, self.settings.fallback_owners, members, compile_map)
+
+
+def sweep_queries(projects: frozenset[str]) -> list[str]:
+    """The queries of a sweep: one over every open change when no project is named (each
+    answer is filtered by `watches`), else one per `PROJECTS_PER_QUERY` named projects, so
+    that a project without open changes costs nothing."""
+    if not projects:
+        return ["status:open"]
+    names = sorted(projects)
+    return [
+        "status:open ("
+        + " OR ".join(f'project:"{quoted(p)}"' for p in names[i : i + PROJECTS_PER_QUERY])
+        + ")"
+        for i in range(0, len(names), PROJECTS_PER_QUERY)
+    ]
 
 
 def _identity(info: dict[str, Any]) -> tuple[str, int, str]:
@@ -165,8 +153,3 @@ def _identity(info: dict[str, Any]) -> tuple[str, int, str]:
     ):
         raise UnexpectedResponse("a change in a query answer lacks its project, branch or number")
     return project, number, branch
-
-
-def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -19,6 +19,9 @@ DEFAULT_RECONCILE_SECONDS = 600.0
 DEFAULT_WORKERS = 4
 DEFAULT_JOB_ATTEMPTS = 10
 DEFAULT_RETRY_MAX_DELAY = 300.0
+DEFAULT_GERRIT_CONCURRENCY = 8
+DEFAULT_MAP_CACHE = 32
+DEFAULT_FILE_CACHE = 256
 MEMORY_QUEUE = ""  # no queue: jobs run at once, in the thread that submits them (tests)
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
@@ -32,6 +35,10 @@ class ServiceSettings(Settings):
     workers: int = DEFAULT_WORKERS  # worker threads per process
     job_attempts: int = DEFAULT_JOB_ATTEMPTS  # tries before a job becomes a dead letter
     retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY  # cap of the exponential backoff
+    # REST calls to Gerrit in flight at once per process (fan-outs judge in parallel); 0: any
+    gerrit_concurrency: int = DEFAULT_GERRIT_CONCURRENCY
+    map_cache: int = DEFAULT_MAP_CACHE  # compiled OWNERS.yaml maps kept per process
+    file_cache: int = DEFAULT_FILE_CACHE  # OWNERS.yaml files (and includes) kept, by commit
 
     @classmethod
     def read_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -52,6 +59,13 @@ class ServiceSettings(Settings):
             ),
             retry_max_delay=_seconds(
                 "OWNERS_RETRY_MAX_DELAY", get("RETRY_MAX_DELAY"), DEFAULT_RETRY_MAX_DELAY
+            ),
+            gerrit_concurrency=whole_number(
+                "OWNERS_GERRIT_CONCURRENCY", get("GERRIT_CONCURRENCY"), DEFAULT_GERRIT_CONCURRENCY
+            ),
+            map_cache=max(1, whole_number("OWNERS_MAP_CACHE", get("MAP_CACHE"), DEFAULT_MAP_CACHE)),
+            file_cache=max(
+                1, whole_number("OWNERS_FILE_CACHE", get("FILE_CACHE"), DEFAULT_FILE_CACHE)
             ),
         )
 

@@ -21,7 +21,7 @@ from owners import cache
 from owners.engine import CONFIG_PATH, Diagnostic, Ownership, parse_config
 
 Compiled = tuple[Ownership | None, tuple[Diagnostic, ...]]
-IN_MEMORY = 32  # maps kept per process: a few branches' revisions
+IN_MEMORY = 32  # maps kept per process by default: a few branches' revisions
 REDIS_TTL_SECONDS = 7 * 24 * 3600  # an entry nobody asked for in a week is dropped
 
 
@@ -67,8 +67,10 @@ def folder_entries(queue_file: str) -> cache.DiskCache:
 class SharedMaps:
     """Compile each OWNERS.yaml content once across the service's processes."""
 
-    def __init__(self, entries: Entries | None):
+    def __init__(self, entries: Entries | None, in_memory: int = IN_MEMORY):
         self.entries = entries
+        self.in_memory = in_memory  # the maps kept in this process, most recently used
+        self.hits = self.misses = 0  # lookups found in memory, and the others
         self._memory: OrderedDict[bytes, Compiled] = OrderedDict()
         self._lock = threading.Lock()  # worker threads share the memory
 
@@ -77,12 +79,14 @@ class SharedMaps:
         with self._lock:
             found = self._memory.get(content)
             if found is not None:
+                self.hits += 1
                 self._memory.move_to_end(content)
                 return found
+            self.misses += 1
         found = self._shared(content)
         with self._lock:
             self._memory[content] = found
-            while len(self._memory) > IN_MEMORY:
+            while len(self._memory) > self.in_memory:
                 self._memory.popitem(last=False)
         return found
 

@@ -115,13 +115,12 @@ class Judge:
         touched = {p for f in snapshot.files for p in f.paths}
         return any(path in touched for path, _ in branch.included)
 
-    @staticmethod
-    def _policy(branch: BranchConfig) -> Policy | None:
+    def _policy(self, branch: BranchConfig) -> Policy | None:
         """The policy of the branch's OWNERS.yaml (compiled once per content); None when it
         is missing or invalid, and then no exception of the file applies."""
         if branch.content is None:
             return None
-        ownership, _ = compile_tree(branch.content, branch.included)
+        ownership, _ = compile_tree(branch.content, branch.included, self.maps.compile)
         return ownership.config.policy if ownership is not None else None
 
     def _pure_revert(

@@ -18,7 +18,7 @@ from owners.gerrit.rest import Rest, encode, json_object
 
 __all__ = ["Projects"]
 
-CONFIG_CACHE_SIZE = 256
+CONFIG_CACHE_SIZE = 256  # files kept by default: set `cache_size` to one per branch in use
 
 
 class Projects:
@@ -28,6 +28,7 @@ class Projects:
         self.rest = rest
         self._lock = threading.Lock()
         self._configs: OrderedDict[tuple[str, str], bytes | None] = OrderedDict()
+        self.cache_size = CONFIG_CACHE_SIZE
 
     def names(self, limit: int = 500) -> list[str]:
         """Names of the projects the connection's account can see (the web's front page),
@@ -70,7 +71,7 @@ class Projects:
         )
         with self._lock:
             self._configs[key] = content
-            while len(self._configs) > CONFIG_CACHE_SIZE:
+            while len(self._configs) > self.cache_size:
                 self._configs.popitem(last=False)
         return content
 

@@ -64,6 +64,7 @@ class Rest:
         )
         self._counts = threading.local()
         self.on_error = on_error  # told of every failed call (metrics)
+        self._slots: threading.BoundedSemaphore | None = None  # see `bound`
 
     @classmethod
     def as_viewer(cls, settings: Settings, auth: tuple[str, str] | None, **kw: Any) -> Self:
@@ -78,9 +79,23 @@ class Rest:
         connection._user = None  # a 401 is the viewer's, not the bot's settings
         return connection
 
+    def bound(self, limit: int) -> None:
+        """Let at most `limit` of this connection's calls be in flight at once, whichever
+        threads make them: Gerrit is the fleet's bottleneck, and more parallel calls only
+        make each one slower.  0: no bound."""
+        self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
+
     # -- calls -----------------------------------------------------------------------------
 
     def _call(
+        self, method: str, path: str, body: Any = None, *, missing_ok: bool = False, **kw: Any
+    ) -> Any:
+        if self._slots is None:
+            return self._timed_call(method, path, body, missing_ok=missing_ok, **kw)
+        with self._slots:
+            return self._timed_call(method, path, body, missing_ok=missing_ok, **kw)
+
+    def _timed_call(
         self, method: str, path: str, body: Any = None, *, missing_ok: bool = False, **kw: Any
     ) -> Any:
         started = time.perf_counter()

@@ -40,6 +40,8 @@ from owners.gerrit.model import ChangeSnapshot
 from owners.gerrit.settings import Settings
 
 GroupLookup = Callable[[str], Iterable[str] | None]
+# compiles one OWNERS.yaml content (`compile_config`, or a cache of compiled maps)
+CompileMap = Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]]
 """Members (usernames and emails) of a Gerrit group; None when the group cannot be seen."""
 
 VOTES = {Verdict.APPROVED: 1, Verdict.PENDING: 0, Verdict.BLOCKED: -1}
@@ -106,7 +108,7 @@ def assess(
     reverted_landing: Landing | None = None,
     included: tuple[tuple[str, bytes | None], ...] = (),
     proposed_read: Callable[[str], bytes | None] | None = None,
-    compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]] | None = None,
+    compile_map: CompileMap | None = None,
     acquaintance: Callable[[str], Acquaintance] | None = None,
 ) -> Outcome:
     """What the owners say about the change.
@@ -251,7 +253,7 @@ def check_outcome(outcome: Outcome) -> Evaluation:
 def compile_tree(
     content: bytes,
     included: tuple[tuple[str, bytes | None], ...],
-    compile_map: Callable[[bytes], tuple[Ownership | None, tuple[Diagnostic, ...]]] | None = None,
+    compile_map: CompileMap | None = None,
 ) -> tuple[Ownership | None, tuple[Diagnostic, ...]]:
     """`compile_config` (or `compile_map`) for a root file, given the files its `include:`
     names as read at the same commit; a file that names includes it was not given fails to

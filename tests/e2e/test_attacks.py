@@ -294,6 +294,29 @@ def test_an_abandoned_change_restored_after_its_owners_changed_is_judged_again(
     refused(nova, "wendy", number)
 
 
+def test_an_owner_taken_out_of_owners_yaml_loses_every_open_approval_at_once(
+    nova: Nova,
+) -> None:
+    """The branch's open changes are judged again in bulk when its OWNERS.yaml changes: each
+    +1 that rested on the removed owner is taken back, and Gerrit refuses every submit."""
+    numbers = [
+        nova.push_change("zed", {f"nova/virt/libvirt/fan{i}.py": f"# {i}\n"}, f"libvirt: {i}")
+        for i in range(3)
+    ]
+    for number in numbers:
+        for owner in ("lena", "luke"):  # libvirt needs two of its owners
+            nova.vote(owner, number, 2)
+        assert nova.wait_for_bot(number, 1) == 1
+    text = nova.file("OWNERS.yaml").replace("libvirt-core: [lena, luke]", "libvirt-core: [lena]")
+    rules = nova.push_change("zed", {"OWNERS.yaml": text}, "owners: luke steps down")
+    for voter in ("carol", "dave"):
+        nova.vote(voter, rules, 2)
+    submitted(nova, "carol", rules)
+    for number in numbers:
+        assert nova.wait_for_bot(number, 0) != 1
+        refused(nova, "luke", number)
+
+
 def test_votes_cast_on_an_older_patch_set_do_not_approve_a_newer_one(nova: Nova) -> None:
     number = nova.push_change("zed", {HYPERV: "# ps1\n"}, "hyperv: ps1")
     nova.vote("alice", number, 2)

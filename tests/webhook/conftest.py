@@ -277,7 +277,7 @@ class FakeGerrit:
         ]
 
     def _query(self, params: dict[str, Any], **_: Any) -> Any:
-        project = re.search(r'project:"([^"]+)"', params["q"])
+        projects = set(re.findall(r'project:"([^"]+)"', params["q"]))  # one, or OR'd
         branch = re.search(r'branch:"([^"]+)"', params["q"])
         reviewer = re.search(r"reviewer:(\d+)", params["q"])
         found = [
@@ -287,7 +287,7 @@ class FakeGerrit:
             else {"_number": n, "project": c["project"], "branch": c["branch"]}
             for n, c in sorted(self.changes.items())
             if c["status"] == "NEW"
-            and (project is None or c["project"] == project.group(1))
+            and (not projects or c["project"] in projects)
             and (branch is None or c["branch"] == branch.group(1))
             and (reviewer is None or int(reviewer.group(1)) in _reviewer_ids(c))
         ]

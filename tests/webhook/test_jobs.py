@@ -422,8 +422,86 @@ def test_a_branch_job_fans_out_to_its_open_changes(
     gerrit.add_change(change_info(44, HYPERV, {"bob": 2}, owner="uma", branch="stable"))
     gerrit.set_branch("nova", "master", "b" * 40, nova_config + b"\n# changed\n")
     jobs.submit(Job(BRANCH, "nova", ref="refs/heads/master", old="a" * 40, new="b" * 40))
-    assert drain(jobs) == 3
+    assert drain(jobs) == 1  # judged in bulk: no job per change
     assert sorted(r["message"] is not None for r in gerrit.reviews()) == [True, True]
+
+
+def test_a_fan_out_reads_its_changes_in_pages_and_the_branch_once(
+    jobs: Jobs, gerrit: FakeGerrit, nova_config: bytes
+) -> None:
+    for number in range(43, 43 + 59):
+        gerrit.add_change(change_info(number, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.set_branch("nova", "master", "b" * 40, nova_config + b"\n# changed\n")
+    gerrit.log.clear()
+    jobs.submit(Job(BRANCH, "nova", ref="refs/heads/master", old="a" * 40, new="b" * 40))
+    drain(jobs)
+    gets = [path for method, path in gerrit.log if method == "GET"]
+    posts = [path for method, path in gerrit.log if method == "POST"]
+    assert len(posts) == 60  # each verdict moved: one review each
+    # both trees compared, one query, the branch head, its parent on the branch: nothing per change
+    assert gets.count("changes/") == 1
+    assert gets.count("projects/nova/branches/master") == 1
+    assert len(gets) == 5
+    assert len(gets) / 60 <= 1.2
+    assert list(jobs.leases.items()) == []
+    # every verdict recorded its inputs: an unchanged sweep finds nothing to do
+    assert all(jobs.recorded_inputs(f"change:nova~{n}") for n in range(42, 43 + 59))
+
+
+def test_a_fan_out_leaves_a_change_another_worker_judges_to_its_own_job(
+    jobs: Jobs, gerrit: FakeGerrit, nova_config: bytes
+) -> None:
+    gerrit.add_change(change_info(43, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.set_branch("nova", "master", "b" * 40, nova_config + b"\n# changed\n")
+    jobs.workers.put("other-worker", jobs.clock())
+    busy = Job(CHANGE, "nova", 43)
+    jobs.leases.put(busy.key, {"worker": "other-worker", "at": jobs.clock()})
+    gerrit.log.clear()
+    jobs.submit(Job(BRANCH, "nova", ref="refs/heads/master", old="a" * 40, new="b" * 40))
+    jobs.huey.execute(jobs.huey.dequeue())
+    # 42 judged in bulk; 43 is not judged twice at once: it waits in a job of its own
+    posted = [path.split("/")[1] for method, path in gerrit.log if method == "POST"]
+    assert posted == ["nova~42"]
+    assert jobs.pending.get(busy.key) is not None
+    jobs.leases.delete(busy.key)  # the other worker is done
+    drain(jobs)
+    assert evaluations(gerrit, 43) == 1  # read afresh by its own job, then judged
+    assert len(gerrit.reviews()) == 2
+
+
+def test_a_fan_out_never_posts_over_a_verdict_newer_than_its_read(
+    jobs: Jobs, gerrit: FakeGerrit, nova_config: bytes
+) -> None:
+    """A change judged after the fan-out read it may have had its votes changed since: the
+    fan-out's snapshot is older than that verdict, so the change is read again, alone."""
+    gerrit.add_change(change_info(43, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.set_branch("nova", "master", "b" * 40, nova_config + b"\n# changed\n")
+    jobs.inputs.put("change:nova~43", {"inputs": "x", "at": jobs.clock()})  # judged just now
+    gerrit.log.clear()
+    jobs.submit(Job(BRANCH, "nova", ref="refs/heads/master", old="a" * 40, new="b" * 40))
+    drain(jobs)
+    assert evaluations(gerrit, 42) == 0 and evaluations(gerrit, 43) == 1
+    assert len(gerrit.reviews()) == 2
+
+
+def test_a_fan_out_whose_post_fails_leaves_the_change_to_a_retried_job(
+    jobs: Jobs, gerrit: FakeGerrit, nova_config: bytes
+) -> None:
+    gerrit.set_branch("nova", "master", "b" * 40, nova_config + b"\n# changed\n")
+    real_post = gerrit.post
+    failures = [HTTPStatus(503)]
+
+    def post_once_failing(path: str, json: object = None, **kw: object) -> object:
+        if failures:
+            raise failures.pop()
+        return real_post(path, json, **kw)
+
+    gerrit.post = post_once_failing  # type: ignore[method-assign]
+    jobs.submit(Job(BRANCH, "nova", ref="refs/heads/master", old="a" * 40, new="b" * 40))
+    drain(jobs)
+    assert evaluations(gerrit, 42) == 1  # judged again alone, after the failed post
+    assert len(gerrit.reviews()) == 1
+    assert jobs.dead_letters() == []
 
 
 def test_a_job_that_crashes_the_code_is_a_dead_letter_not_a_loop(jobs: Jobs) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.webhook.conftest import FakeGerrit, account, change_info, drain, queued_jobs
-from webhook.jobs import Jobs
+from webhook.jobs import CHANGE, Job, Jobs
 from webhook.reconcile import Reconciler
 
 HYPERV = {"nova/virt/hyperv/vmops.py": {}}
@@ -122,3 +122,35 @@ def test_one_sweep_per_interval_across_workers(
     assert other.claim(60) is not None and reconciler.claim(60) is None
     now[0] += 60
     assert reconciler.claim(60) is not None
+
+
+def test_a_sweep_after_verdicts_from_events_evaluates_nothing(
+    world: tuple[Jobs, Reconciler], gerrit: FakeGerrit
+) -> None:
+    """Every verdict records its inputs, whoever asked for it, as the bot left them (its own
+    new vote in place): the first sweep after events finds nothing to do."""
+    jobs, reconciler = world
+    gerrit.changes[2]["messages"].append({"author": account("owners-bot"), "message": "hi"})
+    for number in (2, 1):
+        jobs.submit(Job(CHANGE, "nova", number))
+    drain(jobs)
+    assert (bot_vote(gerrit, 1), bot_vote(gerrit, 2)) == (1, 0)
+    sweep = reconciler.sweep()
+    assert (sweep.seen, sweep.queued, sweep.skipped) == (2, 0, 2)
+    assert sweep.rest_calls == 3  # one query, one branch head, one group
+
+
+def test_one_query_sweeps_every_named_project(gerrit: FakeGerrit, tmp_path: Path) -> None:
+    projects = frozenset(f"p{i:03}" for i in range(250))
+    for i, project in enumerate(sorted(projects)[::50]):
+        gerrit.set_branch(project, "master", "a" * 40, GROUPED)
+        gerrit.add_change(change_info(10 + i, HYPERV, project=project))
+    gerrit.groups["Hyper-V Core"] = [account("bob")]
+    jobs = queued_jobs(gerrit, tmp_path / "queue.db", projects=projects)
+    gerrit.log.clear()
+    sweep = Reconciler(jobs).sweep()
+    assert sweep.seen == 5
+    # a query per 100 projects; for each project with open changes its branch's head and
+    # (new) OWNERS.yaml; the group once.  The 245 projects without open changes cost nothing.
+    assert [path for _, path in gerrit.log].count("changes/") == 3
+    assert sweep.rest_calls == 3 + 5 * 2 + 1

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from owners.gerrit.settings import SettingsError
+from webhook.jobs import Jobs
 from webhook.settings import ServiceSettings
 
 SECRET = "hunter2-very-secret"
@@ -49,6 +50,26 @@ def test_every_variable() -> None:
     assert settings.fallback_owners == ("carol", "gerrit:Nova Core", "dave@example.org")
     assert settings.add_reviewers is False
     assert settings.max_reviewers == 0
+
+
+def test_gerrit_concurrency_and_cache_sizes(tmp_path: Path) -> None:
+    defaults = ServiceSettings.from_env(BASE)
+    assert (defaults.gerrit_concurrency, defaults.map_cache, defaults.file_cache) == (8, 32, 256)
+    sized = ServiceSettings.from_env(
+        {
+            **BASE,
+            "OWNERS_GERRIT_CONCURRENCY": "3",
+            "OWNERS_MAP_CACHE": "500",
+            "OWNERS_FILE_CACHE": "4000",
+            "OWNERS_QUEUE": str(tmp_path / "queue.db"),
+        }
+    )
+    assert (sized.gerrit_concurrency, sized.map_cache, sized.file_cache) == (3, 500, 4000)
+    jobs = Jobs(sized)
+    assert jobs.service.maps.in_memory == 500
+    assert jobs.service.gerrit.projects.cache_size == 4000
+    with pytest.raises(SettingsError, match="OWNERS_MAP_CACHE"):
+        ServiceSettings.from_env({**BASE, "OWNERS_MAP_CACHE": "many"})
 
 
 def test_password_file(tmp_path: Path) -> None:
