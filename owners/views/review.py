@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from owners.engine import Mode
 from owners.insight.health import Health
@@ -337,12 +338,9 @@ def health_plot_bytes(report: ReviewReport, kind: str) -> bytes:
     """Bars of the time to the first owner review in hours per subsystem (median, p90),
     each with its SLA as a mark."""
     shown = [s for s in report.subsystems if s.first_review.count]
-    chart = charts.figure(figsize=(max(6.0, 1.0 * len(shown) + 2), 4.5), layout="constrained")
-    axes = chart.add_subplot()
-    axes.set_title("Time from upload to the first owner review")
-    axes.set_ylabel("hours")
-    if not shown:
-        axes.text(0.5, 0.5, "no owner review in the window", ha="center", transform=axes.transAxes)
+    chart, axes = _hours_chart(
+        len(shown), 1.0, "Time from upload to the first owner review", "no owner review"
+    )
     places = range(len(shown))
     for offset, quantile, colour in ((-0.2, "median", "tab:blue"), (0.2, "p90", "tab:orange")):
         values = [(getattr(s.first_review, quantile) or 0) / 3600 for s in shown]
@@ -360,12 +358,9 @@ def health_plot_bytes(report: ReviewReport, kind: str) -> bytes:
 def plot_bytes(report: ReviewReport, kind: str) -> bytes:
     """Box plots of the waits in hours, per subsystem, lieutenants' beside the core team's."""
     shown = [s for s in report.subsystems if s.lieutenant_wait.count or s.root_wait.count]
-    chart = charts.figure(figsize=(max(6.0, 1.2 * len(shown) + 2), 4.5), layout="constrained")
-    axes = chart.add_subplot()
-    axes.set_title("Wait from upload to first approval")
-    axes.set_ylabel("hours")
-    if not shown:
-        axes.text(0.5, 0.5, "no approvals in the window", ha="center", transform=axes.transAxes)
+    chart, axes = _hours_chart(
+        len(shown), 1.2, "Wait from upload to first approval", "no approvals"
+    )
     for offset, attribute, colour, label in (
         (-0.2, "lieutenant_wait", "tab:blue", "first lieutenant approval"),
         (0.2, "root_wait", "tab:orange", "first root approval"),
@@ -387,3 +382,15 @@ def plot_bytes(report: ReviewReport, kind: str) -> bytes:
     if shown:
         axes.legend(loc="upper left")
     return charts.encoded(chart, kind)
+
+
+def _hours_chart(columns: int, width: float, title: str, nothing: str) -> tuple[Any, Any]:
+    """A figure `width` inches per subsystem column wide, with one axes in hours; `nothing`
+    (in the window) is written across it when there are no columns."""
+    chart = charts.figure(figsize=(max(6.0, width * columns + 2), 4.5), layout="constrained")
+    axes = chart.add_subplot()
+    axes.set_title(title)
+    axes.set_ylabel("hours")
+    if not columns:
+        axes.text(0.5, 0.5, f"{nothing} in the window", ha="center", transform=axes.transAxes)
+    return chart, axes
