@@ -19,6 +19,7 @@ from owners.engine.suggestion import Acquaintance
 from owners.gerrit.compiled import SharedMaps
 from owners.gerrit.connection import GerritConnection
 from owners.gerrit.model import BranchConfig, ChangeSnapshot, earlier_votes
+from owners.gerrit.people import People
 from owners.gerrit.settings import Settings
 from owners.gerrit.verdict import GroupLookup, Outcome, assess, check_outcome, compile_tree
 
@@ -35,6 +36,8 @@ class Judge:
         self.groups: GroupLookup | None = None
         # compiled OWNERS.yaml maps; the service shares them through its queue's backend
         self.maps = SharedMaps(None)
+        # what the ranked suggestions know of people; the web's pages keep it per viewer
+        self.people: People = self.gerrit.people
 
     def assess_change(
         self, number: int, project: str | None = None, *, fresh_groups: bool = False
@@ -48,10 +51,12 @@ class Judge:
         return snapshot, self._assess(snapshot, fresh_groups=fresh_groups)
 
     def assess_snapshot(
-        self, snapshot: ChangeSnapshot, branch: BranchConfig | None = None
+        self, snapshot: ChangeSnapshot, branch: BranchConfig | None = None, *, rank: bool = False
     ) -> Outcome:
-        """The outcome of a snapshot already read (the web's change page), posting nothing."""
-        return self._assess(snapshot, branch)
+        """The outcome of a snapshot already read (the web's pages), posting nothing; with
+        `rank`, the suggestions ranked as the bot ranks them (the change page, which offers
+        to ask them)."""
+        return self._assess(snapshot, branch, rank=rank)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -64,8 +69,8 @@ class Judge:
         rank: bool = False,
     ) -> Outcome:
         """With `rank`, the suggested reviewers are ranked by what Gerrit knows of people
-        (`owners.gerrit.people`): the bot, which asks them, ranks; the submit check, which must
-        stay fast, and the read-only surfaces do not."""
+        (`owners.gerrit.people`): the bot and the change page, which ask them, rank; the submit
+        check, which must stay fast, and the other read-only surfaces do not."""
         if branch is None or branch.branch != snapshot.branch:
             branch = self.gerrit.projects.branch_config(snapshot.project, snapshot.branch)
         proposed = self.gerrit.changes.file_in_revision(snapshot) if snapshot.edits_config else None
@@ -102,7 +107,7 @@ class Judge:
 
     def _acquaintance(self, snapshot: ChangeSnapshot) -> Callable[[str], Acquaintance]:
         paths = (p for f in snapshot.files for p in f.paths)
-        return self.gerrit.people.acquaintance(snapshot.project, snapshot.branch, paths)
+        return self.people.acquaintance(snapshot.project, snapshot.branch, paths)
 
     @staticmethod
     def _edits_included(snapshot: ChangeSnapshot, branch: BranchConfig) -> bool:

@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from owners.engine import CONFIG_PATH, Account, Change, ChangedFile, Vote
 from owners.insight.review import ChangeHistory, TimedVote
@@ -449,3 +449,11 @@ def gerrit_time(text: str) -> datetime:
     day, _, fraction = text.partition(".")
     moment = datetime.strptime(day, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     return moment.replace(microsecond=int((fraction + "000000")[:6]))
+
+
+class Memo(Protocol):
+    """Where the web keeps answers between requests (`webhook.web.cache.Cache`): `get`
+    returns the value kept under `key`, else makes, keeps and returns it (a `make` that
+    raises keeps nothing)."""
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any: ...

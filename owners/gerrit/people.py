@@ -27,7 +27,7 @@ from typing import Any
 from owners.engine import Ownership
 from owners.engine.resolution import is_group
 from owners.engine.suggestion import Acquaintance
-from owners.gerrit.model import GerritError, UnexpectedResponse
+from owners.gerrit.model import GerritError, Memo, UnexpectedResponse
 from owners.gerrit.rest import Rest, quoted
 from owners.gerrit.settings import DEFAULT_AWAY_PATTERN
 from owners.insight.health import Health, health, own_people
@@ -57,13 +57,13 @@ class People:
         *,
         ttl: float = PEOPLE_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        memo: Memo | None = None,
     ):
+        """`memo` keeps what was read (default: kept `ttl` seconds by this object); the web
+        passes one kept per viewer, since what Gerrit tells of people depends on who asks."""
         self.rest = rest
         self.away = re.compile(away_pattern)
-        self._ttl = ttl
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._memo = memo or _Expiring(ttl, clock)
 
     def acquaintance(
         self, project: str, branch: str, paths: Iterable[str]
@@ -186,16 +186,30 @@ class People:
         return self._cached(("familiarity", project, branch, *directories), read, {})
 
     def _cached(self, key: tuple[str, ...], read: Callable[[], Any], unknown: Any) -> Any:
+        """What `read` answers, kept in the memo; `unknown` (kept nowhere) if Gerrit fails."""
+        try:
+            return self._memo.get(key, read)
+        except GerritError as exc:
+            log.warning("ranking reviewers: %s unknown (%s)", key[0], exc)
+            return unknown
+
+
+class _Expiring:
+    """People's own memo: each answer kept `ttl` seconds, at most `CACHE_ENTRIES`."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float]):
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cache: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
         now = self._clock()
         with self._lock:
             hit = self._cache.get(key)
             if hit and hit[0] > now:
                 return hit[1]
-        try:
-            value = read()
-        except GerritError as exc:
-            log.warning("ranking reviewers: %s unknown (%s)", key[0], exc)
-            return unknown
+        value = make()
         with self._lock:
             if len(self._cache) >= CACHE_ENTRIES:  # a long-running service meets many folders
                 self._cache = {k: v for k, v in self._cache.items() if v[0] > now}

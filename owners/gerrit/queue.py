@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from owners.engine import Account, Ownership, RequirementResult, Verdict
 from owners.engine.evaluation import Eligibility
@@ -23,6 +23,7 @@ from owners.gerrit.model import (
     BranchConfig,
     ChangeSnapshot,
     GerritError,
+    Memo,
     UnexpectedResponse,
     account,
     change_names,
@@ -39,13 +40,6 @@ BranchReader = Callable[[str, str], BranchConfig]
 """(project, branch) -> its OWNERS.yaml at its head, read as the reviewer."""
 
 T = TypeVar("T")
-
-
-class Memo(Protocol):
-    """Where the web keeps answers between requests (`webhook.web.cache.Cache`): `get`
-    returns the value kept under `key`, else makes, keeps and returns it."""
-
-    def get(self, key: Any, make: Callable[[], Any]) -> Any: ...
 
 
 class _Forget:

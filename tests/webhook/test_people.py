@@ -89,4 +89,4 @@ def test_the_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     reader = people(gerrit)
     for n in range(20):
         reader.availability(f"person{n}")
-    assert len(reader._cache) <= 5
+    assert len(reader._memo._cache) <= 5  # type: ignore[attr-defined]

@@ -168,6 +168,7 @@ def client(fake: FakeGerrit, tmp_path: Any) -> FlaskClient:
     data.CONFIGS.clear()
     data.REQUIREMENTS.clear()
     data.EVALUATIONS.clear()
+    data.PEOPLE.clear()
     return app.test_client()
 
 

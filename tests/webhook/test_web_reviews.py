@@ -17,10 +17,11 @@ from flask.testing import FlaskClient
 from owners.views.queue import queue_text
 from webhook.web import data
 
-from .conftest import FakeGerrit
-from .test_web import basic, client, fake  # noqa: F401  (its fixtures, used by name)
+from .conftest import FakeGerrit, account
+from .test_web import ViewerGerrit, basic, client, fake  # noqa: F401  (its fixtures, used by name)
 
 ORIGIN = "https://owners.example.org"  # the client's public_url
+AWAY = "away until 12 Dec"
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +29,10 @@ def forget() -> Iterator[None]:
     """The tests edit changes in place without moving their `updated` time, which Gerrit
     would: nothing judged in one test may be remembered in the next."""
     data.QUEUE_MEMO.clear()
+    data.PEOPLE.clear()
     yield
     data.QUEUE_MEMO.clear()
+    data.PEOPLE.clear()
 
 
 def test_my_reviews_lists_what_needs_alice_oldest_first_with_names(client: FlaskClient) -> None:
@@ -90,6 +93,61 @@ def test_the_change_page_gives_each_files_owner_status(
     assert "root" in status["nova/compute/api.py"]["requirements"]
 
 
+def test_the_change_page_ranks_the_suggestions_and_says_why(
+    client: FlaskClient, fake: FakeGerrit
+) -> None:
+    fake.accounts["dave"] = {**account("dave"), "status": AWAY}
+    found = client.get("/api/v1/c/3", headers=basic("zed")).get_json()
+    suggestion = found["suggestion"]
+    assert suggestion["reviewers"] and "dave" not in suggestion["reviewers"]
+    assert found["check"]["suggested_reviewers"] == suggestion["reviewers"]
+    assert f"dave: {AWAY}" in suggestion["why"]
+    page = client.get("/c/3", headers=basic("zed")).get_data(as_text=True)
+    assert f"dave: {AWAY}" in page and ", ".join(suggestion["reviewers"]) in page
+
+
+def test_the_ranking_reads_people_as_the_viewer_and_keeps_them_per_viewer(
+    client: FlaskClient, fake: FakeGerrit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dave's status is shown to alice only: zed is ranked without it, though alice asked
+    first and her answer is kept; a second view of alice's reads no person again."""
+    fake.accounts["dave"] = {**account("dave"), "status": AWAY}
+    reads: list[tuple[str | None, str]] = []
+    real_get = ViewerGerrit.get
+
+    def get(self: ViewerGerrit, path: str, params: Any = None, **kw: Any) -> Any:
+        if path in ("accounts/", "changes/"):  # the people queries (the change is changes/<id>)
+            reads.append((self.user, path))
+            if path == "accounts/" and self.user != "alice":
+                return []
+        return real_get(self, path, params, **kw)
+
+    monkeypatch.setattr(ViewerGerrit, "get", get)
+    alice = client.get("/api/v1/c/3", headers=basic("alice")).get_json()["suggestion"]
+    assert "dave" not in alice["reviewers"] and f"dave: {AWAY}" in alice["why"]
+    alice_reads = reads.count(("alice", "accounts/"))
+    assert alice_reads >= 1
+    zed = client.get("/api/v1/c/3", headers=basic("zed")).get_json()["suggestion"]
+    assert AWAY not in zed["why"] and reads.count(("zed", "accounts/")) >= 1
+    before = len(reads)
+    again = client.get("/api/v1/c/3", headers=basic("alice")).get_json()["suggestion"]
+    assert again == alice and len(reads) == before
+
+
+def test_the_ranking_is_read_again_after_its_bound(
+    client: FlaskClient, fake: FakeGerrit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(data, "PEOPLE", data.Cache(size=100, ttl=60.0, clock=lambda: now[0]))
+    first = client.get("/api/v1/c/3", headers=basic("zed")).get_json()["suggestion"]
+    assert AWAY not in first["why"]
+    fake.accounts["dave"] = {**account("dave"), "status": AWAY}
+    assert client.get("/api/v1/c/3", headers=basic("zed")).get_json()["suggestion"] == first
+    now[0] += 61
+    later = client.get("/api/v1/c/3", headers=basic("zed")).get_json()["suggestion"]
+    assert f"dave: {AWAY}" in later["why"] and "dave" not in later["reviewers"]
+
+
 def _form(client: FlaskClient, number: int, user: str) -> str:
     page = client.get(f"/c/{number}", headers=basic(user)).get_data(as_text=True)
     token = re.search(r'name="csrf" value="([^"]+)"', page)
@@ -100,9 +158,10 @@ def _form(client: FlaskClient, number: int, user: str) -> str:
 def test_ask_these_owners_adds_the_suggested_reviewers_as_the_viewer(
     client: FlaskClient, fake: FakeGerrit
 ) -> None:
+    fake.accounts["dave"] = {**account("dave"), "status": AWAY}
     before = client.get("/api/v1/c/3", headers=basic("zed")).get_json()
-    suggested = before["check"]["suggested_reviewers"]
-    assert suggested and before["reviewers"] == []
+    suggested = before["suggestion"]["reviewers"]  # ranked: dave is away
+    assert suggested and "dave" not in suggested and before["reviewers"] == []
     token = _form(client, 3, "zed")
     answer = client.post("/c/3/ask", data={"csrf": token},
                          headers={**basic("zed"), "Origin": ORIGIN})  # fmt: skip

@@ -34,7 +34,7 @@ from owners.gerrit.model import (
     change_names,
     gerrit_time,
 )
-from owners.gerrit.people import ownership_health
+from owners.gerrit.people import People, ownership_health
 from owners.gerrit.queue import reviewer_queue
 from owners.gerrit.settings import Settings
 from owners.gerrit.verdict import (
@@ -70,6 +70,9 @@ REPORTS: Cache[tuple[str, str, str, str], Json] = Cache(size=64, ttl=REPORT_TTL_
 GROUPS: Cache[tuple[str, str], tuple[str, ...] | None] = Cache(size=4096, ttl=GROUP_TTL_SECONDS)
 # "My reviews": each change's outcome per viewer, as long as a group's members are trusted
 QUEUE_MEMO: Cache[tuple[Any, ...], Any] = Cache(size=20_000, ttl=GROUP_TTL_SECONDS)
+# the change page's ranking: each person's availability and load, and a change's familiar
+# people, as Gerrit told each viewer (`PerViewer`), for as long
+PEOPLE: Cache[tuple[Any, ...], Any] = Cache(size=20_000, ttl=GROUP_TTL_SECONDS)
 MAPS = SharedMaps(None)  # the pages' compiled OWNERS.yaml maps, shared by their `Judge`s
 DASHBOARD_REF = "owners"  # refs/meta/dashboards/owners, written by `owners gerrit-setup`
 
@@ -424,7 +427,8 @@ def judged(
     viewer: Viewer, settings: Settings, number: int
 ) -> tuple[ChangeSnapshot, Json, Branch, Outcome]:
     """A change read as the viewer and judged by the bot's `assess` (`Judge`), groups read
-    as the viewer may see them: what the change page shows and "Ask these owners" acts on."""
+    as the viewer may see them, the suggestions ranked as the bot ranks them by what Gerrit
+    tells the viewer of people: what the change page shows and "Ask these owners" acts on."""
     try:
         snapshot, info = viewer.gerrit.changes.change_and_info(number)
     except GerritError as exc:
@@ -432,14 +436,28 @@ def judged(
             raise NotFound(f"no change {number} that you can see") from None
         raise
     branch = visible_branch(viewer, snapshot.project, snapshot.branch)
-    return snapshot, info, branch, _judge(viewer, settings).assess_snapshot(snapshot, branch.config)
+    outcome = _judge(viewer, settings).assess_snapshot(snapshot, branch.config, rank=True)
+    return snapshot, info, branch, outcome
+
+
+@dataclass(frozen=True)
+class PerViewer:
+    """`PEOPLE` as one viewer's memo: what Gerrit told them of people is kept under their
+    key alone, so no viewer is ranked by an account status or a review they may not see."""
+
+    viewer: str
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+        return PEOPLE.get((self.viewer, *key), make)
 
 
 def _judge(viewer: Viewer, settings: Settings) -> Judge:
-    """The bot's `Judge` reading as the viewer: groups as they may see them."""
+    """The bot's `Judge` reading as the viewer: groups as they may see them, people (for the
+    ranked suggestions) as Gerrit shows them to the viewer."""
     judge = Judge(settings, viewer.gerrit)
     judge.groups = group_reader(viewer)
     judge.maps = MAPS
+    judge.people = People(viewer.gerrit, settings.away_pattern, memo=PerViewer(viewer.key))
     return judge
 
 
@@ -479,6 +497,10 @@ def change(viewer: Viewer, settings: Settings, number: int, explain: str | None 
         "gerrit_url": f"{settings.gerrit_url}/c/{quote(snapshot.project, safe='')}/+/{number}",
         "verdict": str(outcome.verdict),
         "check": check_json(evaluation),
+        "suggestion": {
+            "reviewers": list(evaluation.suggested_reviewers),
+            "why": evaluation.suggestion_why,
+        },
         "requirements": requirements,
         "file_status": file_status_json(viewer, settings, snapshot, branch, outcome),
         "reviewers": [a.display for a in snapshot.reviewers],
