@@ -41,6 +41,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-background-networking", "--disable-component-update"]  # fmt: skip
 
 BRANCH = "reviews"
+AWAY = "out of office until 12 Dec"
 GROUP = "Reviews Libvirt Team"
 OWNERS = f"""version: 1
 include: [nova/virt/hyperv/OWNERS.yaml]
@@ -299,12 +300,28 @@ def test_alice_opens_my_reviews_in_a_browser(
 def test_zed_asks_the_owners_from_the_page_and_gerrit_shows_them(
     nova: Nova, queue: dict[str, int], browser: Any, shots: Path
 ) -> None:
+    """alice, compute's one owner and whom the distance-only ranking asks, is away: the page
+    suggests a nova-core owner instead (they may approve below root), and the click asks
+    exactly those."""
     number = queue["compute"]
-    suggested = api(nova, f"/c/{number}", "zed").json()["check"]["suggested_reviewers"]
-    assert suggested and not set(suggested) & set(reviewers(nova, number))
+    nova.rest("alice").put("accounts/self/status", {"status": AWAY})
+    try:
+        _zed_asks(nova, number, browser, shots)
+    finally:
+        nova.rest("alice").put("accounts/self/status", {"status": ""})
+
+
+def _zed_asks(nova: Nova, number: int, browser: Any, shots: Path) -> None:
+    found = api(nova, f"/c/{number}", "zed").json()
+    suggested = found["suggestion"]["reviewers"]
+    assert suggested and "alice" not in suggested and set(suggested) <= {"carol", "dave", "erin"}
+    assert f"alice: {AWAY}" in found["suggestion"]["why"]
+    assert not set(suggested) & set(reviewers(nova, number))
     page = signed_in(browser, nova, "zed")
     page.goto(f"{nova.service_url}/c/{number}")
     assert page.locator("table.file-status tr.unasked").count() == 1
+    assert page.inner_text("#suggested") == ", ".join(suggested)
+    assert f"alice: {AWAY}" in page.inner_text("#suggestion-why")
     page.click("#ask")
     assert page.url == f"{nova.service_url}/c/{number}?asked=1"
     assert all(name in page.inner_text("#asked") for name in suggested)

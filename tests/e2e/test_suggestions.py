@@ -1,7 +1,8 @@
 """End to end: the reviewers the bot adds and `owners suggest --project` ranks know people.
 
 dave sets his Gerrit account status to an away text over REST; the bot's auto-added
-reviewers and `owners suggest` then ask the other nova-core owners, and the ranking changes
+reviewers, `owners suggest` and the change page (read as zed) then ask the other nova-core
+owners, and the ranking changes
 who is asked, never who must approve: one approval still cannot submit.
 """
 
@@ -12,7 +13,8 @@ import subprocess
 import sys
 
 import pytest
-from novademo import NOVA_OWNERS, Nova
+import requests
+from novademo import NOVA_OWNERS, Nova, password
 
 from owners.engine import Change, ChangedFile, Ownership, evaluate, load_config
 
@@ -75,6 +77,14 @@ def test_an_away_owner_is_neither_added_nor_suggested_and_approval_is_unchanged(
     answer = json.loads(cli.stdout)
     assert sorted(answer["reviewers"]) == ["carol", "erin"]
     assert f"dave: {AWAY}" in answer["why"]
+
+    # the change page ranks as the bot does, read as its viewer: zed's page skips dave too
+    number = next(n for n, e in zip(numbers, plain, strict=True) if "dave" in e.suggested_reviewers)
+    page = requests.get(f"{nova.service_url}/api/v1/c/{number}",
+                        auth=("zed", password("zed")), timeout=60).json()  # fmt: skip
+    assert sorted(page["suggestion"]["reviewers"]) == ["carol", "erin"]
+    assert page["check"]["suggested_reviewers"] == page["suggestion"]["reviewers"]
+    assert f"dave: {AWAY}" in page["suggestion"]["why"]
 
     # who is asked changed; who must approve did not: one nova-core +2 cannot submit
     nova.vote("carol", numbers[0], 2)
