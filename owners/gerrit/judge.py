@@ -36,8 +36,9 @@ class Judge:
         self.groups: GroupLookup | None = None
         # compiled OWNERS.yaml maps; the service shares them through its queue's backend
         self.maps = SharedMaps(None)
-        # what the ranked suggestions know of people; the web's pages keep it per viewer
-        self.people: People = self.gerrit.people
+        # what the ranked suggestions know of people (None: the connection's `people`); the
+        # web's change page keeps it per viewer instead
+        self.people: People | None = None
 
     def assess_change(
         self, number: int, project: str | None = None, *, fresh_groups: bool = False
@@ -107,7 +108,8 @@ class Judge:
 
     def _acquaintance(self, snapshot: ChangeSnapshot) -> Callable[[str], Acquaintance]:
         paths = (p for f in snapshot.files for p in f.paths)
-        return self.people.acquaintance(snapshot.project, snapshot.branch, paths)
+        people = self.people or self.gerrit.people
+        return people.acquaintance(snapshot.project, snapshot.branch, paths)
 
     @staticmethod
     def _edits_included(snapshot: ChangeSnapshot, branch: BranchConfig) -> bool:
