@@ -1,10 +1,12 @@
 """A reviewer's queue ("My reviews", `owners queue`): read as that reviewer, judged as the bot.
 
 Every open change the connection's account can see is judged by `Judge.assess_snapshot`,
-the bot's own `assess`; which requirements wait for the reviewer and which subsystems they
-may approve for are `owners.engine.reviews`'.  The connection is the reviewer's own (the
-web's viewer, the CLI's OWNERS_GERRIT_USER): Gerrit decides which changes, projects and
-groups they see, and nothing is read with anyone else's rights.
+the bot's own `assess`, its suggestions ranked as the bot ranks them by what the reviewer
+may see of people; which requirements wait for the reviewer, which files have no owner
+asked and which subsystems they may approve for are `owners.engine.reviews`'.  The
+connection is the reviewer's own (the web's viewer, the CLI's OWNERS_GERRIT_USER): Gerrit
+decides which changes, projects, groups and people they see, and nothing is read with
+anyone else's rights.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from typing import Any, TypeVar
 
 from owners.engine import Account, Ownership, RequirementResult, Verdict
 from owners.engine.evaluation import Eligibility
-from owners.engine.reviews import Approvable, approvable, approved_by, awaiting
+from owners.engine.reviews import (
+    Approvable,
+    FileState,
+    approvable,
+    approved_by,
+    awaiting,
+    file_statuses,
+)
 from owners.gerrit.judge import Judge
 from owners.gerrit.model import (
     CHANGE_OPTIONS,
@@ -65,7 +74,8 @@ class Queued:
     needs_reviewer: bool  # False: the reviewer approved it, it waits for others
     mine: tuple[RequirementResult, ...]  # waiting for the reviewer, or approved by them
     others: tuple[RequirementResult, ...]  # every other unmet (or vetoed) requirement
-    suggested: tuple[str, ...]
+    suggested: tuple[str, ...]  # ranked as the bot ranks them, by what the reviewer may see
+    no_owner_asked: bool  # some file has no owner asked yet (`owners.engine.reviews`)
 
 
 @dataclass(frozen=True)
@@ -129,7 +139,7 @@ def reviewer_queue(
         config, ownership, eligibility = branch(snapshot.project, snapshot.branch)
         if ownership is None or eligibility is None:
             return None, {}  # no usable OWNERS.yaml and no fallback owners: nobody approves
-        outcome = judge.assess_snapshot(snapshot, config)
+        outcome = judge.assess_snapshot(snapshot, config, rank=True)
         policy = ownership.config.policy
         change = snapshot.as_change(snapshot.files, snapshot.votes(policy.label))
         evaluation = outcome.evaluation
@@ -156,6 +166,12 @@ def reviewer_queue(
                 if r.subsystem not in ids and (not r.met or r.vetoed_by)
             ),
             suggested=evaluation.suggested_reviewers,
+            no_owner_asked=any(
+                status.state is FileState.UNASKED
+                for status in file_statuses(
+                    evaluation, change, snapshot.reviewers, policy, eligibility
+                )
+            ),
         )
         return found, change_names(raw)
 

@@ -55,6 +55,7 @@ def _queued_json(queued: Queued, queue: Queue, now: datetime) -> Json:
         "yours": [_requirement_json(r) for r in queued.mine],
         "others": [_requirement_json(r) for r in queued.others],
         "suggested_reviewers": list(queued.suggested),
+        "no_owner_asked": queued.no_owner_asked,
         "names": {
             who: queue.names[who]
             for r in (*queued.mine, *queued.others)

@@ -173,6 +173,27 @@ def test_ask_these_owners_adds_the_suggested_reviewers_as_the_viewer(
     assert posted == [("changes/nova~3/reviewers", {"reviewer": r}) for r in suggested]
 
 
+def test_my_reviews_offers_ask_these_owners_where_no_owner_is_asked(
+    client: FlaskClient, fake: FakeGerrit
+) -> None:
+    fake.accounts["dave"] = {**account("dave"), "status": AWAY}
+    found = client.get("/api/v1/reviews", headers=basic("alice")).get_json()
+    listed = [*found["needs_you"], *found["waiting_for_others"]]
+    change = next(c for c in listed if c["change"] == 3)
+    assert change["no_owner_asked"] and change["suggested_reviewers"]
+    assert "dave" not in change["suggested_reviewers"]  # ranked, as on the change page
+    page = client.get("/reviews", headers=basic("alice")).get_data(as_text=True)
+    forms = dict(re.findall(r'action="/c/(\d+)/ask">.*?name="csrf" value="([^"]+)"', page))
+    assert sorted(map(int, forms)) == sorted(c["change"] for c in listed if c["no_owner_asked"])
+    answer = client.post("/c/3/ask", data={"csrf": forms["3"]},
+                         headers={**basic("alice"), "Origin": ORIGIN})  # fmt: skip
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/c/3?asked=1")
+    posted = [(p, b) for m, p, b in fake._bodies if m == "POST"]
+    assert posted == [
+        ("changes/nova~3/reviewers", {"reviewer": r}) for r in change["suggested_reviewers"]
+    ]
+
+
 def test_a_cross_site_post_is_refused(client: FlaskClient, fake: FakeGerrit) -> None:
     token = _form(client, 3, "alice")
     attempts = {
