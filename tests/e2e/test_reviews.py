@@ -11,7 +11,9 @@ and alice approves one; then:
   in progress: zed marks two so and removes them);
 - zed clicks "Ask these owners" in Chromium and Gerrit shows the suggested owners as
   reviewers, added by zed; a form posted from another site, and requests without the
-  token or from another origin, are refused and add nobody.
+  token or from another origin, are refused and add nobody;
+- with compute's owner away, the change page suggests nova-core instead, and zed's click asks
+  them; alice asks the owners of a change from her queue's row in Chromium.
 
 Screenshots go to $OWNERS_SCREENSHOTS, else the test's tmp folder.
 """
@@ -332,6 +334,37 @@ def _zed_asks(nova: Nova, number: int, browser: Any, shots: Path) -> None:
     )  # added, by zed: the viewer's own credentials
     assert page.locator("table.file-status tr.pending").count() == 1
     page.screenshot(path=str(shots / "change-asked.png"), full_page=True)
+
+
+def test_alice_asks_the_owners_from_my_reviews_and_gerrit_shows_them(
+    nova: Nova, queue: dict[str, int], browser: Any, shots: Path
+) -> None:
+    """A change of alice's whose README nobody was asked for (zed took the bot's reviewers
+    off a change in progress): her queue offers *Ask these owners* on its row, and the click
+    asks, as alice, the ranked owners the row names."""
+    number = nova.push_change(
+        "zed",
+        {"nova/compute/api.py": "# 6\n", "README.rst": "# 6\n"},
+        "compute and the README",
+        branch=BRANCH,
+    )
+    nova.wait_for_comment(number)
+    nova.rest("zed").post(f"changes/{number}/wip")
+    unask(nova, number)
+    listed = next(c for c in api(nova, "/reviews", "alice").json()["needs_you"]
+                  if c["change"] == number)  # fmt: skip
+    suggested = listed["suggested_reviewers"]
+    assert listed["no_owner_asked"] and suggested
+    page = signed_in(browser, nova, "alice")
+    page.click("#my-reviews")
+    row = page.locator("table.queue tr", has=page.locator(f"button.ask[data-change='{number}']"))
+    assert row.locator("form.ask small").inner_text() == ", ".join(suggested)
+    page.screenshot(path=str(shots / "reviews-ask.png"), full_page=True)
+    row.locator("button.ask").click()
+    assert page.url == f"{nova.service_url}/c/{number}?asked=1"
+    now = reviewers(nova, number)
+    assert {name: now.get(name) for name in suggested} == {name: "alice" for name in suggested}
+    assert page.locator("table.file-status tr.unasked").count() == 0
 
 
 class _Hostile(http.server.BaseHTTPRequestHandler):
