@@ -220,7 +220,7 @@ def _basic(user: str, password: str) -> dict[str, str]:
 
 def _reset() -> None:
     for cache in (data.TREES, data.CONFIGS, data.GROUPS, data.REPORTS, data.REQUIREMENTS,
-                  data.EVALUATIONS, data.QUEUE_MEMO, web_pages.CHARTS):  # fmt: skip
+                  data.EVALUATIONS, data.QUEUE_MEMO, data.PEOPLE, web_pages.CHARTS):  # fmt: skip
         cache.clear()
     compile_config.cache_clear()
     data.MAPS = SharedMaps(None)
