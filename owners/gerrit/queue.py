@@ -139,7 +139,7 @@ def reviewer_queue(
         config, ownership, eligibility = branch(snapshot.project, snapshot.branch)
         if ownership is None or eligibility is None:
             return None, {}  # no usable OWNERS.yaml and no fallback owners: nobody approves
-        outcome = judge.assess_snapshot(snapshot, config, rank=True)
+        outcome = judge.assess_snapshot(snapshot, config)
         policy = ownership.config.policy
         change = snapshot.as_change(snapshot.files, snapshot.votes(policy.label))
         evaluation = outcome.evaluation
@@ -147,6 +147,9 @@ def reviewer_queue(
         approved = approved_by(evaluation, me) if outcome.verdict is not Verdict.APPROVED else ()
         if not mine and not approved:
             return None, {}
+        # in the queue: its suggestions ranked as the change page ranks them (what the ranking
+        # reads of people is paid for the reviewer's changes only, not every open one)
+        evaluation = judge.assess_snapshot(snapshot, config, rank=True).evaluation
         ids = {r.subsystem for r in mine} | set(approved)
         found = Queued(
             number=snapshot.number,

@@ -306,6 +306,8 @@ def test_zed_asks_the_owners_from_the_page_and_gerrit_shows_them(
     suggests a nova-core owner instead (they may approve below root), and the click asks
     exactly those."""
     number = queue["compute"]
+    # zed has not ranked compute's owners before (his queue is empty: the service reads
+    # people only for the changes in a queue), so nothing he saw of alice is kept
     nova.rest("alice").put("accounts/self/status", {"status": AWAY})
     try:
         _zed_asks(nova, number, browser, shots)

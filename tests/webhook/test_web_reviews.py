@@ -194,6 +194,25 @@ def test_my_reviews_offers_ask_these_owners_where_no_owner_is_asked(
     ]
 
 
+def test_my_reviews_ranks_only_the_changes_in_the_queue(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zed wrote every change, so none waits for him: his queue reads nobody's status."""
+    people_reads: list[str | None] = []
+    real_get = ViewerGerrit.get
+
+    def get(self: ViewerGerrit, path: str, params: Any = None, **kw: Any) -> Any:
+        if path == "accounts/":
+            people_reads.append(self.user)
+        return real_get(self, path, params, **kw)
+
+    monkeypatch.setattr(ViewerGerrit, "get", get)
+    assert client.get("/api/v1/reviews", headers=basic("zed")).get_json()["needs_you"] == []
+    assert people_reads == []
+    client.get("/api/v1/reviews", headers=basic("alice"))
+    assert "alice" in people_reads
+
+
 def test_a_cross_site_post_is_refused(client: FlaskClient, fake: FakeGerrit) -> None:
     token = _form(client, 3, "alice")
     attempts = {
