@@ -42,10 +42,10 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "migration": migration.run,
     "review": review.run,
     "submitcheck": submitcheck.run,
-    "suggestions": suggestions.run,
     "cli": cli.run,
     "web": web.run,
     "fleet": fleet.run,
+    "suggestions": suggestions.run,
 }
 
 

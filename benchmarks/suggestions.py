@@ -39,7 +39,7 @@ from owners.engine.suggestion import Acquaintance
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
 import novahistory
 
-TITLE = "9. Suggestions: load spread and away owners, against the distance-only ranking"
+TITLE = "12. Suggestions: load spread and away owners, against the distance-only ranking"
 DAY = 86_400
 AWAY_EVERY, AWAY_FOR = 70 * DAY, 14 * DAY
 FAMILIAR_FOR = 180 * DAY
