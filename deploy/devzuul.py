@@ -102,7 +102,9 @@ class Zuul:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     started_in: float = 0.0
     """Seconds from :func:`running`'s start (certificates, Gerrit's side, ZooKeeper,
-    PostgreSQL, the daemons) until Zuul had read a probe event from Gerrit's stream."""
+    PostgreSQL, the daemons) until Zuul had handled a probe event from Gerrit's stream."""
+    probe: int = 0
+    """The number of the config project's change that :meth:`wait_for_events_read` comments on."""
 
     @property
     def scheduler_log(self) -> Path:
@@ -142,21 +144,27 @@ class Zuul:
         return len(self.log_text())
 
     def wait_for_events_read(self, timeout: float = 60.0) -> None:
-        """Return once Zuul has read and handled every Gerrit event made before this call.
+        """Return once Zuul has decided on every Gerrit event made before this call.
 
-        The probe is a new tag on the config project: its ref-updated event follows everything
-        Gerrit streamed before it, Zuul's account may see it (unlike refs/meta/config), and
-        unlike a branch update Zuul does not hold it back for 10 s waiting for a matching
-        change-merged event.  Once it is read, the scheduler's next "Run handler sleeping"
-        means it handled what came before.
+        The probe is a comment on a change of the config project, which no pipeline takes.
+        Zuul handles it as it handles the tests' events, in order: the connector reads it
+        after them from the stream (an event no trigger could match, a tag say, is dropped
+        there, before the earlier ones are even forwarded), queries Gerrit for its change, and
+        the scheduler's run handler matches it against the pipelines after them.  The
+        handler's next "sleeping" ends the pass in which the pipelines processed every event
+        matched before it, so whatever enters a queue has entered it by then.
         """
         offset = self.log_offset()
-        tag = f"probe-{secrets.token_hex(6)}"
-        self.gerrit.rest.put(
-            f"projects/{devgerrit.quote(CONFIG_PROJECT)}/tags/{tag}", {"revision": "master"}
+        self.gerrit.rest.post(
+            f"changes/{self.probe}/revisions/current/review",
+            {"message": f"probe {secrets.token_hex(6)}"},
         )
-        self.wait_for_log(rf"'refName': 'refs/tags/{tag}'", after=offset, timeout=timeout)
-        self.wait_for_log(r"Run handler sleeping", after=self.log_offset(), timeout=timeout)
+        probe = rf"<GerritTriggerEvent comment-added \S+/{CONFIG_PROJECT} \S+ {self.probe},1\b"
+        matched = self.wait_for_log(
+            rf"zuul\.Pipeline\.{TENANT}\.\w+: .*{probe}", after=offset, timeout=timeout
+        )
+        after = offset + self.log_text()[offset:].index(matched)
+        self.wait_for_log(r"Run handler sleeping", after=after, timeout=timeout)
 
     @contextlib.contextmanager
     def merger_paused(self) -> Iterator[None]:
@@ -280,6 +288,10 @@ def running(gerrit: devgerrit.GerritServer, workdir: Path, project: str = "nova"
         key = _ssh_key(workdir / "ssh")
         http_password = configure_gerrit(gerrit, project, key.with_suffix(".pub").read_text())
         _push_config_project(gerrit, workdir)
+        zuul.probe = gerrit.rest.post(
+            "changes/",
+            {"project": CONFIG_PROJECT, "branch": "master", "subject": "The harness's event probe"},
+        )["_number"]
         zookeeper_port = stack.enter_context(_zookeeper(workdir, tls))
         database_url = stack.enter_context(_postgres())
         config = _write_config(
