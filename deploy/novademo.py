@@ -414,10 +414,12 @@ class Nova:
 
         The service answers an event once it is queued and evaluates it later.  Idle means
         that nothing waits in the queue (a retry or a look again at a busy change waits
-        there too), that as many jobs reached an end (done, dead, or superseded by a newer
-        job) as were queued by events or taken back from a stopped worker, and that these
-        counts stayed the same for `settle` seconds: jobs fanned out from a branch or project
-        job are not counted as queued, so only the settling shows that those are done.
+        there too), that no worker runs a job it took (`owners_jobs_running`), that as many
+        jobs reached an end (done, dead, or superseded by a newer job) as were queued by
+        events or taken back from a stopped worker, and that these counts stayed the same
+        for `settle` seconds (for events Gerrit is still sending).  Jobs fanned out from a
+        branch, project or group job count as done but not as queued, so finished jobs can
+        outnumber queued ones while an event's job still runs: only the running gauge shows it.
         """
         last: tuple[float, float] | None = None
         since = time.monotonic()
@@ -438,8 +440,12 @@ class Nova:
             )
             now = (queued, finished)
             depth = m.get("owners_queue_depth", 0.0)
-            seen = f"{queued:g} jobs queued, {finished:g} finished, {depth:g} waiting"
-            if now != last or depth or finished < queued:
+            running = m.get("owners_jobs_running", 0.0)
+            seen = (
+                f"{queued:g} jobs queued, {finished:g} finished, {depth:g} waiting, "
+                f"{running:g} running"
+            )
+            if now != last or depth or running or finished < queued:
                 last, since = now, time.monotonic()
                 return ""
             return seen if time.monotonic() - since >= settle else ""

@@ -61,7 +61,7 @@ def create_app(
         raise SettingsError("OWNERS_WEBHOOK_TOKEN is required to serve webhooks")
     if jobs is None:
         jobs = Jobs(settings, service)
-        jobs.metrics.watch_queue(jobs.depth, jobs.dead.count)
+        jobs.metrics.watch_queue(jobs.depth, jobs.running, jobs.dead.count)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions[EXTENSION] = State(settings, jobs, jobs.metrics)

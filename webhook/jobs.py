@@ -412,6 +412,11 @@ class WalStorage(SqliteStorage):
             self.sql("delete from kv where queue = ? and key = ?", (self.HELD, key), commit=True)
             self._hand.key = None
 
+    def held_count(self) -> int:
+        """Tasks taken by a worker and not yet released, in every process."""
+        rows = self.sql("select count(*) from kv where queue = ?", (self.HELD,), results=True)
+        return int(rows[0][0])
+
     def give_back(self, stopped: Callable[[str], bool]) -> list[tuple[str, bytes]]:
         """Queue again the tasks held by the workers `stopped` says are gone: (worker, task)."""
         rows = self.sql("select key from kv where queue = ?", (self.HELD,), results=True)
@@ -491,6 +496,11 @@ class HeldRedisStorage(RedisStorage):
         if task is not None:
             self.conn.lrem(task[0], 1, task[1])
             self._hand.task = None
+
+    def held_count(self) -> int:
+        """Tasks taken by a worker and not yet released, in every process."""
+        held = self.conn.scan_iter(match=self._held_prefix + "*")
+        return sum(self.conn.llen(key) for key in held)
 
     def give_back(self, stopped: Callable[[str], bool]) -> list[tuple[str, bytes]]:
         """Queue again the tasks held by the workers `stopped` says are gone: (worker, task)."""
@@ -621,6 +631,12 @@ class Jobs:
     def depth(self) -> int:
         """Jobs waiting: queued now, or scheduled for a retry."""
         return int(self.huey.pending_count()) + int(self.huey.scheduled_count())
+
+    def running(self) -> int:
+        """Jobs a worker has taken and not finished: evaluating a change, fanning out, or
+        waiting for another evaluation's lease.  0 where the queue does not hold them."""
+        storage = self.huey.storage
+        return storage.held_count() if isinstance(storage, HOLDING) else 0
 
     def writable(self) -> str | None:
         """None when the backend takes writes; otherwise why not, in one line."""

@@ -5,9 +5,9 @@ count evaluations, votes and Gerrit errors.  `owners serve` runs both in one pro
 `/metrics` has everything.  Where web and workers run apart, each worker process serves its
 own (`owners worker --metrics-port`); gunicorn's web processes share theirs through
 prometheus_client's multiprocess mode when `PROMETHEUS_MULTIPROC_DIR` is set
-(`deploy/gunicorn.conf.py` does it).  The queue depth and the dead letters are not counted
-anywhere: they are read from the backend at scrape time, so every process reports the same,
-true figure for the whole cluster.
+(`deploy/gunicorn.conf.py` does it).  The queue depth, the jobs running and the dead letters
+are not counted anywhere: they are read from the backend at scrape time, so every process
+reports the same, true figure for the whole cluster.
 
 No label value comes from a request, and none can hold a secret: events are labelled only
 with the handled types (others are `other`), errors with an HTTP status or a fixed word.
@@ -122,9 +122,12 @@ class Metrics:
     def gerrit_error(self, error: GerritError) -> None:
         self.gerrit_errors.labels(error.kind).inc()
 
-    def watch_queue(self, depth: Callable[[], int], dead: Callable[[], int]) -> None:
-        """Report the queue's depth and dead letters, read from the backend at each scrape."""
-        collector = _QueueCollector(depth, dead)
+    def watch_queue(
+        self, depth: Callable[[], int], running: Callable[[], int], dead: Callable[[], int]
+    ) -> None:
+        """Report the queue's depth, the jobs running and the dead letters, read from the
+        backend at each scrape."""
+        collector = _QueueCollector(depth, running, dead)
         self.registry.register(collector)
         self._sources.append(collector.collect)
 
@@ -139,20 +142,25 @@ class Metrics:
 
 
 class _QueueCollector(Collector):
-    def __init__(self, depth: Callable[[], int], dead: Callable[[], int]):
-        self.depth, self.dead = depth, dead
+    def __init__(
+        self, depth: Callable[[], int], running: Callable[[], int], dead: Callable[[], int]
+    ):
+        self.depth, self.running, self.dead = depth, running, dead
 
     def collect(self) -> Iterator[Metric]:
         up = 1
         try:
-            depth, dead = self.depth(), self.dead()
+            depth, running, dead = self.depth(), self.running(), self.dead()
         except Exception as exc:  # the backend is down: say so rather than fail the scrape
             log.warning("cannot read the queue for metrics: %s", type(exc).__name__)
-            depth = dead = 0
+            depth = running = dead = 0
             up = 0
         yield GaugeMetricFamily("owners_queue_up", "1 when the queue backend answered", up)
         yield GaugeMetricFamily(
             "owners_queue_depth", "Jobs waiting in the queue or scheduled for a retry", depth
+        )
+        yield GaugeMetricFamily(
+            "owners_jobs_running", "Jobs a worker has taken and not yet finished", running
         )
         yield GaugeMetricFamily("owners_dead_letters", "Jobs that failed for good", dead)
 

@@ -372,16 +372,44 @@ CASES = [
 # -- the demo and every surface's answers -------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Readings:
+    """Every surface's answer about every case's change (by case, then surface), and what
+    shows how each change got there: the service's log lines on it and its hashtags in
+    NoteDb, read after the surfaces (printed when a case fails)."""
+
+    answers: dict[str, dict[str, Answer]]
+    history: dict[str, str]
+
+
 @pytest.fixture(scope="module")
-def answers(
+def readings(
     gerrit: devgerrit.GerritServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, dict[str, Answer]]]:
+) -> Iterator[Readings]:
     workdir = tmp_path_factory.mktemp("agree")
     with novademo.running(gerrit, workdir, override_group=OVERRIDERS) as nova:
         demo = Demo(nova, _push_map(nova, workdir))
         numbers = {case.name: case.setup(demo) for case in CASES}
         nova.wait_until_idle(timeout=180)
-        yield _read_all(nova, numbers, workdir / "map")
+        answers = _read_all(nova, numbers, workdir / "map")
+        history = {name: _history(nova, number) for name, number in numbers.items()}
+        yield Readings(answers, history)
+
+
+def _history(nova: Nova, number: int) -> str:
+    """The service's log messages about change `number`, then its hashtags now."""
+    mark = f"{nova.project}~{number}"
+    lines = []
+    for line in nova.service_log.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        message = str(record.get("message", ""))
+        if re.search(rf"{re.escape(mark)}\b", message):
+            lines.append(f"  {record.get('time', '')[11:23]} {message[:160]}")
+    hashtags = nova.gerrit.rest.get(f"changes/{nova.project}~{number}/hashtags")
+    return "\n".join([*lines, f"  hashtags now: {', '.join(hashtags) or '-'}"])
 
 
 def _push_map(nova: Nova, workdir: Path) -> str:
@@ -676,9 +704,10 @@ def _found(case: Case, answers: dict[str, dict[str, Answer]]) -> dict[str, Answe
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_every_surface_gives_the_bots_answer(
-    case: Case, answers: dict[str, dict[str, Answer]]
-) -> None:
-    found = _found(case, answers)
+def test_every_surface_gives_the_bots_answer(case: Case, readings: Readings) -> None:
+    found = _found(case, readings.answers)
     differ = disagreements(compared(case.name, found))
-    assert not differ, f"{case.name}: surfaces differ on {', '.join(differ)}\n{table(found)}"
+    assert not differ, (
+        f"{case.name}: surfaces differ on {', '.join(differ)}\n{table(found)}\n"
+        f"the service on this change:\n{readings.history[case.name]}"
+    )

@@ -196,7 +196,7 @@ def test_readyz_checks_gerrit_and_the_queue(client: FlaskClient, gerrit: FakeGer
 
 
 def test_metrics(client: FlaskClient, jobs: Jobs) -> None:
-    jobs.metrics.watch_queue(jobs.depth, jobs.dead.count)
+    jobs.metrics.watch_queue(jobs.depth, jobs.running, jobs.dead.count)
     post(client, change_event("comment-added"))
     post(client, change_event("comment-added"))
     post(client, change_event("comment-added"), "/gerrit/events/wrong-token-0123456789")

@@ -325,12 +325,14 @@ def test_a_job_waiting_for_a_lease_when_its_worker_is_killed_is_recovered(
 def test_a_task_is_held_by_its_worker_until_huey_is_done_with_it(
     two_workers: tuple[Jobs, Jobs, list[float]], gerrit: FakeGerrit
 ) -> None:
-    jobs = two_workers[0]
+    jobs, other = two_workers[0], two_workers[1]
     jobs.submit(NOVA42)
+    assert jobs.running() == 0 and jobs.depth() == 1
     task = jobs.huey.dequeue()
     assert held(jobs) == [f"nova~42 by {jobs.worker_id}"]
+    assert jobs.running() == other.running() == 1 and jobs.depth() == 0  # (as /metrics says)
     jobs.huey.execute(task)
-    assert held(jobs) == [] and len(gerrit.reviews()) == 1
+    assert held(jobs) == [] and len(gerrit.reviews()) == 1 and jobs.running() == 0
     gerrit.outage = requests.ConnectionError("refused")
     jobs.submit(NOVA42)
     jobs.huey.execute(jobs.huey.dequeue())  # its retry is queued for later ...
