@@ -51,6 +51,7 @@ class Result:
     calls: int = 0
     overridden: bool = False  # this evaluation reported a new override (break-glass)
     inputs: str = ""  # what the verdict was judged from, as the bot left it (webhook.inputs)
+    hashtags: tuple[str, ...] = ()  # the owners-needs hashtags it set (+) and removed (-)
 
     def __str__(self) -> str:
         if self.verdict is None:
@@ -59,6 +60,7 @@ class Result:
             f"vote {self.voted:+d}" if self.voted is not None else "",
             "comment" if self.commented else "",
             f"reviewers {', '.join(self.reviewers)}" if self.reviewers else "",
+            f"hashtags {' '.join(self.hashtags)}" if self.hashtags else "",
         ]
         posted = ", ".join(d for d in done if d) or "nothing new to post"
         change = f"{self.project}~{self.number}"
@@ -240,6 +242,8 @@ class OwnersService(Judge):
                 self.gerrit.calls - before,
                 overridden,
                 change_inputs(info, judged_branch, posted),
+                tuple(f"+{tag}" for tag in report.add_hashtags)
+                + tuple(f"-{tag}" for tag in report.remove_hashtags),
             )
         )
 

@@ -63,6 +63,24 @@ def test_a_vote_change_updates_the_label_and_the_comment(
     assert gerrit.changes[1]["labels"]["Owner-Approval"]["all"][0]["value"] == -1
 
 
+def test_the_log_line_says_what_was_posted_hashtags_included(
+    service: OwnersService, gerrit: FakeGerrit
+) -> None:
+    gerrit.add_change(change_info(1, LIBVIRT, owner="uma"))
+    pending = service.process_change("nova", 1)
+    assert str(pending) == (
+        "nova~1: PENDING; comment, reviewers luke, lena, hashtags +owners-needs-libvirt"
+        f" ({pending.calls} REST calls)"
+    )
+    votes = gerrit.changes[1]["labels"]["Code-Review"]["all"]
+    votes += [dict(account("lena"), value=2), dict(account("luke"), value=2)]  # libvirt: 2
+    approved = service.process_change("nova", 1)
+    assert str(approved) == (
+        f"nova~1: APPROVED; vote +1, comment, hashtags -owners-needs-libvirt ({approved.calls}"
+        " REST calls)"
+    )
+
+
 def test_reviewers_are_added_once(service: OwnersService, gerrit: FakeGerrit) -> None:
     gerrit.add_change(change_info(1, LIBVIRT, owner="uma"))
     first = service.process_change("nova", 1)
