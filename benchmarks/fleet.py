@@ -30,7 +30,14 @@ from typing import Any
 from benchmarks.stats import Measure, Report, Table, fmt, ratio, spread
 from owners.gerrit.compiled import SharedMaps
 from owners.gerrit.connection import GerritConnection
-from tests.webhook.conftest import FakeGerrit, account, change_info, settings
+from tests.webhook.conftest import (
+    HYPERV,
+    FakeGerrit,
+    account,
+    change_info,
+    hyperv_map,
+    settings,
+)
 from webhook.jobs import BRANCH, CHANGE, CLOCK_SKEW_SECONDS, Job, Jobs
 from webhook.reconcile import Reconciler
 from webhook.service import OwnersService
@@ -40,17 +47,7 @@ TITLE = "11. Fleet: fan-out, sweeps and REST calls per verdict"
 LATENCY = 0.030
 WORKERS = 4
 GOAL_CALLS = 1.2
-HYPERV = {"nova/virt/hyperv/vmops.py": {}}
-OWNERS = b"""\
-version: 1
-root:
-  owners: [carol]
-subsystems:
-  - name: hyperv
-    paths: [nova/virt/hyperv/]
-    owners: [%s]
-"""
-WITH_BOB, WITHOUT_BOB = OWNERS % b"bob, dan", OWNERS % b"dan"
+WITH_BOB, WITHOUT_BOB = hyperv_map("bob", "dan"), hyperv_map("dan")
 
 
 class SlowGerrit(FakeGerrit):

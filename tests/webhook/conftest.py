@@ -34,6 +34,21 @@ TOKEN = "t0ken-0123456789abcdef"
 
 
 HEAD = "a" * 40  # the tip of master in most tests, and the parent of their changes
+HYPERV = {"nova/virt/hyperv/vmops.py": {}}  # the files of a Hyper-V change
+
+
+def hyperv_map(*owners: str) -> bytes:
+    """The smallest map with a subsystem: carol owns root, `owners` own nova/virt/hyperv/."""
+    names = ", ".join(f'"{owner}"' for owner in owners)
+    return f"""\
+version: 1
+root:
+  owners: [carol]
+subsystems:
+  - name: hyperv
+    paths: [nova/virt/hyperv/]
+    owners: [{names}]
+""".encode()
 
 
 def account(username: str, account_id: int | None = None) -> dict[str, Any]:

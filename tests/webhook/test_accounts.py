@@ -12,12 +12,14 @@ from owners.gerrit.connection import GerritConnection
 from owners.gerrit.events import AccountChanged, Actor, RefUpdated, account_id, parse_event
 from tests.webhook.conftest import (
     BOT,
+    HYPERV,
     TOKEN,
     FakeGerrit,
     HTTPStatus,
     account,
     change_info,
     drain,
+    hyperv_map,
     queued_jobs,
     settings,
 )
@@ -28,16 +30,7 @@ from webhook.service import OwnersService
 # Recorded on the dev Gerrit 3.10.2: `DELETE /accounts/1000001/active` (Gerrit names no
 # submitter for it), All-Users posting `ref-updated` (see tests/fixtures/events/README.md).
 RECORDED = Path(__file__).parent.parent / "fixtures" / "events" / "ref-updated-account.json"
-HYPERV = {"nova/virt/hyperv/vmops.py": {}}
-CONFIG = b"""\
-version: 1
-root:
-  owners: [carol]
-subsystems:
-  - name: hyperv
-    paths: [nova/virt/hyperv/]
-    owners: [hana]
-"""
+CONFIG = hyperv_map("hana")
 HANA = account("hana")["_account_id"]
 
 

@@ -6,20 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.webhook.conftest import FakeGerrit, account, change_info, drain, queued_jobs
+from tests.webhook.conftest import (
+    HYPERV,
+    FakeGerrit,
+    account,
+    change_info,
+    drain,
+    hyperv_map,
+    queued_jobs,
+)
 from webhook.jobs import CHANGE, Job, Jobs
 from webhook.reconcile import Reconciler
 
-HYPERV = {"nova/virt/hyperv/vmops.py": {}}
-GROUPED = b"""\
-version: 1
-root:
-  owners: [carol]
-subsystems:
-  - name: hyperv
-    paths: [nova/virt/hyperv/]
-    owners: ["gerrit:Hyper-V Core"]
-"""
+GROUPED = hyperv_map("gerrit:Hyper-V Core")
 
 
 @pytest.fixture

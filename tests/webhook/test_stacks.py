@@ -16,25 +16,18 @@ from owners.gerrit.events import Actor, ChangeEvent, parse_event
 from tests.webhook.conftest import (
     BOT,
     HEAD,
+    HYPERV,
     FakeGerrit,
     change_info,
     drain,
+    hyperv_map,
     queued_jobs,
     settings,
 )
 from webhook.jobs import CHANGE, STACK, Job, job_for
 
 EVENTS = Path(__file__).parent.parent / "fixtures" / "events"
-HYPERV = {"nova/virt/hyperv/vmops.py": {}}
-CONFIG = b"""\
-version: 1
-root:
-  owners: [carol]
-subsystems:
-  - name: hyperv
-    paths: [nova/virt/hyperv/]
-    owners: [bob]
-"""
+CONFIG = hyperv_map("bob")
 BELOW_PS1, BELOW_PS2 = "1" * 40, "2" * 40
 
 
