@@ -34,6 +34,7 @@ from owners.gerrit.events import CHANGE_EVENTS
 from owners.gerrit.model import BOT_TAG
 from owners.gerrit.settings import Settings
 from owners.gerrit.setup import configure_project
+from tests.webhook.conftest import hyperv_map
 from webhook.report import find_fingerprint
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,15 +42,7 @@ BOT = "owners-bot"
 PASSWORD = "pw-" + secrets.token_hex(8)
 PEOPLE = ("bob", "carol", "victor", "zed")
 GROUP = "Hyper-V Core"
-OWNERS_YAML = f"""\
-version: 1
-root:
-  owners: [carol]
-subsystems:
-  - name: hyperv
-    paths: [nova/virt/hyperv/]
-    owners: ["gerrit:{GROUP}"]
-"""
+OWNERS_YAML = hyperv_map(f"gerrit:{GROUP}").decode()
 FIGURES: dict[str, dict[str, Any]] = {}  # test name -> its figures, printed at the end
 
 
