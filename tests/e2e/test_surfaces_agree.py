@@ -641,6 +641,12 @@ def _dashboards(nova: Nova, numbers: set[int]) -> dict[int, Answer]:
         failed = f"gerrit-setup --dashboards: {done.stderr.strip()[:100]}"
         return {n: Answer(error=failed) for n in numbers}
     rest = nova.gerrit.rest
+    # Gerrit's change index can keep a document older than the change's NoteDb state (seen
+    # in CI: the bot's +1 posted 10 s before, missing from `label:` queries while NoteDb and
+    # every other surface had it), so each change is indexed again first: the sections are
+    # then judged on what the bot posted, not on Gerrit's index lag.
+    for number in numbers:
+        rest.post(f"changes/{nova.project}~{number}/index")
     ids = [d["id"] for d in rest.get(f"projects/{nova.project}/dashboards/")]
     needs: dict[int, set[str]] = {n: set() for n in numbers}
     waits: dict[int, set[str]] = {n: set() for n in numbers}
