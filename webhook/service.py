@@ -185,9 +185,19 @@ class OwnersService(Judge):
         self, snapshot: ChangeSnapshot, info: dict[str, Any], branch: BranchConfig | None = None
     ) -> Result:
         """`process_change` for a change already read (by a query, `Changes.snapshots`): the
-        caller makes sure no newer evaluation of it has posted since it was read."""
+        caller makes sure no newer evaluation of it has posted since it was read.
+
+        A change the query shows without the owners label is read again alone: Gerrit's
+        change index answers a query with the labels a change had when it was last indexed,
+        so every change opened before `owners gerrit-setup` added the label comes back
+        without it (and could not be voted on) until something reindexes it."""
         with self._lock_of(snapshot.project, snapshot.number):
-            return self._judge(snapshot, info, branch, self.gerrit.calls)
+            before = self.gerrit.calls
+            if self.settings.label not in snapshot.labels:
+                snapshot, info = self.gerrit.changes.change_and_info(
+                    snapshot.number, snapshot.project
+                )
+            return self._judge(snapshot, info, branch, before)
 
     def _lock_of(self, project: str, number: int) -> threading.Lock:
         return self._locks[zlib.crc32(f"{project}~{number}".encode()) % _STRIPES]

@@ -450,6 +450,21 @@ def test_a_fan_out_reads_its_changes_in_pages_and_the_branch_once(
     assert all(jobs.recorded_inputs(f"change:nova~{n}") for n in range(42, 43 + 59))
 
 
+def test_a_fan_out_votes_on_changes_indexed_before_the_label_existed(
+    jobs: Jobs, gerrit: FakeGerrit, nova_config: bytes
+) -> None:
+    # `owners gerrit-setup` on a project with open changes: Gerrit's queries show them
+    # without the new label until each is reindexed; a change read alone has it.
+    for number in (43, 44):
+        gerrit.add_change(change_info(number, HYPERV, {"bob": 2}, owner="uma"))
+    gerrit.unindexed_labels = {"Owner-Approval"}
+    gerrit.set_branch("nova", "master", "b" * 40, nova_config + b"\n# changed\n")
+    jobs.submit(Job(BRANCH, "nova", ref="refs/heads/master", old="a" * 40, new="b" * 40))
+    drain(jobs)
+    labels = {n: gerrit.changes[n]["labels"]["Owner-Approval"]["all"] for n in (43, 44)}
+    assert {n: [v["value"] for v in votes] for n, votes in labels.items()} == {43: [1], 44: [1]}
+
+
 def test_a_fan_out_leaves_a_change_another_worker_judges_to_its_own_job(
     jobs: Jobs, gerrit: FakeGerrit, nova_config: bytes
 ) -> None:
