@@ -33,8 +33,23 @@ def fault_gerrit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[devgerrit
 def project(
     fault_gerrit: devgerrit.GerritServer, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Project]:
+    yield from _project(fault_gerrit, request, tmp_path, configure=True)
+
+
+@pytest.fixture
+def project_without_webhook(
+    fault_gerrit: devgerrit.GerritServer, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Project]:
+    """A project whose changes can be pushed before any event goes out: the test calls
+    `configure` when the service is to hear of it."""
+    yield from _project(fault_gerrit, request, tmp_path, configure=False)
+
+
+def _project(
+    gerrit: devgerrit.GerritServer, request: pytest.FixtureRequest, tmp_path: Path, configure: bool
+) -> Iterator[Project]:
     name = "faults/" + request.node.name.removeprefix("test_").replace("_", "-")[:40]
-    created = Project(fault_gerrit, name, tmp_path).create()
+    created = Project(gerrit, name, tmp_path).create(configure)
     try:
         yield created
     finally:
