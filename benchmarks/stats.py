@@ -51,6 +51,8 @@ class Measure:
 
 def fmt(value: float, unit: str) -> str:
     """A value with a readable unit: seconds as µs/ms/s, rates and counts with separators."""
+    if unit == SECONDS and value < 0:  # a difference: the unit its size calls for
+        return "-" + fmt(-value, unit)
     if unit == SECONDS:
         if value < 1e-3:
             return f"{value * 1e6:.0f} µs"

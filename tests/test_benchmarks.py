@@ -8,6 +8,7 @@ import pytest
 from benchmarks import __main__ as bench_main
 from benchmarks import resolution
 from benchmarks.resolution import RESOLVERS, Plan, Resolver, Size
+from benchmarks.stats import SECONDS, fmt
 from owners.engine.model import ROOT
 
 TINY = Plan([Size(2_000, 60)], repeats=1, change_sample=5, tree_sample=40, tree_repeats=1)
@@ -96,3 +97,11 @@ def test_gini_is_zero_for_equal_load_and_grows_with_concentration() -> None:
     assert gini([3, 3, 3]) == 0
     assert gini([0, 0, 9]) == pytest.approx(2 / 3)
     assert gini([1, 2, 3]) < gini([0, 1, 5])
+
+
+def test_a_negative_difference_of_seconds_reads_in_the_unit_of_its_size() -> None:
+    assert [fmt(s, SECONDS) for s in (-0.048096, -36.596, 0.0002)] == [
+        "-48.1 ms",
+        "-36.60 s",
+        "200 µs",
+    ]
