@@ -429,7 +429,7 @@ class Project:
 def fast_import_series(clone: Path, commits: list[tuple[str, str, str]], author: str) -> str:
     """Commit a series on the clone's HEAD in one `git fast-import` (a thousand commits take
     a second, where `git commit` takes a minute): each (subject, path, content) is a commit
-    adding one file, with a Change-Id of its own.  Returns the series' last commit."""
+    adding one file, with a Change-Id of its own.  Returns the ref the series ends on."""
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
     ).stdout.strip()
