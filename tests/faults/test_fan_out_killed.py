@@ -10,8 +10,9 @@ The same fan-out runs undisturbed first.  Then, disturbed:
   post its new verdict, and no change carries the same status comment twice in a row (an
   expected failure, xfail, when the logs show a live worker's jobs taken over: a known
   defect, see the comment at the end);
-- the time to the last right verdict, against the undisturbed one, is a figure (BENCHMARKS.md
-  section 11, goal 1.5x), not an assertion: the machine is shared.
+- the time to the last right verdict, against the undisturbed one, is a figure printed with
+  the fault figures at the end of the run (issue 22's goal: 1.5x), not an assertion: the
+  machine is shared.
 """
 
 from __future__ import annotations
